@@ -1,0 +1,117 @@
+"""Temperature-dependent source scaling and pattern interpolation.
+
+``scale_pattern`` turns a fixed geometric pattern ``g`` (1/m³, per voxel) into an absorbed-power
+density by the local electrical conductivity at the current temperature::
+
+    q = scale * g * sigma(T) ,   sums = (Σ g sigma(T), Σ g eps(T), Σ g)
+
+where ``sigma(T)`` and ``eps(T)`` come from per-material lookup tables sampled every ``dt`` K from
+``t0`` (offset units, K), linearly interpolated and clamped at the ends. The sums (float64) give the
+normalisation to the delivered power and the pattern-weighted permittivity.
+
+``interpolate_rz`` samples an axisymmetric table ``table[ir, iz]`` (radius, axial position) at given
+voxel coordinates, bilinearly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import prange
+
+from ._jit import jit
+
+__all__ = ["interpolate_rz", "interpolate_rz_numpy", "scale_pattern", "scale_pattern_numpy"]
+
+
+@jit(parallel=True)
+def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums):
+    """See the module docstring. ``theta`` is padded, ``g``, ``material``, ``q`` are not.
+
+    ``sums`` (float64, (n0, 3)) receives the per-plane sums; ``q`` is written as float32. The
+    lookup is branch-free (clamped index) so the loop stays cheap.
+    """
+    n0, n1, n2 = g.shape
+    inv = 1.0 / dt
+    top = sigma_table.shape[1] - 1.000001
+    for i in prange(n0):
+        s_sig = 0.0
+        s_eps = 0.0
+        s_g = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                gv = np.float64(g[i, j, k])
+                m = material[i, j, k]
+                x = (np.float64(theta[i + 1, j + 1, k + 1]) - t0) * inv
+                x = min(max(x, 0.0), top)
+                n = int(x)
+                f = x - n
+                sig = sigma_table[m, n] * (1.0 - f) + sigma_table[m, n + 1] * f
+                eps = eps_table[m, n] * (1.0 - f) + eps_table[m, n + 1] * f
+                s_sig += gv * sig
+                s_eps += gv * eps
+                s_g += gv
+                q[i, j, k] = scale * gv * sig
+        sums[i, 0] = s_sig
+        sums[i, 1] = s_eps
+        sums[i, 2] = s_g
+
+
+def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums):
+    """NumPy reference of :func:`scale_pattern`."""
+    n = sigma_table.shape[1]
+    x = np.clip((theta[1:-1, 1:-1, 1:-1].astype(np.float64) - t0) / dt, 0.0, n - 1)
+    i = np.minimum(x.astype(np.int64), n - 2)
+    f = x - i
+    sig = sigma_table[material, i] * (1 - f) + sigma_table[material, i + 1] * f
+    eps = eps_table[material, i] * (1 - f) + eps_table[material, i + 1] * f
+    g64 = g.astype(np.float64)
+    q[...] = scale * g64 * sig
+    sums[:, 0] = (g64 * sig).sum(axis=(1, 2))
+    sums[:, 1] = (g64 * eps).sum(axis=(1, 2))
+    sums[:, 2] = g64.sum(axis=(1, 2))
+
+
+@jit(parallel=True)
+def interpolate_rz(table, r0, z0, step, radius, axial, out):
+    """Bilinear lookup of ``table[ir, iz]`` at points (``radius``, ``axial``) in m (flat arrays).
+
+    The table's first sample is at (``r0``, ``z0``), spacing ``step`` (m); outside it the value is 0.
+    """
+    nr, nz = table.shape
+    for p in prange(radius.shape[0]):
+        x = (radius[p] - r0) / step
+        y = (axial[p] - z0) / step
+        if x < 0.0 or y < 0.0 or x > nr - 1 or y > nz - 1:
+            out[p] = 0.0
+            continue
+        i = min(int(x), nr - 2)
+        j = min(int(y), nz - 2)
+        fx = x - i
+        fy = y - j
+        out[p] = (
+            table[i, j] * (1 - fx) * (1 - fy)
+            + table[i + 1, j] * fx * (1 - fy)
+            + table[i, j + 1] * (1 - fx) * fy
+            + table[i + 1, j + 1] * fx * fy
+        )
+
+
+def interpolate_rz_numpy(table, r0, z0, step, radius, axial, out):
+    """NumPy reference of :func:`interpolate_rz`."""
+    nr, nz = table.shape
+    x = (radius - r0) / step
+    y = (axial - z0) / step
+    inside = (x >= 0) & (y >= 0) & (x <= nr - 1) & (y <= nz - 1)
+    i = np.minimum(np.clip(x, 0, None).astype(np.int64), nr - 2)
+    j = np.minimum(np.clip(y, 0, None).astype(np.int64), nz - 2)
+    fx = np.clip(x - i, 0, 1)
+    fy = np.clip(y - j, 0, 1)
+    i = np.clip(i, 0, nr - 2)
+    j = np.clip(j, 0, nz - 2)
+    val = (
+        table[i, j] * (1 - fx) * (1 - fy)
+        + table[i + 1, j] * fx * (1 - fy)
+        + table[i, j + 1] * (1 - fx) * fy
+        + table[i + 1, j + 1] * fx * fy
+    )
+    out[...] = np.where(inside, val, 0.0)

@@ -1,0 +1,282 @@
+"""The thermal session: heat on, then cool down, with dose and tissue state updated as it goes.
+
+Shared by every modality that heats or cools (plain heat source, microwave; later radiofrequency
+and cryo). A modality supplies a *source*: an object whose ``update(solver, t, on)`` sets the source
+density for the next interval and returns extra time-series columns.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from ..damage.thermal import ThermalDose, apply_thermal_kill
+from ..damage.zone import ZONE_OMEGA
+from ..physics.thermal import PhaseWindow, ThermalSolver
+from ..tissue.coefficients import (
+    perfusion_coefficient,
+    thermal_conductivity,
+    volumetric_heat_capacity,
+)
+from ..tissue.presets import TissueModel
+from .base import SessionContext
+
+__all__ = ["ThermalSessionRun", "ThermalSource", "phase_windows", "run_thermal_session"]
+
+MAX_AUTO_COOLDOWN = 600.0  # s: an "auto" cool-down stops here even if tissue is still hot
+
+
+class ThermalSource(Protocol):
+    """A heat source driven by the session loop."""
+
+    def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
+        """Set ``solver``'s source for the interval starting at ``t`` (s); return extra columns."""
+        ...
+
+
+def phase_windows(tissue: TissueModel) -> list[PhaseWindow]:
+    """Apparent-heat-capacity windows from the tissue presets.
+
+    Latent heats are converted to a factor on the base tissue's heat capacity: vaporisation of the
+    tissue water over a window around the boiling point, fusion over the freezing range, and the
+    lower heat capacity of frozen tissue below it. Using the base tissue's ρc for every material
+    assumes latent heat scales with heat capacity (both carried by tissue water).
+    """
+    body, base = tissue.body, tissue.base
+    rc = base.volumetric_heat_capacity
+    half = 0.5 * body.vaporization_window
+    vap = base.density * base.water_mass_fraction * body.latent_heat_vaporization
+    fuse_width = body.freezing_start - body.freezing_end
+    return [
+        PhaseWindow(-math.inf, body.freezing_end, body.frozen_specific_heat_ratio),
+        PhaseWindow(
+            body.freezing_end,
+            body.freezing_start,
+            1.0 + body.latent_heat_fusion / (rc * fuse_width),
+        ),
+        PhaseWindow(
+            body.vaporization_temperature - half,
+            body.vaporization_temperature + half,
+            1.0 + vap / (rc * body.vaporization_window),
+            sink=True,
+        ),
+    ]
+
+
+class ThermalSessionRun:
+    """One thermal session on a context: builds the solver and runs heating and cool-down."""
+
+    def __init__(self, ctx: SessionContext, label: str = "session") -> None:
+        self.ctx = ctx
+        self.label = label
+        opts = ctx.thermal
+        body = ctx.tissue.body
+        t_init = (
+            body.body_temperature if opts.initial_temperature is None else opts.initial_temperature
+        )
+        t_bnd = t_init if opts.boundary_temperature is None else opts.boundary_temperature
+        state, anatomy, tissue = ctx.state, ctx.anatomy, ctx.tissue
+        self.solver = ThermalSolver(
+            ctx.grid,
+            thermal_conductivity(tissue, anatomy, state),
+            volumetric_heat_capacity(tissue, anatomy, state),
+            perfusion_coefficient(tissue, anatomy, state),
+            reference_temperature=t_init,
+            initial_temperature=t_init,
+            arterial_temperature=body.body_temperature,
+            boundary="insulated" if opts.boundary == "insulated" else "dirichlet",
+            boundary_temperature=t_bnd,
+            fixed=anatomy.vessel,
+            fixed_temperature=body.body_temperature,
+            windows=phase_windows(tissue),
+            dtype=np.dtype(opts.dtype).type,
+            impl=ctx.impl,
+        )
+        self.min_temperature = min(t_init, t_bnd, body.body_temperature)
+        self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
+        self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
+        self._applied = np.zeros(ctx.grid.shape)
+        self._tumor0 = float(state.tumor.sum(dtype=np.float64))
+        self.rows: list[dict[str, Any]] = []
+        self.steps = 0
+        self.wall = 0.0
+
+    def time_step(self, duration: float) -> float:
+        """Time step (s) for a phase of ``duration`` s: stable and dividing it evenly."""
+        opts = self.ctx.thermal
+        dt = (
+            opts.time_step
+            if opts.time_step is not None
+            else opts.time_step_safety * self.max_stable_dt
+        )
+        if dt > self.max_stable_dt * (1 + 1e-9):
+            raise ValueError(
+                f"time step {dt:g} s exceeds the stability limit {self.max_stable_dt:g} s"
+            )
+        if duration <= 0:
+            return dt
+        return duration / math.ceil(duration / dt - 1e-9)
+
+    # ------------------------------------------------------------------ loop
+    def _refresh_state(self) -> None:
+        block = self.dose.hot_block()
+        if block is None:
+            return
+        ctx = self.ctx
+        perfusion = self.solver.perfusion_padded if ctx.thermal.perfusion_shutdown else None
+        apply_thermal_kill(ctx.state, self.dose.omega, self._applied, perfusion, block, ctx.impl)
+
+    def _record(self, t: float, phase: str, extra: dict[str, float]) -> None:
+        solver, dose = self.solver, self.dose
+        theta = solver.theta
+        dose.sample(theta)
+        block = dose.hot_block()
+        zone = 0.0
+        if block is not None:
+            zone = (
+                float(np.count_nonzero(dose.omega[block] >= ZONE_OMEGA))
+                * self.ctx.grid.voxel_volume
+                * 1e6
+            )
+        tumor_now = float(self.ctx.state.tumor.sum(dtype=np.float64))
+        self.rows.append(
+            {
+                "time_s": t,
+                "phase": phase,
+                "source_power_w": solver.source_power,
+                "delivered_energy_j": solver.ledger.delivered,
+                "max_temperature_c": float(theta.max()) + solver.t_ref,
+                "min_temperature_c": float(theta.min()) + solver.t_ref,
+                "ablation_zone_ml": zone,
+                "tumor_kill_fraction": 1.0 - tumor_now / self._tumor0
+                if self._tumor0 > 0
+                else math.nan,
+                **extra,
+            }
+        )
+
+    def run_phase(
+        self,
+        source: ThermalSource,
+        duration: float,
+        on: bool,
+        t0: float,
+        total: float,
+        auto_stop: bool = False,
+    ) -> float:
+        """Run ``duration`` s with the source on or off; returns the end time (s).
+
+        The source and the tissue state are refreshed every ``update_interval``; a time-series row,
+        the finiteness check and the peak-temperature sampling happen every ``record_interval``.
+        """
+        solver, dose, opts = self.solver, self.dose, self.ctx.thermal
+        dt = self.time_step(duration if duration > 0 else opts.update_interval)
+        per_update = max(1, round(opts.update_interval / dt))
+        updates_per_record = max(1, round(opts.record_interval / (per_update * dt)))
+        n_total = round(duration / dt) if duration > 0 else 0
+        phase = "on" if on else "off"
+        t = t0
+        done = 0
+        updates = 0
+        hot_threshold = self.ctx.tissue.body.damage_threshold - solver.t_ref
+        extra: dict[str, float] = {}
+        while done < n_total:
+            extra = source.update(solver, t, on)
+            n = min(per_update, n_total - done)
+            start = time.perf_counter()
+            for _ in range(n):
+                solver.step(dt)
+                dose.accumulate(solver.previous_padded, solver.padded, dt)
+            self._refresh_state()
+            self.wall += time.perf_counter() - start
+            self.steps += n
+            done += n
+            updates += 1
+            t = t0 + done * dt
+            if updates % updates_per_record == 0 or done == n_total:
+                solver.check_finite()
+                self._record(t, phase, extra)
+                if self.ctx.progress is not None:
+                    frac = min(t / total, 1.0) if total > 0 else 1.0
+                    self.ctx.progress(frac, f"{self.label}: power {phase}, t = {t:.0f} s")
+                if (
+                    auto_stop
+                    and float(solver.theta[~solver.fixed].max(initial=-np.inf)) < hot_threshold
+                ):
+                    break
+        self.dt_used = dt
+        return t
+
+
+def run_thermal_session(
+    ctx: SessionContext,
+    source: ThermalSource,
+    duration: float,
+    cooldown: float | str,
+    label: str = "session",
+) -> tuple[ThermalSessionRun, dict[str, Any]]:
+    """Heat for ``duration`` s, then cool down (``cooldown`` s, or ``"auto"``: until no voxel is
+    at or above the damage threshold, at most ``MAX_AUTO_COOLDOWN`` s).
+
+    Returns the run (solver, dose, rows) and the solver summary.
+    """
+    run = ThermalSessionRun(ctx, label)
+    auto = cooldown == "auto"
+    off = MAX_AUTO_COOLDOWN if auto else float(cooldown)
+    total = duration + off
+    run._record(0.0, "on", source.update(run.solver, 0.0, True))
+    t = run.run_phase(source, duration, True, 0.0, total)
+    dt_on = run.dt_used
+    if off > 0:
+        source.update(run.solver, t, False)
+        t = run.run_phase(source, off, False, t, total, auto_stop=auto)
+    run.dose.sample(run.solver.theta)
+    run._refresh_state()
+    solver_info = {
+        "steps": run.steps,
+        "dt_s": dt_on,
+        "wall_time_s": run.wall,
+        "max_stable_dt_s": run.max_stable_dt,
+        "update_interval_s": ctx.thermal.update_interval,
+        "simulated_s": t,
+        "dtype": ctx.thermal.dtype,
+        "impl": ctx.impl,
+    }
+    return run, solver_info
+
+
+def session_fields(run: ThermalSessionRun) -> dict[str, np.ndarray]:
+    """The dose fields of a finished run."""
+    dose = run.dose
+    return {
+        "peak_temperature": dose.peak_temperature(),
+        "min_temperature": dose.min_temperature(),
+        "thermal_dose": dose.omega.astype(np.float32),
+        "cem43": dose.cem43.astype(np.float32),
+        "kill_fraction": dose.kill_fraction(),
+    }
+
+
+def energy_summary(run: ThermalSessionRun) -> dict[str, float]:
+    """Energy ledger of a finished run, J, and the relative residual of the balance."""
+    led = run.solver.ledger
+    stored = run.solver.stored_energy()
+    scale = max(abs(led.delivered), abs(led.perfusion), abs(led.boundary), abs(stored), 1e-30)
+    return {
+        "delivered_j": led.delivered,
+        "perfusion_loss_j": led.perfusion,
+        "boundary_inflow_j": led.boundary,
+        "vessel_uptake_j": led.fixed,
+        "vaporization_j": led.vaporized,
+        "stored_j": stored,
+        "balance_residual_rel": (stored - led.net) / scale,
+    }
+
+
+def timeseries_frame(run: ThermalSessionRun) -> pd.DataFrame:
+    """The rows recorded by a run as a DataFrame."""
+    return pd.DataFrame(run.rows)

@@ -1,0 +1,1 @@
+"""Physics of a session: heat transfer, microwave absorption (and later RF, cryo, transport)."""

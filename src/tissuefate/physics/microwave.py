@@ -1,0 +1,312 @@
+"""Parametric specific-absorption model of interstitial microwave antennas (2.45 GHz).
+
+A full-wave solution is replaced by a calibrated line of incoherent point emitters along the
+antenna axis. A point emitter of power ``P`` in a lossy medium deposits
+
+    q(r) ∝ 2α P exp(-2α r) / (4π (r² + r0²))
+
+(spherical spreading, attenuation ``α``, regularised inside the antenna radius ``r0``). The antenna
+type sets where along the axis the emitters sit: a *dual-slot* (choked) antenna radiates from a short
+segment near its tip and gives a near-spherical zone; a *monopole* also radiates a backward tail
+along the shaft and gives an elongated one. All lengths scale with the wavelength in tissue,
+``∝ 1/sqrt(eps_r)``, so as tissue dries and its permittivity falls the pattern stretches along the
+shaft, and ``α`` falls with the conductivity, so power reaches further. The absorbed density
+follows the local conductivity at the current temperature (Ji & Brace sigmoids)::
+
+    Q(x) = P · σ(T(x)) G(x) / ∫ σ(T) G dV
+
+so the delivered power is exactly ``P`` per applicator while desiccated tissue next to the antenna
+absorbs less. What was fitted, and to which data, is in ``modalities/antennas.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal
+
+from ..grid.grid import Grid
+from ..kernels import source as ks
+
+__all__ = [
+    "AntennaPattern",
+    "MicrowaveApplicator",
+    "MicrowaveSource",
+    "attenuation_constant",
+    "emitter_density",
+]
+
+EPS0 = 8.8541878128e-12  # F/m
+MU0 = 1.25663706212e-6  # H/m
+REBUILD_TOLERANCE = 0.03  # relative change of α or of the length scale that rebuilds the pattern
+
+
+def attenuation_constant(eps_r: float, sigma: float, frequency: float) -> float:
+    """Field attenuation constant α (1/m) of a lossy dielectric (power decays as exp(-2αr))."""
+    omega = 2.0 * math.pi * frequency
+    loss = sigma / (omega * EPS0 * eps_r)
+    return omega * math.sqrt(MU0 * EPS0 * eps_r / 2.0) * math.sqrt(math.sqrt(1.0 + loss**2) - 1.0)
+
+
+@dataclass(frozen=True)
+class AntennaPattern:
+    """Emission geometry of one antenna type (lengths in m at ``reference_permittivity``).
+
+    Attributes
+    ----------
+    center
+        Distance of the centre of the emitting segment behind the tip, m.
+    half_length
+        Half-length of the emitting segment, m.
+    tail_fraction
+        Fraction of the power radiated by a backward tail along the shaft, in [0, 1).
+    tail_length
+        Exponential decay length of that tail, m.
+    core_radius
+        Radius inside which the emitter field is regularised (the antenna radius), m.
+    reference_permittivity
+        Relative permittivity of the tissue at which the lengths hold.
+    """
+
+    name: str
+    center: float
+    half_length: float
+    tail_fraction: float
+    tail_length: float
+    core_radius: float
+    reference_permittivity: float
+
+
+@dataclass(frozen=True)
+class MicrowaveApplicator:
+    """One antenna: ``tip`` (m), unit insertion ``direction`` (shaft to tip), power (W)."""
+
+    tip: tuple[float, float, float]
+    direction: tuple[float, float, float]
+    pattern: AntennaPattern
+    power: float
+
+
+def emitter_density(pattern: AntennaPattern, scale: float, z: np.ndarray) -> np.ndarray:
+    """Emitted power fraction at each node of the axial grid ``z`` (m behind the tip), sum 1.
+
+    The emitting segment ``center ± half_length`` holds ``1 - tail_fraction`` uniformly; the tail
+    behind it holds ``tail_fraction`` with an exponential decay. ``scale`` multiplies every length
+    (wavelength scaling). Segments narrower than the grid spacing fall on the nearest node.
+    """
+    step = float(z[1] - z[0])
+    c = pattern.center * scale
+    hl = pattern.half_length * scale
+    a, b = max(c - hl, 0.0), c + hl
+    seg = ((z >= a - step / 2) & (z <= b + step / 2)).astype(float)
+    if not seg.any():
+        seg[int(np.argmin(np.abs(z - c)))] = 1.0
+    weights = (1.0 - pattern.tail_fraction) * seg / seg.sum()
+    if pattern.tail_fraction > 0.0:
+        tl = pattern.tail_length * scale
+        tail = np.where(z > b, np.exp(-(z - b) / tl), 0.0)
+        if tail.sum() > 0:
+            weights = weights + pattern.tail_fraction * tail / tail.sum()
+        else:
+            weights = weights / weights.sum()
+    return weights
+
+
+def _rz_table(
+    pattern: AntennaPattern,
+    scale: float,
+    alpha: float,
+    r_max: float,
+    z_lo: float,
+    z_hi: float,
+    step: float,
+) -> tuple[np.ndarray, float]:
+    """G(ρ, z) on a table with spacing ``step`` from (0, z0); z is the distance behind the tip.
+
+    ``G(ρ, z) = Σ_j p_j K(ρ, z - z_j)`` with the emitter density ``p`` on the same axial grid and the
+    point-emitter kernel ``K(ρ, d) = exp(-2α sqrt(ρ² + d²)) / (ρ² + d² + r0²)``: a convolution
+    along z, done by FFT. Returns the table and ``z0``.
+    """
+    hl = pattern.half_length * scale
+    tail_end = (
+        pattern.center * scale
+        + hl
+        + (5.0 * pattern.tail_length * scale if pattern.tail_fraction > 0 else 0.0)
+    )
+    z0 = min(z_lo, 0.0) - step
+    z = np.arange(z0, max(z_hi, tail_end) + 2 * step, step)
+    r = np.arange(0.0, r_max + 2 * step, step)
+    p = emitter_density(pattern, scale, z)
+    nz = z.size
+    d = np.arange(-(nz - 1), nz) * step
+    dist2 = r[:, None] ** 2 + d[None, :] ** 2
+    kernel = np.exp(-2.0 * alpha * np.sqrt(dist2)) / (dist2 + pattern.core_radius**2)
+    table = signal.fftconvolve(kernel, p[None, :], mode="full", axes=1)[:, nz - 1 : 2 * nz - 1]
+    return np.clip(table, 0.0, None), z0
+
+
+class MicrowaveSource:
+    """Absorbed-power density of one or more antennas on a grid, following the tissue temperature.
+
+    Parameters
+    ----------
+    grid
+        The voxel grid.
+    applicators
+        The antennas, each with its own delivered power.
+    material
+        uint8 material index per voxel.
+    sigma_table, eps_table
+        Conductivity (S/m) and relative permittivity per material (rows) sampled at temperature
+        offsets ``t0 + n * dt`` (K).
+    t0, dt
+        Start and spacing of the tables in offset units (K).
+    frequency
+        Hz.
+    subsamples
+        Sub-voxel samples per axis near the antenna axis, where the pattern varies within a voxel.
+    impl
+        ``"compiled"`` or ``"numpy"``.
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        applicators: list[MicrowaveApplicator] | tuple[MicrowaveApplicator, ...],
+        material: np.ndarray,
+        sigma_table: np.ndarray,
+        eps_table: np.ndarray,
+        t0: float,
+        dt: float,
+        frequency: float = 2.45e9,
+        subsamples: int = 4,
+        impl: str = "compiled",
+    ) -> None:
+        self.grid = grid
+        self.applicators = tuple(applicators)
+        self.material = np.ascontiguousarray(material)
+        self.sigma_table = np.ascontiguousarray(sigma_table, np.float64)
+        self.eps_table = np.ascontiguousarray(eps_table, np.float64)
+        self.t0, self.dt_table = float(t0), float(dt)
+        self.frequency = float(frequency)
+        self.subsamples = subsamples
+        self._scale_kernel = ks.scale_pattern if impl == "compiled" else ks.scale_pattern_numpy
+        self._interp = ks.interpolate_rz if impl == "compiled" else ks.interpolate_rz_numpy
+        x, y, z = grid.axes()
+        self._coords = []
+        for app in self.applicators:
+            u = np.asarray(app.direction, float)
+            u = u / np.linalg.norm(u)
+            dx = app.tip[0] - x[:, None, None]
+            dy = app.tip[1] - y[None, :, None]
+            dz = app.tip[2] - z[None, None, :]
+            axial = dx * u[0] + dy * u[1] + dz * u[2]  # distance behind the tip
+            radial = np.sqrt(np.maximum(dx**2 + dy**2 + dz**2 - axial**2, 0.0))
+            self._coords.append((radial.ravel(), axial.ravel(), u))
+        self._patterns: list[np.ndarray] = [
+            np.zeros(grid.shape, np.float32) for _ in self.applicators
+        ]
+        self._built: list[tuple[float, float] | None] = [None] * len(self.applicators)
+        self._q = np.zeros(grid.shape, np.float32)
+        self._sums = np.zeros((grid.shape[0], 3))
+        self.effective: list[tuple[float, float]] = [(math.nan, math.nan)] * len(self.applicators)
+
+    # ---------------------------------------------------------------- pattern
+    def _build(self, n: int, alpha: float, scale: float) -> None:
+        app = self.applicators[n]
+        radial, axial, u = self._coords[n]
+        h = self.grid.spacing
+        step = min(h / 4.0, 0.25e-3)
+        r_max = float(radial.max())
+        table, z0 = _rz_table(
+            app.pattern, scale, alpha, r_max, float(axial.min()), float(axial.max()), step
+        )
+        out = np.empty(radial.size)
+        self._interp(table, 0.0, z0, step, radial, axial, out)
+        # sub-voxel average where the field varies within a voxel: near the emitting line
+        pat = app.pattern
+        z_first = max(pat.center - pat.half_length, 0.0) * scale
+        z_last = (
+            pat.center + pat.half_length + 5.0 * pat.tail_length * (pat.tail_fraction > 0)
+        ) * scale
+        near = (
+            (radial < 3.0 * h + pat.core_radius)
+            & (axial > z_first - 3.0 * h)
+            & (axial < z_last + 3.0 * h)
+        )
+        if np.any(near):
+            s = self.subsamples
+            off = ((np.arange(s) + 0.5) / s - 0.5) * h
+            ox, oy, oz = np.meshgrid(off, off, off, indexing="ij")
+            sub = np.stack([ox.ravel(), oy.ravel(), oz.ravel()], axis=1)
+            idx = np.unravel_index(np.nonzero(near)[0], self.grid.shape)
+            centres = np.stack([self.grid.axis(d)[idx[d]] for d in range(3)], axis=1)
+            pts = centres[:, None, :] + sub[None, :, :]
+            d = np.asarray(app.tip, float) - pts
+            ax = d @ u
+            rad = np.linalg.norm(d - ax[..., None] * u, axis=-1)
+            vals = np.empty(rad.size)
+            self._interp(table, 0.0, z0, step, rad.ravel(), ax.ravel(), vals)
+            out[near] = vals.reshape(rad.shape).mean(axis=1)
+        self._patterns[n] = out.reshape(self.grid.shape).astype(np.float32)
+        self._built[n] = (alpha, scale)
+
+    def _properties_at_tip(self, n: int, theta_padded: np.ndarray) -> tuple[float, float]:
+        """Permittivity and conductivity of the tissue at the tip of applicator ``n``."""
+        i, j, k = self.grid.index_of(self.applicators[n].tip)
+        m = int(self.material[i, j, k])
+        x = (float(theta_padded[i + 1, j + 1, k + 1]) - self.t0) / self.dt_table
+        grid_x = np.arange(self.eps_table.shape[1])
+        return (
+            float(np.interp(x, grid_x, self.eps_table[m])),
+            float(np.interp(x, grid_x, self.sigma_table[m])),
+        )
+
+    def pattern(self, n: int = 0) -> np.ndarray:
+        """Geometric pattern G of applicator ``n`` (arbitrary units), float32."""
+        return self._patterns[n]
+
+    # ----------------------------------------------------------------- update
+    def update(self, theta_padded: np.ndarray) -> np.ndarray:
+        """Absorbed-power density (W/m³, float32) for the current temperature offsets (padded).
+
+        Rebuilds an antenna's pattern when its pattern-weighted α or wavelength scale has moved by
+        more than 3 % since it was last built.
+        """
+        h3 = self.grid.voxel_volume
+        self._q[...] = 0.0
+        qa = np.empty(self.grid.shape, np.float32)
+        for n, app in enumerate(self.applicators):
+            for _attempt in range(3):
+                if self._built[n] is None:
+                    eps0, sig0 = self._properties_at_tip(n, theta_padded)
+                    scale0 = math.sqrt(app.pattern.reference_permittivity / eps0)
+                    self._build(n, attenuation_constant(eps0, sig0, self.frequency), scale0)
+                self._scale_kernel(
+                    self._patterns[n],
+                    theta_padded,
+                    self.material,
+                    self.sigma_table,
+                    self.eps_table,
+                    self.t0,
+                    self.dt_table,
+                    1.0,
+                    qa,
+                    self._sums,
+                )
+                s_sig, s_eps, s_g = self._sums.sum(axis=0)
+                eps_eff, sig_eff = s_eps / s_g, s_sig / s_g
+                alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
+                scale = math.sqrt(app.pattern.reference_permittivity / eps_eff)
+                self.effective[n] = (eps_eff, sig_eff)
+                a_b, s_b = self._built[n]
+                if (
+                    abs(alpha / a_b - 1) <= REBUILD_TOLERANCE
+                    and abs(scale / s_b - 1) <= REBUILD_TOLERANCE
+                ):
+                    break
+                self._build(n, alpha, scale)
+            self._q += qa * np.float32(app.power / (s_sig * h3))
+        return self._q

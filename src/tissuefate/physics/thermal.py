@@ -1,0 +1,360 @@
+"""Pennes bioheat with an apparent heat capacity, solved with an explicit finite-volume stencil.
+
+    ρc_app(T) ∂T/∂t = ∇·(k∇T) + W (T_a − T) + Q,     W = ω_b ρ_b c_b
+
+on the cell-centred grid, with the outer boundary held at a temperature (ghost cells) or insulated,
+and chosen voxels (large vessels, probes) held at a fixed temperature. ``ρc_app = ρc · m(T)`` where
+the factor ``m`` is piecewise constant over temperature windows: latent heat spread over a window
+(vaporisation, freezing) or a different heat capacity (frozen tissue). The stencil lives in
+``kernels/thermal.py``; this module owns the arrays, the stable time step and an energy ledger in
+float64 that accounts for every joule: stored = delivered − perfusion − boundary − fixed voxels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import NumericalError
+from ..grid.grid import Grid
+from ..kernels import thermal as kt
+
+__all__ = ["EnergyLedger", "PhaseWindow", "ThermalSolver"]
+
+MAX_WINDOWS = 3
+
+
+@dataclass(frozen=True)
+class PhaseWindow:
+    """Apparent heat capacity ``ρc · factor`` for ``lower <= T < upper`` (°C).
+
+    A ``sink`` window (vaporisation) applies only while tissue heats, and its latent heat leaves
+    the tissue (the steam escapes) instead of being stored: it is not given back on cooling.
+    """
+
+    lower: float
+    upper: float
+    factor: float
+    sink: bool = False
+
+
+@dataclass
+class EnergyLedger:
+    """Heat flows integrated over time, in J (float64). Signs: into the tissue is positive."""
+
+    delivered: float = 0.0  # by sources
+    perfusion: float = 0.0  # carried away by blood perfusion (positive = removed)
+    boundary: float = 0.0  # entering through the outer boundary
+    fixed: float = 0.0  # taken up by voxels held at fixed temperature (vessels, probes)
+    vaporized: float = 0.0  # latent heat carried off by vaporised tissue water
+    history: list[tuple[float, float]] = field(default_factory=list, repr=False)
+
+    @property
+    def net(self) -> float:
+        """Net heat into the tissue, J."""
+        return self.delivered - self.perfusion + self.boundary - self.fixed - self.vaporized
+
+
+class ThermalSolver:
+    """Explicit Pennes solver on one grid.
+
+    Parameters
+    ----------
+    grid
+        The voxel grid.
+    conductivity
+        k in W/m/K, shape ``grid.shape``.
+    heat_capacity
+        ρc in J/m³/K outside the windows, shape ``grid.shape``.
+    perfusion
+        W = ω_b ρ_b c_b in W/m³/K, shape ``grid.shape``.
+    reference_temperature
+        °C. Temperatures are stored as offsets from it (float32 keeps round-off relative to the
+        rise); the initial temperature is a good choice.
+    initial_temperature
+        °C, scalar or array of ``grid.shape``.
+    arterial_temperature
+        °C, temperature of the perfusing blood.
+    boundary
+        ``"dirichlet"`` (faces held at ``boundary_temperature``) or ``"insulated"``.
+    boundary_temperature
+        °C, for ``"dirichlet"``.
+    fixed, fixed_temperature
+        bool mask of voxels held at ``fixed_temperature`` (°C), e.g. large vessels.
+    windows
+        Up to three :class:`PhaseWindow`; they must not overlap.
+    dtype
+        ``numpy.float32`` (default) or ``numpy.float64`` for the temperature and coefficient fields.
+    impl
+        ``"compiled"`` (numba kernels) or ``"numpy"`` (reference implementation).
+    """
+
+    def __init__(
+        self,
+        grid: Grid,
+        conductivity: np.ndarray,
+        heat_capacity: np.ndarray,
+        perfusion: np.ndarray,
+        *,
+        reference_temperature: float,
+        initial_temperature: float | np.ndarray,
+        arterial_temperature: float,
+        boundary: str = "dirichlet",
+        boundary_temperature: float | None = None,
+        fixed: np.ndarray | None = None,
+        fixed_temperature: float | None = None,
+        windows: tuple[PhaseWindow, ...] | list[PhaseWindow] = (),
+        dtype: type = np.float32,
+        impl: str = "compiled",
+    ) -> None:
+        if impl not in ("compiled", "numpy"):
+            raise ValueError(f"impl must be 'compiled' or 'numpy', got {impl!r}")
+        if boundary not in ("dirichlet", "insulated"):
+            raise ValueError(f"boundary must be 'dirichlet' or 'insulated', got {boundary!r}")
+        if len(windows) > MAX_WINDOWS:
+            raise ValueError(f"at most {MAX_WINDOWS} phase windows, got {len(windows)}")
+        self.grid = grid
+        self.dtype = np.dtype(dtype)
+        self.impl = impl
+        self.t_ref = float(reference_temperature)
+        self.theta_a = float(arterial_temperature) - self.t_ref
+        shape = grid.shape
+        for name, arr in (
+            ("conductivity", conductivity),
+            ("heat_capacity", heat_capacity),
+            ("perfusion", perfusion),
+        ):
+            if np.shape(arr) != shape:
+                raise ValueError(f"{name} has shape {np.shape(arr)}, grid is {shape}")
+        if np.any(~(np.asarray(conductivity) > 0)) or np.any(~(np.asarray(heat_capacity) > 0)):
+            raise ValueError("conductivity and heat capacity must be positive everywhere")
+        if np.any(~(np.asarray(perfusion) >= 0)):
+            raise ValueError("perfusion must be non-negative everywhere")
+
+        self._fixed = np.zeros(shape, bool) if fixed is None else np.asarray(fixed, bool)
+        self.fixed_temperature = self.t_ref if fixed_temperature is None else fixed_temperature
+        if boundary == "dirichlet":
+            tb = self.t_ref if boundary_temperature is None else float(boundary_temperature)
+            self._ghost = (2.0 * (tb - self.t_ref), -1.0)
+        else:
+            self._ghost = (0.0, 1.0)
+        self.boundary = boundary
+
+        pad = self._pad
+        self._s = pad(np.sqrt(np.asarray(conductivity, np.float64)), mode="edge")
+        self._rc = np.asarray(heat_capacity, np.float64)  # for the energy of the state
+        ic = 1.0 / self._rc
+        ic[self._fixed] = 0.0
+        self._ic = pad(ic)
+        w = np.asarray(perfusion, np.float64).copy()
+        w[self._fixed] = 0.0
+        self._w = pad(w)
+        self._q = pad(np.zeros(shape))
+        self._source_power = 0.0
+        theta0 = np.broadcast_to(np.asarray(initial_temperature, np.float64) - self.t_ref, shape)
+        theta0 = np.where(self._fixed, self.fixed_temperature - self.t_ref, theta0)
+        self._theta = pad(theta0)
+        kt.fill_ghosts(self._theta, *self._ghost)
+        self._prev = self._theta.copy()
+        self._fixed_idx = np.argwhere(self._fixed).astype(np.int64) + 1
+        self._loss = np.zeros((shape[0] + 2, 2))
+
+        self._windows = sorted(windows, key=lambda w: w.lower)
+        for a, b in zip(self._windows, self._windows[1:], strict=False):
+            if b.lower < a.upper:
+                raise ValueError(f"phase windows overlap: {a} and {b}")
+        table = np.full((MAX_WINDOWS, 4), np.inf)
+        table[:, 2] = 1.0
+        table[:, 3] = 0.0
+        for n, win in enumerate(self._windows):
+            if not win.factor > 0 or not win.upper > win.lower:
+                raise ValueError(f"bad phase window {win}")
+            table[n] = (
+                win.lower - self.t_ref,
+                win.upper - self.t_ref,
+                1.0 / win.factor,
+                float(win.sink),
+            )
+        table[~np.isfinite(table)] = np.copysign(3.0e38, table[~np.isfinite(table)])
+        self._wtable = table.astype(self.dtype)
+
+        self.time = 0.0
+        self.steps = 0
+        self.ledger = EnergyLedger()
+        self._step_kernel = kt.pennes_step if impl == "compiled" else kt.pennes_step_numpy
+        self._bnd_kernel = kt.boundary_inflow if impl == "compiled" else kt.boundary_inflow_numpy
+        self._fix_kernel = kt.fixed_inflow if impl == "compiled" else kt.fixed_inflow_numpy
+        self._w_max = float(np.max(self._w)) if self._w.size else 0.0
+
+    # ------------------------------------------------------------------ arrays
+    def _pad(self, arr: np.ndarray, mode: str = "constant") -> np.ndarray:
+        return np.ascontiguousarray(np.pad(np.asarray(arr, np.float64), 1, mode=mode), self.dtype)
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Temperature offset from the reference in K (interior view, do not modify)."""
+        return self._theta[1:-1, 1:-1, 1:-1]
+
+    @property
+    def padded(self) -> np.ndarray:
+        """Current temperature offset with its ghost layer (padded; read only)."""
+        return self._theta
+
+    @property
+    def previous_padded(self) -> np.ndarray:
+        """Temperature offset before the last step, padded."""
+        return self._prev
+
+    @property
+    def temperature(self) -> np.ndarray:
+        """Current temperature in °C (a new float64 array)."""
+        return self.theta.astype(np.float64) + self.t_ref
+
+    @property
+    def fixed(self) -> np.ndarray:
+        """Voxels held at the fixed temperature."""
+        return self._fixed
+
+    # ----------------------------------------------------------- coefficients
+    def max_stable_dt(self, min_temperature: float | None = None) -> float:
+        """Largest stable time step in s (positivity of the explicit update).
+
+        ``min_temperature`` (°C) excludes windows the run cannot reach (by the maximum principle
+        temperatures never fall below the lowest initial, boundary, blood or fixed temperature
+        when sources only heat); None considers every window.
+        """
+        inv_h2 = 1.0 / self.grid.spacing**2
+        s = self._s.astype(np.float64)
+        c = s[1:-1, 1:-1, 1:-1]
+        nsum = (
+            s[:-2, 1:-1, 1:-1]
+            + s[2:, 1:-1, 1:-1]
+            + s[1:-1, :-2, 1:-1]
+            + s[1:-1, 2:, 1:-1]
+            + s[1:-1, 1:-1, :-2]
+            + s[1:-1, 1:-1, 2:]
+        )
+        rate = self._ic[1:-1, 1:-1, 1:-1].astype(np.float64) * (c * nsum * inv_h2 + self._w_max)
+        fmax = 1.0
+        for win in self._windows:
+            if min_temperature is None or win.upper > min_temperature:
+                fmax = max(fmax, 1.0 / win.factor)
+        worst = float(rate.max()) * fmax
+        return math.inf if worst == 0 else 1.0 / worst
+
+    def set_source(self, q: np.ndarray | None, block: tuple[slice, ...] | None = None) -> None:
+        """Set the source density Q in W/m³ (``None``: no source).
+
+        With ``block`` only that sub-block is replaced (``q`` has the block's shape).
+        """
+        inner = self._q[1:-1, 1:-1, 1:-1]
+        if q is None:
+            inner[...] = 0.0
+        elif block is None:
+            inner[...] = q
+        else:
+            inner[block] = q
+        inner[self._fixed] = 0.0
+        self._source_power = float(inner.sum(dtype=np.float64)) * self.grid.voxel_volume
+
+    @property
+    def source_power(self) -> float:
+        """Power currently deposited by the sources, W (the exact float64 sum)."""
+        return self._source_power
+
+    @property
+    def source(self) -> np.ndarray:
+        """Current source density Q in W/m³ (interior view)."""
+        return self._q[1:-1, 1:-1, 1:-1]
+
+    def set_perfusion(self, w: np.ndarray, block: tuple[slice, ...] | None = None) -> None:
+        """Replace the perfusion coefficient (W/m³/K) on the grid or on a sub-block.
+
+        Perfusion may only fall below the value the time step was chosen for.
+        """
+        inner = self._w[1:-1, 1:-1, 1:-1]
+        block = block or (slice(None),) * 3
+        w = np.where(self._fixed[block], 0.0, w)
+        if w.size and float(np.max(w)) > self._w_max * (1 + 1e-6):
+            raise ValueError("perfusion may not rise above its initial maximum within a session")
+        inner[block] = w
+
+    @property
+    def perfusion_padded(self) -> np.ndarray:
+        """The padded perfusion coefficient (W/m³/K), for in-place updates by damage kernels.
+
+        Values may only be lowered (the time step was chosen for the initial maximum).
+        """
+        return self._w
+
+    # -------------------------------------------------------------- stepping
+    def step(self, dt: float, n: int = 1) -> None:
+        """Advance ``n`` steps of ``dt`` seconds, keeping the energy ledger."""
+        h = self.grid.spacing
+        vol = self.grid.voxel_volume
+        a = dt / h**2
+        for _ in range(n):
+            b_in = (
+                self._bnd_kernel(self._theta, self._s) * h if self.boundary == "dirichlet" else 0.0
+            )
+            fx = (
+                self._fix_kernel(self._theta, self._s, self._fixed_idx) * h
+                if len(self._fixed_idx)
+                else 0.0
+            )
+            self._step_kernel(
+                self._theta,
+                self._s,
+                self._ic,
+                self._w,
+                self._q,
+                self._prev,
+                self._loss,
+                a,
+                dt,
+                self.theta_a,
+                self._wtable,
+                self._ghost[0],
+                self._ghost[1],
+            )
+            self._theta, self._prev = self._prev, self._theta
+            led = self.ledger
+            led.delivered += self._source_power * dt
+            sums = self._loss.sum(axis=0)
+            led.perfusion += float(sums[0]) * vol * dt
+            led.vaporized += float(sums[1]) * vol
+            led.boundary += b_in * dt
+            led.fixed += fx * dt
+            self.time += dt
+            self.steps += 1
+
+    def check_finite(self) -> None:
+        """Raise :class:`NumericalError` naming the first voxel that is not finite."""
+        theta = self.theta
+        if not np.isfinite(theta).all():
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(theta))[0])
+            raise NumericalError(
+                "temperature is not finite", step=self.steps, field="temperature", index=idx
+            )
+
+    # ---------------------------------------------------------------- energy
+    def enthalpy(self, theta: np.ndarray | None = None) -> np.ndarray:
+        """Heat content relative to the reference temperature, J/m³ (float64), per voxel."""
+        theta = (self.theta if theta is None else theta).astype(np.float64)
+        # ∫_0^θ m(θ') dθ' for piecewise-constant m: θ plus the excess of each window crossed
+        integral = theta.copy()
+        for win in self._windows:
+            if win.sink:  # its latent heat is not stored: it leaves with the steam
+                continue
+            lo = max(win.lower - self.t_ref, -1e30)
+            hi = min(win.upper - self.t_ref, 1e30)
+            inside = np.clip(theta, lo, hi) - np.clip(0.0, lo, hi)
+            integral += (win.factor - 1.0) * inside
+        return self._rc * integral
+
+    def stored_energy(self) -> float:
+        """Heat stored in the tissue relative to the reference temperature, J (float64)."""
+        h3 = self.grid.voxel_volume
+        return float(self.enthalpy()[~self._fixed].sum()) * h3

@@ -1,0 +1,390 @@
+"""Figures of a run: dose slices and time courses per session, tissue volumes over the course.
+
+Every function returns a :class:`matplotlib.figure.Figure` drawn on an Agg canvas; pyplot and the
+global ``rcParams`` are never touched (styling is applied inside :func:`matplotlib.rc_context`
+while a figure is built), so the figures can be made from any thread or notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import xarray as xr
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ..course.result import Result
+
+__all__ = ["course_volumes", "session_slices", "session_timecourse", "write_figures"]
+
+#: Resolution of the written PNG files, dots per inch.
+DPI = 110
+#: Temperature of the isotherm drawn on the temperature panels, °C.
+ISOTHERM_C = 60.0
+#: Body temperature, the lower end of the temperature colour scale unless the data go lower, °C.
+BODY_C = 37.0
+
+_STYLE = {
+    "font.size": 10.0,
+    "axes.titlesize": 10.5,
+    "axes.labelsize": 10.0,
+    "figure.titlesize": 12.5,
+    "legend.fontsize": 9.5,
+    "xtick.labelsize": 9.0,
+    "ytick.labelsize": 9.0,
+    "axes.grid": False,
+}
+_TUMOR_STYLE = {"colors": "white", "linestyles": "--", "linewidths": 1.4}
+_ZONE_STYLE = {"colors": "cyan", "linestyles": "-", "linewidths": 1.4}
+_ISOTHERM_STYLE = {"colors": "0.6", "linestyles": "-", "linewidths": 0.8}
+_DIMS = ("x", "y", "z")
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    with mpl.rc_context(_STYLE):
+        yield
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    # Fixed margins instead of a layout engine: with one, every savefig draws the figure twice.
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Session slices
+# ------------------------------------------------------------------------------------------------
+
+
+def _session_extras(result: Result, session: int) -> dict[str, Any]:
+    sessions = result.extras.get("sessions") or []
+    return sessions[session - 1] if 0 < session <= len(sessions) else {}
+
+
+def _planes(axis: Sequence[float] | None) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    """The two cut planes as ``(horizontal, vertical, normal)`` dimension names.
+
+    Plane A holds the applicator axis: it spans the axis' dominant component (drawn vertically) and
+    its next largest one. Plane B is perpendicular to the dominant component. Without an axis, the
+    applicator is taken to run along z with x next: plane A is x–z, plane B is x–y.
+    """
+    if axis is None:
+        dominant, second = 2, 0
+    else:
+        a = np.abs(np.asarray(axis, dtype=float))
+        order = np.argsort(-a, kind="stable")
+        dominant, second = int(order[0]), int(order[1])
+    normal_a = 3 - dominant - second
+    plane_a = (_DIMS[second], _DIMS[dominant], _DIMS[normal_a])
+    rest = [d for d in range(3) if d != dominant]
+    plane_b = (_DIMS[rest[0]], _DIMS[rest[1]], _DIMS[dominant])
+    return plane_a, plane_b
+
+
+def _focus(result: Result, session: int, peak: xr.DataArray) -> tuple[float, float, float]:
+    focus = _session_extras(result, session).get("focus_mm")
+    if focus is not None:
+        return tuple(float(v) for v in focus)
+    # No applicator position recorded: cut through the hottest voxel.
+    idx = np.unravel_index(int(np.nanargmax(peak.values)), peak.shape)
+    return tuple(float(peak[dim].values[i]) for dim, i in zip(peak.dims, idx, strict=True))
+
+
+def _edges(centres: np.ndarray) -> tuple[float, float]:
+    step = float(centres[1] - centres[0]) if centres.size > 1 else 1.0
+    return float(centres[0]) - 0.5 * step, float(centres[-1]) + 0.5 * step
+
+
+def _plane(da: xr.DataArray, cut: dict[str, int], hdim: str, vdim: str) -> np.ndarray:
+    """The 2-D cut of ``da`` as floats, rows along ``vdim`` and columns along ``hdim``."""
+    return np.asarray(da.isel(cut).transpose(vdim, hdim).values, dtype=float)
+
+
+def _contour(
+    ax: Any, h: np.ndarray, v: np.ndarray, a: np.ndarray, level: float, *, style: dict
+) -> None:
+    """Draw the ``level`` contour of ``a`` (rows along ``v``) only where the data cross it."""
+    if a.shape[0] < 2 or a.shape[1] < 2 or not np.isfinite(a).any():
+        return
+    if np.nanmin(a) < level < np.nanmax(a):
+        ax.contour(h, v, a, levels=[level], **style)
+
+
+def session_slices(result: Result, session: int) -> Figure:
+    """Peak temperature (top) and cell kill fraction (bottom) in two planes through the applicator.
+
+    The planes pass through ``result.extras["sessions"][session - 1]["focus_mm"]`` (the hottest
+    voxel if not given). Left: the coordinate plane containing the applicator axis; right: the plane
+    perpendicular to the axis' dominant component. Outlines: initial tumour
+    (``tumor_fraction_initial`` = 0.5, white dashed), ablation zone (Arrhenius damage Ω = 1, cyan)
+    and the 60 °C isotherm (grey, temperature panels only).
+
+    Parameters
+    ----------
+    session
+        Session number, 1-based.
+    """
+    ds = result.fields
+    peak = ds["peak_temperature"].sel(session=session)
+    kill = ds["kill_fraction"].sel(session=session)
+    omega = ds["thermal_dose"].sel(session=session)
+    tumor = ds["tumor_fraction_initial"]
+    extras = _session_extras(result, session)
+    focus = _focus(result, session, peak)
+    plane_a, plane_b = _planes(extras.get("axis"))
+
+    t_min = float(np.nanmin(peak.values))
+    vmin = min(BODY_C, t_min)
+    vmax = float(np.nanmax(peak.values))
+    if not vmax > vmin:
+        vmax = vmin + 1.0
+
+    with _style():
+        fig = _figure(9.4, 9.0)
+        grid = fig.add_gridspec(
+            2,
+            3,
+            width_ratios=(1.0, 1.0, 0.05),
+            left=0.07,
+            right=0.91,
+            bottom=0.1,
+            top=0.89,
+            wspace=0.3,
+            hspace=0.32,
+        )
+        axes = np.array([[fig.add_subplot(grid[r, c]) for c in range(2)] for r in range(2)])
+        images = {}
+        for col, (hdim, vdim, ndim) in enumerate((plane_a, plane_b)):
+            where = float(focus[_DIMS.index(ndim)])
+            index = int(np.abs(ds[ndim].values - where).argmin())
+            h = ds[hdim].values
+            v = ds[vdim].values
+            extent = (*_edges(h), *_edges(v))
+            t_plane, k_plane, tumor_plane, omega_plane = (
+                _plane(da, {ndim: index}, hdim, vdim) for da in (peak, kill, tumor, omega)
+            )
+            at = f"{ndim} = {float(ds[ndim].values[index]):.1f} mm"
+            kind = "along the applicator" if col == 0 else "across the applicator"
+            for row, (data, cmap, lo, hi, what) in enumerate(
+                (
+                    (t_plane, "inferno", vmin, vmax, "Peak temperature"),
+                    (k_plane, "viridis", 0.0, 1.0, "Cell kill fraction"),
+                )
+            ):
+                ax = axes[row, col]
+                images[row] = ax.imshow(
+                    data,
+                    origin="lower",
+                    extent=extent,
+                    cmap=cmap,
+                    vmin=lo,
+                    vmax=hi,
+                    interpolation="nearest",
+                    aspect="equal",
+                )
+                _contour(ax, h, v, tumor_plane, 0.5, style=_TUMOR_STYLE)
+                _contour(ax, h, v, omega_plane, 1.0, style=_ZONE_STYLE)
+                if row == 0:
+                    _contour(ax, h, v, t_plane, ISOTHERM_C, style=_ISOTHERM_STYLE)
+                ax.plot(focus[_DIMS.index(hdim)], focus[_DIMS.index(vdim)], "+", color="0.85", ms=9)
+                ax.set_title(f"{what}, {kind}\n{hdim}–{vdim} plane at {at}")
+                ax.set_xlabel(f"{hdim} (mm)")
+                ax.set_ylabel(f"{vdim} (mm)")
+        for row, label in enumerate(("Peak temperature (°C)", "Kill fraction (0–1)")):
+            fig.colorbar(images[row], cax=fig.add_subplot(grid[row, 2]), label=label)
+        handles = [
+            Line2D([], [], color="white", ls="--", lw=1.4, label="Tumour before treatment"),
+            Line2D([], [], color="cyan", ls="-", lw=1.4, label="Ablation zone (damage Ω = 1)"),
+            Line2D([], [], color="0.6", ls="-", lw=0.8, label=f"{ISOTHERM_C:.0f} °C isotherm"),
+            Line2D([], [], color="0.85", ls="none", marker="+", ms=9, label="Applicator centre"),
+        ]
+        legend = fig.legend(
+            handles=handles,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.005),
+            ncols=4,
+            facecolor="0.3",
+            framealpha=1.0,
+        )
+        for text in legend.get_texts():
+            text.set_color("white")
+        fig.suptitle(extras.get("label") or f"Session {session}")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Session time course
+# ------------------------------------------------------------------------------------------------
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Start and end (inclusive) indices of the runs of True in ``mask``."""
+    runs, start = [], None
+    for i, m in enumerate(mask):
+        if m and start is None:
+            start = i
+        elif not m and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(mask) - 1))
+    return runs
+
+
+def session_timecourse(result: Result, session: int) -> Figure:
+    """Maximum temperature and ablation-zone volume (top, twin axes) and delivered energy (bottom)
+    against time in minutes during session ``session`` (1-based); the cool-down phase (source
+    off) is shaded."""
+    st = result.session_timeseries
+    rows = st[st["session"] == session].sort_values("time_s")
+    label = _session_extras(result, session).get("label") or f"Session {session}"
+    with _style():
+        fig = _figure(8.0, 6.4)
+        top, bottom = fig.subplots(
+            2,
+            1,
+            sharex=True,
+            gridspec_kw={
+                "height_ratios": (3, 2),
+                "left": 0.1,
+                "right": 0.88,
+                "bottom": 0.09,
+                "top": 0.87,
+                "hspace": 0.3,
+            },
+        )
+        zone_ax = top.twinx()
+        fig.suptitle(f"{label}: time course")
+        if rows.empty:
+            top.text(0.5, 0.5, "no time course recorded", ha="center", transform=top.transAxes)
+        else:
+            t_min = rows["time_s"].to_numpy(dtype=float) / 60.0
+            if "phase" in rows:
+                off = (rows["phase"].astype(str) == "off").to_numpy()
+                for i, (a, b) in enumerate(_runs(off)):
+                    lo = t_min[a - 1] if a > 0 else t_min[a]
+                    for ax in (top, bottom):
+                        ax.axvspan(
+                            lo,
+                            t_min[b],
+                            color="0.88",
+                            zorder=0,
+                            label="Source off (cool-down)" if i == 0 and ax is top else None,
+                        )
+            top.plot(
+                t_min, rows["max_temperature_c"], color="tab:red", lw=1.8, label="Max temperature"
+            )
+            zone_ax.plot(
+                t_min,
+                rows["ablation_zone_ml"],
+                color="tab:blue",
+                lw=1.8,
+                ls="--",
+                label="Ablation-zone volume",
+            )
+            bottom.plot(t_min, rows["delivered_energy_j"] / 1000.0, color="tab:green", lw=1.8)
+            top_handles, top_labels = top.get_legend_handles_labels()
+            zone_handles, zone_labels = zone_ax.get_legend_handles_labels()
+            top.legend(
+                top_handles + zone_handles, top_labels + zone_labels, loc="best", framealpha=0.9
+            )
+            top.set_xlim(t_min[0], t_min[-1] if t_min[-1] > t_min[0] else t_min[0] + 1.0)
+        top.set_ylabel("Max temperature (°C)", color="tab:red")
+        zone_ax.set_ylabel("Ablation-zone volume (mL)", color="tab:blue")
+        zone_ax.set_ylim(bottom=0.0)
+        top.set_title("Hottest point and volume with damage Ω ≥ 1")
+        bottom.set_title("Energy delivered by the applicator")
+        bottom.set_ylabel("Delivered energy (kJ)")
+        bottom.set_ylim(bottom=0.0)
+        bottom.set_xlabel("Time since the session started (min)")
+        for ax in (top, bottom):
+            ax.grid(True, color="0.9", lw=0.6)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Course volumes
+# ------------------------------------------------------------------------------------------------
+
+_VOLUMES = (
+    ("viable_tumor_ml", "Viable tumour", "tab:red", "o"),
+    ("necrotic_ml", "Necrotic tissue", "tab:brown", "s"),
+    ("scar_ml", "Scar", "tab:purple", "^"),
+    ("normal_lost_ml", "Normal tissue lost", "tab:gray", "D"),
+)
+
+
+def course_volumes(result: Result) -> Figure:
+    """Viable tumour, necrotic tissue, scar and normal tissue lost (mL) against day over the
+    course; dotted vertical lines mark the treatment sessions."""
+    ts: pd.DataFrame = result.timeseries
+    with _style():
+        fig = _figure(8.0, 4.8)
+        ax = fig.subplots(gridspec_kw={"left": 0.09, "right": 0.97, "bottom": 0.11, "top": 0.91})
+        for column, name, colour, marker in _VOLUMES:
+            if column in ts:
+                ax.plot(
+                    ts["day"], ts[column], marker=marker, ms=4, lw=1.6, color=colour, label=name
+                )
+        for i, session in enumerate(result.summary.get("sessions") or []):
+            day = session.get("day")
+            if day is not None and np.isfinite(float(day)):
+                ax.axvline(
+                    float(day),
+                    color="0.5",
+                    ls=":",
+                    lw=1.0,
+                    label="Treatment session" if i == 0 else None,
+                )
+        ax.set_xlabel("Day")
+        ax.set_ylabel("Volume (mL)")
+        ax.set_ylim(bottom=0.0)
+        ax.set_title("Tissue volumes over the course of care")
+        ax.grid(True, color="0.9", lw=0.6)
+        ax.legend(loc="best", framealpha=0.9)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Writing
+# ------------------------------------------------------------------------------------------------
+
+
+def _has_doses(result: Result) -> bool:
+    needed = ("peak_temperature", "kill_fraction", "thermal_dose", "tumor_fraction_initial")
+    fields = result.fields
+    return "session" in fields.coords and all(name in fields.data_vars for name in needed)
+
+
+def write_figures(result: Result, folder: str | Path) -> list[str]:
+    """Write the PNG figures of ``result`` into ``folder`` and return their file names.
+
+    Per session ``n`` (1-based): ``session_<n>_slices.png`` (when the dose fields were stored) and
+    ``session_<n>_timecourse.png`` (when a time course was recorded); then ``course_volumes.png``.
+    """
+    folder = Path(folder)
+    names: list[str] = []
+
+    def save(fig: Figure, name: str) -> None:
+        fig.savefig(folder / name, dpi=DPI)
+        names.append(name)
+
+    n_sessions = len(result.summary.get("sessions") or [])
+    st = result.session_timeseries
+    for n in range(1, n_sessions + 1):
+        if _has_doses(result) and n in result.fields["session"].values:
+            save(session_slices(result, n), f"session_{n}_slices.png")
+        if "session" in st and (st["session"] == n).any():
+            save(session_timecourse(result, n), f"session_{n}_timecourse.png")
+    if not result.timeseries.empty:
+        save(course_volumes(result), "course_volumes.png")
+    return names

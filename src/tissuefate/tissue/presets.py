@@ -1,0 +1,345 @@
+"""Tissue presets: parameter files with a source for every number, resolved into SI values.
+
+A preset file (``presets/NAME.yaml``) holds ``parameters`` (properties of that material) and, for a
+base tissue, ``body`` (properties of blood, of tissue water and of the damage model that hold for
+the whole scenario). Each entry has a ``value`` with units and either a ``source`` or an
+``assumption`` that says why the value was chosen without one. ``extends`` inherits every parameter
+of another preset and must state the assumption that makes this acceptable.
+
+Temperatures are in °C, everything else in SI base units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..errors import ScenarioError
+from ..scenario.quantities import parse_quantity, to_si
+
+__all__ = ["Body", "Material", "TissueModel", "available_presets", "load_tissue"]
+
+PRESET_PACKAGE = "tissuefate.tissue"
+PRESET_FOLDER = "presets"
+
+# name -> (pint dimensionality, required)
+MATERIAL_SCHEMA: dict[str, tuple[str, bool]] = {
+    "thermal_conductivity": ("[power]/[length]/[temperature]", True),
+    "density": ("[mass]/[length]**3", True),
+    "specific_heat": ("[energy]/[mass]/[temperature]", True),
+    "perfusion_rate": ("1/[time]", True),
+    "arrhenius_frequency_factor": ("1/[time]", True),
+    "arrhenius_activation_energy": ("[energy]/[substance]", True),
+    "water_mass_fraction": ("dimensionless", True),
+    "mw_permittivity_a": ("dimensionless", True),
+    "mw_permittivity_b": ("dimensionless", True),
+    "mw_permittivity_c": ("1/[temperature]", True),
+    "mw_permittivity_d": ("dimensionless", True),
+    "mw_conductivity_a": ("[current]**2*[time]**3/[mass]/[length]**3", True),
+    "mw_conductivity_b": ("dimensionless", True),
+    "mw_conductivity_c": ("1/[temperature]", True),
+    "volume_doubling_time": ("[time]", False),
+}
+BODY_SCHEMA: dict[str, tuple[str, bool]] = {
+    "blood_density": ("[mass]/[length]**3", True),
+    "blood_specific_heat": ("[energy]/[mass]/[temperature]", True),
+    "body_temperature": ("[temperature]", True),
+    "damage_threshold": ("[temperature]", True),
+    "latent_heat_vaporization": ("[energy]/[mass]", True),
+    "vaporization_temperature": ("[temperature]", True),
+    "vaporization_window": ("[temperature]", True),
+    "latent_heat_fusion": ("[energy]/[length]**3", True),
+    "freezing_start": ("[temperature]", True),
+    "freezing_end": ("[temperature]", True),
+    "frozen_specific_heat_ratio": ("dimensionless", True),
+}
+# Parameters whose temperature dimension is a difference (K), not an absolute temperature.
+_TEMPERATURE_DIFFERENCES = {"vaporization_window", "mw_permittivity_c", "mw_conductivity_c"}
+
+
+@dataclass(frozen=True)
+class Material:
+    """Properties of one tissue material (SI units; see ``MATERIAL_SCHEMA``)."""
+
+    name: str
+    thermal_conductivity: float  # W/m/K
+    density: float  # kg/m³
+    specific_heat: float  # J/kg/K
+    perfusion_rate: float  # 1/s, blood volume flow per tissue volume
+    arrhenius_frequency_factor: float  # 1/s
+    arrhenius_activation_energy: float  # J/mol
+    water_mass_fraction: float  # 1
+    mw_permittivity_a: float
+    mw_permittivity_b: float
+    mw_permittivity_c: float  # 1/K
+    mw_permittivity_d: float
+    mw_conductivity_a: float  # S/m
+    mw_conductivity_b: float
+    mw_conductivity_c: float  # 1/K
+    volume_doubling_time: float | None = None  # s
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def volumetric_heat_capacity(self) -> float:
+        """ρc in J/m³/K."""
+        return self.density * self.specific_heat
+
+    def permittivity(self, t_c: Any) -> Any:
+        """Relative permittivity at 2.45 GHz at temperature ``t_c`` (°C), Ji & Brace sigmoid."""
+        return (
+            self.mw_permittivity_a
+            * (1.0 - 1.0 / (1.0 + np.exp(self.mw_permittivity_b - self.mw_permittivity_c * t_c)))
+            + self.mw_permittivity_d
+        )
+
+    def conductivity(self, t_c: Any) -> Any:
+        """Electrical conductivity at 2.45 GHz in S/m at ``t_c`` (°C), Ji & Brace sigmoid."""
+        return self.mw_conductivity_a * (
+            1.0 - 1.0 / (1.0 + np.exp(self.mw_conductivity_b - self.mw_conductivity_c * t_c))
+        )
+
+
+@dataclass(frozen=True)
+class Body:
+    """Scenario-wide properties: blood, tissue water, damage threshold (SI, temperatures in °C)."""
+
+    blood_density: float
+    blood_specific_heat: float
+    body_temperature: float
+    damage_threshold: float
+    latent_heat_vaporization: float  # J/kg of water
+    vaporization_temperature: float
+    vaporization_window: float  # K
+    latent_heat_fusion: float  # J/m³ of tissue
+    freezing_start: float
+    freezing_end: float
+    frozen_specific_heat_ratio: float
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def blood_heat_capacity(self) -> float:
+        """ρ_b c_b in J/m³/K."""
+        return self.blood_density * self.blood_specific_heat
+
+
+@dataclass(frozen=True)
+class TissueModel:
+    """The resolved tissue of a scenario: body properties and the materials by index.
+
+    Material 0 is the base tissue; the tumour presets follow in order of first use.
+    """
+
+    body: Body
+    materials: tuple[Material, ...]
+
+    def index(self, name: str) -> int:
+        """Index of the material named ``name``."""
+        for i, m in enumerate(self.materials):
+            if m.name == name:
+                return i
+        raise KeyError(name)
+
+    @property
+    def base(self) -> Material:
+        """The base tissue (material 0)."""
+        return self.materials[0]
+
+
+def available_presets() -> list[str]:
+    """Names of the presets shipped with tissuefate."""
+    root = resources.files(PRESET_PACKAGE) / PRESET_FOLDER
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_preset(name: str) -> dict[str, Any]:
+    if name not in available_presets():
+        raise ScenarioError(
+            f"unknown tissue preset {name!r}; available: {', '.join(available_presets())}"
+        )
+    path = resources.files(PRESET_PACKAGE) / PRESET_FOLDER / f"{name}.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _entries(
+    name: str, section: str, schema: dict[str, tuple[str, bool]], chain: tuple[str, ...] = ()
+) -> dict[str, tuple[float, str]]:
+    """Parameters of preset ``name`` in ``section`` with inheritance: name -> (SI value, provenance)."""
+    if name in chain:
+        raise ScenarioError(f"tissue preset {name!r} extends itself through {' -> '.join(chain)}")
+    raw = _read_preset(name)
+    out: dict[str, tuple[float, str]] = {}
+    parent = raw.get("extends")
+    if parent:
+        if not isinstance(parent, dict) or "preset" not in parent or "assumption" not in parent:
+            raise ScenarioError(
+                "'extends' needs a 'preset' and the 'assumption' that makes inheriting acceptable",
+                source=f"{name}.yaml",
+                key="extends",
+            )
+        inherited = _entries(parent["preset"], section, schema, (*chain, name))
+        note = " ".join(str(parent["assumption"]).split())
+        for key, (value, prov) in inherited.items():
+            out[key] = (value, f"inherited from {parent['preset']} ({prov}); assumption: {note}")
+    for key, entry in (raw.get(section) or {}).items():
+        where = f"{section}.{key}"
+        if key not in schema:
+            raise ScenarioError(
+                f"unknown parameter; allowed: {', '.join(schema)}", source=f"{name}.yaml", key=where
+            )
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise ScenarioError("needs a 'value' with units", source=f"{name}.yaml", key=where)
+        has_source, has_assumption = "source" in entry, "assumption" in entry
+        if has_source == has_assumption:
+            raise ScenarioError(
+                "needs exactly one of 'source' or 'assumption'", source=f"{name}.yaml", key=where
+            )
+        prov = str(entry["source"]) if has_source else f"assumption: {entry['assumption']}"
+        out[key] = (
+            _parse(entry["value"], key, schema, f"{name}.yaml", where),
+            " ".join(prov.split()),
+        )
+    return out
+
+
+def _parse(
+    text: Any, key: str, schema: dict[str, tuple[str, bool]], source: str | None, where: str
+) -> float:
+    dimension = schema[key][0]
+    try:
+        q = parse_quantity(text, dimension, what=key)
+        if key in _TEMPERATURE_DIFFERENCES:  # a difference or a per-kelvin coefficient
+            return float(q.to("1/K" if dimension.startswith("1/") else "K").magnitude)
+        return float(to_si(q))
+    except ValueError as exc:
+        raise ScenarioError(str(exc), source=source, key=where) from exc
+
+
+def _build(cls: type, name: str | None, values: dict[str, tuple[float, str]], preset: str) -> Any:
+    kwargs: dict[str, Any] = {}
+    missing = []
+    for f in fields(cls):
+        if f.name in ("name", "sources"):
+            continue
+        if f.name in values:
+            kwargs[f.name] = values[f.name][0]
+        elif f.default is not None or f.name not in values:
+            required = (MATERIAL_SCHEMA | BODY_SCHEMA).get(f.name, ("", False))[1]
+            if required:
+                missing.append(f.name)
+    if missing:
+        raise ScenarioError(
+            f"preset {preset!r} lacks required parameters: {', '.join(missing)}",
+            source=f"{preset}.yaml",
+        )
+    sources = {k: v[1] for k, v in values.items()}
+    if name is not None:
+        kwargs["name"] = name
+    return cls(**kwargs, sources=sources)
+
+
+def load_tissue(
+    base: str,
+    tumor_presets: list[str] | tuple[str, ...] = (),
+    overrides: Mapping[str, str] | None = None,
+    *,
+    source: str | None = None,
+) -> TissueModel:
+    """Resolve the base tissue and tumour presets, with the scenario's overrides applied.
+
+    Parameters
+    ----------
+    base
+        Preset name of the base tissue (e.g. ``"liver"``).
+    tumor_presets
+        Preset names used by the scenario's tumours (duplicates are merged).
+    overrides
+        ``{"perfusion_rate": "0 1/s", "tumor.perfusion_rate": "0.01 1/s", "blood_density": ...}``:
+        a bare name changes the base tissue (or a body property), ``preset.name`` changes a tumour
+        preset. Values are strings with units, checked for dimension.
+    source
+        The scenario file, for error messages.
+    """
+    overrides = dict(overrides or {})
+    names = [base] + [t for t in dict.fromkeys(tumor_presets) if t != base]
+    tables = {n: _entries(n, "parameters", MATERIAL_SCHEMA) for n in names}
+    body_values = _entries(base, "body", BODY_SCHEMA)
+    for key, text in overrides.items():
+        where = f"tissue.parameters.{key}"
+        preset, _, param = key.rpartition(".")
+        if preset and preset not in tables:
+            raise ScenarioError(
+                f"{preset!r} is not a preset used by this scenario ({', '.join(names)})",
+                source=source,
+                key=where,
+            )
+        if param in BODY_SCHEMA and not preset:
+            body_values[param] = (
+                _parse(text, param, BODY_SCHEMA, source, where),
+                "scenario override",
+            )
+        elif param in MATERIAL_SCHEMA:
+            table = tables[preset or base]
+            table[param] = (
+                _parse(text, param, MATERIAL_SCHEMA, source, where),
+                "scenario override",
+            )
+        else:
+            raise ScenarioError(
+                "unknown tissue parameter; allowed: " + ", ".join([*MATERIAL_SCHEMA, *BODY_SCHEMA]),
+                source=source,
+                key=where,
+            )
+    materials = tuple(_build(Material, n, tables[n], n) for n in names)
+    body = _build(Body, None, body_values, base)
+    _check_physical(materials, body, source)
+    return TissueModel(body=body, materials=materials)
+
+
+def _check_physical(materials: tuple[Material, ...], body: Body, source: str | None) -> None:
+    for m in materials:
+        for key in (
+            "thermal_conductivity",
+            "density",
+            "specific_heat",
+            "arrhenius_frequency_factor",
+        ):
+            if not getattr(m, key) > 0:
+                raise ScenarioError(
+                    f"must be positive, got {getattr(m, key)}",
+                    source=source,
+                    key=f"tissue.parameters.{m.name}.{key}",
+                )
+        if not m.perfusion_rate >= 0:
+            raise ScenarioError(
+                "must not be negative",
+                source=source,
+                key=f"tissue.parameters.{m.name}.perfusion_rate",
+            )
+        if not 0 <= m.water_mass_fraction <= 1:
+            raise ScenarioError(
+                "must lie in [0, 1]",
+                source=source,
+                key=f"tissue.parameters.{m.name}.water_mass_fraction",
+            )
+        if not math.isfinite(m.arrhenius_activation_energy) or m.arrhenius_activation_energy <= 0:
+            raise ScenarioError(
+                "must be positive",
+                source=source,
+                key=f"tissue.parameters.{m.name}.arrhenius_activation_energy",
+            )
+    if not body.freezing_end < body.freezing_start:
+        raise ScenarioError(
+            "freezing_end must be colder than freezing_start",
+            source=source,
+            key="tissue.parameters.freezing_end",
+        )
+    if not body.vaporization_window > 0:
+        raise ScenarioError(
+            "must be positive", source=source, key="tissue.parameters.vaporization_window"
+        )
