@@ -1,22 +1,67 @@
-"""The one place where numba's options are chosen."""
+"""The one place where numba's options are chosen.
+
+Compiled kernels are cached on disk so that a second run pays no compilation. numba keys its cache
+on each source file alone, so a kernel that inlines a helper from another file would keep stale
+machine code after that helper changes; the cache therefore lives in a folder named by a hash of
+every kernel source (``~/.cache/tissuefate/numba-<version>-<hash>``, or under
+``$TISSUEFATE_CACHE_DIR``), and any edit of any kernel starts a fresh one.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numba
+from numba.core import config
 
-__all__ = ["jit", "num_threads"]
+__all__ = ["cache_dir", "jit", "num_threads"]
 
-# Reassociation and contraction are allowed (vectorised reductions, FMA); NaN and infinity are
-# kept meaningful so that a diverging run still produces NaN for the caller's finiteness check.
-FASTMATH = {"nsz", "arcp", "contract", "reassoc", "afn"}
+# Reassociation and contraction are allowed (vectorised reductions, FMA), and NaN/inf are assumed
+# absent inside kernels (needed to vectorise min/max); the callers check finiteness afterwards.
+FASTMATH = {"nsz", "arcp", "contract", "reassoc", "afn", "nnan", "ninf"}
 
 
-def jit(*, parallel: bool = False) -> Callable[[Callable[..., Any]], Any]:
-    """Compile with numba, cached on disk so a second run pays no compilation."""
-    return numba.njit(cache=True, nogil=True, fastmath=FASTMATH, parallel=parallel)
+@cache
+def cache_dir() -> str:
+    """Folder of the compiled-kernel cache for this exact set of kernel sources."""
+    sources = sorted(Path(__file__).parent.glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
+    base = os.environ.get("TISSUEFATE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+        "tissuefate",
+    )
+    return os.path.join(base, f"numba-{numba.__version__}-{digest}")
+
+
+def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """Compile with numba, cached on disk (see the module docstring).
+
+    ``inline`` inlines a helper into its callers at numba's IR level, so that a helper called in
+    an inner loop does not stop the loop from being vectorised.
+    """
+    compile_ = numba.njit(
+        cache=True,
+        nogil=True,
+        fastmath=FASTMATH,
+        parallel=parallel,
+        inline="always" if inline else "never",
+    )
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        # numba fixes a function's cache folder when it is decorated; point it at ours only then
+        saved = config.CACHE_DIR
+        config.CACHE_DIR = cache_dir()
+        try:
+            return compile_(fn)
+        finally:
+            config.CACHE_DIR = saved
+
+    return decorate
 
 
 def num_threads() -> int:

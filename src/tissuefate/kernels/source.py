@@ -1,13 +1,16 @@
 """Temperature-dependent source scaling and pattern interpolation.
 
-``scale_pattern`` turns a fixed geometric pattern ``g`` (1/m³, per voxel) into an absorbed-power
-density by the local electrical conductivity at the current temperature::
+``scale_pattern`` turns a fixed geometric pattern ``g`` (per voxel) into an absorbed-power density
+by the local electrical conductivity at the current temperature::
 
-    q = scale * g * sigma(T) ,   sums = (Σ g sigma(T), Σ g eps(T), Σ g)
+    sums = (Σ g sigma(T), Σ g eps(T), Σ g)      (always, float64 per plane)
+    q  = scale * g * sigma(T)                    (mode 1)
+    q += scale * g * sigma(T)                    (mode 2; mode 0 writes nothing)
 
 where ``sigma(T)`` and ``eps(T)`` come from per-material lookup tables sampled every ``dt`` K from
-``t0`` (offset units, K), linearly interpolated and clamped at the ends. The sums (float64) give the
-normalisation to the delivered power and the pattern-weighted permittivity.
+``t0`` (offset units, K), linearly interpolated and clamped at the ends. The sums give the
+normalisation to the delivered power and the pattern-weighted permittivity. ``theta`` and ``q`` are
+padded (the solver's arrays), ``g`` and ``material`` are not.
 
 ``interpolate_rz`` samples an axisymmetric table ``table[ir, iz]`` (radius, axial position) at given
 voxel coordinates, bilinearly.
@@ -24,12 +27,8 @@ __all__ = ["interpolate_rz", "interpolate_rz_numpy", "scale_pattern", "scale_pat
 
 
 @jit(parallel=True)
-def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums):
-    """See the module docstring. ``theta`` is padded, ``g``, ``material``, ``q`` are not.
-
-    ``sums`` (float64, (n0, 3)) receives the per-plane sums; ``q`` is written as float32. The
-    lookup is branch-free (clamped index) so the loop stays cheap.
-    """
+def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums, mode):
+    """See the module docstring; the lookup is branch-free (clamped index)."""
     n0, n1, n2 = g.shape
     inv = 1.0 / dt
     top = sigma_table.shape[1] - 1.000001
@@ -50,13 +49,16 @@ def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, 
                 s_sig += gv * sig
                 s_eps += gv * eps
                 s_g += gv
-                q[i, j, k] = scale * gv * sig
+                if mode == 1:
+                    q[i + 1, j + 1, k + 1] = scale * gv * sig
+                elif mode == 2:
+                    q[i + 1, j + 1, k + 1] += scale * gv * sig
         sums[i, 0] = s_sig
         sums[i, 1] = s_eps
         sums[i, 2] = s_g
 
 
-def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums):
+def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums, mode):
     """NumPy reference of :func:`scale_pattern`."""
     n = sigma_table.shape[1]
     x = np.clip((theta[1:-1, 1:-1, 1:-1].astype(np.float64) - t0) / dt, 0.0, n - 1)
@@ -65,7 +67,10 @@ def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scal
     sig = sigma_table[material, i] * (1 - f) + sigma_table[material, i + 1] * f
     eps = eps_table[material, i] * (1 - f) + eps_table[material, i + 1] * f
     g64 = g.astype(np.float64)
-    q[...] = scale * g64 * sig
+    if mode == 1:
+        q[1:-1, 1:-1, 1:-1] = scale * g64 * sig
+    elif mode == 2:
+        q[1:-1, 1:-1, 1:-1] += scale * g64 * sig
     sums[:, 0] = (g64 * sig).sum(axis=(1, 2))
     sums[:, 1] = (g64 * eps).sum(axis=(1, 2))
     sums[:, 2] = g64.sum(axis=(1, 2))

@@ -29,8 +29,10 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
+from .dose import dose_interval
 
 __all__ = [
+    "advance",
     "boundary_inflow",
     "boundary_inflow_numpy",
     "fill_ghosts",
@@ -41,67 +43,164 @@ __all__ = [
 ]
 
 
-@jit(parallel=True)
-def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
-    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink."""
-    n0 = theta.shape[0] - 2
-    n1 = theta.shape[1] - 2
-    n2 = theta.shape[2] - 2
+@jit(inline=True)
+def _heat(theta, s, w, q, i, j, k, a, dt, theta_a):
+    """Temperature, perfusion term and heat gained R (J/m³) of voxel (i, j, k) in one step."""
+    c = theta[i, j, k]
+    flux = s[i, j, k] * (
+        s[i - 1, j, k] * (theta[i - 1, j, k] - c)
+        + s[i + 1, j, k] * (theta[i + 1, j, k] - c)
+        + s[i, j - 1, k] * (theta[i, j - 1, k] - c)
+        + s[i, j + 1, k] * (theta[i, j + 1, k] - c)
+        + s[i, j, k - 1] * (theta[i, j, k - 1] - c)
+        + s[i, j, k + 1] * (theta[i, j, k + 1] - c)
+    )
+    perf = w[i, j, k] * (c - theta_a)
+    return c, perf, a * flux + dt * (q[i, j, k] - perf)
+
+
+@jit(inline=True)
+def _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a):
+    """One row without phase windows; returns the row's perfusion sum."""
+    row = theta.dtype.type(0.0)
+    for k in range(1, n2 + 1):
+        c, perf, r = _heat(theta, s, w, q, i, j, k, a, dt, theta_a)
+        row += perf
+        out[i, j, k] = c + ic[i, j, k] * r
+    return row
+
+
+@jit(inline=True)
+def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
+    """One row with the phase windows; returns the perfusion and latent-sink sums."""
     typ = theta.dtype.type
-    dt = typ(dt)
-    a = typ(a)
-    theta_a = typ(theta_a)
     one = typ(1.0)
     zero = typ(0.0)
-    # bitwise & and | below keep the inner loop free of branches, so it vectorises
+    # bitwise & and | keep the loop free of branches, so it vectorises
     lo0, hi0, f0, s0 = windows[0, 0], windows[0, 1], windows[0, 2], windows[0, 3] > 0
     lo1, hi1, f1, s1 = windows[1, 0], windows[1, 1], windows[1, 2], windows[1, 3] > 0
     lo2, hi2, f2, s2 = windows[2, 0], windows[2, 1], windows[2, 2], windows[2, 3] > 0
     r0, r1, r2 = not s0, not s1, not s2
-    ga = typ(ga)
-    gs = typ(gs)
-    for i in prange(1, n0 + 1):
+    row = zero
+    row_sink = zero
+    for k in range(1, n2 + 1):
+        c, perf, r = _heat(theta, s, w, q, i, j, k, a, dt, theta_a)
+        gain = r > zero
+        in0 = (c >= lo0) & (c < hi0) & (gain | r0)
+        in1 = (c >= lo1) & (c < hi1) & (gain | r1)
+        in2 = (c >= lo2) & (c < hi2) & (gain | r2)
+        f = f0 if in0 else one
+        f = f1 if in1 else f
+        f = f2 if in2 else f
+        sunk = (in0 & s0) | (in1 & s1) | (in2 & s2)
+        row += perf
+        row_sink += (one - f) * r if sunk else zero
+        out[i, j, k] = c + ic[i, j, k] * f * r
+    return row, row_sink
+
+
+@jit(inline=True)
+def _row_range(theta, i, j, n2):
+    """Smallest and largest value of a row."""
+    lo = theta[i, j, 1]
+    hi = lo
+    for k in range(2, n2 + 1):
+        v = theta[i, j, k]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
+
+
+@jit(inline=True)
+def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
+    """Update row (i, j) and its two ghosts; the fast path unless a phase window is in reach.
+
+    Returns the perfusion and latent-sink sums and the row's largest old value.
+    """
+    lo, hi = _row_range(theta, i, j, n2)
+    hit = False
+    for n in range(windows.shape[0]):
+        hit = hit or (hi >= windows[n, 0] and lo < windows[n, 1])
+    if hit:
+        row, row_sink = _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
+    else:
+        row = _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a)
+        row_sink = theta.dtype.type(0.0)
+    out[i, j, 0] = ga + gs * out[i, j, 1]
+    out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
+    return row, row_sink, hi
+
+
+@jit(inline=True)
+def _side_ghosts(out, i, ga, gs):
+    n1 = out.shape[1] - 2
+    for k in range(out.shape[2]):
+        out[i, 0, k] = ga + gs * out[i, 1, k]
+        out[i, n1 + 1, k] = ga + gs * out[i, n1, k]
+
+
+@jit(inline=True)
+def _outer_ghosts(out, ga, gs):
+    n0 = out.shape[0] - 2
+    for j in range(out.shape[1]):
+        for k in range(out.shape[2]):
+            out[0, j, k] = ga + gs * out[1, j, k]
+            out[n0 + 1, j, k] = ga + gs * out[n0, j, k]
+
+
+@jit(parallel=True)
+def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
+    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink."""
+    typ = theta.dtype.type
+    a, dt, theta_a, ga, gs = typ(a), typ(dt), typ(theta_a), typ(ga), typ(gs)
+    n1 = theta.shape[1] - 2
+    n2 = theta.shape[2] - 2
+    for i in prange(1, theta.shape[0] - 1):
         acc = 0.0
         acc_sink = 0.0
         for j in range(1, n1 + 1):
-            row = zero
-            row_sink = zero
-            for k in range(1, n2 + 1):
-                c = theta[i, j, k]
-                flux = s[i, j, k] * (
-                    s[i - 1, j, k] * (theta[i - 1, j, k] - c)
-                    + s[i + 1, j, k] * (theta[i + 1, j, k] - c)
-                    + s[i, j - 1, k] * (theta[i, j - 1, k] - c)
-                    + s[i, j + 1, k] * (theta[i, j + 1, k] - c)
-                    + s[i, j, k - 1] * (theta[i, j, k - 1] - c)
-                    + s[i, j, k + 1] * (theta[i, j, k + 1] - c)
-                )
-                perf = w[i, j, k] * (c - theta_a)
-                r = a * flux + dt * (q[i, j, k] - perf)
-                gain = r > zero
-                in0 = (c >= lo0) & (c < hi0) & (gain | r0)
-                in1 = (c >= lo1) & (c < hi1) & (gain | r1)
-                in2 = (c >= lo2) & (c < hi2) & (gain | r2)
-                f = f0 if in0 else one
-                f = f1 if in1 else f
-                f = f2 if in2 else f
-                sunk = (in0 & s0) | (in1 & s1) | (in2 & s2)
-                row += perf
-                row_sink += (one - f) * r if sunk else zero
-                out[i, j, k] = c + ic[i, j, k] * f * r
+            row, row_sink, _ = _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a,
+                                    windows, ga, gs)
             acc += row
             acc_sink += row_sink
-            out[i, j, 0] = ga + gs * out[i, j, 1]
-            out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
+        _side_ghosts(out, i, ga, gs)
         loss[i, 0] = acc
         loss[i, 1] = acc_sink
-        for k in range(n2 + 2):
-            out[i, 0, k] = ga + gs * out[i, 1, k]
-            out[i, n1 + 1, k] = ga + gs * out[i, n1, k]
-    for j in range(n1 + 2):
-        for k in range(n2 + 2):
-            out[0, j, k] = ga + gs * out[1, j, k]
-            out[n0 + 1, j, k] = ga + gs * out[n0, j, k]
+    _outer_ghosts(out, ga, gs)
+
+
+@jit()
+def advance(theta, out, s, ic, w, q, loss, a, dt, theta_a, windows, ga, gs, dirichlet,
+            fixed_idx, nsteps, ledger, with_dose, material, ln_a, ea_r, t_ref_c, thr, omega,
+            cem, tmax, hot, cache, was_hot):
+    """``nsteps`` steps of :func:`pennes_step`, then (``with_dose``) one dose interval.
+
+    The fields ping-pong between ``theta`` and ``out``; returns True when the last step wrote
+    ``out`` (odd ``nsteps``). ``ledger`` (float64, 4) accumulates, per step: the perfusion sum
+    times ``dt``, the latent-sink sum, the boundary inflow times ``dt`` (if ``dirichlet``) and the
+    uptake of the fixed voxels times ``dt`` (multiply by h³, h³, h and h for joules). The dose
+    arguments are those of :func:`~tissuefate.kernels.dose.dose_interval`, over ``nsteps * dt``.
+    """
+    src = theta
+    dst = out
+    for _ in range(nsteps):
+        if dirichlet:
+            ledger[2] += boundary_inflow(src, s) * dt
+        if fixed_idx.shape[0] > 0:
+            ledger[3] += fixed_inflow(src, s, fixed_idx) * dt
+        pennes_step(src, s, ic, w, q, dst, loss, a, dt, theta_a, windows, ga, gs)
+        p = 0.0
+        sk = 0.0
+        for i in range(loss.shape[0]):
+            p += loss[i, 0]
+            sk += loss[i, 1]
+        ledger[0] += p * dt
+        ledger[1] += sk
+        src, dst = dst, src
+    if with_dose and nsteps > 0:
+        dose_interval(src, material, ln_a, ea_r, t_ref_c, thr, nsteps * dt, omega, cem, tmax,
+                      hot, cache, was_hot)
+    return nsteps % 2 == 1
 
 
 def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
@@ -145,7 +244,7 @@ def fill_ghosts(arr: np.ndarray, ga: float, gs: float) -> None:
     arr[-1] = ga + gs * arr[-2]
 
 
-@jit()
+@jit(parallel=True)
 def boundary_inflow(theta, s):
     """Sum over all outer faces of ``s_c s_g (theta_g - theta_c)`` (float64), in W/m/K * K.
 
@@ -155,17 +254,21 @@ def boundary_inflow(theta, s):
     n1 = theta.shape[1] - 2
     n2 = theta.shape[2] - 2
     total = 0.0
-    for j in range(1, n1 + 1):
+    for i in prange(1, n0 + 1):
+        part = 0.0
         for k in range(1, n2 + 1):
-            total += s[1, j, k] * s[0, j, k] * (theta[0, j, k] - theta[1, j, k])
-            total += s[n0, j, k] * s[n0 + 1, j, k] * (theta[n0 + 1, j, k] - theta[n0, j, k])
-    for i in range(1, n0 + 1):
-        for k in range(1, n2 + 1):
-            total += s[i, 1, k] * s[i, 0, k] * (theta[i, 0, k] - theta[i, 1, k])
-            total += s[i, n1, k] * s[i, n1 + 1, k] * (theta[i, n1 + 1, k] - theta[i, n1, k])
+            part += s[i, 1, k] * s[i, 0, k] * (theta[i, 0, k] - theta[i, 1, k])
+            part += s[i, n1, k] * s[i, n1 + 1, k] * (theta[i, n1 + 1, k] - theta[i, n1, k])
         for j in range(1, n1 + 1):
-            total += s[i, j, 1] * s[i, j, 0] * (theta[i, j, 0] - theta[i, j, 1])
-            total += s[i, j, n2] * s[i, j, n2 + 1] * (theta[i, j, n2 + 1] - theta[i, j, n2])
+            part += s[i, j, 1] * s[i, j, 0] * (theta[i, j, 0] - theta[i, j, 1])
+            part += s[i, j, n2] * s[i, j, n2 + 1] * (theta[i, j, n2 + 1] - theta[i, j, n2])
+        total += part
+    for j in prange(1, n1 + 1):
+        part = 0.0
+        for k in range(1, n2 + 1):
+            part += s[1, j, k] * s[0, j, k] * (theta[0, j, k] - theta[1, j, k])
+            part += s[n0, j, k] * s[n0 + 1, j, k] * (theta[n0 + 1, j, k] - theta[n0, j, k])
+        total += part
     return total
 
 

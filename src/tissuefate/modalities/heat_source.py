@@ -46,6 +46,8 @@ def deposit_point(
 class StaticSource:
     """A source density that is on or off and otherwise constant."""
 
+    static = True
+
     def __init__(self, q: np.ndarray) -> None:
         self.q = q
         self._on: bool | None = None

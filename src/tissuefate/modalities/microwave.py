@@ -80,6 +80,8 @@ def dielectric_tables(tissue: TissueModel, t_ref: float) -> tuple[np.ndarray, np
 class MicrowaveSessionSource:
     """Drives a :class:`MicrowaveSource` from the session loop (built on first use)."""
 
+    static = False
+
     def __init__(
         self, ctx: SessionContext, applicators: list[MicrowaveApplicator], frequency: float
     ) -> None:
@@ -110,7 +112,7 @@ class MicrowaveSessionSource:
                 "effective_permittivity": float("nan"),
                 "effective_conductivity_s_m": float("nan"),
             }
-        solver.set_source(self.source.update(solver.padded))
+        solver.source_written(self.source.update(solver.padded, solver.source_array()))
         eps_eff, sig_eff = self.source.effective[0]
         return {"effective_permittivity": eps_eff, "effective_conductivity_s_m": sig_eff}
 

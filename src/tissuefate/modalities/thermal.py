@@ -28,10 +28,18 @@ from .base import SessionContext
 __all__ = ["ThermalSessionRun", "ThermalSource", "phase_windows", "run_thermal_session"]
 
 MAX_AUTO_COOLDOWN = 600.0  # s: an "auto" cool-down stops here even if tissue is still hot
+MAX_DOSE_INTERVAL = 1.0  # s: the thermal dose is integrated over intervals at most this long
+STATE_INTERVAL = 5.0  # s: killed cells and lost perfusion are moved into the state this often
 
 
 class ThermalSource(Protocol):
-    """A heat source driven by the session loop."""
+    """A heat source driven by the session loop.
+
+    ``static`` sources do not change while on (no temperature dependence), so the loop need not
+    visit them between records unless the tissue state must be refreshed (perfusion shutdown).
+    """
+
+    static: bool
 
     def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
         """Set ``solver``'s source for the interval starting at ``t`` (s); return extra columns."""
@@ -99,9 +107,11 @@ class ThermalSessionRun:
         self.min_temperature = min(t_init, t_bnd, body.body_temperature)
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
+        self.load_s = self.solver.warm_up(self.dose) + self.dose.warm_up()
         self._applied = np.zeros(ctx.grid.shape)
         self._tumor0 = float(state.tumor.sum(dtype=np.float64))
         self.rows: list[dict[str, Any]] = []
+        self._next_refresh = STATE_INTERVAL
         self.steps = 0
         self.wall = 0.0
 
@@ -175,7 +185,11 @@ class ThermalSessionRun:
         """
         solver, dose, opts = self.solver, self.dose, self.ctx.thermal
         dt = self.time_step(duration if duration > 0 else opts.update_interval)
-        per_update = max(1, round(opts.update_interval / dt))
+        interval = opts.update_interval
+        if getattr(source, "static", False) and not opts.perfusion_shutdown:
+            interval = max(interval, opts.record_interval)
+        per_update = max(1, round(interval / dt))
+        per_dose = max(1, min(per_update, round(MAX_DOSE_INTERVAL / dt)))
         updates_per_record = max(1, round(opts.record_interval / (per_update * dt)))
         n_total = round(duration / dt) if duration > 0 else 0
         phase = "on" if on else "off"
@@ -188,10 +202,11 @@ class ThermalSessionRun:
             extra = source.update(solver, t, on)
             n = min(per_update, n_total - done)
             start = time.perf_counter()
-            for _ in range(n):
-                solver.step(dt)
-                dose.accumulate(solver.previous_padded, solver.padded, dt)
-            self._refresh_state()
+            for chunk in range(0, n, per_dose):
+                solver.step(dt, min(per_dose, n - chunk), dose)
+            if t0 + (done + n) * dt >= self._next_refresh - 1e-9:
+                self._refresh_state()
+                self._next_refresh += STATE_INTERVAL
             self.wall += time.perf_counter() - start
             self.steps += n
             done += n
@@ -199,6 +214,7 @@ class ThermalSessionRun:
             t = t0 + done * dt
             if updates % updates_per_record == 0 or done == n_total:
                 solver.check_finite()
+                self._refresh_state()
                 self._record(t, phase, extra)
                 if self.ctx.progress is not None:
                     frac = min(t / total, 1.0) if total > 0 else 1.0
@@ -240,6 +256,7 @@ def run_thermal_session(
         "steps": run.steps,
         "dt_s": dt_on,
         "wall_time_s": run.wall,
+        "kernel_load_s": run.load_s,
         "max_stable_dt_s": run.max_stable_dt,
         "update_interval_s": ctx.thermal.update_interval,
         "simulated_s": t,

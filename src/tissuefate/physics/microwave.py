@@ -169,6 +169,9 @@ class MicrowaveSource:
         Sub-voxel samples per axis near the antenna axis, where the pattern varies within a voxel.
     impl
         ``"compiled"`` or ``"numpy"``.
+    exclude
+        bool mask of voxels that absorb nothing (voxels held at a fixed temperature, e.g. large
+        vessels, whose absorbed power the blood would carry away): the power goes to tissue.
     """
 
     def __init__(
@@ -183,8 +186,10 @@ class MicrowaveSource:
         frequency: float = 2.45e9,
         subsamples: int = 4,
         impl: str = "compiled",
+        exclude: np.ndarray | None = None,
     ) -> None:
         self.grid = grid
+        self.exclude = exclude
         self.applicators = tuple(applicators)
         self.material = np.ascontiguousarray(material)
         self.sigma_table = np.ascontiguousarray(sigma_table, np.float64)
@@ -209,7 +214,7 @@ class MicrowaveSource:
             np.zeros(grid.shape, np.float32) for _ in self.applicators
         ]
         self._built: list[tuple[float, float] | None] = [None] * len(self.applicators)
-        self._q = np.zeros(grid.shape, np.float32)
+        self._norm: list[float | None] = [None] * len(self.applicators)
         self._sums = np.zeros((grid.shape[0], 3))
         self.effective: list[tuple[float, float]] = [(math.nan, math.nan)] * len(self.applicators)
 
@@ -250,7 +255,10 @@ class MicrowaveSource:
             vals = np.empty(rad.size)
             self._interp(table, 0.0, z0, step, rad.ravel(), ax.ravel(), vals)
             out[near] = vals.reshape(rad.shape).mean(axis=1)
-        self._patterns[n] = out.reshape(self.grid.shape).astype(np.float32)
+        pattern = out.reshape(self.grid.shape).astype(np.float32)
+        if self.exclude is not None:
+            pattern[self.exclude] = 0.0
+        self._patterns[n] = pattern
         self._built[n] = (alpha, scale)
 
     def _properties_at_tip(self, n: int, theta_padded: np.ndarray) -> tuple[float, float]:
@@ -269,44 +277,47 @@ class MicrowaveSource:
         return self._patterns[n]
 
     # ----------------------------------------------------------------- update
-    def update(self, theta_padded: np.ndarray) -> np.ndarray:
-        """Absorbed-power density (W/m³, float32) for the current temperature offsets (padded).
+    def update(self, theta_padded: np.ndarray, q_padded: np.ndarray) -> float:
+        """Write the absorbed-power density (W/m³) for the current temperatures into ``q_padded``.
 
-        Rebuilds an antenna's pattern when its pattern-weighted α or wavelength scale has moved by
-        more than 3 % since it was last built.
+        Both arrays are padded like the solver's. Returns the total power written (W), exactly the
+        sum of the applicators' powers: one pass writes each antenna's ``σ(T) G`` weighted by its
+        power over last update's normalisation, and a final rescaling makes the total exact (so
+        only the split between antennas lags by one update). An antenna's pattern is rebuilt, for
+        the next update, when its pattern-weighted α or wavelength scale has moved by more than
+        3 % since it was built.
         """
         h3 = self.grid.voxel_volume
-        self._q[...] = 0.0
-        qa = np.empty(self.grid.shape, np.float32)
+        sums = self._sums
+        total = 0.0
         for n, app in enumerate(self.applicators):
-            for _attempt in range(3):
-                if self._built[n] is None:
-                    eps0, sig0 = self._properties_at_tip(n, theta_padded)
-                    scale0 = math.sqrt(app.pattern.reference_permittivity / eps0)
-                    self._build(n, attenuation_constant(eps0, sig0, self.frequency), scale0)
+            if self._built[n] is None:
+                eps0, sig0 = self._properties_at_tip(n, theta_padded)
+                self._build(n, attenuation_constant(eps0, sig0, self.frequency),
+                            math.sqrt(app.pattern.reference_permittivity / eps0))
+            if self._norm[n] is None:  # first use: a pass that only sums
                 self._scale_kernel(
-                    self._patterns[n],
-                    theta_padded,
-                    self.material,
-                    self.sigma_table,
-                    self.eps_table,
-                    self.t0,
-                    self.dt_table,
-                    1.0,
-                    qa,
-                    self._sums,
+                    self._patterns[n], theta_padded, self.material, self.sigma_table,
+                    self.eps_table, self.t0, self.dt_table, 0.0, q_padded, sums, 0,
                 )
-                s_sig, s_eps, s_g = self._sums.sum(axis=0)
-                eps_eff, sig_eff = s_eps / s_g, s_sig / s_g
-                alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
-                scale = math.sqrt(app.pattern.reference_permittivity / eps_eff)
-                self.effective[n] = (eps_eff, sig_eff)
-                a_b, s_b = self._built[n]
-                if (
-                    abs(alpha / a_b - 1) <= REBUILD_TOLERANCE
-                    and abs(scale / s_b - 1) <= REBUILD_TOLERANCE
-                ):
-                    break
+                self._norm[n] = float(sums[:, 0].sum())
+            weight = app.power / (self._norm[n] * h3)
+            self._scale_kernel(
+                self._patterns[n], theta_padded, self.material, self.sigma_table, self.eps_table,
+                self.t0, self.dt_table, weight, q_padded, sums, 1 if n == 0 else 2,
+            )
+            s_sig, s_eps, s_g = sums.sum(axis=0)
+            total += weight * s_sig * h3
+            self._norm[n] = float(s_sig)
+            eps_eff, sig_eff = s_eps / s_g, s_sig / s_g
+            self.effective[n] = (eps_eff, sig_eff)
+            alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
+            scale = math.sqrt(app.pattern.reference_permittivity / eps_eff)
+            a_b, s_b = self._built[n]
+            if abs(alpha / a_b - 1) > REBUILD_TOLERANCE or abs(scale / s_b - 1) > REBUILD_TOLERANCE:
                 self._build(n, alpha, scale)
-            self._q += qa * np.float32(app.power / (s_sig * h3))
-        return self._q
+                self._norm[n] = None
+        power = float(sum(app.power for app in self.applicators))
+        inner = q_padded[1:-1, 1:-1, 1:-1]
+        inner *= np.float32(power / total)
+        return power

@@ -13,13 +13,18 @@ float64 that accounts for every joule: stored = delivered − perfusion − boun
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import NumericalError
 from ..grid.grid import Grid
 from ..kernels import thermal as kt
+
+if TYPE_CHECKING:
+    from ..damage.thermal import ThermalDose
 
 __all__ = ["EnergyLedger", "PhaseWindow", "ThermalSolver"]
 
@@ -55,6 +60,23 @@ class EnergyLedger:
     def net(self) -> float:
         """Net heat into the tissue, J."""
         return self.delivered - self.perfusion + self.boundary - self.fixed - self.vaporized
+
+
+class _NoDose:
+    """Dummy dose arrays for the compiled driver when no dose is accumulated."""
+
+    def __init__(self, shape: tuple[int, int, int]) -> None:
+        self.material = np.zeros((1, 1, 1), np.uint8)
+        self.ln_a = np.zeros(1)
+        self.ea_r = np.ones(1)
+        self.t_ref = 0.0
+        self.threshold = np.inf
+        self.omega = np.zeros((1, 1, 1))
+        self.cem43 = np.zeros((1, 1, 1))
+        self.peak = np.zeros((1, 1, 1), np.float32)
+        self.hot = np.zeros((shape[0], 4), np.int64)
+        self.cache = np.zeros((1, 1, 1, 4))
+        self.was_hot = np.zeros((1, 1), np.bool_)
 
 
 class ThermalSolver:
@@ -187,6 +209,7 @@ class ThermalSolver:
         self._bnd_kernel = kt.boundary_inflow if impl == "compiled" else kt.boundary_inflow_numpy
         self._fix_kernel = kt.fixed_inflow if impl == "compiled" else kt.fixed_inflow_numpy
         self._w_max = float(np.max(self._w)) if self._w.size else 0.0
+        self._no_dose = _NoDose(shape)
 
     # ------------------------------------------------------------------ arrays
     def _pad(self, arr: np.ndarray, mode: str = "constant") -> np.ndarray:
@@ -259,6 +282,18 @@ class ThermalSolver:
         inner[self._fixed] = 0.0
         self._source_power = float(inner.sum(dtype=np.float64)) * self.grid.voxel_volume
 
+    def source_array(self) -> np.ndarray:
+        """The padded source density (W/m³) for a source model to write in place.
+
+        After writing, call :meth:`source_written` with the power written. Voxels held at a fixed
+        temperature ignore their source.
+        """
+        return self._q
+
+    def source_written(self, power: float) -> None:
+        """Record that a source model wrote ``power`` W into :meth:`source_array`."""
+        self._source_power = float(power)
+
     @property
     def source_power(self) -> float:
         """Power currently deposited by the sources, W (the exact float64 sum)."""
@@ -290,45 +325,70 @@ class ThermalSolver:
         return self._w
 
     # -------------------------------------------------------------- stepping
-    def step(self, dt: float, n: int = 1) -> None:
-        """Advance ``n`` steps of ``dt`` seconds, keeping the energy ledger."""
+    def warm_up(self, dose: ThermalDose | None = None) -> float:
+        """Compile (or load from the disk cache) the kernels a :meth:`step` will use; returns s.
+
+        Call it before timing a run, so that the timing measures the solve alone.
+        """
+        start = time.perf_counter()
+        if self.impl == "compiled":
+            d = dose if dose is not None else self._no_dose
+            kt.advance(
+                self._theta, self._prev, self._s, self._ic, self._w, self._q, self._loss,
+                0.0, 0.0, self.theta_a, self._wtable, self._ghost[0], self._ghost[1],
+                self.boundary == "dirichlet", self._fixed_idx, 0, np.zeros(4), dose is not None,
+                d.material, d.ln_a, d.ea_r, d.t_ref, d.threshold - d.t_ref, d.omega, d.cem43,
+                d.peak, d.hot, d.cache, d.was_hot,
+            )
+        return time.perf_counter() - start
+
+    def step(self, dt: float, n: int = 1, dose: ThermalDose | None = None) -> None:
+        """Advance ``n`` steps of ``dt`` seconds, keeping the energy ledger.
+
+        With ``dose``, the thermal dose of the ``n`` steps is accumulated at their end as one
+        dose interval (see ``kernels/dose.py``).
+        """
+        if n <= 0:
+            return
         h = self.grid.spacing
         vol = self.grid.voxel_volume
         a = dt / h**2
-        for _ in range(n):
-            b_in = (
-                self._bnd_kernel(self._theta, self._s) * h if self.boundary == "dirichlet" else 0.0
+        ledger = np.zeros(4)
+        if self.impl == "compiled":
+            d = dose if dose is not None else self._no_dose
+            swapped = kt.advance(
+                self._theta, self._prev, self._s, self._ic, self._w, self._q, self._loss,
+                a, dt, self.theta_a, self._wtable, self._ghost[0], self._ghost[1],
+                self.boundary == "dirichlet", self._fixed_idx, n, ledger, dose is not None,
+                d.material, d.ln_a, d.ea_r, d.t_ref, d.threshold - d.t_ref, d.omega, d.cem43,
+                d.peak, d.hot, d.cache, d.was_hot,
             )
-            fx = (
-                self._fix_kernel(self._theta, self._s, self._fixed_idx) * h
-                if len(self._fixed_idx)
-                else 0.0
-            )
-            self._step_kernel(
-                self._theta,
-                self._s,
-                self._ic,
-                self._w,
-                self._q,
-                self._prev,
-                self._loss,
-                a,
-                dt,
-                self.theta_a,
-                self._wtable,
-                self._ghost[0],
-                self._ghost[1],
-            )
-            self._theta, self._prev = self._prev, self._theta
-            led = self.ledger
-            led.delivered += self._source_power * dt
-            sums = self._loss.sum(axis=0)
-            led.perfusion += float(sums[0]) * vol * dt
-            led.vaporized += float(sums[1]) * vol
-            led.boundary += b_in * dt
-            led.fixed += fx * dt
-            self.time += dt
-            self.steps += 1
+            if swapped:
+                self._theta, self._prev = self._prev, self._theta
+        else:
+            for _ in range(n):
+                if self.boundary == "dirichlet":
+                    ledger[2] += kt.boundary_inflow_numpy(self._theta, self._s) * dt
+                if len(self._fixed_idx):
+                    ledger[3] += kt.fixed_inflow_numpy(self._theta, self._s, self._fixed_idx) * dt
+                kt.pennes_step_numpy(
+                    self._theta, self._s, self._ic, self._w, self._q, self._prev, self._loss,
+                    a, dt, self.theta_a, self._wtable, self._ghost[0], self._ghost[1],
+                )
+                sums = self._loss.sum(axis=0)
+                ledger[0] += sums[0] * dt
+                ledger[1] += sums[1]
+                self._theta, self._prev = self._prev, self._theta
+            if dose is not None:
+                dose.accumulate(self._theta, dt * n)
+        led = self.ledger
+        led.delivered += self._source_power * dt * n
+        led.perfusion += float(ledger[0]) * vol
+        led.vaporized += float(ledger[1]) * vol
+        led.boundary += float(ledger[2]) * h
+        led.fixed += float(ledger[3]) * h
+        self.time += dt * n
+        self.steps += n
 
     def check_finite(self) -> None:
         """Raise :class:`NumericalError` naming the first voxel that is not finite."""

@@ -1,0 +1,162 @@
+"""``tissuefate bench``: voxel updates per second of the kernels, and whole sessions.
+
+Records are dicts ``{"case", "grid", "dtype", "impl", "voxel_updates_per_s", "wall_s"}`` plus one
+``{"case": "bandwidth", "gb_per_s"}`` (STREAM triad, counted the STREAM way: 24 B per element of
+float64, write-allocate not counted). Later capabilities add cases, never change the format. Every
+kernel is run once before it is timed (compilation and cache loading are excluded), and each
+timing is the best of a few repeats: the machines are noisy, so compare ratios from one run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from .damage.thermal import ThermalDose
+from .grid.grid import Grid
+from .kernels import bench as kb
+from .modalities.thermal import MAX_DOSE_INTERVAL
+from .physics.thermal import ThermalSolver
+
+__all__ = ["run_benchmarks"]
+
+Log = Callable[[str], None] | None
+
+
+def _best(fn: Callable[[], Any], repeats: int) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _record(case: str, n: int, dtype: str, impl: str, updates: float, wall: float) -> dict:
+    return {
+        "case": case,
+        "grid": f"{n}x{n}x{n}",
+        "dtype": dtype,
+        "impl": impl,
+        "voxel_updates_per_s": updates / wall,
+        "wall_s": wall,
+    }
+
+
+def bandwidth(n_elements: int = 16_000_000, repeats: int = 5) -> dict:
+    """STREAM triad on three float64 arrays of ``n_elements`` (384 MB: larger than any cache)."""
+    x = np.zeros(n_elements)
+    y = np.ones(n_elements)
+    z = np.full(n_elements, 2.0)
+    kb.triad(x, y, z, 3.0)
+    wall = _best(lambda: kb.triad(x, y, z, 3.0), repeats)
+    return {"case": "bandwidth", "gb_per_s": 24.0 * n_elements / wall / 1e9, "wall_s": wall}
+
+
+def _solver(n: int, impl: str, hot: bool) -> tuple[ThermalSolver, ThermalDose | None]:
+    """Reference-problem tissue on an n³ grid at 0.5 mm; ``hot``: a 60 K hot spot and a dose."""
+    from .grid.anatomy import Anatomy
+    from .tissue.presets import load_tissue
+
+    h = 0.5e-3
+    grid = Grid(shape=(n, n, n), spacing=h)
+    shape = grid.shape
+    r = np.sqrt(sum(np.meshgrid(*[a**2 for a in grid.axes()], indexing="ij")))
+    theta0 = 60.0 * np.exp(-0.5 * (r / (n * h / 8)) ** 2) if hot else 0.0
+    solver = ThermalSolver(
+        grid, np.full(shape, 0.52), np.full(shape, 1060.0 * 3600), np.full(shape, 0.0064 * 1060 * 3600),
+        reference_temperature=37.0, initial_temperature=37.0 + theta0, arterial_temperature=37.0,
+        impl=impl,
+    )
+    q = np.where(r <= 5e-3, 5e6, 0.0)
+    solver.set_source(q)
+    if not hot:
+        return solver, None
+    z = np.zeros(shape)
+    anatomy = Anatomy(grid, np.zeros(shape, np.uint8), z.astype(np.float32), np.zeros(shape, np.uint8),
+                      np.zeros(shape, bool))
+    dose = ThermalDose(load_tissue("liver"), anatomy, 37.0, solver.theta, impl=impl)
+    return solver, dose
+
+
+def _run(solver: ThermalSolver, dose: ThermalDose | None, dt: float, steps: int,
+         chunk: int) -> None:
+    for start in range(0, steps, chunk):
+        solver.step(dt, min(chunk, steps - start), dose)
+
+
+def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
+    """Bare stencil, thermal step and thermal step with dose, float32, per grid size."""
+    records = []
+    for n in sizes:
+        steps = max(5, int(2e8 // n**3))
+        # bare stencil (the floor)
+        theta = np.zeros((n + 2,) * 3, np.float32)
+        out = theta.copy()
+        src = np.full_like(theta, 1e-3)
+        kb.bare_stencil(theta, src, out, 0.1, 0.4, 1)
+        wall = _best(lambda: kb.bare_stencil(theta, src, out, 0.1, 0.4, steps), 3)
+        records.append(_record("bare_stencil", n, "float32", "compiled", n**3 * steps, wall))
+        for case, hot in (("thermal", False), ("thermal+damage", True)):
+            solver, dose = _solver(n, "compiled", hot)
+            solver.warm_up(dose)
+            dt = 0.9 * solver.max_stable_dt()
+            # as in a session: the dose is integrated over intervals of at most 1 s
+            chunk = max(1, round(MAX_DOSE_INTERVAL / dt))
+            wall = _best(lambda s=solver, d=dose: _run(s, d, dt, steps, chunk), 3)
+            records.append(_record(case, n, "float32", "compiled", n**3 * steps, wall))
+            if numpy:
+                nsteps = 4 if n >= 100 else 8
+                solver_np, dose_np = _solver(n, "numpy", hot)
+                wall = _best(lambda s=solver_np, d=dose_np: _run(s, d, dt, nsteps, chunk), 2)
+                records.append(_record(case, n, "float32", "numpy", n**3 * nsteps, wall))
+        if log:
+            for r in records[-(3 + 2 * numpy):]:
+                log(f"{r['case']:>16} {r['grid']:>12} {r['impl']:>9}: "
+                    f"{r['voxel_updates_per_s']:.2e} voxel-updates/s ({r['wall_s']:.3f} s)")
+    return records
+
+
+def session_cases(log: Log) -> list[dict]:
+    """Whole sessions: the reference problem (64³) and a 10 min 60 W microwave session (128³)."""
+    from .course.controller import simulate
+    from .scenario.io import loads_scenario
+
+    records = []
+    examples = resources.files("tissuefate") / "examples"
+    ref = loads_scenario((examples / "reference_pennes.yaml").read_text(), "reference_pennes.yaml")
+    mwa = loads_scenario(
+        (examples / "mwa_single.yaml").read_text()
+        .replace("spacing: 1 mm", "spacing: 0.5 mm")
+        .replace("duration: 10 min", "duration: 10 min\n        cooldown: 0 s"),
+        "mwa_single.yaml (0.5 mm, no cool-down)",
+    )
+    for case, scenario in (("session:reference_pennes", ref), ("session:mwa_60W_10min", mwa)):
+        result = simulate(scenario)
+        s = result.summary["sessions"][0]["solver"]
+        n = result.summary["grid"]["shape"][0]
+        rec = _record(case, n, "float32", "compiled", n**3 * s["steps"], s["wall_time_s"])
+        records.append(rec)
+        if log:
+            log(f"{case:>26} {rec['grid']:>12}: {s['steps']} steps in {s['wall_time_s']:.2f} s "
+                f"({rec['voxel_updates_per_s']:.2e} voxel-updates/s; kernel load "
+                f"{s['kernel_load_s']:.2f} s not counted)")
+    return records
+
+
+def run_benchmarks(sizes: list[int], numpy: bool = True, sessions: bool = True,
+                   log: Log = None) -> list[dict]:
+    """Run the benchmark cases; returns the records."""
+    bw = bandwidth()
+    if log:
+        log(f"memory bandwidth (STREAM triad, numba): {bw['gb_per_s']:.1f} GB/s")
+    records = [bw, *stencil_cases(sizes, numpy, log)]
+    if sessions:
+        records += session_cases(log)
+    return records
+

@@ -1,0 +1,222 @@
+"""The command line: ``tissuefate run | compare | validate | bench | demo``.
+
+The CLI only dispatches. User errors (:class:`~tissuefate.errors.ScenarioError`) become one line on
+stderr and exit code 2, before any output folder is written; numerical failures exit with 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from . import __version__
+from .course.controller import RESEARCH_USE, simulate
+from .errors import NumericalError, ScenarioError
+from .io.jsonio import write_json
+from .io.output import check_output_dir, write_result
+from .scenario.io import load_scenario
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=f"tissuefate {__version__}: local tumour treatment over a course of care. {RESEARCH_USE}",
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _fail(exc: Exception, code: int) -> None:
+    message = exc.one_line() if isinstance(exc, ScenarioError) else str(exc)
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    raise typer.Exit(code)
+
+
+class _Bar:
+    """A rich progress bar fed by the simulator's progress callback."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=err,
+            disable=not enabled,
+            transient=False,
+        )
+        self.task = self.progress.add_task(label, total=1.0, status="")
+
+    def __enter__(self) -> _Bar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, fraction: float, status: str) -> None:
+        self.progress.update(self.task, completed=fraction, status=status)
+
+
+def _run_one(scenario_path: Path, output: Path, strategy: str | None, quiet: bool,
+             impl: str) -> dict:
+    scenario = load_scenario(scenario_path)
+    name, _ = scenario.strategy(strategy) if strategy else scenario.strategy(None)
+    check_output_dir(output)
+    with _Bar(f"{scenario.name} / {name}", enabled=not quiet) as bar:
+        result = simulate(scenario, name, progress=bar, impl=impl, source=str(scenario_path))
+    outs = scenario.outputs
+    write_result(result, output, figures=outs.figures, report=outs.report)
+    return result.summary
+
+
+def _print_summary(summary: dict, output: Path) -> None:
+    for s in summary["sessions"]:
+        zone = s["ablation_zone"]
+        kill = s["tumor_kill_fraction"]
+        margin = s["min_margin_mm"]
+        out.print(
+            f"session {s['index']} (day {s['day']:g}, {s['modality']}): "
+            f"peak {s['peak_temperature_c']:.1f} °C, zone {zone['volume_ml']:.2f} mL "
+            f"({zone['long_axis_mm']:.1f} x {zone['short_axis_mm']:.1f} mm), "
+            + (f"tumour kill {kill:.3f}, " if kill is not None else "")
+            + (f"min margin {margin:.1f} mm, " if margin == margin else "")
+            + f"normal necrosis {s['normal_necrosis_ml']:.2f} mL, "
+            f"solver {s['solver']['steps']} steps in {s['solver']['wall_time_s']:.2f} s"
+        )
+    out.print(f"outputs in {output}/ (summary.json, timeseries.csv, fields.zarr, report.html)")
+    out.print(f"[dim]{RESEARCH_USE}[/]")
+
+
+Impl = Annotated[str, typer.Option(help="Kernels: 'compiled' (numba) or 'numpy' (reference).")]
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    strategy: Annotated[str | None, typer.Option(help="Strategy to run (if several).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    impl: Impl = "compiled",
+) -> None:
+    """Simulate one strategy of SCENARIO and write its outputs to a folder."""
+    try:
+        summary = _run_one(scenario, output, strategy, quiet, impl)
+    except ScenarioError as exc:
+        _fail(exc, 2)
+    except NumericalError as exc:
+        _fail(exc, 1)
+    _print_summary(summary, output)
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    impl: Impl = "compiled",
+) -> None:
+    """Run every strategy of each SCENARIO; write DIR/comparison.json and one folder per strategy."""
+    try:
+        loaded = [(p, load_scenario(p)) for p in scenarios]
+        check_output_dir(output)
+        output.mkdir(parents=True, exist_ok=True)
+        summaries: dict[str, dict] = {}
+        for path, sc in loaded:
+            for name in sc.strategies:
+                key = name if len(loaded) == 1 else f"{sc.name}-{name}"
+                if key in summaries:
+                    raise ScenarioError(f"two strategies would both be called {key!r}", source=str(path))
+                with _Bar(f"{sc.name} / {name}", enabled=not quiet) as bar:
+                    result = simulate(sc, name, progress=bar, impl=impl, source=str(path))
+                write_result(result, output / key, figures=sc.outputs.figures, report=sc.outputs.report)
+                summaries[key] = result.summary
+        write_json(output / "comparison.json", {"strategies": summaries})
+    except ScenarioError as exc:
+        _fail(exc, 2)
+    except NumericalError as exc:
+        _fail(exc, 1)
+    for key, summ in summaries.items():
+        out.print(f"[bold]{key}[/]")
+        _print_summary(summ, output / key)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path("demo-out"),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run the shipped demo: one microwave ablation of a liver tumour (examples/mwa_single.yaml)."""
+    with resources.as_file(resources.files("tissuefate") / "examples" / "mwa_single.yaml") as path:
+        run(path, output, None, quiet, "compiled")
+
+
+@app.command()
+def validate(
+    quick: Annotated[bool, typer.Option(help="Coarser grids: seconds instead of a minute.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Compare simulated and exact values (reference/validation.md A); exit 1 if any fails."""
+    from .validation import run_validation
+
+    rows = run_validation(quick=quick)
+    if json_out:
+        print(json.dumps([r.as_dict() for r in rows], indent=2))
+    else:
+        from rich.table import Table
+
+        table = Table(title="tissuefate validate: simulated vs exact")
+        for col in ("case", "quantity", "simulated", "exact", "error", "tolerance", "ok"):
+            table.add_column(col, justify="right" if col not in ("case", "quantity") else "left")
+        for r in rows:
+            table.add_row(
+                r.case, r.quantity, f"{r.simulated:.6g}", f"{r.exact:.6g}", f"{r.error:.2e}",
+                f"{r.tolerance:.1e}", "[green]yes[/]" if r.ok else "[bold red]NO[/]",
+            )
+        out.print(table)
+    if not all(r.ok for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    json_out: Annotated[bool, typer.Option("--json", help="Print records as JSON.")] = False,
+    sizes: Annotated[str, typer.Option(help="Grid edges, comma separated.")] = "64,128",
+    numpy_ref: Annotated[bool, typer.Option("--numpy/--no-numpy", help="Also time NumPy.")] = True,
+    sessions: Annotated[bool, typer.Option("--sessions/--no-sessions",
+                                           help="Also time whole sessions.")] = True,
+) -> None:
+    """Measure voxel updates per second of the kernels (and whole sessions) on this machine."""
+    from .bench import run_benchmarks
+
+    try:
+        grid_sizes = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        _fail(ScenarioError(f"not a list of integers: {sizes!r}", key="--sizes"), 2)
+    records = run_benchmarks(grid_sizes, numpy=numpy_ref, sessions=sessions,
+                             log=None if json_out else out.print)
+    if json_out:
+        print(json.dumps(records, indent=2))
+
+
+def main() -> None:
+    """Entry point of the ``tissuefate`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Baselines for ``tissuefate bench``: a bare stencil and a STREAM triad (private).
+
+``bare_stencil`` is the constant-coefficient 7-point Pennes update of the peer benchmarks
+(reference/performance.md): ``out = b * T + S + a * sum_n T_n`` on padded arrays, the floor any
+variable-coefficient step is compared with. ``triad`` is STREAM's ``x = y + s * z``.
+"""
+
+from __future__ import annotations
+
+from numba import prange
+
+from ._jit import jit
+
+__all__ = ["bare_stencil", "triad"]
+
+
+@jit(parallel=True)
+def bare_stencil(theta, src, out, a, b, nsteps):
+    """``nsteps`` constant-coefficient steps ping-ponging between ``theta`` and ``out``.
+
+    Ghosts are held at zero (a Dirichlet face at the reference temperature, approximately).
+    Returns True when the result is in ``out``.
+    """
+    n0, n1, n2 = theta.shape[0] - 2, theta.shape[1] - 2, theta.shape[2] - 2
+    x, y = theta, out
+    typ = theta.dtype.type
+    a, b = typ(a), typ(b)
+    for _ in range(nsteps):
+        for i in prange(1, n0 + 1):
+            for j in range(1, n1 + 1):
+                for k in range(1, n2 + 1):
+                    y[i, j, k] = (
+                        b * x[i, j, k] + src[i, j, k]
+                        + a * (x[i - 1, j, k] + x[i + 1, j, k] + x[i, j - 1, k] + x[i, j + 1, k]
+                               + x[i, j, k - 1] + x[i, j, k + 1])
+                    )
+        x, y = y, x
+    return nsteps % 2 == 1
+
+
+@jit(parallel=True)
+def triad(x, y, z, s):
+    """STREAM triad ``x = y + s z``."""
+    for i in prange(x.shape[0]):
+        x[i] = y[i] + s * z[i]

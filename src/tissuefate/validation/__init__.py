@@ -1,0 +1,5 @@
+"""Validation against exact solutions and published data (``tissuefate validate``)."""
+
+from .cases import CASES, ValidationRow, run_validation
+
+__all__ = ["CASES", "ValidationRow", "run_validation"]
