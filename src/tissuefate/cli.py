@@ -14,10 +14,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import __version__
-from .course.controller import RESEARCH_USE, simulate
+from .course.controller import RESEARCH_USE, build_tissue, simulate
 from .errors import NumericalError, ScenarioError
 from .io.jsonio import write_json
 from .io.output import check_output_dir, write_result
@@ -36,7 +37,7 @@ out = Console(highlight=False)
 
 def _fail(exc: Exception, code: int) -> None:
     message = exc.one_line() if isinstance(exc, ScenarioError) else str(exc)
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -72,6 +73,7 @@ def _run_one(scenario_path: Path, output: Path, strategy: str | None, quiet: boo
              impl: str) -> dict:
     scenario = load_scenario(scenario_path)
     name, _ = scenario.strategy(strategy) if strategy else scenario.strategy(None)
+    build_tissue(scenario, str(scenario_path))  # every input check before anything is shown
     check_output_dir(output)
     with _Bar(f"{scenario.name} / {name}", enabled=not quiet) as bar:
         result = simulate(scenario, name, progress=bar, impl=impl, source=str(scenario_path))
@@ -129,6 +131,8 @@ def compare(
     """Run every strategy of each SCENARIO; write DIR/comparison.json and one folder per strategy."""
     try:
         loaded = [(p, load_scenario(p)) for p in scenarios]
+        for path, sc in loaded:
+            build_tissue(sc, str(path))
         check_output_dir(output)
         output.mkdir(parents=True, exist_ok=True)
         summaries: dict[str, dict] = {}

@@ -264,7 +264,7 @@ def test_check_accepts_new_empty_and_previous_outputs_without_writing(tmp_path):
     new = tmp_path / "a" / "new"
     assert check_output_dir(new) == new.resolve()
     assert not new.exists()
-    assert new.parent.is_dir()  # the parent is created up front
+    assert not new.parent.exists()  # nothing is written before the run: not even the parent
     empty = tmp_path / "empty"
     empty.mkdir()
     check_output_dir(empty)

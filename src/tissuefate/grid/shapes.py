@@ -156,8 +156,9 @@ def volume_fraction(
     block, fraction
         Index slices into the grid and a float64 array of that block's shape with values in
         [0, 1]. Voxels the surface cannot cross are exactly 0 or 1; the others are estimated with
-        ``samples**3`` stratified sub-voxel points (error of the total volume of order
-        ``area * h / samples**2``).
+        ``samples**3`` stratified sub-voxel points. The error of the total volume is of order
+        ``area * h / (2 samples)`` for a flat face parallel to the voxel faces (the worst case)
+        and much smaller for curved surfaces, whose sampling errors largely cancel.
     """
     lower, upper = shape.bounds()
     block = grid.block(lower, upper)

@@ -70,8 +70,9 @@ def check_output_dir(directory: str | os.PathLike[str]) -> Path:
     """Check, before a run starts, that its outputs can be written to ``directory``.
 
     ``directory`` may be absent, an empty folder or a previous tissuefate output (which
-    :func:`write_result` will replace). Its parent folder is created if missing and must be
-    writable. Nothing else is written. Returns the resolved path of ``directory``.
+    :func:`write_result` will replace). Its nearest existing ancestor must be a writable folder
+    (missing parents are created only when the outputs are written). Nothing is written here.
+    Returns the resolved path of ``directory``.
 
     Raises
     ------
@@ -85,14 +86,13 @@ def check_output_dir(directory: str | os.PathLike[str]) -> Path:
     if target == cwd or target in cwd.parents:
         raise _error("is or contains the current folder; choose another -o", directory)
     _check_target(target, directory)
-    parent = target.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        reason = f"cannot create the parent folder {parent} ({exc.strerror or exc})"
-        raise _error(reason, directory) from exc
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise _error(f"the parent folder {parent} is not writable", directory)
+    ancestor = target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise _error(f"cannot create the parent folder: {ancestor} is not a folder", directory)
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise _error(f"the folder {ancestor} is not writable", directory)
     return target
 
 
@@ -187,6 +187,11 @@ def write_result(
         If ``directory`` exists and is not a tissuefate output, or its parent cannot be written.
     """
     target = check_output_dir(directory)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = f"cannot create the parent folder {target.parent} ({exc.strerror or exc})"
+        raise _error(reason, directory) from exc
     partial = _make_partial(target)
     try:
         _write_all(result, partial, figures=figures, report=report)

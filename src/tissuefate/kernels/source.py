@@ -3,13 +3,14 @@
 ``scale_pattern`` turns a fixed geometric pattern ``g`` (per voxel) into an absorbed-power density
 by the local electrical conductivity at the current temperature::
 
-    sums = (Σ g sigma(T), Σ g eps(T), Σ g)      (always, float64 per plane)
+    sums = (Σ g sigma(T), Σ g eps(T), Σ g, Σ g² eps(T), Σ g²)   (always, float64 per plane)
     q  = scale * g * sigma(T)                    (mode 1)
     q += scale * g * sigma(T)                    (mode 2; mode 0 writes nothing)
 
 where ``sigma(T)`` and ``eps(T)`` come from per-material lookup tables sampled every ``dt`` K from
 ``t0`` (offset units, K), linearly interpolated and clamped at the ends. The sums give the
-normalisation to the delivered power and the pattern-weighted permittivity. ``theta`` and ``q`` are
+normalisation to the delivered power and the pattern-weighted permittivity (weighted by g², the
+permittivity next to the antenna). ``theta`` and ``q`` are
 padded (the solver's arrays), ``g`` and ``material`` are not.
 
 ``interpolate_rz`` samples an axisymmetric table ``table[ir, iz]`` (radius, axial position) at given
@@ -36,6 +37,8 @@ def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, 
         s_sig = 0.0
         s_eps = 0.0
         s_g = 0.0
+        s_eps2 = 0.0
+        s_g2 = 0.0
         for j in range(n1):
             for k in range(n2):
                 gv = np.float64(g[i, j, k])
@@ -49,6 +52,8 @@ def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, 
                 s_sig += gv * sig
                 s_eps += gv * eps
                 s_g += gv
+                s_eps2 += gv * gv * eps
+                s_g2 += gv * gv
                 if mode == 1:
                     q[i + 1, j + 1, k + 1] = scale * gv * sig
                 elif mode == 2:
@@ -56,6 +61,8 @@ def scale_pattern(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, 
         sums[i, 0] = s_sig
         sums[i, 1] = s_eps
         sums[i, 2] = s_g
+        sums[i, 3] = s_eps2
+        sums[i, 4] = s_g2
 
 
 def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scale, q, sums, mode):
@@ -74,6 +81,8 @@ def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scal
     sums[:, 0] = (g64 * sig).sum(axis=(1, 2))
     sums[:, 1] = (g64 * eps).sum(axis=(1, 2))
     sums[:, 2] = g64.sum(axis=(1, 2))
+    sums[:, 3] = (g64 * g64 * eps).sum(axis=(1, 2))
+    sums[:, 4] = (g64 * g64).sum(axis=(1, 2))
 
 
 @jit(parallel=True)

@@ -29,10 +29,8 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
-from .dose import dose_interval
 
 __all__ = [
-    "advance",
     "boundary_inflow",
     "boundary_inflow_numpy",
     "fill_ghosts",
@@ -92,7 +90,7 @@ def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
         f = f0 if in0 else one
         f = f1 if in1 else f
         f = f2 if in2 else f
-        sunk = (in0 & s0) | (in1 & s1) | (in2 & s2)
+        sunk = ((in0 & s0) | (in1 & s1) | (in2 & s2)) & (ic[i, j, k] > zero)
         row += perf
         row_sink += (one - f) * r if sunk else zero
         out[i, j, k] = c + ic[i, j, k] * f * r
@@ -169,40 +167,6 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
     _outer_ghosts(out, ga, gs)
 
 
-@jit()
-def advance(theta, out, s, ic, w, q, loss, a, dt, theta_a, windows, ga, gs, dirichlet,
-            fixed_idx, nsteps, ledger, with_dose, material, ln_a, ea_r, t_ref_c, thr, omega,
-            cem, tmax, hot, cache, was_hot):
-    """``nsteps`` steps of :func:`pennes_step`, then (``with_dose``) one dose interval.
-
-    The fields ping-pong between ``theta`` and ``out``; returns True when the last step wrote
-    ``out`` (odd ``nsteps``). ``ledger`` (float64, 4) accumulates, per step: the perfusion sum
-    times ``dt``, the latent-sink sum, the boundary inflow times ``dt`` (if ``dirichlet``) and the
-    uptake of the fixed voxels times ``dt`` (multiply by h³, h³, h and h for joules). The dose
-    arguments are those of :func:`~tissuefate.kernels.dose.dose_interval`, over ``nsteps * dt``.
-    """
-    src = theta
-    dst = out
-    for _ in range(nsteps):
-        if dirichlet:
-            ledger[2] += boundary_inflow(src, s) * dt
-        if fixed_idx.shape[0] > 0:
-            ledger[3] += fixed_inflow(src, s, fixed_idx) * dt
-        pennes_step(src, s, ic, w, q, dst, loss, a, dt, theta_a, windows, ga, gs)
-        p = 0.0
-        sk = 0.0
-        for i in range(loss.shape[0]):
-            p += loss[i, 0]
-            sk += loss[i, 1]
-        ledger[0] += p * dt
-        ledger[1] += sk
-        src, dst = dst, src
-    if with_dose and nsteps > 0:
-        dose_interval(src, material, ln_a, ea_r, t_ref_c, thr, nsteps * dt, omega, cem, tmax,
-                      hot, cache, was_hot)
-    return nsteps % 2 == 1
-
-
 def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
     """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off)."""
     typ = theta.dtype.type
@@ -224,7 +188,7 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
         inside = (c >= lo) & (c < hi) & ((r > 0) | (sink <= 0))
         f = np.where(inside, typ(fw), f)
         if sink > 0:
-            sunk |= inside
+            sunk |= inside & (ic[1:-1, 1:-1, 1:-1] > 0)
     loss[:] = 0.0
     loss[1:-1, 0] = perf.sum(axis=(1, 2), dtype=np.float64)
     loss[1:-1, 1] = np.where(sunk, (1 - f) * r, 0).sum(axis=(1, 2), dtype=np.float64)

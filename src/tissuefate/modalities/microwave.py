@@ -35,6 +35,8 @@ _PATTERN_FIELDS = {
     "tail_length": "[length]",
     "core_radius": "[length]",
     "reference_permittivity": "dimensionless",
+    "elongation_exponent": "dimensionless",
+    "detuned_tail_fraction": "dimensionless",
 }
 
 
@@ -49,6 +51,8 @@ def antenna_provenance(name: str) -> dict[str, str]:
     entry = _antenna_file()[name]
     out = {}
     for key in _PATTERN_FIELDS:
+        if key not in entry:
+            continue
         item = entry[key]
         kind = next(k for k in ("source", "assumption", "fitted") if k in item)
         out[key] = f"{kind}: {' '.join(str(item[kind]).split())}"
@@ -63,6 +67,8 @@ def antenna_pattern(name: str, **overrides: float) -> AntennaPattern:
     entry = table[name]
     values: dict[str, float] = {}
     for key, dim in _PATTERN_FIELDS.items():
+        if key not in entry:  # optional parameters keep the model's default
+            continue
         q = parse_quantity(entry[key]["value"], dim, what=key)
         values[key] = float(q.to_base_units().magnitude)
     values.update(overrides)

@@ -107,7 +107,7 @@ class ThermalSessionRun:
         self.min_temperature = min(t_init, t_bnd, body.body_temperature)
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
-        self.load_s = self.solver.warm_up(self.dose) + self.dose.warm_up()
+        self.load_s = self.solver.warm_up(self.dose)
         self._applied = np.zeros(ctx.grid.shape)
         self._tumor0 = float(state.tumor.sum(dtype=np.float64))
         self.rows: list[dict[str, Any]] = []

@@ -21,6 +21,7 @@ absorbs less. What was fitted, and to which data, is in ``modalities/antennas.ya
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -68,7 +69,22 @@ class AntennaPattern:
         Radius inside which the emitter field is regularised (the antenna radius), m.
     reference_permittivity
         Relative permittivity of the tissue at which the lengths hold.
+    elongation_exponent
+        Lengths scale as ``(reference_permittivity / eps_near) ** elongation_exponent``, with
+        ``eps_near`` the permittivity next to the antenna; 0.5 is the scaling of the wavelength.
+    detuned_tail_fraction
+        Tail fraction once the tissue next to the antenna is fully dried (eps_r -> 1): a choke is
+        tuned to the wavelength of hydrated tissue and leaks as the tissue dries. The tail
+        fraction moves linearly with the drying ``(eps_ref - eps_near) / (eps_ref - 1)``; None
+        keeps it fixed.
     """
+
+    def tail_at(self, eps_near: float) -> float:
+        """Tail fraction at near-antenna permittivity ``eps_near``."""
+        if self.detuned_tail_fraction is None:
+            return self.tail_fraction
+        drying = min(max((self.reference_permittivity - eps_near) / (self.reference_permittivity - 1.0), 0.0), 1.0)
+        return self.tail_fraction + (self.detuned_tail_fraction - self.tail_fraction) * drying
 
     name: str
     center: float
@@ -77,6 +93,8 @@ class AntennaPattern:
     tail_length: float
     core_radius: float
     reference_permittivity: float
+    elongation_exponent: float = 0.5
+    detuned_tail_fraction: float | None = None
 
 
 @dataclass(frozen=True)
@@ -215,12 +233,17 @@ class MicrowaveSource:
         ]
         self._built: list[tuple[float, float] | None] = [None] * len(self.applicators)
         self._norm: list[float | None] = [None] * len(self.applicators)
-        self._sums = np.zeros((grid.shape[0], 3))
+        self._sums = np.zeros((grid.shape[0], 5))
         self.effective: list[tuple[float, float]] = [(math.nan, math.nan)] * len(self.applicators)
+        self.near_permittivity: list[float] = [math.nan] * len(self.applicators)
 
     # ---------------------------------------------------------------- pattern
-    def _build(self, n: int, alpha: float, scale: float) -> None:
+    def _build(self, n: int, alpha: float, scale: float, eps_near: float | None = None) -> None:
         app = self.applicators[n]
+        pattern = app.pattern
+        if eps_near is not None and pattern.detuned_tail_fraction is not None:
+            pattern = dataclasses.replace(pattern, tail_fraction=pattern.tail_at(eps_near))
+        app = dataclasses.replace(app, pattern=pattern)
         radial, axial, u = self._coords[n]
         h = self.grid.spacing
         step = min(h / 4.0, 0.25e-3)
@@ -293,8 +316,11 @@ class MicrowaveSource:
         for n, app in enumerate(self.applicators):
             if self._built[n] is None:
                 eps0, sig0 = self._properties_at_tip(n, theta_padded)
-                self._build(n, attenuation_constant(eps0, sig0, self.frequency),
-                            math.sqrt(app.pattern.reference_permittivity / eps0))
+                self._build(
+                    n, attenuation_constant(eps0, sig0, self.frequency),
+                    (app.pattern.reference_permittivity / eps0) ** app.pattern.elongation_exponent,
+                    eps0,
+                )
             if self._norm[n] is None:  # first use: a pass that only sums
                 self._scale_kernel(
                     self._patterns[n], theta_padded, self.material, self.sigma_table,
@@ -306,16 +332,18 @@ class MicrowaveSource:
                 self._patterns[n], theta_padded, self.material, self.sigma_table, self.eps_table,
                 self.t0, self.dt_table, weight, q_padded, sums, 1 if n == 0 else 2,
             )
-            s_sig, s_eps, s_g = sums.sum(axis=0)
+            s_sig, s_eps, s_g, s_eps2, s_g2 = sums.sum(axis=0)
             total += weight * s_sig * h3
             self._norm[n] = float(s_sig)
             eps_eff, sig_eff = s_eps / s_g, s_sig / s_g
+            eps_near = s_eps2 / s_g2
             self.effective[n] = (eps_eff, sig_eff)
+            self.near_permittivity[n] = eps_near
             alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
-            scale = math.sqrt(app.pattern.reference_permittivity / eps_eff)
+            scale = (app.pattern.reference_permittivity / eps_near) ** app.pattern.elongation_exponent
             a_b, s_b = self._built[n]
             if abs(alpha / a_b - 1) > REBUILD_TOLERANCE or abs(scale / s_b - 1) > REBUILD_TOLERANCE:
-                self._build(n, alpha, scale)
+                self._build(n, alpha, scale, eps_near)
                 self._norm[n] = None
         power = float(sum(app.power for app in self.applicators))
         inner = q_padded[1:-1, 1:-1, 1:-1]

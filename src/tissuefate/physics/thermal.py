@@ -62,23 +62,6 @@ class EnergyLedger:
         return self.delivered - self.perfusion + self.boundary - self.fixed - self.vaporized
 
 
-class _NoDose:
-    """Dummy dose arrays for the compiled driver when no dose is accumulated."""
-
-    def __init__(self, shape: tuple[int, int, int]) -> None:
-        self.material = np.zeros((1, 1, 1), np.uint8)
-        self.ln_a = np.zeros(1)
-        self.ea_r = np.ones(1)
-        self.t_ref = 0.0
-        self.threshold = np.inf
-        self.omega = np.zeros((1, 1, 1))
-        self.cem43 = np.zeros((1, 1, 1))
-        self.peak = np.zeros((1, 1, 1), np.float32)
-        self.hot = np.zeros((shape[0], 4), np.int64)
-        self.cache = np.zeros((1, 1, 1, 4))
-        self.was_hot = np.zeros((1, 1), np.bool_)
-
-
 class ThermalSolver:
     """Explicit Pennes solver on one grid.
 
@@ -180,7 +163,8 @@ class ThermalSolver:
         self._theta = pad(theta0)
         kt.fill_ghosts(self._theta, *self._ghost)
         self._prev = self._theta.copy()
-        self._fixed_idx = np.argwhere(self._fixed).astype(np.int64) + 1
+        # C-contiguous whether or not there are fixed voxels: one compiled signature
+        self._fixed_idx = np.ascontiguousarray(np.argwhere(self._fixed), dtype=np.int64) + 1
         self._loss = np.zeros((shape[0] + 2, 2))
 
         self._windows = sorted(windows, key=lambda w: w.lower)
@@ -209,7 +193,6 @@ class ThermalSolver:
         self._bnd_kernel = kt.boundary_inflow if impl == "compiled" else kt.boundary_inflow_numpy
         self._fix_kernel = kt.fixed_inflow if impl == "compiled" else kt.fixed_inflow_numpy
         self._w_max = float(np.max(self._w)) if self._w.size else 0.0
-        self._no_dose = _NoDose(shape)
 
     # ------------------------------------------------------------------ arrays
     def _pad(self, arr: np.ndarray, mode: str = "constant") -> np.ndarray:
@@ -332,61 +315,59 @@ class ThermalSolver:
         """
         start = time.perf_counter()
         if self.impl == "compiled":
-            d = dose if dose is not None else self._no_dose
-            kt.advance(
-                self._theta, self._prev, self._s, self._ic, self._w, self._q, self._loss,
-                0.0, 0.0, self.theta_a, self._wtable, self._ghost[0], self._ghost[1],
-                self.boundary == "dirichlet", self._fixed_idx, 0, np.zeros(4), dose is not None,
-                d.material, d.ln_a, d.ea_r, d.t_ref, d.threshold - d.t_ref, d.omega, d.cem43,
-                d.peak, d.hot, d.cache, d.was_hot,
-            )
+            self.step(0.0, 1, dose, _dry=True)
         return time.perf_counter() - start
 
-    def step(self, dt: float, n: int = 1, dose: ThermalDose | None = None) -> None:
+    def step(self, dt: float, n: int = 1, dose: ThermalDose | None = None,
+             _dry: bool = False) -> None:
         """Advance ``n`` steps of ``dt`` seconds, keeping the energy ledger.
 
         With ``dose``, the thermal dose of the ``n`` steps is accumulated at their end as one
-        dose interval (see ``kernels/dose.py``).
+        dose interval (see ``kernels/dose.py``). The loop over steps stays in Python: each kernel
+        is its own cached numba function (a compiled driver calling cached parallel kernels is
+        not safe to cache across processes), and a call costs microseconds against the
+        sub-millisecond sweep.
         """
         if n <= 0:
+            return
+        compiled = self.impl == "compiled"
+        step_k = kt.pennes_step if compiled else kt.pennes_step_numpy
+        bnd_k = kt.boundary_inflow if compiled else kt.boundary_inflow_numpy
+        fix_k = kt.fixed_inflow if compiled else kt.fixed_inflow_numpy
+        if _dry:  # compile or load every kernel on copies, leaving the state untouched
+            theta, out = self._theta.copy(), self._prev.copy()
+            bnd_k(theta, self._s)
+            if len(self._fixed_idx):
+                fix_k(theta, self._s, self._fixed_idx)
+            step_k(theta, self._s, self._ic, self._w, self._q, out, self._loss.copy(), 0.0, 0.0,
+                   self.theta_a, self._wtable, self._ghost[0], self._ghost[1])
+            if dose is not None:
+                dose.warm_up(out)
             return
         h = self.grid.spacing
         vol = self.grid.voxel_volume
         a = dt / h**2
-        ledger = np.zeros(4)
-        if self.impl == "compiled":
-            d = dose if dose is not None else self._no_dose
-            swapped = kt.advance(
-                self._theta, self._prev, self._s, self._ic, self._w, self._q, self._loss,
-                a, dt, self.theta_a, self._wtable, self._ghost[0], self._ghost[1],
-                self.boundary == "dirichlet", self._fixed_idx, n, ledger, dose is not None,
-                d.material, d.ln_a, d.ea_r, d.t_ref, d.threshold - d.t_ref, d.omega, d.cem43,
-                d.peak, d.hot, d.cache, d.was_hot,
-            )
-            if swapped:
-                self._theta, self._prev = self._prev, self._theta
-        else:
-            for _ in range(n):
-                if self.boundary == "dirichlet":
-                    ledger[2] += kt.boundary_inflow_numpy(self._theta, self._s) * dt
-                if len(self._fixed_idx):
-                    ledger[3] += kt.fixed_inflow_numpy(self._theta, self._s, self._fixed_idx) * dt
-                kt.pennes_step_numpy(
-                    self._theta, self._s, self._ic, self._w, self._q, self._prev, self._loss,
-                    a, dt, self.theta_a, self._wtable, self._ghost[0], self._ghost[1],
-                )
-                sums = self._loss.sum(axis=0)
-                ledger[0] += sums[0] * dt
-                ledger[1] += sums[1]
-                self._theta, self._prev = self._prev, self._theta
-            if dose is not None:
-                dose.accumulate(self._theta, dt * n)
+        dirichlet = self.boundary == "dirichlet"
+        perf = sink = bnd = fix = 0.0
+        for _ in range(n):
+            if dirichlet:
+                bnd += bnd_k(self._theta, self._s) * dt
+            if len(self._fixed_idx):
+                fix += fix_k(self._theta, self._s, self._fixed_idx) * dt
+            step_k(self._theta, self._s, self._ic, self._w, self._q, self._prev, self._loss, a, dt,
+                   self.theta_a, self._wtable, self._ghost[0], self._ghost[1])
+            sums = self._loss.sum(axis=0)
+            perf += float(sums[0]) * dt
+            sink += float(sums[1])
+            self._theta, self._prev = self._prev, self._theta
+        if dose is not None:
+            dose.accumulate(self._theta, dt * n)
         led = self.ledger
         led.delivered += self._source_power * dt * n
-        led.perfusion += float(ledger[0]) * vol
-        led.vaporized += float(ledger[1]) * vol
-        led.boundary += float(ledger[2]) * h
-        led.fixed += float(ledger[3]) * h
+        led.perfusion += perf * vol
+        led.vaporized += sink * vol
+        led.boundary += bnd * h
+        led.fixed += fix * h
         self.time += dt * n
         self.steps += n
 

@@ -59,6 +59,21 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "freezing_end": ("[temperature]", True),
     "frozen_specific_heat_ratio": ("dimensionless", True),
 }
+# Examples shown in error messages, by dimension.
+_EXAMPLES = {
+    "[power]/[length]/[temperature]": "0.52 W/m/K",
+    "[mass]/[length]**3": "1079 kg/m^3",
+    "[energy]/[mass]/[temperature]": "3540 J/kg/K",
+    "1/[time]": "0.0064 1/s",
+    "[energy]/[substance]": "2.577e5 J/mol",
+    "dimensionless": "0.75",
+    "1/[temperature]": "0.0764 1/K",
+    "[current]**2*[time]**3/[mass]/[length]**3": "2.173 S/m",
+    "[time]": "140 d",
+    "[temperature]": "37 degC",
+    "[energy]/[mass]": "2.26e6 J/kg",
+    "[energy]/[length]**3": "250e6 J/m^3",
+}
 # Parameters whose temperature dimension is a difference (K), not an absolute temperature.
 _TEMPERATURE_DIFFERENCES = {"vaporization_window", "mw_permittivity_c", "mw_conductivity_c"}
 
@@ -212,7 +227,7 @@ def _parse(
 ) -> float:
     dimension = schema[key][0]
     try:
-        q = parse_quantity(text, dimension, what=key)
+        q = parse_quantity(text, dimension, what=key, example=_EXAMPLES.get(dimension))
         if key in _TEMPERATURE_DIFFERENCES:  # a difference or a per-kelvin coefficient
             return float(q.to("1/K" if dimension.startswith("1/") else "K").magnitude)
         return float(to_si(q))
@@ -301,45 +316,37 @@ def load_tissue(
     return TissueModel(body=body, materials=materials)
 
 
-def _check_physical(materials: tuple[Material, ...], body: Body, source: str | None) -> None:
+def _check_physical(
+    materials: tuple[Material, ...], body: Body, source: str | None
+) -> None:
+    def key(m: Material, name: str) -> str:
+        # the key as a scenario writes it: bare for the base tissue, prefixed for a tumour preset
+        prefix = "" if m is materials[0] else f"{m.name}."
+        return f"tissue.parameters.{prefix}{name}"
+
     for m in materials:
-        for key in (
-            "thermal_conductivity",
-            "density",
-            "specific_heat",
-            "arrhenius_frequency_factor",
-        ):
-            if not getattr(m, key) > 0:
-                raise ScenarioError(
-                    f"must be positive, got {getattr(m, key)}",
-                    source=source,
-                    key=f"tissue.parameters.{m.name}.{key}",
-                )
+        for name in ("thermal_conductivity", "density", "specific_heat",
+                     "arrhenius_frequency_factor", "arrhenius_activation_energy"):
+            value = getattr(m, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ScenarioError(f"must be positive, got {value:g}", source=source,
+                                    key=key(m, name))
         if not m.perfusion_rate >= 0:
-            raise ScenarioError(
-                "must not be negative",
-                source=source,
-                key=f"tissue.parameters.{m.name}.perfusion_rate",
-            )
+            raise ScenarioError("must not be negative", source=source, key=key(m, "perfusion_rate"))
         if not 0 <= m.water_mass_fraction <= 1:
-            raise ScenarioError(
-                "must lie in [0, 1]",
-                source=source,
-                key=f"tissue.parameters.{m.name}.water_mass_fraction",
-            )
-        if not math.isfinite(m.arrhenius_activation_energy) or m.arrhenius_activation_energy <= 0:
-            raise ScenarioError(
-                "must be positive",
-                source=source,
-                key=f"tissue.parameters.{m.name}.arrhenius_activation_energy",
-            )
+            raise ScenarioError("must lie in [0, 1]", source=source,
+                                key=key(m, "water_mass_fraction"))
     if not body.freezing_end < body.freezing_start:
         raise ScenarioError(
-            "freezing_end must be colder than freezing_start",
-            source=source,
+            "freezing_end must be colder than freezing_start", source=source,
             key="tissue.parameters.freezing_end",
         )
     if not body.vaporization_window > 0:
         raise ScenarioError(
             "must be positive", source=source, key="tissue.parameters.vaporization_window"
         )
+    for name in ("blood_density", "blood_specific_heat", "latent_heat_vaporization",
+                 "latent_heat_fusion", "frozen_specific_heat_ratio"):
+        if not getattr(body, name) >= 0:
+            raise ScenarioError("must not be negative", source=source,
+                                key=f"tissue.parameters.{name}")
