@@ -1,4 +1,4 @@
-"""Fit the parametric microwave antenna models to the zone aspect ratios of reference/validation.md B.
+"""Fit the parametric microwave antennas to the zone aspect ratios of reference/validation.md B.
 
 Data (Brace group, PMC3721053; ex vivo bovine liver, 2.45 GHz, 2 min): short/long axis ratio of
 the ablation zone 0.75 (dual-slot) vs 0.53 (monopole) at 50 W, and 0.52 vs 0.42 at 100 W.
@@ -36,8 +36,12 @@ from tissuefate.physics.microwave import MicrowaveApplicator
 from tissuefate.scenario.io import loads_scenario
 from tissuefate.tissue.state import TissueState
 
-TARGETS = {("dual_slot", 50.0): 0.75, ("monopole", 50.0): 0.53,
-           ("dual_slot", 100.0): 0.52, ("monopole", 100.0): 0.42}
+TARGETS = {
+    ("dual_slot", 50.0): 0.75,
+    ("monopole", 50.0): 0.53,
+    ("dual_slot", 100.0): 0.52,
+    ("monopole", 100.0): 0.42,
+}
 EX_VIVO_C = 20.0
 
 SCENARIO = """
@@ -63,7 +67,7 @@ def _crossing(profile: np.ndarray, coords: np.ndarray) -> float:
 def sub_voxel_axes(omega: np.ndarray, axes_mm: tuple[np.ndarray, ...]) -> tuple[float, float]:
     """Long (along z, the antenna axis through the grid centre) and short (largest width across
     it) extents of {Omega >= 1} in mm, by interpolating log(Omega) between voxel centres."""
-    x, y, z = axes_mm
+    x, _, z = axes_mm
     cx, cy = omega.shape[0] // 2, omega.shape[1] // 2
     line = omega[cx - 1 : cx + 1, cy - 1 : cy + 1, :].mean(axis=(0, 1))
     k0 = int(np.argmax(line))
@@ -84,63 +88,89 @@ def aspect_ratio(antenna: str, power: float, spacing_mm: float = 1.0, **pattern:
     sc = loads_scenario(SCENARIO.format(h=spacing_mm))
     grid, tissue, anatomy = build_tissue(sc)
     ctx = SessionContext(
-        grid, anatomy, tissue, TissueState.initial(anatomy),
+        grid,
+        anatomy,
+        tissue,
+        TissueState.initial(anatomy),
         ThermalOptions(initial_temperature=EX_VIVO_C, boundary_temperature=EX_VIVO_C),
     )
     app = MicrowaveApplicator(
-        tip=(0.0, 0.0, -0.03), direction=(0.0, 0.0, -1.0),
-        pattern=antenna_pattern(antenna, **pattern), power=power,
+        tip=(0.0, 0.0, -0.03),
+        direction=(0.0, 0.0, -1.0),
+        pattern=antenna_pattern(antenna, **pattern),
+        power=power,
     )
     run, _ = run_thermal_session(ctx, MicrowaveSessionSource(ctx, [app], 2.45e9), 120.0, "auto")
     axes = zone_axes(run.dose.omega >= ZONE_OMEGA, grid.spacing * 1e3, grid.axes_mm(), (0, 0, 1))
     long, short = sub_voxel_axes(run.dose.omega, grid.axes_mm())
-    return {"volume_ml": axes.volume_ml, "long_mm": long, "short_mm": short,
-            "ratio": short / long}
+    return {"volume_ml": axes.volume_ml, "long_mm": long, "short_mm": short, "ratio": short / long}
 
 
-PARAMS = ("dual_slot.half_length", "dual_slot.detuned_tail_fraction", "monopole.half_length",
-          "monopole.tail_fraction", "elongation_exponent")
+PARAMS = (
+    "dual_slot.half_length",
+    "dual_slot.detuned_tail_fraction",
+    "monopole.half_length",
+    "monopole.tail_fraction",
+    "elongation_exponent",
+)
 
 
 def _patterns(p: np.ndarray) -> dict[str, dict[str, float]]:
     dual, detuned, mono, tail, expo = (float(v) for v in p)
     return {
-        "dual_slot": {"half_length": dual, "detuned_tail_fraction": detuned,
-                      "elongation_exponent": expo},
+        "dual_slot": {
+            "half_length": dual,
+            "detuned_tail_fraction": detuned,
+            "elongation_exponent": expo,
+        },
         "monopole": {"half_length": mono, "tail_fraction": tail, "elongation_exponent": expo},
     }
 
 
 def fit(spacing_mm: float) -> dict[str, float]:
     """Joint least-squares fit of the four parameters to the four aspect ratios."""
+
     def residual(p: np.ndarray) -> np.ndarray:
         pats = _patterns(p)
-        out = np.array([
-            aspect_ratio(a, power, spacing_mm, **pats[a])["ratio"] - target
-            for (a, power), target in TARGETS.items()
-        ])
+        out = np.array(
+            [
+                aspect_ratio(a, power, spacing_mm, **pats[a])["ratio"] - target
+                for (a, power), target in TARGETS.items()
+            ]
+        )
         print(f"  {np.round(p * [1e3, 1, 1e3, 1, 1], 3)} -> {np.round(out, 3)}", flush=True)
         return out
 
     dual, mono = antenna_pattern("dual_slot"), antenna_pattern("monopole")
     res = optimize.least_squares(
         residual,
-        [dual.half_length, dual.detuned_tail_fraction or 0.0, mono.half_length,
-         mono.tail_fraction, dual.elongation_exponent],
-        x_scale=[1e-3, 0.1, 1e-3, 0.1, 0.2], diff_step=[0.08] * 5,
-        bounds=([0.5e-3, 0.0, 0.5e-3, 0.0, 0.0], [15e-3, 0.8, 25e-3, 0.8, 3.0]), max_nfev=25,
+        [
+            dual.half_length,
+            dual.detuned_tail_fraction or 0.0,
+            mono.half_length,
+            mono.tail_fraction,
+            dual.elongation_exponent,
+        ],
+        x_scale=[1e-3, 0.1, 1e-3, 0.1, 0.2],
+        diff_step=[0.08] * 5,
+        bounds=([0.5e-3, 0.0, 0.5e-3, 0.0, 0.0], [15e-3, 0.8, 25e-3, 0.8, 3.0]),
+        max_nfev=25,
     )
     return dict(zip(PARAMS, res.x.tolist(), strict=True))
 
 
 def table(spacing_mm: float, params: np.ndarray | None = None) -> None:
     pats = _patterns(params) if params is not None else {"dual_slot": {}, "monopole": {}}
-    print(f"{'antenna':>10} {'power':>6} {'volume mL':>10} {'long mm':>8} {'short mm':>9} "
-          f"{'ratio':>6} {'measured':>9}")
+    print(
+        f"{'antenna':>10} {'power':>6} {'volume mL':>10} {'long mm':>8} {'short mm':>9} "
+        f"{'ratio':>6} {'measured':>9}"
+    )
     for (antenna, power), target in TARGETS.items():
         r = aspect_ratio(antenna, power, spacing_mm, **pats[antenna])
-        print(f"{antenna:>10} {power:>6.0f} {r['volume_ml']:>10.2f} {r['long_mm']:>8.1f} "
-              f"{r['short_mm']:>9.1f} {r['ratio']:>6.3f} {target:>9.2f}")
+        print(
+            f"{antenna:>10} {power:>6.0f} {r['volume_ml']:>10.2f} {r['long_mm']:>8.1f} "
+            f"{r['short_mm']:>9.1f} {r['ratio']:>6.3f} {target:>9.2f}"
+        )
 
 
 def main() -> None:
@@ -151,12 +181,14 @@ def main() -> None:
     params = None
     if not args.evaluate_only:
         fitted = fit(args.spacing)
-        print("fitted:", {k: round(v * (1e3 if "length" in k else 1), 4) for k, v in fitted.items()},
-              "(lengths in mm)")
+        print(
+            "fitted:",
+            {k: round(v * (1e3 if "length" in k else 1), 4) for k, v in fitted.items()},
+            "(lengths in mm)",
+        )
         params = np.array(list(fitted.values()))
     table(args.spacing, params)
 
 
 if __name__ == "__main__":
     main()
-

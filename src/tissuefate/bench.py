@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -69,8 +70,13 @@ def _solver(n: int, impl: str, hot: bool) -> tuple[ThermalSolver, ThermalDose | 
     r = np.sqrt(sum(np.meshgrid(*[a**2 for a in grid.axes()], indexing="ij")))
     theta0 = 60.0 * np.exp(-0.5 * (r / (n * h / 8)) ** 2) if hot else 0.0
     solver = ThermalSolver(
-        grid, np.full(shape, 0.52), np.full(shape, 1060.0 * 3600), np.full(shape, 0.0064 * 1060 * 3600),
-        reference_temperature=37.0, initial_temperature=37.0 + theta0, arterial_temperature=37.0,
+        grid,
+        np.full(shape, 0.52),
+        np.full(shape, 1060.0 * 3600),
+        np.full(shape, 0.0064 * 1060 * 3600),
+        reference_temperature=37.0,
+        initial_temperature=37.0 + theta0,
+        arterial_temperature=37.0,
         impl=impl,
     )
     q = np.where(r <= 5e-3, 5e6, 0.0)
@@ -78,14 +84,20 @@ def _solver(n: int, impl: str, hot: bool) -> tuple[ThermalSolver, ThermalDose | 
     if not hot:
         return solver, None
     z = np.zeros(shape)
-    anatomy = Anatomy(grid, np.zeros(shape, np.uint8), z.astype(np.float32), np.zeros(shape, np.uint8),
-                      np.zeros(shape, bool))
+    anatomy = Anatomy(
+        grid,
+        np.zeros(shape, np.uint8),
+        z.astype(np.float32),
+        np.zeros(shape, np.uint8),
+        np.zeros(shape, bool),
+    )
     dose = ThermalDose(load_tissue("liver"), anatomy, 37.0, solver.theta, impl=impl)
     return solver, dose
 
 
-def _run(solver: ThermalSolver, dose: ThermalDose | None, dt: float, steps: int,
-         chunk: int) -> None:
+def _run(
+    solver: ThermalSolver, dose: ThermalDose | None, dt: float, steps: int, chunk: int
+) -> None:
     for start in range(0, steps, chunk):
         solver.step(dt, min(chunk, steps - start), dose)
 
@@ -100,7 +112,7 @@ def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
         out = theta.copy()
         src = np.full_like(theta, 1e-3)
         kb.bare_stencil(theta, src, out, 0.1, 0.4, 1)
-        wall = _best(lambda: kb.bare_stencil(theta, src, out, 0.1, 0.4, steps), 3)
+        wall = _best(partial(kb.bare_stencil, theta, src, out, 0.1, 0.4, steps), 3)
         records.append(_record("bare_stencil", n, "float32", "compiled", n**3 * steps, wall))
         for case, hot in (("thermal", False), ("thermal+damage", True)):
             solver, dose = _solver(n, "compiled", hot)
@@ -108,17 +120,19 @@ def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
             dt = 0.9 * solver.max_stable_dt()
             # as in a session: the dose is integrated over intervals of at most 1 s
             chunk = max(1, round(MAX_DOSE_INTERVAL / dt))
-            wall = _best(lambda s=solver, d=dose: _run(s, d, dt, steps, chunk), 3)
+            wall = _best(partial(_run, solver, dose, dt, steps, chunk), 3)
             records.append(_record(case, n, "float32", "compiled", n**3 * steps, wall))
             if numpy:
                 nsteps = 4 if n >= 100 else 8
                 solver_np, dose_np = _solver(n, "numpy", hot)
-                wall = _best(lambda s=solver_np, d=dose_np: _run(s, d, dt, nsteps, chunk), 2)
+                wall = _best(partial(_run, solver_np, dose_np, dt, nsteps, chunk), 2)
                 records.append(_record(case, n, "float32", "numpy", n**3 * nsteps, wall))
         if log:
-            for r in records[-(3 + 2 * numpy):]:
-                log(f"{r['case']:>16} {r['grid']:>12} {r['impl']:>9}: "
-                    f"{r['voxel_updates_per_s']:.2e} voxel-updates/s ({r['wall_s']:.3f} s)")
+            for r in records[-(3 + 2 * numpy) :]:
+                log(
+                    f"{r['case']:>16} {r['grid']:>12} {r['impl']:>9}: "
+                    f"{r['voxel_updates_per_s']:.2e} voxel-updates/s ({r['wall_s']:.3f} s)"
+                )
     return records
 
 
@@ -131,7 +145,8 @@ def session_cases(log: Log) -> list[dict]:
     examples = resources.files("tissuefate") / "examples"
     ref = loads_scenario((examples / "reference_pennes.yaml").read_text(), "reference_pennes.yaml")
     mwa = loads_scenario(
-        (examples / "mwa_single.yaml").read_text()
+        (examples / "mwa_single.yaml")
+        .read_text()
         .replace("spacing: 1 mm", "spacing: 0.5 mm")
         .replace("duration: 10 min", "duration: 10 min\n        cooldown: 0 s"),
         "mwa_single.yaml (0.5 mm, no cool-down)",
@@ -143,14 +158,17 @@ def session_cases(log: Log) -> list[dict]:
         rec = _record(case, n, "float32", "compiled", n**3 * s["steps"], s["wall_time_s"])
         records.append(rec)
         if log:
-            log(f"{case:>26} {rec['grid']:>12}: {s['steps']} steps in {s['wall_time_s']:.2f} s "
+            log(
+                f"{case:>26} {rec['grid']:>12}: {s['steps']} steps in {s['wall_time_s']:.2f} s "
                 f"({rec['voxel_updates_per_s']:.2e} voxel-updates/s; kernel load "
-                f"{s['kernel_load_s']:.2f} s not counted)")
+                f"{s['kernel_load_s']:.2f} s not counted)"
+            )
     return records
 
 
-def run_benchmarks(sizes: list[int], numpy: bool = True, sessions: bool = True,
-                   log: Log = None) -> list[dict]:
+def run_benchmarks(
+    sizes: list[int], numpy: bool = True, sessions: bool = True, log: Log = None
+) -> list[dict]:
     """Run the benchmark cases; returns the records."""
     bw = bandwidth()
     if log:
@@ -159,4 +177,3 @@ def run_benchmarks(sizes: list[int], numpy: bool = True, sessions: bool = True,
     if sessions:
         records += session_cases(log)
     return records
-

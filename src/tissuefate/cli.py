@@ -7,6 +7,7 @@ stderr and exit code 2, before any output folder is written; numerical failures 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from importlib import resources
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.text import Text
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 from . import __version__
 from .course.controller import RESEARCH_USE, build_tissue, simulate
@@ -69,8 +70,9 @@ class _Bar:
         self.progress.update(self.task, completed=fraction, status=status)
 
 
-def _run_one(scenario_path: Path, output: Path, strategy: str | None, quiet: bool,
-             impl: str) -> dict:
+def _run_one(
+    scenario_path: Path, output: Path, strategy: str | None, quiet: bool, impl: str
+) -> dict:
     scenario = load_scenario(scenario_path)
     name, _ = scenario.strategy(strategy) if strategy else scenario.strategy(None)
     build_tissue(scenario, str(scenario_path))  # every input check before anything is shown
@@ -92,7 +94,11 @@ def _print_summary(summary: dict, output: Path) -> None:
             f"peak {s['peak_temperature_c']:.1f} °C, zone {zone['volume_ml']:.2f} mL "
             f"({zone['long_axis_mm']:.1f} x {zone['short_axis_mm']:.1f} mm), "
             + (f"tumour kill {kill:.3f}, " if kill is not None else "")
-            + (f"min margin {margin:.1f} mm, " if margin == margin else "")
+            + (
+                f"min margin {margin:.1f} mm, "
+                if margin is not None and math.isfinite(margin)
+                else ""
+            )
             + f"normal necrosis {s['normal_necrosis_ml']:.2f} mL, "
             f"solver {s['solver']['steps']} steps in {s['solver']['wall_time_s']:.2f} s"
         )
@@ -128,7 +134,7 @@ def compare(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     impl: Impl = "compiled",
 ) -> None:
-    """Run every strategy of each SCENARIO; write DIR/comparison.json and one folder per strategy."""
+    """Run every strategy of each SCENARIO: DIR/comparison.json and one folder per strategy."""
     try:
         loaded = [(p, load_scenario(p)) for p in scenarios]
         for path, sc in loaded:
@@ -140,10 +146,14 @@ def compare(
             for name in sc.strategies:
                 key = name if len(loaded) == 1 else f"{sc.name}-{name}"
                 if key in summaries:
-                    raise ScenarioError(f"two strategies would both be called {key!r}", source=str(path))
+                    raise ScenarioError(
+                        f"two strategies would both be called {key!r}", source=str(path)
+                    )
                 with _Bar(f"{sc.name} / {name}", enabled=not quiet) as bar:
                     result = simulate(sc, name, progress=bar, impl=impl, source=str(path))
-                write_result(result, output / key, figures=sc.outputs.figures, report=sc.outputs.report)
+                write_result(
+                    result, output / key, figures=sc.outputs.figures, report=sc.outputs.report
+                )
                 summaries[key] = result.summary
         write_json(output / "comparison.json", {"strategies": summaries})
     except ScenarioError as exc:
@@ -157,7 +167,9 @@ def compare(
 
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path("demo-out"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path(
+        "demo-out"
+    ),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run the shipped demo: one microwave ablation of a liver tumour (examples/mwa_single.yaml)."""
@@ -167,7 +179,9 @@ def demo(
 
 @app.command()
 def validate(
-    quick: Annotated[bool, typer.Option(help="Coarser grids: seconds instead of a minute.")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Coarser grids: seconds instead of a minute.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Compare simulated and exact values (reference/validation.md A); exit 1 if any fails."""
@@ -184,8 +198,13 @@ def validate(
             table.add_column(col, justify="right" if col not in ("case", "quantity") else "left")
         for r in rows:
             table.add_row(
-                r.case, r.quantity, f"{r.simulated:.6g}", f"{r.exact:.6g}", f"{r.error:.2e}",
-                f"{r.tolerance:.1e}", "[green]yes[/]" if r.ok else "[bold red]NO[/]",
+                r.case,
+                r.quantity,
+                f"{r.simulated:.6g}",
+                f"{r.exact:.6g}",
+                f"{r.error:.2e}",
+                f"{r.tolerance:.1e}",
+                "[green]yes[/]" if r.ok else "[bold red]NO[/]",
             )
         out.print(table)
     if not all(r.ok for r in rows):
@@ -197,8 +216,9 @@ def bench(
     json_out: Annotated[bool, typer.Option("--json", help="Print records as JSON.")] = False,
     sizes: Annotated[str, typer.Option(help="Grid edges, comma separated.")] = "64,128",
     numpy_ref: Annotated[bool, typer.Option("--numpy/--no-numpy", help="Also time NumPy.")] = True,
-    sessions: Annotated[bool, typer.Option("--sessions/--no-sessions",
-                                           help="Also time whole sessions.")] = True,
+    sessions: Annotated[
+        bool, typer.Option("--sessions/--no-sessions", help="Also time whole sessions.")
+    ] = True,
 ) -> None:
     """Measure voxel updates per second of the kernels (and whole sessions) on this machine."""
     from .bench import run_benchmarks
@@ -207,8 +227,9 @@ def bench(
         grid_sizes = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         _fail(ScenarioError(f"not a list of integers: {sizes!r}", key="--sizes"), 2)
-    records = run_benchmarks(grid_sizes, numpy=numpy_ref, sessions=sessions,
-                             log=None if json_out else out.print)
+    records = run_benchmarks(
+        grid_sizes, numpy=numpy_ref, sessions=sessions, log=None if json_out else out.print
+    )
     if json_out:
         print(json.dumps(records, indent=2))
 

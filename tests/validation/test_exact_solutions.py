@@ -13,7 +13,9 @@ from tissuefate.validation import cases, exact
 def _assert_rows(rows):
     assert rows
     for row in rows:
-        assert row.ok, f"{row.case}: {row.quantity}: {row.simulated} vs {row.exact} ({row.error:.3g})"
+        assert row.ok, (
+            f"{row.case}: {row.quantity}: {row.simulated} vs {row.exact} ({row.error:.3g})"
+        )
 
 
 def test_exact_forms_are_consistent():
@@ -22,7 +24,9 @@ def test_exact_forms_are_consistent():
     r = np.array([0.005, 0.01, 0.02])
     late = exact.point_source_transient(r, 1e5, 10.0, k, rc, w)
     np.testing.assert_allclose(late, exact.point_source_steady(r, 10.0, k, w), rtol=1e-10)
-    assert exact.point_source_steady(np.array([0.01]), 10.0, k, w)[0] == pytest.approx(17.6, abs=0.05)
+    assert exact.point_source_steady(np.array([0.01]), 10.0, k, w)[0] == pytest.approx(
+        17.6, abs=0.05
+    )
     assert exact.point_source_transient_unperfused(np.array([0.01]), 300, 10, k, rc)[0] == (
         pytest.approx(41.1, abs=0.05)
     )

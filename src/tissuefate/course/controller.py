@@ -36,7 +36,7 @@ RESEARCH_USE = (
     "patient-specific dosing advice."
 )
 TUMOR_FREE_ML = 1e-3
-"""Viable tumour below this volume (1 mm³) counts as none (an assumption: below one cell cluster)."""
+"""Viable tumour below this volume (1 mm³) counts as none (an assumption: a cell cluster)."""
 
 Progress = Callable[[float, str], None]
 

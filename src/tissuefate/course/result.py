@@ -41,7 +41,7 @@ class Result:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def save(self, directory: str, *, figures: bool = True, report: bool = True) -> None:
-        """Write the outputs to ``directory`` atomically (see :func:`tissuefate.io.write_result`)."""
+        """Write the outputs to ``directory`` atomically (:func:`tissuefate.io.write_result`)."""
         from ..io.output import write_result
 
         write_result(self, directory, figures=figures, report=report)

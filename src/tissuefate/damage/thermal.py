@@ -78,16 +78,38 @@ class ThermalDose:
         self._kernel = kd.dose_interval if impl == "compiled" else kd.dose_interval_numpy
         # start the interval integrals at the initial temperature (no dose yet)
         init = np.pad(np.asarray(initial_theta, np.float32), 1)
-        kd.dose_interval_numpy(init, self.material, self.ln_a, self.ea_r, self.t_ref,
-                               self.threshold - self.t_ref, 0.0, self.omega, self.cem43,
-                               self.peak, self.hot, self.cache, self.was_hot)
+        kd.dose_interval_numpy(
+            init,
+            self.material,
+            self.ln_a,
+            self.ea_r,
+            self.t_ref,
+            self.threshold - self.t_ref,
+            0.0,
+            self.omega,
+            self.cem43,
+            self.peak,
+            self.hot,
+            self.cache,
+            self.was_hot,
+        )
 
     def accumulate(self, current: np.ndarray, dt: float) -> None:
         """Add a dose interval of ``dt`` s ending at the padded offsets ``current`` (K)."""
         self._kernel(
-            current, self.material, self.ln_a, self.ea_r, self.t_ref,
-            self.threshold - self.t_ref, dt, self.omega, self.cem43, self.peak, self.hot,
-            self.cache, self.was_hot,
+            current,
+            self.material,
+            self.ln_a,
+            self.ea_r,
+            self.t_ref,
+            self.threshold - self.t_ref,
+            dt,
+            self.omega,
+            self.cem43,
+            self.peak,
+            self.hot,
+            self.cache,
+            self.was_hot,
         )
 
     def warm_up(self, theta: np.ndarray | None = None) -> float:
@@ -98,13 +120,24 @@ class ThermalDose:
         start = time.perf_counter()
         if self._impl == "compiled":
             empty = np.zeros((1, 1, 1), np.float32)
-            kd.apply_kill(self.omega, self.omega, empty, empty, empty, empty, empty, 0, 0, 0, 0, 0,
-                          0, True)
+            kd.apply_kill(
+                self.omega, self.omega, empty, empty, empty, empty, empty, 0, 0, 0, 0, 0, 0, True
+            )
             if theta is not None:
                 kd.dose_interval(
-                    theta, self.material, self.ln_a, self.ea_r, self.t_ref,
-                    self.threshold - self.t_ref, 0.0, self.omega.copy(), self.cem43.copy(),
-                    self.peak.copy(), self.hot.copy(), self.cache.copy(), self.was_hot.copy(),
+                    theta,
+                    self.material,
+                    self.ln_a,
+                    self.ea_r,
+                    self.t_ref,
+                    self.threshold - self.t_ref,
+                    0.0,
+                    self.omega.copy(),
+                    self.cem43.copy(),
+                    self.peak.copy(),
+                    self.hot.copy(),
+                    self.cache.copy(),
+                    self.was_hot.copy(),
                 )
         return time.perf_counter() - start
 

@@ -96,7 +96,7 @@ class Grid:
         return tuple(int(i) for i in idx)
 
     def fractional_index(self, point: np.ndarray) -> np.ndarray:
-        """Continuous index of ``point`` (m) in units of voxels, where voxel centres are integers."""
+        """Continuous index of ``point`` (m) in voxels, where voxel centres are integers."""
         return (np.asarray(point, dtype=float) - self.lower) / self.spacing - 0.5
 
     def block(self, lower: np.ndarray, upper: np.ndarray) -> tuple[slice, slice, slice]:

@@ -127,11 +127,11 @@ def _write_all(result: Result, folder: Path, *, figures: bool, report: bool) -> 
     figure_files: list[str] = []
     if figures:
         # Imported here: matplotlib is only needed when figures are written.
-        from ..report.figures import write_figures  # noqa: PLC0415
+        from ..report.figures import write_figures
 
         figure_files = write_figures(result, folder)
     if report:
-        from ..report.html import render_report  # noqa: PLC0415
+        from ..report.html import render_report
 
         html = render_report(result, figure_files)
         (folder / "report.html").write_text(html, encoding="utf-8")

@@ -30,9 +30,17 @@ def bare_stencil(theta, src, out, a, b, nsteps):
             for j in range(1, n1 + 1):
                 for k in range(1, n2 + 1):
                     y[i, j, k] = (
-                        b * x[i, j, k] + src[i, j, k]
-                        + a * (x[i - 1, j, k] + x[i + 1, j, k] + x[i, j - 1, k] + x[i, j + 1, k]
-                               + x[i, j, k - 1] + x[i, j, k + 1])
+                        b * x[i, j, k]
+                        + src[i, j, k]
+                        + a
+                        * (
+                            x[i - 1, j, k]
+                            + x[i + 1, j, k]
+                            + x[i, j - 1, k]
+                            + x[i, j + 1, k]
+                            + x[i, j, k - 1]
+                            + x[i, j, k + 1]
+                        )
                     )
         x, y = y, x
     return nsteps % 2 == 1

@@ -10,13 +10,14 @@ with ``R43 = 0.5`` at or above 43 °C and 0.25 below. Between the two ends of an
 exponent is taken as linear in time, so ``∫ r dt = dt (r1 - r0) / (x1 - x0)``: exact for an
 exponential rate, and for a steady temperature ramp nearly so (the error of the trapezoidal rule
 it replaces grows with the square of the temperature change per interval; this one does not), so
-intervals of a second keep the integral accurate to well below a percent. ``cache[i, j, k]`` holds
-``(x, r, y, c)`` from the voxel's last evaluation, so each interval costs one evaluation of the two
-exponentials per hot voxel (``c`` is stored as ``R43^(43 - T)``, per minute of exposure). Both rates are zero below the damage threshold (``theta < thr``; the
-interval from a cold start then counts half its end rate), which keeps the work to the few hot
-voxels and avoids the spurious damage that the liver pair predicts at body temperature over long
-times. A voxel past both caps (``omega >= OMEGA_CAP`` and ``cem >= CEM_CAP``) is dead beyond doubt
-(surviving fraction ``exp(-100)``); its doses stop growing. Peaks are sampled at interval ends.
+intervals of a second keep the integral accurate to well below a percent. ``cache[i, j, k]``
+holds ``(x, r, y, c)`` from the voxel's last evaluation, so each interval costs one evaluation of
+the two exponentials per hot voxel (``c`` is stored as ``R43^(43 - T)``, minutes per minute of
+exposure). Both rates are zero below the damage threshold (``theta < thr``; an interval that
+crosses it uses the trapezoid), which keeps the work to the few hot voxels and avoids the spurious
+damage that the liver pair predicts at body temperature over long times. A voxel past both caps
+(``omega >= OMEGA_CAP`` and ``cem >= CEM_CAP``) is dead beyond doubt (surviving fraction
+``exp(-100)``); its doses stop growing. Peaks are sampled at interval ends.
 
 ``theta`` is the *padded* temperature-offset array (K relative to ``t_ref_c``); ``material``,
 ``omega``, ``cem``, ``tmax``, ``cache`` and ``was_hot`` ((n0, n1) row flags) are unpadded.
@@ -66,8 +67,9 @@ def exponent_integral(x0, r0, x1, r1, dt):
 
 
 @jit(parallel=True)
-def dose_interval(theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, cem, tmax, hot, cache,
-                  was_hot):
+def dose_interval(
+    theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, cem, tmax, hot, cache, was_hot
+):
     """Accumulate the dose of an interval of ``dt`` s ending at ``theta``; see the docstring.
 
     Rows without a voxel at or above the threshold now or at the last evaluation are skipped;
@@ -106,7 +108,9 @@ def dose_interval(theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, cem, tma
                 cache[i, j, k, 1] = r1 if live else r0
                 cache[i, j, k, 2] = y1 if live else y0
                 cache[i, j, k, 3] = c1 if live else c0
-                tmax[i, j, k] = max(tmax[i, j, k], theta[i + 1, j + 1, k + 1]) if is_hot else tmax[i, j, k]
+                tmax[i, j, k] = (
+                    max(tmax[i, j, k], theta[i + 1, j + 1, k + 1]) if is_hot else tmax[i, j, k]
+                )
                 n_hot += 1 if is_hot else 0
             was_hot[i, j] = n_hot > 0
             if n_hot > 0:
@@ -126,8 +130,9 @@ def dose_interval(theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, cem, tma
         hot[i, 3] = khi
 
 
-def dose_interval_numpy(theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, cem, tmax, hot,
-                        cache, was_hot):
+def dose_interval_numpy(
+    theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, cem, tmax, hot, cache, was_hot
+):
     """NumPy reference of :func:`dose_interval` (same arguments and effect)."""
     t = theta[1:-1, 1:-1, 1:-1].astype(np.float64)
     hot_now = theta[1:-1, 1:-1, 1:-1] >= thr
@@ -148,7 +153,9 @@ def dose_interval_numpy(theta, material, ln_a, ea_r, t_ref_c, thr, dt, omega, ce
         edge = (r0 == 0.0) | (r1 == 0.0)
         return np.where(edge, 0.5 * dt * (r0 + r1), np.where(small, series, general))
 
-    live = ((omega < OMEGA_CAP) | (cem < CEM_CAP)) & (hot_now | (cache[..., 1] > 0) | (cache[..., 3] > 0))
+    live = ((omega < OMEGA_CAP) | (cem < CEM_CAP)) & (
+        hot_now | (cache[..., 1] > 0) | (cache[..., 3] > 0)
+    )
     omega += np.where(live, integral(cache[..., 0], cache[..., 1], x1, r1), 0.0)
     cem += np.where(live, integral(cache[..., 2], cache[..., 3], y1, c1) / 60.0, 0.0)
     for n, new in enumerate((x1, r1, y1, c1)):

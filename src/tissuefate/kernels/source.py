@@ -89,7 +89,7 @@ def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scal
 def interpolate_rz(table, r0, z0, step, radius, axial, out):
     """Bilinear lookup of ``table[ir, iz]`` at points (``radius``, ``axial``) in m (flat arrays).
 
-    The table's first sample is at (``r0``, ``z0``), spacing ``step`` (m); outside it the value is 0.
+    The table's first sample is at (``r0``, ``z0``), spacing ``step`` (m); outside it, 0.
     """
     nr, nz = table.shape
     for p in prange(radius.shape[0]):

@@ -1,9 +1,9 @@
 """Explicit finite-volume step of the Pennes bioheat equation with an apparent heat capacity.
 
-All 3-D arrays are *padded*: shape ``(n0 + 2, n1 + 2, n2 + 2)``, the interior ``[1:-1, 1:-1, 1:-1]``
-holds the voxels, the outer layer holds ghost values. Temperatures are offsets
-``theta = T - T_ref`` in K from a reference temperature (the arterial blood temperature), which keeps
-float32 round-off relative to the temperature *rise*.
+All 3-D arrays are *padded*: shape ``(n0 + 2, n1 + 2, n2 + 2)``, the interior
+``[1:-1, 1:-1, 1:-1]`` holds the voxels, the outer layer holds ghost values. Temperatures are
+offsets ``theta = T - T_ref`` in K from a reference temperature, which keeps float32 round-off
+relative to the temperature *rise*.
 
 One step computes, for each voxel (cell-centred, 7-point, face conductance the geometric mean
 ``sqrt(k_c k_n)`` so that it reads ``s_c s_n`` with ``s = sqrt(k)``)::
@@ -14,13 +14,13 @@ One step computes, for each voxel (cell-centred, 7-point, face conductance the g
 with ``a = dt / h**2``, ``ic = 1 / (rho c)`` (zero for voxels held at a fixed temperature),
 ``w`` the perfusion coefficient ``omega_b rho_b c_b`` and ``q`` the source density. ``f`` is the
 ratio of the base to the apparent heat capacity, piecewise constant in temperature over three
-windows ``windows[n] = (lo, hi, f, sink)`` (latent heat or a changed heat capacity), 1 elsewhere. A
-*sink* window (``sink = 1``, vaporisation) acts only while the voxel gains heat, and the latent part
-``(1 - f) R`` of the heat ``R`` it receives leaves the tissue (the steam escapes): it is not returned
-on cooling. Ghosts of ``out`` are set to ``ga + gs * interior`` (Dirichlet at the face:
-``ga = 2 theta_b, gs = -1``; insulated: ``ga = 0, gs = 1``). ``loss[i, 0]`` receives
-``sum_jk w (theta - theta_a)`` of plane ``i`` and ``loss[i, 1]`` the latent heat sunk in sink windows,
-``sum_jk (1 - f) R`` (J/m³), both in float64, for the energy balance.
+windows ``windows[n] = (lo, hi, f, sink)`` (latent heat or a changed heat capacity), 1
+elsewhere. A *sink* window (``sink = 1``, vaporisation) acts only while the voxel gains heat, and
+the latent part ``(1 - f) R`` of the heat ``R`` it receives leaves the tissue (the steam escapes):
+it is not returned on cooling. Ghosts of ``out`` are set to ``ga + gs * interior`` (Dirichlet at
+the face: ``ga = 2 theta_b, gs = -1``; insulated: ``ga = 0, gs = 1``). ``loss[i, 0]`` receives
+``sum_jk w (theta - theta_a)`` of plane ``i`` and ``loss[i, 1]`` the latent heat sunk in sink
+windows, ``sum_jk (1 - f) R`` (J/m³), both in float64, for the energy balance.
 """
 
 from __future__ import annotations
@@ -157,8 +157,9 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
         acc = 0.0
         acc_sink = 0.0
         for j in range(1, n1 + 1):
-            row, row_sink, _ = _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a,
-                                    windows, ga, gs)
+            row, row_sink, _ = _row(
+                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs
+            )
             acc += row
             acc_sink += row_sink
         _side_ghosts(out, i, ga, gs)

@@ -22,7 +22,7 @@ ProgressCallback = Callable[[float, str], None]
 
 @dataclass(frozen=True)
 class ThermalOptions:
-    """Settings of the heat-transfer solver for thermal sessions (temperatures in °C, times in s)."""
+    """Settings of the heat solver for thermal sessions (temperatures in °C, times in s)."""
 
     initial_temperature: float | None = None
     boundary: str = "body_temperature"

@@ -60,7 +60,7 @@ def antenna_provenance(name: str) -> dict[str, str]:
 
 
 def antenna_pattern(name: str, **overrides: float) -> AntennaPattern:
-    """The antenna model ``name`` from ``antennas.yaml`` (SI units); ``overrides`` replace values."""
+    """The antenna model ``name`` from ``antennas.yaml`` (SI); ``overrides`` replace values."""
     table = _antenna_file()
     if name not in table:
         raise ScenarioError(f"unknown antenna {name!r}; known: {', '.join(table)}")

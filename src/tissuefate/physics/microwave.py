@@ -5,12 +5,14 @@ antenna axis. A point emitter of power ``P`` in a lossy medium deposits
 
     q(r) ∝ 2α P exp(-2α r) / (4π (r² + r0²))
 
-(spherical spreading, attenuation ``α``, regularised inside the antenna radius ``r0``). The antenna
-type sets where along the axis the emitters sit: a *dual-slot* (choked) antenna radiates from a short
-segment near its tip and gives a near-spherical zone; a *monopole* also radiates a backward tail
-along the shaft and gives an elongated one. All lengths scale with the wavelength in tissue,
-``∝ 1/sqrt(eps_r)``, so as tissue dries and its permittivity falls the pattern stretches along the
-shaft, and ``α`` falls with the conductivity, so power reaches further. The absorbed density
+(spherical spreading, attenuation ``α``, regularised inside the antenna radius ``r0``). The
+antenna type sets where along the axis the emitters sit: a *dual-slot* (choked) antenna radiates
+from a short segment near its tip and gives a near-spherical zone; a *monopole* also radiates a
+backward tail along the shaft and gives an elongated one. As the tissue next to the antenna dries
+and its permittivity ``eps_near`` falls, the emitting lengths grow as
+``(eps_ref / eps_near) ** p`` (``p = 1/2`` would be the wavelength scaling alone; ``p`` is
+fitted), a choke detunes and leaks a tail along the shaft, and ``α`` falls with the
+pattern-weighted permittivity and conductivity, so power reaches further. The absorbed density
 follows the local conductivity at the current temperature (Ji & Brace sigmoids)::
 
     Q(x) = P · σ(T(x)) G(x) / ∫ σ(T) G dV
@@ -83,7 +85,12 @@ class AntennaPattern:
         """Tail fraction at near-antenna permittivity ``eps_near``."""
         if self.detuned_tail_fraction is None:
             return self.tail_fraction
-        drying = min(max((self.reference_permittivity - eps_near) / (self.reference_permittivity - 1.0), 0.0), 1.0)
+        drying = min(
+            max(
+                (self.reference_permittivity - eps_near) / (self.reference_permittivity - 1.0), 0.0
+            ),
+            1.0,
+        )
         return self.tail_fraction + (self.detuned_tail_fraction - self.tail_fraction) * drying
 
     name: str
@@ -143,8 +150,8 @@ def _rz_table(
 ) -> tuple[np.ndarray, float]:
     """G(ρ, z) on a table with spacing ``step`` from (0, z0); z is the distance behind the tip.
 
-    ``G(ρ, z) = Σ_j p_j K(ρ, z - z_j)`` with the emitter density ``p`` on the same axial grid and the
-    point-emitter kernel ``K(ρ, d) = exp(-2α sqrt(ρ² + d²)) / (ρ² + d² + r0²)``: a convolution
+    ``G(ρ, z) = Σ_j p_j K(ρ, z - z_j)`` with the emitter density ``p`` on the same axial grid and
+    the point-emitter kernel ``K(ρ, d) = exp(-2α sqrt(ρ² + d²)) / (ρ² + d² + r0²)``: a convolution
     along z, done by FFT. Returns the table and ``z0``.
     """
     hl = pattern.half_length * scale
@@ -317,20 +324,39 @@ class MicrowaveSource:
             if self._built[n] is None:
                 eps0, sig0 = self._properties_at_tip(n, theta_padded)
                 self._build(
-                    n, attenuation_constant(eps0, sig0, self.frequency),
+                    n,
+                    attenuation_constant(eps0, sig0, self.frequency),
                     (app.pattern.reference_permittivity / eps0) ** app.pattern.elongation_exponent,
                     eps0,
                 )
             if self._norm[n] is None:  # first use: a pass that only sums
                 self._scale_kernel(
-                    self._patterns[n], theta_padded, self.material, self.sigma_table,
-                    self.eps_table, self.t0, self.dt_table, 0.0, q_padded, sums, 0,
+                    self._patterns[n],
+                    theta_padded,
+                    self.material,
+                    self.sigma_table,
+                    self.eps_table,
+                    self.t0,
+                    self.dt_table,
+                    0.0,
+                    q_padded,
+                    sums,
+                    0,
                 )
                 self._norm[n] = float(sums[:, 0].sum())
             weight = app.power / (self._norm[n] * h3)
             self._scale_kernel(
-                self._patterns[n], theta_padded, self.material, self.sigma_table, self.eps_table,
-                self.t0, self.dt_table, weight, q_padded, sums, 1 if n == 0 else 2,
+                self._patterns[n],
+                theta_padded,
+                self.material,
+                self.sigma_table,
+                self.eps_table,
+                self.t0,
+                self.dt_table,
+                weight,
+                q_padded,
+                sums,
+                1 if n == 0 else 2,
             )
             s_sig, s_eps, s_g, s_eps2, s_g2 = sums.sum(axis=0)
             total += weight * s_sig * h3
@@ -340,7 +366,9 @@ class MicrowaveSource:
             self.effective[n] = (eps_eff, sig_eff)
             self.near_permittivity[n] = eps_near
             alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
-            scale = (app.pattern.reference_permittivity / eps_near) ** app.pattern.elongation_exponent
+            scale = (
+                app.pattern.reference_permittivity / eps_near
+            ) ** app.pattern.elongation_exponent
             a_b, s_b = self._built[n]
             if abs(alpha / a_b - 1) > REBUILD_TOLERANCE or abs(scale / s_b - 1) > REBUILD_TOLERANCE:
                 self._build(n, alpha, scale, eps_near)

@@ -318,8 +318,9 @@ class ThermalSolver:
             self.step(0.0, 1, dose, _dry=True)
         return time.perf_counter() - start
 
-    def step(self, dt: float, n: int = 1, dose: ThermalDose | None = None,
-             _dry: bool = False) -> None:
+    def step(
+        self, dt: float, n: int = 1, dose: ThermalDose | None = None, _dry: bool = False
+    ) -> None:
         """Advance ``n`` steps of ``dt`` seconds, keeping the energy ledger.
 
         With ``dose``, the thermal dose of the ``n`` steps is accumulated at their end as one
@@ -339,8 +340,21 @@ class ThermalSolver:
             bnd_k(theta, self._s)
             if len(self._fixed_idx):
                 fix_k(theta, self._s, self._fixed_idx)
-            step_k(theta, self._s, self._ic, self._w, self._q, out, self._loss.copy(), 0.0, 0.0,
-                   self.theta_a, self._wtable, self._ghost[0], self._ghost[1])
+            step_k(
+                theta,
+                self._s,
+                self._ic,
+                self._w,
+                self._q,
+                out,
+                self._loss.copy(),
+                0.0,
+                0.0,
+                self.theta_a,
+                self._wtable,
+                self._ghost[0],
+                self._ghost[1],
+            )
             if dose is not None:
                 dose.warm_up(out)
             return
@@ -354,8 +368,21 @@ class ThermalSolver:
                 bnd += bnd_k(self._theta, self._s) * dt
             if len(self._fixed_idx):
                 fix += fix_k(self._theta, self._s, self._fixed_idx) * dt
-            step_k(self._theta, self._s, self._ic, self._w, self._q, self._prev, self._loss, a, dt,
-                   self.theta_a, self._wtable, self._ghost[0], self._ghost[1])
+            step_k(
+                self._theta,
+                self._s,
+                self._ic,
+                self._w,
+                self._q,
+                self._prev,
+                self._loss,
+                a,
+                dt,
+                self.theta_a,
+                self._wtable,
+                self._ghost[0],
+                self._ghost[1],
+            )
             sums = self._loss.sum(axis=0)
             perf += float(sums[0]) * dt
             sink += float(sums[1])

@@ -184,7 +184,10 @@ def _read_preset(name: str) -> dict[str, Any]:
 def _entries(
     name: str, section: str, schema: dict[str, tuple[str, bool]], chain: tuple[str, ...] = ()
 ) -> dict[str, tuple[float, str]]:
-    """Parameters of preset ``name`` in ``section`` with inheritance: name -> (SI value, provenance)."""
+    """Parameters of preset ``name`` in ``section``, inherited ones included.
+
+    Returns name -> (SI value, provenance).
+    """
     if name in chain:
         raise ScenarioError(f"tissue preset {name!r} extends itself through {' -> '.join(chain)}")
     raw = _read_preset(name)
@@ -316,37 +319,49 @@ def load_tissue(
     return TissueModel(body=body, materials=materials)
 
 
-def _check_physical(
-    materials: tuple[Material, ...], body: Body, source: str | None
-) -> None:
+def _check_physical(materials: tuple[Material, ...], body: Body, source: str | None) -> None:
     def key(m: Material, name: str) -> str:
         # the key as a scenario writes it: bare for the base tissue, prefixed for a tumour preset
         prefix = "" if m is materials[0] else f"{m.name}."
         return f"tissue.parameters.{prefix}{name}"
 
     for m in materials:
-        for name in ("thermal_conductivity", "density", "specific_heat",
-                     "arrhenius_frequency_factor", "arrhenius_activation_energy"):
+        for name in (
+            "thermal_conductivity",
+            "density",
+            "specific_heat",
+            "arrhenius_frequency_factor",
+            "arrhenius_activation_energy",
+        ):
             value = getattr(m, name)
             if not (math.isfinite(value) and value > 0):
-                raise ScenarioError(f"must be positive, got {value:g}", source=source,
-                                    key=key(m, name))
+                raise ScenarioError(
+                    f"must be positive, got {value:g}", source=source, key=key(m, name)
+                )
         if not m.perfusion_rate >= 0:
             raise ScenarioError("must not be negative", source=source, key=key(m, "perfusion_rate"))
         if not 0 <= m.water_mass_fraction <= 1:
-            raise ScenarioError("must lie in [0, 1]", source=source,
-                                key=key(m, "water_mass_fraction"))
+            raise ScenarioError(
+                "must lie in [0, 1]", source=source, key=key(m, "water_mass_fraction")
+            )
     if not body.freezing_end < body.freezing_start:
         raise ScenarioError(
-            "freezing_end must be colder than freezing_start", source=source,
+            "freezing_end must be colder than freezing_start",
+            source=source,
             key="tissue.parameters.freezing_end",
         )
     if not body.vaporization_window > 0:
         raise ScenarioError(
             "must be positive", source=source, key="tissue.parameters.vaporization_window"
         )
-    for name in ("blood_density", "blood_specific_heat", "latent_heat_vaporization",
-                 "latent_heat_fusion", "frozen_specific_heat_ratio"):
+    for name in (
+        "blood_density",
+        "blood_specific_heat",
+        "latent_heat_vaporization",
+        "latent_heat_fusion",
+        "frozen_specific_heat_ratio",
+    ):
         if not getattr(body, name) >= 0:
-            raise ScenarioError("must not be negative", source=source,
-                                key=f"tissue.parameters.{name}")
+            raise ScenarioError(
+                "must not be negative", source=source, key=f"tissue.parameters.{name}"
+            )

@@ -32,8 +32,8 @@ class TissueState:
 
     Fractions of voxel capacity (``tumor``, ``normal``, ``coagulated``, ``debris``,
     ``myofibroblasts``, ``collagen``) lie in [0, 1] and their sum (the occupied fraction) never
-    exceeds 1. ``ecm``, ``vessels``, ``occlusion`` lie in [0, 1] except ``vessels`` which may exceed 1
-    in tumour; ``inflammation`` is >= 0; ``water`` is relative to normal (1).
+    exceeds 1. ``ecm``, ``vessels``, ``occlusion`` lie in [0, 1], except ``vessels``, which may
+    exceed 1 in tumour; ``inflammation`` is >= 0; ``water`` is relative to normal (1).
     """
 
     tumor: np.ndarray

@@ -66,16 +66,30 @@ class ValidationRow:
 
 
 def _solver(
-    n: int, h: float, k: float, rho_c: float, w: float, boundary: str = "dirichlet",
-    fixed: np.ndarray | None = None, fixed_temperature: float | None = None,
+    n: int,
+    h: float,
+    k: float,
+    rho_c: float,
+    w: float,
+    boundary: str = "dirichlet",
+    fixed: np.ndarray | None = None,
+    fixed_temperature: float | None = None,
     dtype: type = np.float32,
 ) -> ThermalSolver:
     grid = Grid(shape=(n, n, n), spacing=h)
     shape = grid.shape
     return ThermalSolver(
-        grid, np.full(shape, k), np.full(shape, rho_c), np.full(shape, w),
-        reference_temperature=37.0, initial_temperature=37.0, arterial_temperature=37.0,
-        boundary=boundary, fixed=fixed, fixed_temperature=fixed_temperature, dtype=dtype,
+        grid,
+        np.full(shape, k),
+        np.full(shape, rho_c),
+        np.full(shape, w),
+        reference_temperature=37.0,
+        initial_temperature=37.0,
+        arterial_temperature=37.0,
+        boundary=boundary,
+        fixed=fixed,
+        fixed_temperature=fixed_temperature,
+        dtype=dtype,
     )
 
 
@@ -116,13 +130,23 @@ def heated_sphere(h: float = 1e-3, size: float = 0.064) -> list[ValidationRow]:
     worst = int(np.argmax(np.abs(rel)))
     label = f"steady heated sphere (h = {h * 1e3:g} mm)"
     return [
-        ValidationRow(label, "max rel. error of rise, >= 3 voxels from surface",
-                      float(sim[sel][worst]), float(ref[sel][worst]), float(rel[worst]), 0.02),
+        ValidationRow(
+            label,
+            "max rel. error of rise, >= 3 voxels from surface",
+            float(sim[sel][worst]),
+            float(ref[sel][worst]),
+            float(rel[worst]),
+            0.02,
+        ),
     ]
 
 
 def point_source(
-    perfused: bool, h: float = 0.5e-3, size: float = 0.064, t: float = 300.0, power: float = 1.0,
+    perfused: bool,
+    h: float = 0.5e-3,
+    size: float = 0.064,
+    t: float = 300.0,
+    power: float = 1.0,
     r_max: float = 0.016,
 ) -> list[ValidationRow]:
     """Transient point source (reference/validation.md A worked tissue), at ``t`` s.
@@ -149,16 +173,31 @@ def point_source(
     sel = (r >= 3 * h) & (r <= r_max)
     rel = (sim[sel] - ref[sel]) / ref[sel]
     worst = int(np.argmax(np.abs(rel)))
-    label = f"point source, {'perfused' if perfused else 'no perfusion'}, t = {t:g} s (h = {h * 1e3:g} mm)"
+    kind = "perfused" if perfused else "no perfusion"
+    label = f"point source, {kind}, t = {t:g} s (h = {h * 1e3:g} mm)"
     rows = [
-        ValidationRow(label, "max rel. error of rise, >= 3 voxels from source",
-                      float(sim[sel][worst]), float(ref[sel][worst]), float(rel[worst]), 0.02)
+        ValidationRow(
+            label,
+            "max rel. error of rise, >= 3 voxels from source",
+            float(sim[sel][worst]),
+            float(ref[sel][worst]),
+            float(rel[worst]),
+            0.02,
+        )
     ]
     if not perfused and t == 300.0:
         # worked number: 10 W gives +41.1 K at 10 mm after 300 s; the problem is linear in P
         val = _interpolate(solver, (0.010, 0.0, 0.0)) * 10.0 / power
-        rows.append(ValidationRow(label, "rise at 10 mm for 10 W (K), worked example 41.1",
-                                  val, 41.1, (val - 41.1) / 41.1, 0.005))
+        rows.append(
+            ValidationRow(
+                label,
+                "rise at 10 mm for 10 W (K), worked example 41.1",
+                val,
+                41.1,
+                (val - 41.1) / 41.1,
+                0.005,
+            )
+        )
     return rows
 
 
@@ -192,12 +231,22 @@ def convergence_order(
         ref = exact.point_source_transient(r[sel], t, 1.0, K, RHO_C, W)
         errors.append(float(np.max(np.abs(solver.theta[sel] - ref) / ref)))
     rows = []
-    for (h1, e1), (h2, e2) in zip(zip(spacings, errors), zip(spacings[1:], errors[1:]), strict=False):
+    for (h1, e1), (h2, e2) in zip(
+        zip(spacings, errors, strict=True),
+        zip(spacings[1:], errors[1:], strict=True),
+        strict=False,
+    ):
         order = math.log(e1 / e2) / math.log(h1 / h2)
-        rows.append(ValidationRow(
-            f"convergence, point source (h = {h1 * 1e3:g} -> {h2 * 1e3:g} mm)",
-            f"observed order (errors {e1:.2e} -> {e2:.2e})", order, 2.0, order - 2.0, 0.25,
-        ))
+        rows.append(
+            ValidationRow(
+                f"convergence, point source (h = {h1 * 1e3:g} -> {h2 * 1e3:g} mm)",
+                f"observed order (errors {e1:.2e} -> {e2:.2e})",
+                order,
+                2.0,
+                order - 2.0,
+                0.25,
+            )
+        )
     return rows
 
 
@@ -216,8 +265,14 @@ def energy_conservation(dtype: type = np.float32) -> list[ValidationRow]:
     delivered = 300.0
     name = np.dtype(dtype).name
     return [
-        ValidationRow(f"energy conservation, insulated, {name}", "stored heat (J) vs delivered",
-                      stored, delivered, (stored - delivered) / delivered, 1e-6),
+        ValidationRow(
+            f"energy conservation, insulated, {name}",
+            "stored heat (J) vs delivered",
+            stored,
+            delivered,
+            (stored - delivered) / delivered,
+            1e-6,
+        ),
     ]
 
 
@@ -235,8 +290,13 @@ def arrhenius_times() -> list[ValidationRow]:
     published = {43.0: 513.0, 50.0: 61.0, 55.0: 14.0, 60.0: 3.5}
     grid = Grid(shape=(2, 2, 2), spacing=1e-3)
     shape = grid.shape
-    anatomy = Anatomy(grid, np.zeros(shape, np.uint8), np.zeros(shape, np.float32),
-                      np.zeros(shape, np.uint8), np.zeros(shape, bool))
+    anatomy = Anatomy(
+        grid,
+        np.zeros(shape, np.uint8),
+        np.zeros(shape, np.float32),
+        np.zeros(shape, np.uint8),
+        np.zeros(shape, bool),
+    )
     for temp, pub in published.items():
         t_exact = exact.arrhenius_time(temp, LIVER_A, LIVER_EA)
         theta = np.full((4, 4, 4), temp - 37.0, np.float32)
@@ -247,10 +307,26 @@ def arrhenius_times() -> list[ValidationRow]:
             dose.accumulate(theta, dt)
         omega = float(dose.omega[0, 0, 0])
         t_sim = t_exact / omega  # Ω grows linearly at constant temperature
-        rows.append(ValidationRow(f"Arrhenius, liver, {temp:g} °C", "time to Omega = 1 (s)",
-                                  t_sim, t_exact, (t_sim - t_exact) / t_exact, 1e-6))
-        rows.append(ValidationRow(f"Arrhenius, liver, {temp:g} °C", "vs published (rounded) (s)",
-                                  t_sim, pub, (t_sim - pub) / pub, 0.02))
+        rows.append(
+            ValidationRow(
+                f"Arrhenius, liver, {temp:g} °C",
+                "time to Omega = 1 (s)",
+                t_sim,
+                t_exact,
+                (t_sim - t_exact) / t_exact,
+                1e-6,
+            )
+        )
+        rows.append(
+            ValidationRow(
+                f"Arrhenius, liver, {temp:g} °C",
+                "vs published (rounded) (s)",
+                t_sim,
+                pub,
+                (t_sim - pub) / pub,
+                0.02,
+            )
+        )
     return rows
 
 
@@ -268,19 +344,31 @@ def held_sphere(h: float = 0.5e-3) -> list[ValidationRow]:
     target = 13.0
     radii = []
     for axis in range(3):
-        prof = np.moveaxis(solver.theta, axis, 0)[n // 2 :, n // 2 - 1 : n // 2 + 1, n // 2 - 1 : n // 2 + 1]
+        prof = np.moveaxis(solver.theta, axis, 0)[
+            n // 2 :, n // 2 - 1 : n // 2 + 1, n // 2 - 1 : n // 2 + 1
+        ]
         prof = prof.mean(axis=(1, 2)).astype(np.float64)
         xs = grid.axis(axis)[n // 2 :]
         i = int(np.nonzero(prof < target)[0][0])
-        radii.append(xs[i - 1] + (prof[i - 1] - target) / (prof[i - 1] - prof[i]) * (xs[i] - xs[i - 1]))
+        radii.append(
+            xs[i - 1] + (prof[i - 1] - target) / (prof[i - 1] - prof[i]) * (xs[i] - xs[i - 1])
+        )
     import scipy.optimize as so
 
     r_exact = so.brentq(
         lambda r: exact.held_sphere_steady(np.array([r]), 5e-3, 50.0, K, W)[0] - target, 5e-3, 0.03
     )
     r_sim = float(np.mean(radii))
-    return [ValidationRow(f"steady held sphere 87 °C (h = {h * 1e3:g} mm)", "50 °C isotherm radius (mm)",
-                          r_sim * 1e3, r_exact * 1e3, (r_sim - r_exact) / r_exact, 0.03)]
+    return [
+        ValidationRow(
+            f"steady held sphere 87 °C (h = {h * 1e3:g} mm)",
+            "50 °C isotherm radius (mm)",
+            r_sim * 1e3,
+            r_exact * 1e3,
+            (r_sim - r_exact) / r_exact,
+            0.03,
+        )
+    ]
 
 
 def reference_problem(h: float = 1e-3) -> list[ValidationRow]:
@@ -298,8 +386,16 @@ def reference_problem(h: float = 1e-3) -> list[ValidationRow]:
     m = n // 2
     centre = float(solver.theta[m - 1 : m + 1, m - 1 : m + 1, m - 1 : m + 1].mean()) + 37.0
     label = f"reference problem, 600 s (h = {h * 1e3:g} mm)"
-    return [ValidationRow(label, "centre temperature (°C); error of the rise", centre, 97.38,
-                          (centre - 97.38) / (97.38 - 37.0), 0.03)]
+    return [
+        ValidationRow(
+            label,
+            "centre temperature (°C); error of the rise",
+            centre,
+            97.38,
+            (centre - 97.38) / (97.38 - 37.0),
+            0.03,
+        )
+    ]
 
 
 CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {

@@ -13,8 +13,8 @@ from scipy.special import erfc
 
 __all__ = [
     "arrhenius_time",
-    "held_sphere_steady",
     "heated_sphere_steady",
+    "held_sphere_steady",
     "perfusion_length",
     "point_source_steady",
     "point_source_transient",
@@ -64,7 +64,10 @@ def point_source_transient(
 def point_source_transient_unperfused(
     r: np.ndarray, t: float, power: float, k: float, rho_c: float
 ) -> np.ndarray:
-    """Rise at time ``t`` after a point source switched on, no perfusion: P erfc(r/(2√(αt)))/(4πkr)."""
+    """Rise at ``t`` after a point source is switched on, no perfusion.
+
+    θ = P erfc(r/(2√(αt))) / (4πkr).
+    """
     r = np.asarray(r, dtype=float)
     alpha = k / rho_c
     return power * erfc(r / (2 * math.sqrt(alpha * t))) / (4 * math.pi * k * r)
