@@ -111,6 +111,10 @@ class MicrowaveSessionSource:
                 TABLE_STEP_K,
                 self.frequency,
                 impl=self.ctx.impl,
+                exclude=self.ctx.anatomy.vessel,
+                dried_permittivity=float(
+                    self.ctx.tissue.base.permittivity(self.ctx.tissue.body.vaporization_temperature)
+                ),
             )
         if not on:
             solver.set_source(None)

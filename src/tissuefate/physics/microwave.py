@@ -118,11 +118,12 @@ def emitter_density(pattern: AntennaPattern, scale: float, z: np.ndarray) -> np.
     """Emitted power fraction at each node of the axial grid ``z`` (m behind the tip), sum 1.
 
     The emitting segment ``center ± half_length`` holds ``1 - tail_fraction`` uniformly; the tail
-    behind it holds ``tail_fraction`` with an exponential decay. ``scale`` multiplies every length
-    (wavelength scaling). Segments narrower than the grid spacing fall on the nearest node.
+    behind it holds ``tail_fraction`` with an exponential decay. ``scale`` multiplies the
+    half-length and the tail length (not the feed position). Segments narrower than the grid
+    spacing fall on the nearest node.
     """
     step = float(z[1] - z[0])
-    c = pattern.center * scale
+    c = pattern.center  # the feed sits where the antenna puts it; what grows is the emitting extent
     hl = pattern.half_length * scale
     a, b = max(c - hl, 0.0), c + hl
     seg = ((z >= a - step / 2) & (z <= b + step / 2)).astype(float)
@@ -156,7 +157,7 @@ def _rz_table(
     """
     hl = pattern.half_length * scale
     tail_end = (
-        pattern.center * scale
+        pattern.center
         + hl
         + (5.0 * pattern.tail_length * scale if pattern.tail_fraction > 0 else 0.0)
     )
@@ -197,6 +198,10 @@ class MicrowaveSource:
     exclude
         bool mask of voxels that absorb nothing (voxels held at a fixed temperature, e.g. large
         vessels, whose absorbed power the blood would carry away): the power goes to tissue.
+    dried_permittivity
+        Floor of the near-antenna permittivity that drives elongation and choke detuning: once
+        the tissue next to the antenna has boiled dry the field sees no further change (the
+        modality passes the tissue's permittivity at the boiling point).
     """
 
     def __init__(
@@ -212,9 +217,11 @@ class MicrowaveSource:
         subsamples: int = 4,
         impl: str = "compiled",
         exclude: np.ndarray | None = None,
+        dried_permittivity: float = 1.0,
     ) -> None:
         self.grid = grid
         self.exclude = exclude
+        self.dried_permittivity = float(dried_permittivity)
         self.applicators = tuple(applicators)
         self.material = np.ascontiguousarray(material)
         self.sigma_table = np.ascontiguousarray(sigma_table, np.float64)
@@ -262,10 +269,8 @@ class MicrowaveSource:
         self._interp(table, 0.0, z0, step, radial, axial, out)
         # sub-voxel average where the field varies within a voxel: near the emitting line
         pat = app.pattern
-        z_first = max(pat.center - pat.half_length, 0.0) * scale
-        z_last = (
-            pat.center + pat.half_length + 5.0 * pat.tail_length * (pat.tail_fraction > 0)
-        ) * scale
+        z_first = max(pat.center - pat.half_length * scale, 0.0)
+        z_last = pat.center + (pat.half_length + 5.0 * pat.tail_length) * scale
         near = (
             (radial < 3.0 * h + pat.core_radius)
             & (axial > z_first - 3.0 * h)
@@ -362,7 +367,7 @@ class MicrowaveSource:
             total += weight * s_sig * h3
             self._norm[n] = float(s_sig)
             eps_eff, sig_eff = s_eps / s_g, s_sig / s_g
-            eps_near = s_eps2 / s_g2
+            eps_near = max(s_eps2 / s_g2, self.dried_permittivity)
             self.effective[n] = (eps_eff, sig_eff)
             self.near_permittivity[n] = eps_near
             alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
