@@ -94,15 +94,16 @@ def test_emitter_density_sums_to_one_with_the_tail_fraction_behind_the_segment(t
         np.testing.assert_allclose(tail[1:] / tail[:-1], math.exp(-STEP / 1.5e-3), rtol=1e-10)
 
 
-def test_emitter_density_lengths_scale_with_the_wavelength_factor():
+def test_emitter_density_extent_scales_with_the_drying_factor_around_a_fixed_feed():
     z = np.arange(-10, 800) * STEP
-    p = emitter_density(_pattern(0.0), 3.0, z)  # every length tripled: segment 4.425..7.575 mm
+    # half-length tripled (1.575 mm) around the fixed feed at 2 mm: segment 0.425..3.575 mm
+    p = emitter_density(_pattern(0.0), 3.0, z)
     on = z[p > 0]
-    assert on.min() == pytest.approx(4.4e-3)
-    assert on.max() == pytest.approx(7.6e-3)
+    assert on.min() == pytest.approx(0.4e-3)
+    assert on.max() == pytest.approx(3.6e-3)
     assert on.size == 33
     assert p.sum() == pytest.approx(1.0, abs=1e-12)
-    assert float(np.sum(p * z)) == pytest.approx(6.0e-3, rel=1e-9)  # centred on 3 x 2 mm
+    assert float(np.sum(p * z)) == pytest.approx(2.0e-3, rel=1e-9)  # still centred on the feed
 
 
 # ------------------------------------------------------------------------------------------------
