@@ -33,14 +33,19 @@ class ScenarioError(TissuefateError, ValueError):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
-        """The message as one line: ``file: key: reason``."""
-        parts = [p for p in (self.source, self.key) if p]
+        """The message as one line: ``file: key: reason`` (control characters escaped)."""
+        parts = [_escape(p) for p in (self.source, self.key) if p]
         text = " ".join(self.reason.split())
         return ": ".join([*parts, text])
 
     def with_source(self, source: str) -> ScenarioError:
         """A copy of this error that names ``source`` as the file."""
         return ScenarioError(self.reason, source=source, key=self.key)
+
+
+def _escape(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class NumericalError(TissuefateError, RuntimeError):

@@ -107,7 +107,7 @@ def test_dump_writes_every_default_and_the_long_tissue_form() -> None:
     assert data["tissue"] == {"preset": "liver", "parameters": {}}
     assert data["description"] == ""
     assert data["thermal"]["dtype"] == "float32"
-    assert data["thermal"]["update_interval"] == "1 s"
+    assert data["thermal"]["update_interval"] == "2 s"
     session = data["strategies"]["mwa_margin"]["sessions"][0]
     assert session["frequency"] == "2.45 GHz"
     assert session["cooldown"] == "auto"

@@ -58,7 +58,7 @@ def test_minimal_scenario_gets_the_defaults() -> None:
     assert scenario.thermal.dtype == "float32"
     assert scenario.thermal.time_step_safety == 0.9
     assert scenario.thermal.initial_temperature is None
-    assert scenario.thermal.update_interval_s == 1.0
+    assert scenario.thermal.update_interval_s == 2.0
     assert scenario.follow_up_d == 0.0
     assert scenario.outputs.snapshots == []
     session = scenario.strategies["mwa"].sessions[0]

@@ -10,7 +10,7 @@ with ``R43 = 0.5`` at or above 43 °C and 0.25 below. Between the two ends of an
 exponent is taken as linear in time, so ``∫ r dt = dt (r1 - r0) / (x1 - x0)``: exact for an
 exponential rate, and for a steady temperature ramp nearly so (the error of the trapezoidal rule
 it replaces grows with the square of the temperature change per interval; this one does not), so
-intervals of a second keep the integral accurate to well below a percent. ``cache[i, j, k]``
+intervals of a few seconds keep the integral accurate to well below a percent. ``cache[i, j, k]``
 holds ``(x, r, y, c)`` from the voxel's last evaluation, so each interval costs one evaluation of
 the two exponentials per hot voxel (``c`` is stored as ``R43^(43 - T)``, minutes per minute of
 exposure). Both rates are zero below the damage threshold (``theta < thr``; an interval that

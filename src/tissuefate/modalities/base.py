@@ -30,7 +30,7 @@ class ThermalOptions:
     dtype: str = "float32"
     time_step_safety: float = 0.9
     time_step: float | None = None
-    update_interval: float = 1.0
+    update_interval: float = 2.0
     record_interval: float = 10.0
     perfusion_shutdown: bool = True
 

@@ -28,7 +28,7 @@ from .base import SessionContext
 __all__ = ["ThermalSessionRun", "ThermalSource", "phase_windows", "run_thermal_session"]
 
 MAX_AUTO_COOLDOWN = 600.0  # s: an "auto" cool-down stops here even if tissue is still hot
-MAX_DOSE_INTERVAL = 1.0  # s: the thermal dose is integrated over intervals at most this long
+MAX_DOSE_INTERVAL = 2.0  # s: the thermal dose is integrated over intervals at most this long
 STATE_INTERVAL = 5.0  # s: killed cells and lost perfusion are moved into the state this often
 
 
@@ -273,7 +273,8 @@ def session_fields(run: ThermalSessionRun) -> dict[str, np.ndarray]:
         "peak_temperature": dose.peak_temperature(),
         "min_temperature": dose.min_temperature(),
         "thermal_dose": dose.omega.astype(np.float32),
-        "cem43": dose.cem43.astype(np.float32),
+        # CEM43 grows without bound at ablative temperatures: clip to what float32 holds
+        "cem43": np.minimum(dose.cem43, np.finfo(np.float32).max).astype(np.float32),
         "kill_fraction": dose.kill_fraction(),
     }
 

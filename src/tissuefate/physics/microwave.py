@@ -43,7 +43,7 @@ __all__ = [
 
 EPS0 = 8.8541878128e-12  # F/m
 MU0 = 1.25663706212e-6  # H/m
-REBUILD_TOLERANCE = 0.03  # relative change of α or of the length scale that rebuilds the pattern
+REBUILD_TOLERANCE = 0.05  # relative change of α or of the length scale that rebuilds the pattern
 
 
 def attenuation_constant(eps_r: float, sigma: float, frequency: float) -> float:
@@ -320,7 +320,7 @@ class MicrowaveSource:
         power over last update's normalisation, and a final rescaling makes the total exact (so
         only the split between antennas lags by one update). An antenna's pattern is rebuilt, for
         the next update, when its pattern-weighted α or wavelength scale has moved by more than
-        3 % since it was built.
+        5 % since it was built.
         """
         h3 = self.grid.voxel_volume
         sums = self._sums

@@ -483,7 +483,7 @@ class ThermalSettings(_Model):
     dtype: Literal["float32", "float64"] = "float32"
     time_step_safety: Annotated[float, Strict(), Field(gt=0, le=1)] = 0.9
     time_step: PositiveDuration | None = None
-    update_interval: PositiveDuration = "1 s"  # type: ignore[assignment]
+    update_interval: PositiveDuration = "2 s"  # type: ignore[assignment]
     record_interval: PositiveDuration = "10 s"  # type: ignore[assignment]
     perfusion_shutdown: Annotated[bool, Strict()] = True
 
