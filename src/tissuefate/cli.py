@@ -207,7 +207,8 @@ def validate(
                 f"{r.tolerance:.1e}" if judged else "reported",
                 ("[green]yes[/]" if r.ok else "[bold red]NO[/]") if judged else "-",
             )
-        out.print(table)
+        # a table is read whole: do not squeeze it into 80 columns when output is not a terminal
+        (out if out.is_terminal else Console(highlight=False, width=180)).print(table)
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
 

@@ -106,7 +106,7 @@ def _step_bound(theta, s, ic, w, q, a, dt, theta_a):
 
 def _run_step(kernel, theta, s, ic, w, q, table, theta_a=0.0, ga=0.0, gs=-1.0):
     out = np.full_like(theta, np.nan)
-    loss = np.zeros((theta.shape[0], 2))
+    loss = np.zeros((theta.shape[0], 3))
     kernel(theta, s, ic, w, q, out, loss, DT / H**2, DT, theta_a, table, ga, gs)
     return out, loss
 
@@ -129,6 +129,23 @@ def test_pennes_step_equals_numpy_reference_to_round_off(dtype):
     bound = RTOL[dtype] * _step_bound(theta, s, ic, w, q, DT / H**2, DT, 0.0)
     err = np.abs(out_c.astype(np.float64) - out_n)
     assert (err <= bound).all(), f"worst excess {np.max(err / bound):.3g} x the bound"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_boundary_column_per_plane_equals_reference_and_sums_to_boundary_inflow(dtype):
+    """``loss[:, 2]`` (inflow through the outer faces, per plane) against both references."""
+    rng = np.random.default_rng(13)
+    theta, s, ic, w, q = _inputs(rng, (10, 12, 14), dtype)
+    table = _window_table(WINDOWS, 0.0, dtype)
+    _, loss_c = _run_step(kt.pennes_step, theta, s, ic, w, q, table)
+    _, loss_n = _run_step(kt.pennes_step_numpy, theta, s, ic, w, q, table)
+    rtol = 1e-5 if dtype is np.float32 else 1e-12
+    scale = np.abs(loss_n[:, 2]).max()
+    np.testing.assert_allclose(loss_c[:, 2], loss_n[:, 2], rtol=rtol, atol=rtol * scale)
+    total = kt.boundary_inflow_numpy(theta, s)
+    assert loss_c[:, 2].sum() == pytest.approx(total, rel=rtol, abs=rtol * scale)
+    assert loss_c[0, 2] == 0.0
+    assert loss_c[-1, 2] == 0.0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -157,7 +174,7 @@ def test_pennes_step_loss_columns_equal_numpy_reference(dtype):
     assert (loss_n[1:-1, 1] > 0).sum() >= 5, "several planes should sink latent heat"
     assert (loss_n[1:-1, 1][~(in_sink & gained).any(axis=(1, 2))] == 0).all()
     np.testing.assert_array_less(np.abs(loss_c[1:-1, 1] - loss_n[1:-1, 1]), rtol * scale + 1e-300)
-    assert loss_c[0].tolist() == loss_c[-1].tolist() == [0.0, 0.0]
+    assert loss_c[0].tolist() == loss_c[-1].tolist() == [0.0, 0.0, 0.0]
 
 
 def test_pennes_step_windows_slow_heating_and_sink_only_heat_gained():

@@ -19,8 +19,10 @@ elsewhere. A *sink* window (``sink = 1``, vaporisation) acts only while the voxe
 the latent part ``(1 - f) R`` of the heat ``R`` it receives leaves the tissue (the steam escapes):
 it is not returned on cooling. Ghosts of ``out`` are set to ``ga + gs * interior`` (Dirichlet at
 the face: ``ga = 2 theta_b, gs = -1``; insulated: ``ga = 0, gs = 1``). ``loss[i, 0]`` receives
-``sum_jk w (theta - theta_a)`` of plane ``i`` and ``loss[i, 1]`` the latent heat sunk in sink
-windows, ``sum_jk (1 - f) R`` (J/m³), both in float64, for the energy balance.
+``sum_jk w (theta - theta_a)`` of plane ``i``, ``loss[i, 1]`` the latent heat sunk in sink
+windows, ``sum_jk (1 - f) R`` (J/m³), and ``loss[i, 2]`` the conduction into the plane's voxels
+through the outer faces, ``sum s_c s_g (theta_g - theta_c)`` (W/m; times h gives W), all in
+float64, for the energy balance.
 """
 
 from __future__ import annotations
@@ -151,21 +153,38 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
     """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink."""
     typ = theta.dtype.type
     a, dt, theta_a, ga, gs = typ(a), typ(dt), typ(theta_a), typ(ga), typ(gs)
+    n0 = theta.shape[0] - 2
     n1 = theta.shape[1] - 2
     n2 = theta.shape[2] - 2
-    for i in prange(1, theta.shape[0] - 1):
+    for i in prange(1, n0 + 1):
         acc = 0.0
         acc_sink = 0.0
+        bnd = 0.0
         for j in range(1, n1 + 1):
             row, row_sink, _ = _row(
                 theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs
             )
             acc += row
             acc_sink += row_sink
+            bnd += _face(theta, s, i, j, 0, i, j, 1) + _face(theta, s, i, j, n2 + 1, i, j, n2)
+        for k in range(1, n2 + 1):
+            bnd += _face(theta, s, i, 0, k, i, 1, k) + _face(theta, s, i, n1 + 1, k, i, n1, k)
+        if i == 1 or i == n0:  # noqa: PLR1714 (plain comparisons for numba)
+            g = 0 if i == 1 else n0 + 1
+            for j in range(1, n1 + 1):
+                for k in range(1, n2 + 1):
+                    bnd += _face(theta, s, g, j, k, i, j, k)
         _side_ghosts(out, i, ga, gs)
         loss[i, 0] = acc
         loss[i, 1] = acc_sink
+        loss[i, 2] = bnd
     _outer_ghosts(out, ga, gs)
+
+
+@jit(inline=True)
+def _face(theta, s, gi, gj, gk, i, j, k):
+    """Conduction ``s_c s_g (theta_g - theta_c)`` from ghost (gi, gj, gk) into voxel (i, j, k)."""
+    return np.float64(s[i, j, k] * s[gi, gj, gk] * (theta[gi, gj, gk] - theta[i, j, k]))
 
 
 def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
@@ -193,8 +212,29 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
     loss[:] = 0.0
     loss[1:-1, 0] = perf.sum(axis=(1, 2), dtype=np.float64)
     loss[1:-1, 1] = np.where(sunk, (1 - f) * r, 0).sum(axis=(1, 2), dtype=np.float64)
+    loss[1:-1, 2] = _boundary_per_plane(theta, s)
     out[1:-1, 1:-1, 1:-1] = c + ic[1:-1, 1:-1, 1:-1] * f * r
     fill_ghosts(out, ga, gs)
+
+
+def _boundary_per_plane(theta: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Inflow through the outer faces per voxel plane i (float64), as ``loss[:, 2]`` holds it."""
+    t = theta.astype(np.float64)
+    sd = s.astype(np.float64)
+
+    def face(ghost: tuple, inner: tuple) -> np.ndarray:
+        return sd[inner] * sd[ghost] * (t[ghost] - t[inner])
+
+    mid = slice(1, -1)
+    per = face((mid, mid, 0), (mid, mid, 1)).sum(axis=1) + face((mid, mid, -1), (mid, mid, -2)).sum(
+        axis=1
+    )
+    per += face((mid, 0, mid), (mid, 1, mid)).sum(axis=1) + face(
+        (mid, -1, mid), (mid, -2, mid)
+    ).sum(axis=1)
+    per[0] += face((0, mid, mid), (1, mid, mid)).sum()
+    per[-1] += face((-1, mid, mid), (-2, mid, mid)).sum()
+    return per
 
 
 def fill_ghosts(arr: np.ndarray, ga: float, gs: float) -> None:

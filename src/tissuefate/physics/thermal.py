@@ -165,7 +165,7 @@ class ThermalSolver:
         self._prev = self._theta.copy()
         # C-contiguous whether or not there are fixed voxels: one compiled signature
         self._fixed_idx = np.ascontiguousarray(np.argwhere(self._fixed), dtype=np.int64) + 1
-        self._loss = np.zeros((shape[0] + 2, 2))
+        self._loss = np.zeros((shape[0] + 2, 3))
 
         self._windows = sorted(windows, key=lambda w: w.lower)
         for a, b in zip(self._windows, self._windows[1:], strict=False):
@@ -333,11 +333,9 @@ class ThermalSolver:
             return
         compiled = self.impl == "compiled"
         step_k = kt.pennes_step if compiled else kt.pennes_step_numpy
-        bnd_k = kt.boundary_inflow if compiled else kt.boundary_inflow_numpy
         fix_k = kt.fixed_inflow if compiled else kt.fixed_inflow_numpy
         if _dry:  # compile or load every kernel on copies, leaving the state untouched
             theta, out = self._theta.copy(), self._prev.copy()
-            bnd_k(theta, self._s)
             if len(self._fixed_idx):
                 fix_k(theta, self._s, self._fixed_idx)
             step_k(
@@ -364,8 +362,6 @@ class ThermalSolver:
         dirichlet = self.boundary == "dirichlet"
         perf = sink = bnd = fix = 0.0
         for _ in range(n):
-            if dirichlet:
-                bnd += bnd_k(self._theta, self._s) * dt
             if len(self._fixed_idx):
                 fix += fix_k(self._theta, self._s, self._fixed_idx) * dt
             step_k(
@@ -386,6 +382,8 @@ class ThermalSolver:
             sums = self._loss.sum(axis=0)
             perf += float(sums[0]) * dt
             sink += float(sums[1])
+            if dirichlet:  # insulated faces conduct nothing (the sum is zero up to round-off)
+                bnd += float(sums[2]) * dt
             self._theta, self._prev = self._prev, self._theta
         if dose is not None:
             dose.accumulate(self._theta, dt * n)
