@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -77,40 +78,31 @@ class ThermalDose:
         self.was_hot = np.zeros(shape[:2], np.bool_)
         self._kernel = kd.dose_interval if impl == "compiled" else kd.dose_interval_numpy
         # start the interval integrals at the initial temperature (no dose yet)
-        init = np.pad(np.asarray(initial_theta, np.float32), 1)
-        kd.dose_interval_numpy(
-            init,
-            self.material,
-            self.ln_a,
-            self.ea_r,
-            self.t_ref,
-            self.threshold - self.t_ref,
-            0.0,
-            self.omega,
-            self.cem43,
-            self.peak,
-            self.hot,
-            self.cache,
-            self.was_hot,
+        self._interval(
+            kd.dose_interval_numpy, np.pad(np.asarray(initial_theta, np.float32), 1), 0.0
         )
 
-    def accumulate(self, current: np.ndarray, dt: float) -> None:
-        """Add a dose interval of ``dt`` s ending at the padded offsets ``current`` (K)."""
-        self._kernel(
-            current,
+    def _interval(
+        self, kernel: Callable[..., None], theta: np.ndarray, dt: float, scratch: bool = False
+    ) -> None:
+        """Run a dose-interval kernel on this dose's arrays (on copies with ``scratch``)."""
+        arrays = (self.omega, self.cem43, self.peak, self.hot, self.cache, self.was_hot)
+        if scratch:
+            arrays = tuple(a.copy() for a in arrays)
+        kernel(
+            theta,
             self.material,
             self.ln_a,
             self.ea_r,
             self.t_ref,
             self.threshold - self.t_ref,
             dt,
-            self.omega,
-            self.cem43,
-            self.peak,
-            self.hot,
-            self.cache,
-            self.was_hot,
+            *arrays,
         )
+
+    def accumulate(self, current: np.ndarray, dt: float) -> None:
+        """Add a dose interval of ``dt`` s ending at the padded offsets ``current`` (K)."""
+        self._interval(self._kernel, current, dt)
 
     def warm_up(self, theta: np.ndarray | None = None) -> float:
         """Compile or load the dose and state-update kernels before a timed run; returns s.
@@ -124,21 +116,7 @@ class ThermalDose:
                 self.omega, self.omega, empty, empty, empty, empty, empty, 0, 0, 0, 0, 0, 0, True
             )
             if theta is not None:
-                kd.dose_interval(
-                    theta,
-                    self.material,
-                    self.ln_a,
-                    self.ea_r,
-                    self.t_ref,
-                    self.threshold - self.t_ref,
-                    0.0,
-                    self.omega.copy(),
-                    self.cem43.copy(),
-                    self.peak.copy(),
-                    self.hot.copy(),
-                    self.cache.copy(),
-                    self.was_hot.copy(),
-                )
+                self._interval(kd.dose_interval, theta, 0.0, scratch=True)
         return time.perf_counter() - start
 
     def sample(self, theta: np.ndarray) -> None:

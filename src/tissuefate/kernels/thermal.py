@@ -44,10 +44,10 @@ __all__ = [
 
 
 @jit(inline=True)
-def _heat(theta, s, w, q, i, j, k, a, dt, theta_a):
-    """Temperature, perfusion term and heat gained R (J/m³) of voxel (i, j, k) in one step."""
+def _conduction(theta, s, i, j, k):
+    """``s_c sum_n s_n (theta_n - theta_c)`` at voxel (i, j, k): conduction in, times h²."""
     c = theta[i, j, k]
-    flux = s[i, j, k] * (
+    return s[i, j, k] * (
         s[i - 1, j, k] * (theta[i - 1, j, k] - c)
         + s[i + 1, j, k] * (theta[i + 1, j, k] - c)
         + s[i, j - 1, k] * (theta[i, j - 1, k] - c)
@@ -55,8 +55,14 @@ def _heat(theta, s, w, q, i, j, k, a, dt, theta_a):
         + s[i, j, k - 1] * (theta[i, j, k - 1] - c)
         + s[i, j, k + 1] * (theta[i, j, k + 1] - c)
     )
+
+
+@jit(inline=True)
+def _heat(theta, s, w, q, i, j, k, a, dt, theta_a):
+    """Temperature, perfusion term and heat gained R (J/m³) of voxel (i, j, k) in one step."""
+    c = theta[i, j, k]
     perf = w[i, j, k] * (c - theta_a)
-    return c, perf, a * flux + dt * (q[i, j, k] - perf)
+    return c, perf, a * _conduction(theta, s, i, j, k) + dt * (q[i, j, k] - perf)
 
 
 @jit(inline=True)
@@ -303,16 +309,7 @@ def fixed_inflow(theta, s, idx):
     """
     total = 0.0
     for m in range(idx.shape[0]):
-        i, j, k = idx[m, 0], idx[m, 1], idx[m, 2]
-        c = theta[i, j, k]
-        total += s[i, j, k] * (
-            s[i - 1, j, k] * (theta[i - 1, j, k] - c)
-            + s[i + 1, j, k] * (theta[i + 1, j, k] - c)
-            + s[i, j - 1, k] * (theta[i, j - 1, k] - c)
-            + s[i, j + 1, k] * (theta[i, j + 1, k] - c)
-            + s[i, j, k - 1] * (theta[i, j, k - 1] - c)
-            + s[i, j, k + 1] * (theta[i, j, k + 1] - c)
-        )
+        total += _conduction(theta, s, idx[m, 0], idx[m, 1], idx[m, 2])
     return total
 
 
