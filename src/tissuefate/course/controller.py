@@ -6,7 +6,6 @@ the repair model) watch it from outside.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -388,7 +387,3 @@ def compare(
     """Simulate several strategies of ``scenario`` (all by default) on the same anatomy."""
     names = list(scenario.strategies) if strategies is None else strategies
     return {name: simulate(scenario, name, **kwargs) for name in names}
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None

@@ -13,10 +13,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..damage.thermal import GAS_CONSTANT, KELVIN, ThermalDose
+from ..damage.thermal import ThermalDose
 from ..grid.grid import Grid
 from ..grid.shapes import Sphere
-from ..kernels.thermal import fill_ghosts
 from ..modalities.heat_source import deposit_point, deposit_sphere
 from ..physics.thermal import ThermalSolver
 from . import exact
@@ -463,6 +462,3 @@ def run_validation(quick: bool = False, cases: list[str] | None = None) -> list[
     for name in cases or list(CASES):
         rows.extend(CASES[name](quick))
     return rows
-
-
-_ = (GAS_CONSTANT, KELVIN, fill_ghosts)
