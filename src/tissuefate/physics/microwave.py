@@ -312,6 +312,22 @@ class MicrowaveSource:
         return self._patterns[n]
 
     # ----------------------------------------------------------------- update
+    def _scale(self, n: int, theta: np.ndarray, q: np.ndarray, weight: float, mode: int) -> None:
+        """Run the scaling kernel for applicator ``n`` (mode 0 sums, 1 writes, 2 adds)."""
+        self._scale_kernel(
+            self._patterns[n],
+            theta,
+            self.material,
+            self.sigma_table,
+            self.eps_table,
+            self.t0,
+            self.dt_table,
+            weight,
+            q,
+            self._sums,
+            mode,
+        )
+
     def update(self, theta_padded: np.ndarray, q_padded: np.ndarray) -> float:
         """Write the absorbed-power density (W/m³) for the current temperatures into ``q_padded``.
 
@@ -335,34 +351,10 @@ class MicrowaveSource:
                     eps0,
                 )
             if self._norm[n] is None:  # first use: a pass that only sums
-                self._scale_kernel(
-                    self._patterns[n],
-                    theta_padded,
-                    self.material,
-                    self.sigma_table,
-                    self.eps_table,
-                    self.t0,
-                    self.dt_table,
-                    0.0,
-                    q_padded,
-                    sums,
-                    0,
-                )
+                self._scale(n, theta_padded, q_padded, 0.0, 0)
                 self._norm[n] = float(sums[:, 0].sum())
             weight = app.power / (self._norm[n] * h3)
-            self._scale_kernel(
-                self._patterns[n],
-                theta_padded,
-                self.material,
-                self.sigma_table,
-                self.eps_table,
-                self.t0,
-                self.dt_table,
-                weight,
-                q_padded,
-                sums,
-                1 if n == 0 else 2,
-            )
+            self._scale(n, theta_padded, q_padded, weight, 1 if n == 0 else 2)
             s_sig, s_eps, s_g, s_eps2, s_g2 = sums.sum(axis=0)
             total += weight * s_sig * h3
             self._norm[n] = float(s_sig)
