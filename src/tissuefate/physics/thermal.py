@@ -287,18 +287,6 @@ class ThermalSolver:
         """Current source density Q in W/m³ (interior view)."""
         return self._q[1:-1, 1:-1, 1:-1]
 
-    def set_perfusion(self, w: np.ndarray, block: tuple[slice, ...] | None = None) -> None:
-        """Replace the perfusion coefficient (W/m³/K) on the grid or on a sub-block.
-
-        Perfusion may only fall below the value the time step was chosen for.
-        """
-        inner = self._w[1:-1, 1:-1, 1:-1]
-        block = block or (slice(None),) * 3
-        w = np.where(self._fixed[block], 0.0, w)
-        if w.size and float(np.max(w)) > self._w_max * (1 + 1e-6):
-            raise ValueError("perfusion may not rise above its initial maximum within a session")
-        inner[block] = w
-
     @property
     def perfusion_padded(self) -> np.ndarray:
         """The padded perfusion coefficient (W/m³/K), for in-place updates by damage kernels.

@@ -96,6 +96,17 @@ def _solver(
     )
 
 
+def _worst(
+    case: str, quantity: str, sim: np.ndarray, ref: np.ndarray, sel: np.ndarray, tolerance: float
+) -> ValidationRow:
+    """The row of the voxel (among ``sel``) with the largest relative error of ``sim``."""
+    rel = (sim[sel] - ref[sel]) / ref[sel]
+    worst = int(np.argmax(np.abs(rel)))
+    return ValidationRow(
+        case, quantity, float(sim[sel][worst]), float(ref[sel][worst]), float(rel[worst]), tolerance
+    )
+
+
 def _advance(solver: ThermalSolver, duration: float, safety: float = 0.9) -> None:
     dt_max = solver.max_stable_dt()
     steps = math.ceil(duration / (safety * dt_max))
@@ -129,19 +140,8 @@ def heated_sphere(h: float = 1e-3, size: float = 0.064) -> list[ValidationRow]:
     sim = solver.theta.astype(np.float64)
     ref = exact.heated_sphere_steady(r, a, q, K, REF_W)
     sel = (np.abs(r - a) >= 3 * h) & (r <= 0.020)
-    rel = (sim[sel] - ref[sel]) / ref[sel]
-    worst = int(np.argmax(np.abs(rel)))
     label = f"steady heated sphere (h = {h * 1e3:g} mm)"
-    return [
-        ValidationRow(
-            label,
-            "max rel. error of rise, >= 3 voxels from surface",
-            float(sim[sel][worst]),
-            float(ref[sel][worst]),
-            float(rel[worst]),
-            0.02,
-        ),
-    ]
+    return [_worst(label, "max rel. error of rise, >= 3 voxels from surface", sim, ref, sel, 0.02)]
 
 
 def point_source(
@@ -174,20 +174,9 @@ def point_source(
     else:
         ref = exact.point_source_transient_unperfused(r, t, power, K, RHO_C)
     sel = (r >= 3 * h) & (r <= r_max)
-    rel = (sim[sel] - ref[sel]) / ref[sel]
-    worst = int(np.argmax(np.abs(rel)))
     kind = "perfused" if perfused else "no perfusion"
     label = f"point source, {kind}, t = {t:g} s (h = {h * 1e3:g} mm)"
-    rows = [
-        ValidationRow(
-            label,
-            "max rel. error of rise, >= 3 voxels from source",
-            float(sim[sel][worst]),
-            float(ref[sel][worst]),
-            float(rel[worst]),
-            0.02,
-        )
-    ]
+    rows = [_worst(label, "max rel. error of rise, >= 3 voxels from source", sim, ref, sel, 0.02)]
     if not perfused and t == 300.0:
         # worked number: 10 W gives +41.1 K at 10 mm after 300 s; the problem is linear in P
         val = _interpolate(solver, (0.010, 0.0, 0.0)) * 10.0 / power
