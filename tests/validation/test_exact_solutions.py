@@ -73,3 +73,17 @@ def test_arrhenius_times():
 
 def test_reference_problem_centre_temperature():
     _assert_rows(cases.reference_problem(1e-3))
+
+
+def test_stefan_front_within_2_percent():
+    # 1-D Neumann solidification (the tolerance: 2 % in front position)
+    _assert_rows(cases.stefan_front(0.25e-3))
+
+
+def test_neumann_one_phase_limit():
+    # with the liquid at the melting point the classical one-phase relation holds
+    import math
+
+    lam = exact.neumann_solidification(2.0, 1.9e6, 0.52, 3.8e6, 250e6, -60.0, -0.5, -0.5)
+    stefan = 1.9e6 * 59.5 / 250e6
+    assert lam * math.exp(lam**2) * math.erf(lam) == pytest.approx(stefan / math.sqrt(math.pi))

@@ -128,7 +128,7 @@ def _session_summary(
 ) -> dict[str, Any]:
     voxel_ml = grid.voxel_volume * 1e6
     axes_mm = grid.axes_mm()
-    zone = res.fields["thermal_dose"] >= ZONE_OMEGA
+    zone = _damage(res.fields) >= ZONE_OMEGA
     axis = res.focus[1]
     axes = zone_axes(zone, grid.spacing * 1e3, axes_mm, axis)
     tumor_mask = anatomy.tumor_fraction >= 0.5
@@ -173,11 +173,26 @@ def _session_summary(
     }
 
 
+def _damage(fields: dict[str, np.ndarray]) -> np.ndarray:
+    """Damage Ω of any modality (killed fraction 1 - exp(-Ω)); heat-only results lack the key."""
+    return fields["damage"] if "damage" in fields else fields["thermal_dose"]
+
+
 def _describe(session: Any) -> str:
     if session.modality == "microwave":
         return (
             f"{session.modality} {session.power_w:g} W x {len(session.applicators)}, "
             f"{session.duration_s / 60:g} min"
+        )
+    if session.modality == "radiofrequency":
+        return (
+            f"{session.modality} {session.power_w:g} W x {len(session.electrodes)} electrode(s), "
+            f"{session.duration_s / 60:g} min"
+        )
+    if session.modality == "cryo":
+        return (
+            f"cryo x {len(session.probes)} probe(s), {len(session.protocol)} phases, "
+            f"{session.freeze_time_s / 60:g} min freezing"
         )
     return f"{session.modality}, {session.duration_s / 60:g} min"
 
@@ -354,19 +369,21 @@ def _fields_dataset(
         "min_temperature": ("degC", "lowest temperature during the session"),
         "thermal_dose": ("1", "Arrhenius damage integral Omega"),
         "cem43": ("min", "cumulative equivalent minutes at 43 degC"),
-        "kill_fraction": ("1", "fraction of cells killed by heat, 1 - exp(-Omega)"),
+        "kill_fraction": ("1", "fraction of cells killed in the session"),
+        "damage": ("1", "damage of any kind as Omega: killed fraction 1 - exp(-Omega)"),
     }
     if session_fields:
         for fname, (units, desc) in dose_info.items():
-            stack = np.stack([f[fname] for f in session_fields])
+            if fname == "damage":
+                stack = np.stack([_damage(f) for f in session_fields])
+            else:
+                stack = np.stack([f[fname] for f in session_fields])
             data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
-        zone = np.stack(
-            [(f["thermal_dose"] >= ZONE_OMEGA).astype(np.uint8) for f in session_fields]
-        )
+        zone = np.stack([(_damage(f) >= ZONE_OMEGA).astype(np.uint8) for f in session_fields])
         data["ablation_zone"] = (
             ("session", *xyz),
             zone,
-            {"units": "1", "long_name": f"ablation zone (Omega >= {ZONE_OMEGA:g})"},
+            {"units": "1", "long_name": f"ablation zone (damage Omega >= {ZONE_OMEGA:g})"},
         )
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(

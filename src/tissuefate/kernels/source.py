@@ -24,7 +24,16 @@ from numba import prange
 
 from ._jit import jit
 
-__all__ = ["interpolate_rz", "interpolate_rz_numpy", "scale_pattern", "scale_pattern_numpy"]
+__all__ = [
+    "interpolate_rz",
+    "interpolate_rz_numpy",
+    "lookup_weighted_change",
+    "lookup_weighted_change_numpy",
+    "scale_pattern",
+    "scale_pattern_numpy",
+    "scaled_source",
+    "scaled_source_numpy",
+]
 
 
 @jit(parallel=True)
@@ -83,6 +92,90 @@ def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scal
     sums[:, 2] = g64.sum(axis=(1, 2))
     sums[:, 3] = (g64 * g64 * eps).sum(axis=(1, 2))
     sums[:, 4] = (g64 * g64).sum(axis=(1, 2))
+
+
+@jit(parallel=True)
+def lookup_weighted_change(theta, material, table, t0, dt, out, ref, weight):
+    """``out = table[material](theta)`` (linear in temperature, clamped; ``theta`` padded, the
+    rest not) and the moments of the ratio ``r = out / ref`` weighted by ``weight``: returns the
+    float64 sums ``(Σ w r, Σ w r², Σ w)`` over voxels with ``ref > 0``.
+
+    Used for the radiofrequency conductivity: the weight is the Joule heat of the last potential
+    solve, so the moments say how much, and how unevenly, σ has changed where the current flows.
+    """
+    n0, n1, n2 = out.shape
+    inv = 1.0 / dt
+    top = table.shape[1] - 1.000001
+    m1 = np.zeros(n0)
+    m2 = np.zeros(n0)
+    m0 = np.zeros(n0)
+    for i in prange(n0):
+        a = 0.0
+        b = 0.0
+        c = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                x = (np.float64(theta[i + 1, j + 1, k + 1]) - t0) * inv
+                x = min(max(x, 0.0), top)
+                n = int(x)
+                f = x - n
+                m = material[i, j, k]
+                v = table[m, n] * (1.0 - f) + table[m, n + 1] * f
+                out[i, j, k] = v
+                r = ref[i, j, k]
+                if r > 0.0:
+                    wv = np.float64(weight[i, j, k])
+                    ratio = v / r
+                    a += wv * ratio
+                    b += wv * ratio * ratio
+                    c += wv
+        m1[i] = a
+        m2[i] = b
+        m0[i] = c
+    return m1.sum(), m2.sum(), m0.sum()
+
+
+def lookup_weighted_change_numpy(theta, material, table, t0, dt, out, ref, weight):
+    """NumPy reference of :func:`lookup_weighted_change`."""
+    n = table.shape[1]
+    x = np.clip((theta[1:-1, 1:-1, 1:-1].astype(np.float64) - t0) / dt, 0.0, n - 1)
+    i = np.minimum(x.astype(np.int64), n - 2)
+    f = x - i
+    out[...] = table[material, i] * (1 - f) + table[material, i + 1] * f
+    live = ref > 0
+    ratio = out / np.where(live, ref, 1.0)
+    w = np.where(live, weight, 0.0).astype(np.float64)
+    return float((w * ratio).sum()), float((w * ratio**2).sum()), float(w.sum())
+
+
+@jit(parallel=True)
+def scaled_source(q_unit, sigma, ref, scale, q):
+    """``q = scale * q_unit * sigma / ref`` into the padded source ``q`` (0 where ``ref`` is 0);
+    returns the float64 sum of what was written (W/m³ summed over voxels).
+
+    The Joule heat of a field solved for the conductivity ``ref``, carried to the current
+    conductivity ``sigma`` at the same field (first order in the change of σ).
+    """
+    n0, n1, n2 = q_unit.shape
+    sums = np.zeros(n0)
+    for i in prange(n0):
+        acc = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                r = ref[i, j, k]
+                v = q_unit[i, j, k] * (sigma[i, j, k] / r if r > 0.0 else 0.0) * scale
+                q[i + 1, j + 1, k + 1] = v
+                acc += np.float64(q[i + 1, j + 1, k + 1])
+        sums[i] = acc
+    return sums.sum()
+
+
+def scaled_source_numpy(q_unit, sigma, ref, scale, q):
+    """NumPy reference of :func:`scaled_source`."""
+    live = ref > 0
+    ratio = np.where(live, sigma / np.where(live, ref, 1.0), 0.0)
+    q[1:-1, 1:-1, 1:-1] = q_unit * ratio * scale
+    return float(q[1:-1, 1:-1, 1:-1].sum(dtype=np.float64))
 
 
 @jit(parallel=True)

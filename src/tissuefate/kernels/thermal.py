@@ -38,6 +38,8 @@ __all__ = [
     "fill_ghosts",
     "fixed_inflow",
     "fixed_inflow_numpy",
+    "freeze_coefficients",
+    "freeze_coefficients_numpy",
     "pennes_step",
     "pennes_step_numpy",
 ]
@@ -77,12 +79,60 @@ def _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a):
 
 
 @jit(inline=True)
+def _walk(c, e, windows):
+    """Offset reached from ``c`` by adding ``e`` (K at the base heat capacity), exactly.
+
+    The apparent heat capacity is the factor ``1 / f`` of each non-sink window (1 outside them),
+    so the heat needed to cross a window edge is known: the walk moves edge to edge until ``e``
+    is spent. Updating with the factor at the start temperature alone would gain or lose latent
+    heat whenever a step crosses an edge; the walk keeps the enthalpy exact (float64 inside).
+    """
+    theta = np.float64(c)
+    e = np.float64(e)
+    for _ in range(2 * windows.shape[0] + 1):
+        if e == 0.0:
+            break
+        up = e > 0.0
+        slope = 1.0
+        edge = 1e300 if up else -1e300
+        for n in range(windows.shape[0]):
+            if windows[n, 3] > 0:  # sink windows hold no heat (see the module docstring)
+                continue
+            lo = np.float64(windows[n, 0])
+            hi = np.float64(windows[n, 1])
+            if up:
+                if lo <= theta < hi:
+                    slope = 1.0 / np.float64(windows[n, 2])
+                    edge = min(edge, hi)
+                elif lo > theta:
+                    edge = min(edge, lo)
+            elif lo < theta <= hi:
+                slope = 1.0 / np.float64(windows[n, 2])
+                edge = max(edge, lo)
+            elif hi < theta:
+                edge = max(edge, hi)
+        room = slope * (edge - theta)
+        if (up and e <= room) or (not up and e >= room):
+            theta += e / slope
+            e = 0.0
+        else:
+            theta = edge
+            e -= room
+    return theta
+
+
+@jit(inline=True)
 def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
-    """One row with the phase windows; returns the perfusion and latent-sink sums."""
+    """One row with the phase windows; returns the perfusion and latent-sink sums.
+
+    A voxel heating inside a sink window rises by ``f`` times the plain rate and sinks the rest.
+    Every other voxel moves by ``f`` of the window it is in (1 outside) unless that crosses a
+    non-sink window edge; then it moves along its enthalpy curve exactly (:func:`_walk`).
+    """
     typ = theta.dtype.type
     one = typ(1.0)
     zero = typ(0.0)
-    # bitwise & and | keep the loop free of branches, so it vectorises
+    # bitwise & and | keep the common path free of branches, so it vectorises
     lo0, hi0, f0, s0 = windows[0, 0], windows[0, 1], windows[0, 2], windows[0, 3] > 0
     lo1, hi1, f1, s1 = windows[1, 0], windows[1, 1], windows[1, 2], windows[1, 3] > 0
     lo2, hi2, f2, s2 = windows[2, 0], windows[2, 1], windows[2, 2], windows[2, 3] > 0
@@ -101,7 +151,16 @@ def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
         sunk = ((in0 & s0) | (in1 & s1) | (in2 & s2)) & (ic[i, j, k] > zero)
         row += perf
         row_sink += (one - f) * r if sunk else zero
-        out[i, j, k] = c + ic[i, j, k] * f * r
+        icr = ic[i, j, k] * r
+        new = c + f * icr
+        # a non-sink window edge between the old and the new value: walk the enthalpy curve
+        cross = (r0 & (((c < lo0) ^ (new < lo0)) | ((c < hi0) ^ (new < hi0)))) | (
+            r1 & (((c < lo1) ^ (new < lo1)) | ((c < hi1) ^ (new < hi1)))
+        )
+        cross = cross | (r2 & (((c < lo2) ^ (new < lo2)) | ((c < hi2) ^ (new < hi2))))
+        if cross & ~sunk:
+            new = typ(_walk(c, icr, windows))
+        out[i, j, k] = new
     return row, row_sink
 
 
@@ -118,12 +177,23 @@ def _row_range(theta, i, j, n2):
 
 
 @jit(inline=True)
-def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
+def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs, wide):
     """Update row (i, j) and its two ghosts; the fast path unless a phase window is in reach.
+
+    A step moves a voxel at most to its neighbours' values, so with ``wide`` the reach is the
+    range of the row and its four neighbouring rows: no voxel can cross a window edge unseen
+    (needed for exact enthalpy where tissue freezes next to a cold probe). Without it only the
+    row's own range is checked, which is enough where the only windows in reach are sinks.
 
     Returns the perfusion and latent-sink sums and the row's largest old value.
     """
     lo, hi = _row_range(theta, i, j, n2)
+    own_hi = hi
+    if wide:
+        for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            lo2, hi2 = _row_range(theta, i + di, j + dj, n2)
+            lo = min(lo, lo2)
+            hi = max(hi, hi2)
     hit = False
     for n in range(windows.shape[0]):
         hit = hit or (hi >= windows[n, 0] and lo < windows[n, 1])
@@ -134,7 +204,7 @@ def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
         row_sink = theta.dtype.type(0.0)
     out[i, j, 0] = ga + gs * out[i, j, 1]
     out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
-    return row, row_sink, hi
+    return row, row_sink, own_hi
 
 
 @jit(inline=True)
@@ -155,8 +225,11 @@ def _outer_ghosts(out, ga, gs):
 
 
 @jit(parallel=True)
-def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
-    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink."""
+def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs, wide=False):
+    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink.
+
+    ``wide``: check the neighbouring rows too before taking the fast path (see :func:`_row`).
+    """
     typ = theta.dtype.type
     a, dt, theta_a, ga, gs = typ(a), typ(dt), typ(theta_a), typ(ga), typ(gs)
     n0 = theta.shape[0] - 2
@@ -168,7 +241,7 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
         bnd = 0.0
         for j in range(1, n1 + 1):
             row, row_sink, _ = _row(
-                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs
+                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs, wide
             )
             acc += row
             acc_sink += row_sink
@@ -193,8 +266,12 @@ def _face(theta, s, gi, gj, gk, i, j, k):
     return np.float64(s[i, j, k] * s[gi, gj, gk] * (theta[gi, gj, gk] - theta[i, j, k]))
 
 
-def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
-    """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off)."""
+def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs, wide=False):
+    """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off).
+
+    It applies the windows to every voxel, so ``wide`` changes nothing here.
+    """
+    del wide
     typ = theta.dtype.type
     c = theta[1:-1, 1:-1, 1:-1]
     sc = s[1:-1, 1:-1, 1:-1]
@@ -208,19 +285,46 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
     flux *= sc
     perf = w[1:-1, 1:-1, 1:-1] * (c - typ(theta_a))
     r = typ(a) * flux + typ(dt) * (q[1:-1, 1:-1, 1:-1] - perf)
+    live = ic[1:-1, 1:-1, 1:-1] > 0
     f = np.ones_like(c)
     sunk = np.zeros(c.shape, dtype=bool)
     for lo, hi, fw, sink in np.asarray(windows):
-        inside = (c >= lo) & (c < hi) & ((r > 0) | (sink <= 0))
-        f = np.where(inside, typ(fw), f)
         if sink > 0:
-            sunk |= inside & (ic[1:-1, 1:-1, 1:-1] > 0)
+            inside = (c >= lo) & (c < hi) & (r > 0) & live
+            f = np.where(inside, typ(fw), f)
+            sunk |= inside
     loss[:] = 0.0
     loss[1:-1, 0] = perf.sum(axis=(1, 2), dtype=np.float64)
     loss[1:-1, 1] = np.where(sunk, (1 - f) * r, 0).sum(axis=(1, 2), dtype=np.float64)
     loss[1:-1, 2] = _boundary_per_plane(theta, s)
-    out[1:-1, 1:-1, 1:-1] = c + ic[1:-1, 1:-1, 1:-1] * f * r
+    icr = ic[1:-1, 1:-1, 1:-1] * r
+    walked = _walk_numpy(c.astype(np.float64), icr.astype(np.float64), np.asarray(windows))
+    out[1:-1, 1:-1, 1:-1] = np.where(sunk, c + f * icr, walked.astype(theta.dtype))
     fill_ghosts(out, ga, gs)
+
+
+def _walk_numpy(theta: np.ndarray, e: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_walk`: offsets reached by adding ``e`` along the enthalpy curve."""
+    theta = theta.copy()
+    e = e.copy()
+    plain = [(float(lo), float(hi), 1.0 / float(f)) for lo, hi, f, sink in windows if sink <= 0]
+    for _ in range(2 * len(windows) + 1):
+        up = e > 0
+        slope = np.ones_like(theta)
+        edge = np.where(up, 1e300, -1e300)
+        for lo, hi, m in plain:
+            in_up = up & (theta >= lo) & (theta < hi)
+            in_down = ~up & (theta > lo) & (theta <= hi)
+            slope = np.where(in_up | in_down, m, slope)
+            edge = np.where(in_up, np.minimum(edge, hi), edge)
+            edge = np.where(up & ~in_up & (lo > theta), np.minimum(edge, lo), edge)
+            edge = np.where(in_down, np.maximum(edge, lo), edge)
+            edge = np.where(~up & ~in_down & (hi < theta), np.maximum(edge, hi), edge)
+        room = slope * (edge - theta)
+        fits = np.where(up, e <= room, e >= room) | (e == 0)
+        theta = np.where(fits, theta + e / slope, edge)
+        e = np.where(fits, 0.0, e - room)
+    return theta
 
 
 def _boundary_per_plane(theta: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -321,3 +425,63 @@ def fixed_inflow_numpy(theta, s, idx):
     for di, dj, dk in ((-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)):
         total += s[i + di, j + dj, k + dk] * (theta[i + di, j + dj, k + dk] - c)
     return float(np.sum(s[i, j, k] * total))
+
+
+@jit(inline=True)
+def _freeze_row(theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio):
+    """Update row (i, j) of :func:`freeze_coefficients`; returns its count of freezing voxels."""
+    typ = theta.dtype.type
+    zero, one = typ(0.0), typ(1.0)
+    part = 0
+    for k in range(1, n2 + 1):
+        phi = min(max((hi - theta[i, j, k]) * inv, zero), one)
+        free = fixed[i - 1, j - 1, k - 1] == 0
+        s_new = s_warm[i, j, k] * np.sqrt(one + (ratio - one) * phi)
+        s[i, j, k] = s_new if free else s[i, j, k]
+        w[i, j, k] = w_warm[i, j, k] if (phi <= zero) & free else zero
+        part += 1 if phi > zero else 0
+    return part
+
+
+@jit(parallel=True)
+def freeze_coefficients(theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold):
+    """Conductivity and perfusion of freezing tissue, from the current temperature offsets.
+
+    The frozen fraction ``phi = clip((hi - theta) / (hi - lo), 0, 1)`` (``hi``: freezing starts,
+    ``lo`` where it ends; offsets in K) raises the conductivity linearly to ``ratio`` times the
+    unfrozen one, ``k = k_warm (1 + (ratio - 1) phi)``, stored as ``s = sqrt(k)``; perfusion stops
+    as soon as the voxel starts to freeze (``w = 0`` for ``phi > 0``) and in ``fixed`` voxels, whose
+    conductivity is left as it is (a held probe keeps the contact conductivity it was given).
+    All arrays but ``fixed`` (uint8, unpadded) and ``cold`` are padded; ghosts are not touched.
+    ``cold[i, j]`` remembers rows that held frozen voxels, so that rows that never froze are
+    skipped after a single check of their minimum. Returns the number of voxels with ``phi > 0``.
+    """
+    n0 = theta.shape[0] - 2
+    n1 = theta.shape[1] - 2
+    n2 = theta.shape[2] - 2
+    typ = theta.dtype.type
+    hi, ratio = typ(hi), typ(ratio)
+    inv = typ(1.0) / (hi - typ(lo))
+    counts = np.zeros(n0, np.int64)
+    for i in prange(1, n0 + 1):
+        part = 0
+        for j in range(1, n1 + 1):
+            lo_row, _ = _row_range(theta, i, j, n2)
+            frozen_row = lo_row < hi
+            if frozen_row or cold[i - 1, j - 1]:
+                part += _freeze_row(theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio)
+            cold[i - 1, j - 1] = frozen_row
+        counts[i - 1] = part
+    return counts.sum()
+
+
+def freeze_coefficients_numpy(theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold):
+    """NumPy reference of :func:`freeze_coefficients` (updates every voxel; ``cold`` likewise)."""
+    typ = theta.dtype.type
+    c = theta[1:-1, 1:-1, 1:-1]
+    phi = np.clip((typ(hi) - c) / (typ(hi) - typ(lo)), 0, 1).astype(theta.dtype)
+    inner = (slice(1, -1),) * 3
+    s[inner] = np.where(fixed == 0, s_warm[inner] * np.sqrt(1 + (typ(ratio) - 1) * phi), s[inner])
+    w[inner] = np.where((phi <= 0) & (fixed == 0), w_warm[inner], 0)
+    cold[...] = (c < typ(hi)).any(axis=2)
+    return int(np.count_nonzero(phi > 0))

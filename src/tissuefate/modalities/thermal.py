@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 
 from ..damage.thermal import ThermalDose, apply_thermal_kill
 from ..damage.zone import ZONE_OMEGA
-from ..physics.thermal import PhaseWindow, ThermalSolver
+from ..physics.thermal import Freezing, PhaseWindow, ThermalSolver
 from ..tissue.coefficients import (
     perfusion_coefficient,
     thermal_conductivity,
@@ -78,7 +79,16 @@ def phase_windows(tissue: TissueModel) -> list[PhaseWindow]:
 class ThermalSessionRun:
     """One thermal session on a context: builds the solver and runs heating and cool-down."""
 
-    def __init__(self, ctx: SessionContext, label: str = "session") -> None:
+    def __init__(
+        self,
+        ctx: SessionContext,
+        label: str = "session",
+        *,
+        freezing: bool = False,
+        coldest: float | None = None,
+    ) -> None:
+        """``freezing`` models frozen conductivity and perfusion arrest (cryo); ``coldest`` (°C) is
+        the lowest temperature any held voxel will have (for the stable time step)."""
         self.ctx = ctx
         self.label = label
         opts = ctx.thermal
@@ -101,10 +111,17 @@ class ThermalSessionRun:
             fixed=anatomy.vessel,
             fixed_temperature=body.body_temperature,
             windows=phase_windows(tissue),
+            freezing=Freezing(
+                body.freezing_end, body.freezing_start, body.frozen_conductivity_ratio
+            )
+            if freezing
+            else None,
             dtype=np.dtype(opts.dtype).type,
             impl=ctx.impl,
         )
-        self.min_temperature = min(t_init, t_bnd, body.body_temperature)
+        self.min_temperature = min(
+            t_init, t_bnd, body.body_temperature, math.inf if coldest is None else coldest
+        )
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
         self.load_s = self.solver.warm_up(self.dose)
@@ -130,6 +147,21 @@ class ThermalSessionRun:
         if duration <= 0:
             return dt
         return duration / math.ceil(duration / dt - 1e-9)
+
+    def solver_info(self, simulated: float, dt: float) -> dict[str, Any]:
+        """The ``solver`` summary entry: steps, time step (s) of the main phase, wall time."""
+        opts = self.ctx.thermal
+        return {
+            "steps": self.steps,
+            "dt_s": dt,
+            "wall_time_s": self.wall,
+            "kernel_load_s": self.load_s,
+            "max_stable_dt_s": self.max_stable_dt,
+            "update_interval_s": opts.update_interval,
+            "simulated_s": simulated,
+            "dtype": opts.dtype,
+            "impl": self.ctx.impl,
+        }
 
     # ------------------------------------------------------------------ loop
     def _refresh_state(self) -> None:
@@ -176,12 +208,16 @@ class ThermalSessionRun:
         on: bool,
         t0: float,
         total: float,
-        auto_stop: bool = False,
+        auto_stop: bool | Callable[[ThermalSessionRun], bool] = False,
+        phase_name: str | None = None,
     ) -> float:
         """Run ``duration`` s with the source on or off; returns the end time (s).
 
         The source and the tissue state are refreshed every ``update_interval``; a time-series row,
         the finiteness check and the peak-temperature sampling happen every ``record_interval``.
+        ``auto_stop`` ends the phase early at a record: ``True`` once no voxel is at or above the
+        damage threshold, or a callable that says when. ``phase_name`` labels the rows ("on" or
+        "off" by default); a source with a ``columns(solver)`` method adds its columns to them.
         """
         solver, dose, opts = self.solver, self.dose, self.ctx.thermal
         dt = self.time_step(duration if duration > 0 else opts.update_interval)
@@ -192,7 +228,8 @@ class ThermalSessionRun:
         per_dose = max(1, min(per_update, round(MAX_DOSE_INTERVAL / dt)))
         updates_per_record = max(1, round(opts.record_interval / (per_update * dt)))
         n_total = round(duration / dt) if duration > 0 else 0
-        phase = "on" if on else "off"
+        phase = phase_name or ("on" if on else "off")
+        columns = getattr(source, "columns", None)
         t = t0
         done = 0
         updates = 0
@@ -215,11 +252,14 @@ class ThermalSessionRun:
             if updates % updates_per_record == 0 or done == n_total:
                 solver.check_finite()
                 self._refresh_state()
-                self._record(t, phase, extra)
+                self._record(t, phase, extra | columns(solver) if columns else extra)
                 if self.ctx.progress is not None:
                     frac = min(t / total, 1.0) if total > 0 else 1.0
                     self.ctx.progress(frac, f"{self.label}: power {phase}, t = {t:.0f} s")
-                if (
+                if callable(auto_stop):
+                    if auto_stop(self):
+                        break
+                elif (
                     auto_stop
                     and float(solver.theta[~solver.fixed].max(initial=-np.inf)) < hot_threshold
                 ):
@@ -234,13 +274,14 @@ def run_thermal_session(
     duration: float,
     cooldown: float | str,
     label: str = "session",
+    coldest: float | None = None,
 ) -> tuple[ThermalSessionRun, dict[str, Any]]:
     """Heat for ``duration`` s, then cool down (``cooldown`` s, or ``"auto"``: until no voxel is
     at or above the damage threshold, at most ``MAX_AUTO_COOLDOWN`` s).
 
     Returns the run (solver, dose, rows) and the solver summary.
     """
-    run = ThermalSessionRun(ctx, label)
+    run = ThermalSessionRun(ctx, label, coldest=coldest)
     auto = cooldown == "auto"
     off = MAX_AUTO_COOLDOWN if auto else float(cooldown)
     total = duration + off
@@ -252,18 +293,7 @@ def run_thermal_session(
         t = run.run_phase(source, off, False, t, total, auto_stop=auto)
     run.dose.sample(run.solver.theta)
     run._refresh_state()
-    solver_info = {
-        "steps": run.steps,
-        "dt_s": dt_on,
-        "wall_time_s": run.wall,
-        "kernel_load_s": run.load_s,
-        "max_stable_dt_s": run.max_stable_dt,
-        "update_interval_s": ctx.thermal.update_interval,
-        "simulated_s": t,
-        "dtype": ctx.thermal.dtype,
-        "impl": ctx.impl,
-    }
-    return run, solver_info
+    return run, run.solver_info(t, dt_on)
 
 
 def session_fields(run: ThermalSessionRun) -> dict[str, np.ndarray]:
@@ -276,6 +306,8 @@ def session_fields(run: ThermalSessionRun) -> dict[str, np.ndarray]:
         # CEM43 grows without bound at ablative temperatures: clip to what float32 holds
         "cem43": np.minimum(dose.cem43, np.finfo(np.float32).max).astype(np.float32),
         "kill_fraction": dose.kill_fraction(),
+        # every modality's damage as Ω (killed fraction 1 - exp(-Ω)); the ablation zone is Ω >= 1
+        "damage": dose.omega.astype(np.float32),
     }
 
 

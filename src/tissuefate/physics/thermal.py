@@ -26,7 +26,7 @@ from ..kernels import thermal as kt
 if TYPE_CHECKING:
     from ..damage.thermal import ThermalDose
 
-__all__ = ["EnergyLedger", "PhaseWindow", "ThermalSolver"]
+__all__ = ["EnergyLedger", "Freezing", "PhaseWindow", "ThermalSolver"]
 
 MAX_WINDOWS = 3
 
@@ -45,6 +45,20 @@ class PhaseWindow:
     sink: bool = False
 
 
+@dataclass(frozen=True)
+class Freezing:
+    """Tissue that freezes between ``upper`` (°C, freezing starts) and ``lower`` (°C, fully frozen).
+
+    The thermal conductivity rises linearly with the frozen fraction to ``conductivity_ratio``
+    times the unfrozen one, and perfusion stops in freezing tissue (frozen blood does not flow).
+    The latent heat and frozen heat capacity are phase windows of the solver.
+    """
+
+    lower: float
+    upper: float
+    conductivity_ratio: float
+
+
 @dataclass
 class EnergyLedger:
     """Heat flows integrated over time, in J (float64). Signs: into the tissue is positive."""
@@ -52,7 +66,8 @@ class EnergyLedger:
     delivered: float = 0.0  # by sources
     perfusion: float = 0.0  # carried away by blood perfusion (positive = removed)
     boundary: float = 0.0  # entering through the outer boundary
-    fixed: float = 0.0  # taken up by voxels held at fixed temperature (vessels, probes)
+    fixed: float = 0.0  # taken up by voxels held at fixed temperature (vessels, probes), and the
+    # heat content of voxels when they are taken out of the tissue to be held (back when released)
     vaporized: float = 0.0  # latent heat carried off by vaporised tissue water
     history: list[tuple[float, float]] = field(default_factory=list, repr=False)
 
@@ -90,6 +105,9 @@ class ThermalSolver:
         bool mask of voxels held at ``fixed_temperature`` (°C), e.g. large vessels.
     windows
         Up to three :class:`PhaseWindow`; they must not overlap.
+    freezing
+        Temperature-dependent conductivity and perfusion of freezing tissue (:class:`Freezing`),
+        refreshed by :meth:`update_coefficients`; None for none.
     dtype
         ``numpy.float32`` (default) or ``numpy.float64`` for the temperature and coefficient fields.
     impl
@@ -111,6 +129,7 @@ class ThermalSolver:
         fixed: np.ndarray | None = None,
         fixed_temperature: float | None = None,
         windows: tuple[PhaseWindow, ...] | list[PhaseWindow] = (),
+        freezing: Freezing | None = None,
         dtype: type = np.float32,
         impl: str = "compiled",
     ) -> None:
@@ -149,13 +168,30 @@ class ThermalSolver:
 
         pad = self._pad
         self._s = pad(np.sqrt(np.asarray(conductivity, np.float64)), mode="edge")
+        self._s_free = self._s.copy()  # unfrozen, as given: what a released voxel returns to
         self._rc = np.asarray(heat_capacity, np.float64)  # for the energy of the state
         ic = 1.0 / self._rc
+        self._ic_free = pad(ic)  # as if no voxel were held, for release and the stable step
         ic[self._fixed] = 0.0
         self._ic = pad(ic)
         w = np.asarray(perfusion, np.float64).copy()
         w[self._fixed] = 0.0
         self._w = pad(w)
+        # Freezing or holding voxels during the run needs the perfusion as if nothing were frozen
+        # or held (``_w_base``, which damage lowers) beside the effective one; otherwise they are
+        # the same array.
+        self._w_base = self._w
+        self.freezing = freezing
+        if freezing is not None:
+            if not freezing.upper > freezing.lower or not freezing.conductivity_ratio > 0:
+                raise ValueError(f"bad freezing model {freezing}")
+            self._w_base = self._w.copy()
+            self._s_warm = self._s_free
+            self._cold_rows = np.zeros(shape[:2], np.bool_)
+        self.frozen_voxels = 0
+        # any non-sink window below the initial temperature: a held voxel may be cold enough to
+        # pull its neighbours across window edges within one step (see kernels.thermal._row)
+        self._wide = freezing is not None
         self._q = pad(np.zeros(shape))
         self._source_power = 0.0
         theta0 = np.broadcast_to(np.asarray(initial_temperature, np.float64) - self.t_ref, shape)
@@ -229,10 +265,15 @@ class ThermalSolver:
 
         ``min_temperature`` (°C) excludes windows the run cannot reach (by the maximum principle
         temperatures never fall below the lowest initial, boundary, blood or fixed temperature
-        when sources only heat); None considers every window.
+        when sources only heat); None considers every window. Held voxels count as tissue (they
+        may be released), and frozen conductivity counts where freezing is reachable.
         """
         inv_h2 = 1.0 / self.grid.spacing**2
-        s = self._s.astype(np.float64)
+        s = self._s_free.astype(np.float64)
+        if self.freezing is not None and (
+            min_temperature is None or min_temperature < self.freezing.upper
+        ):
+            s = s * math.sqrt(max(self.freezing.conductivity_ratio, 1.0))
         c = s[1:-1, 1:-1, 1:-1]
         nsum = (
             s[:-2, 1:-1, 1:-1]
@@ -242,7 +283,9 @@ class ThermalSolver:
             + s[1:-1, 1:-1, :-2]
             + s[1:-1, 1:-1, 2:]
         )
-        rate = self._ic[1:-1, 1:-1, 1:-1].astype(np.float64) * (c * nsum * inv_h2 + self._w_max)
+        rate = self._ic_free[1:-1, 1:-1, 1:-1].astype(np.float64) * (
+            c * nsum * inv_h2 + self._w_max
+        )
         fmax = 1.0
         for win in self._windows:
             if min_temperature is None or win.upper > min_temperature:
@@ -291,9 +334,87 @@ class ThermalSolver:
     def perfusion_padded(self) -> np.ndarray:
         """The padded perfusion coefficient (W/m³/K), for in-place updates by damage kernels.
 
-        Values may only be lowered (the time step was chosen for the initial maximum).
+        Values may only be lowered (the time step was chosen for the initial maximum). With
+        freezing or held voxels this is the perfusion as if nothing were frozen or held; the
+        effective one follows at the next :meth:`update_coefficients`.
         """
-        return self._w
+        return self._w_base
+
+    # ---------------------------------------------------------- held voxels
+    def hold(self, mask: np.ndarray, temperature: float, conductivity: float | None = None) -> None:
+        """Hold the voxels of ``mask`` at ``temperature`` (°C) from now on (probes, electrodes).
+
+        ``conductivity`` (W/m/K) replaces theirs for conduction with their neighbours (the face
+        conductance is ``sqrt(k_held k_neighbour) / h``): a contact resistance between a probe's
+        coolant and the tissue. It may not exceed the largest tissue conductivity, which keeps
+        the stable time step. Voxels newly held leave the tissue: their heat content is booked to
+        the ledger's ``fixed`` account, so the energy balance still closes.
+        """
+        mask = np.asarray(mask, bool)
+        new = mask & ~self._fixed
+        self.ledger.fixed += float(self.enthalpy()[new].sum()) * self.grid.voxel_volume
+        self._fixed = self._fixed | mask
+        self.theta[mask] = temperature - self.t_ref
+        if any(not w.sink and temperature < w.upper for w in self._windows):
+            self._wide = True
+        if conductivity is not None:
+            s_max = float(self._s_free[1:-1, 1:-1, 1:-1].min())
+            if self.freezing is not None:
+                s_max *= math.sqrt(max(self.freezing.conductivity_ratio, 1.0))
+            if not 0 < math.sqrt(conductivity) <= s_max * (1 + 1e-6):
+                raise ValueError(
+                    f"held conductivity {conductivity:g} W/m/K must be positive and at most "
+                    f"{s_max**2:g} W/m/K (the least conductive tissue)"
+                )
+            self._s[1:-1, 1:-1, 1:-1][mask] = math.sqrt(conductivity)
+        self._fixed_changed()
+
+    def release(self, mask: np.ndarray) -> None:
+        """Stop holding the voxels of ``mask``: they become tissue at their current temperature."""
+        mask = np.asarray(mask, bool) & self._fixed
+        self.ledger.fixed -= float(self.enthalpy()[mask].sum()) * self.grid.voxel_volume
+        self._fixed = self._fixed & ~mask
+        inner = (slice(1, -1),) * 3
+        self._s[inner][mask] = self._s_free[inner][mask]
+        self._fixed_changed()
+
+    def _fixed_changed(self) -> None:
+        inner = (slice(1, -1),) * 3
+        self._ic[inner] = np.where(self._fixed, 0.0, self._ic_free[inner])
+        if self._w_base is self._w:
+            self._w_base = self._w.copy()
+        self._fixed_idx = np.ascontiguousarray(np.argwhere(self._fixed), dtype=np.int64) + 1
+        self.update_coefficients(force=True)
+
+    def update_coefficients(self, force: bool = False) -> None:
+        """Refresh the effective perfusion (and frozen conductivity) from the temperature.
+
+        Call it at every source update of a run that freezes or holds voxels; it costs one pass
+        over the rows that are (or were) frozen, or a full pass with ``force``.
+        """
+        if self._w_base is self._w:
+            return
+        fixed = self._fixed
+        if self.freezing is None:
+            inner = (slice(1, -1),) * 3
+            self._w[inner] = np.where(fixed, 0.0, self._w_base[inner])
+            return
+        fz = self.freezing
+        if force:
+            self._cold_rows[...] = True
+        kernel = kt.freeze_coefficients if self.impl == "compiled" else kt.freeze_coefficients_numpy
+        self.frozen_voxels = kernel(
+            self._theta,
+            self._s,
+            self._w,
+            self._s_warm,
+            self._w_base,
+            fixed.view(np.uint8),
+            fz.lower - self.t_ref,
+            fz.upper - self.t_ref,
+            fz.conductivity_ratio,
+            self._cold_rows,
+        )
 
     # -------------------------------------------------------------- stepping
     def warm_up(self, dose: ThermalDose | None = None) -> float:
@@ -340,6 +461,7 @@ class ThermalSolver:
                 self._wtable,
                 self._ghost[0],
                 self._ghost[1],
+                self._wide,
             )
             if dose is not None:
                 dose.warm_up(out)
@@ -366,6 +488,7 @@ class ThermalSolver:
                 self._wtable,
                 self._ghost[0],
                 self._ghost[1],
+                self._wide,
             )
             sums = self._loss.sum(axis=0)
             perf += float(sums[0]) * dt

@@ -7,6 +7,7 @@ list indices (``key``, e.g. ``strategies.mwa.sessions[0].power``) and one line o
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -15,7 +16,13 @@ import yaml
 from pydantic import ValidationError
 
 from tissuefate.errors import ScenarioError
-from tissuefate.scenario.models import KeyedValueError, Scenario
+from tissuefate.scenario.models import (
+    CryoProbe,
+    KeyedValueError,
+    RadiofrequencyElectrode,
+    Scenario,
+    Vessel,
+)
 
 __all__ = ["check_scenario", "dump_scenario", "load_scenario", "loads_scenario"]
 
@@ -337,9 +344,115 @@ def _reach_error(
     return None
 
 
+def _dot(u: Sequence[float], v: Sequence[float]) -> float:
+    return math.fsum(x * y for x, y in zip(u, v, strict=True))
+
+
+def _point_segment_distance(
+    point: Sequence[float], start: Sequence[float], delta: Sequence[float], length2: float
+) -> float:
+    """Distance from ``point`` to the segment from ``start`` along ``delta``, whose squared
+    length is ``length2``."""
+    rel = [p - a for p, a in zip(point, start, strict=True)]
+    t = 0.0 if length2 == 0.0 else min(1.0, max(0.0, _dot(rel, delta) / length2))
+    return math.hypot(*(r - t * d for r, d in zip(rel, delta, strict=True)))
+
+
+def _segment_distance(
+    p1: Sequence[float], q1: Sequence[float], p2: Sequence[float], q2: Sequence[float]
+) -> float:
+    """Shortest distance between the segments ``p1``–``q1`` and ``p2``–``q2`` (3D points).
+
+    Exact up to rounding: the closest pair of points is either inside both segments, where the
+    lines through them come closest (found in closed form), or has an end point of one segment,
+    whose distance to the other segment is a point–segment distance. The least of these five
+    candidates is the answer; this also covers parallel, nearly parallel and zero-length segments.
+    """
+    d1 = [b - a for a, b in zip(p1, q1, strict=True)]
+    d2 = [b - a for a, b in zip(p2, q2, strict=True)]
+    a, e = _dot(d1, d1), _dot(d2, d2)
+    best = min(
+        _point_segment_distance(p1, p2, d2, e),
+        _point_segment_distance(q1, p2, d2, e),
+        _point_segment_distance(p2, p1, d1, a),
+        _point_segment_distance(q2, p1, d1, a),
+    )
+    r = [x - y for x, y in zip(p1, p2, strict=True)]
+    b, c, f = _dot(d1, d2), _dot(d1, r), _dot(d2, r)
+    denom = a * e - b * b  # zero for parallel lines: then an end point is among the closest
+    if denom > 0.0:
+        s = (b * f - c * e) / denom
+        t = (a * f - b * c) / denom
+        if 0.0 <= s <= 1.0 and 0.0 <= t <= 1.0:
+            gap = math.hypot(*(ri + s * x - t * y for ri, x, y in zip(r, d1, d2, strict=True)))
+            best = min(best, gap)
+    return best
+
+
+def _active_end(tip: Sequence[float], direction: Sequence[float], length: float) -> list[float]:
+    """The end of an active part that runs ``length`` (m) back from ``tip`` along the shaft."""
+    return [p - length * d for p, d in zip(tip, direction, strict=True)]
+
+
+def _reach_radius_m(item: RadiofrequencyElectrode | CryoProbe) -> float:
+    """Radius (m) of the cylinder around the axis that holds the active part: the needle itself,
+    the three needles of a cluster, or the spread of deployed tines."""
+    radius = item.diameter_m / 2
+    if isinstance(item, RadiofrequencyElectrode):
+        if item.spacing_m is not None:
+            return item.spacing_m + radius
+        if item.deployed_diameter_m is not None:
+            return max(item.deployed_diameter_m / 2, radius)
+    return radius
+
+
+def _check_needles(
+    items: Sequence[RadiofrequencyElectrode | CryoProbe],
+    what: str,
+    key: str,
+    half: Sequence[float],
+    limit: Sequence[float],
+    vessels: Sequence[Vessel],
+    source: str | None,
+) -> None:
+    """Electrodes or cryoprobes: tip in the grid, far end of the active part at most half a voxel
+    beyond it, and the active part clear of every vessel."""
+    for j, item in enumerate(items):
+        tip = item.tip_m
+        problem = _reach_error(
+            f"the {what} tip", tip, (0.0, 0.0, 0.0), half, size_key="tip", centre_is="is"
+        )
+        if problem is not None:
+            raise ScenarioError(problem[1], source=source, key=f"{key}[{j}].tip")
+        end = _active_end(tip, item.direction, item.active_length_m)
+        for axis, p, h, most in zip("xyz", end, half, limit, strict=True):
+            if abs(p) > most * (1 + 1e-9):
+                raise ScenarioError(
+                    f"the active part of {what} {j} ends {_mm(abs(p))} from the centre along "
+                    f"{axis} but the grid ends at {_mm(h)} (at most half a voxel beyond is "
+                    "allowed)",
+                    source=source,
+                    key=f"{key}[{j}].active_length",
+                )
+        radius = _reach_radius_m(item)
+        for vessel in vessels:
+            gap = _segment_distance(tip, end, vessel.start_m, vessel.end_m)
+            clearance = vessel.radius_m + radius
+            if gap < clearance:
+                raise ScenarioError(
+                    f"{what} {j} overlaps vessel {vessel.name}: its active part comes within "
+                    f"{_mm(round(gap, 9))} of the vessel axis, closer than the vessel radius "
+                    f"plus the {what} radius ({_mm(clearance)})",
+                    source=source,
+                    key=f"{key}[{j}]",
+                )
+
+
 def check_scenario(scenario: Scenario, source: str | None = None) -> None:
-    """Checks that need the grid: the grid fits in memory, and every tumor, applicator tip and
-    heat source lies inside it; vessel ends may lie up to half a voxel beyond its faces.
+    """Checks that need the grid: the grid fits in memory, and every tumor, applicator, electrode
+    and probe tip and heat source lies inside it; vessel ends and the far ends of the active parts
+    of electrodes and probes may lie up to half a voxel beyond its faces. The active part of an
+    electrode or probe must not overlap a vessel.
 
     Raises
     ------
@@ -370,7 +483,8 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
             raise ScenarioError(problem[1], source=source, key=f"anatomy.tumors[{i}].{problem[0]}")
 
     limit = tuple(h + grid.spacing_m / 2 for h in half)
-    for i, vessel in enumerate(scenario.anatomy.vessels):
+    vessels = scenario.anatomy.vessels
+    for i, vessel in enumerate(vessels):
         for end_key, point in (("start", vessel.start_m), ("end", vessel.end_m)):
             for axis, p, h, most in zip("xyz", point, half, limit, strict=True):
                 if abs(p) > most * (1 + 1e-9):
@@ -401,6 +515,20 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
                             source=source,
                             key=f"{prefix}.applicators[{j}].tip",
                         )
+            elif session.modality == "radiofrequency":
+                _check_needles(
+                    session.electrodes,
+                    "electrode",
+                    f"{prefix}.electrodes",
+                    half,
+                    limit,
+                    vessels,
+                    source,
+                )
+            elif session.modality == "cryo":
+                _check_needles(
+                    session.probes, "cryoprobe", f"{prefix}.probes", half, limit, vessels, source
+                )
             else:
                 for j, heat in enumerate(session.sources):
                     r = heat.radius_m or 0.0

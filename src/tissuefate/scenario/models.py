@@ -27,9 +27,12 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    SerializerFunctionWrapHandler,
     Strict,
     StringConstraints,
+    field_serializer,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -42,6 +45,7 @@ from tissuefate.scenario.quantities import (
     Length,
     Power,
     PowerDensity,
+    QuantityField,
     Temperature,
     format_quantity,
     parse_quantity,
@@ -51,6 +55,9 @@ from tissuefate.scenario.quantities import (
 __all__ = [
     "Anatomy",
     "Cooldown",
+    "CryoPhase",
+    "CryoProbe",
+    "CryoSession",
     "Day",
     "Direction",
     "GridSpec",
@@ -59,6 +66,9 @@ __all__ = [
     "MicrowaveApplicator",
     "MicrowaveSession",
     "OutputSettings",
+    "RadiofrequencyElectrode",
+    "RadiofrequencySession",
+    "Rolloff",
     "Scenario",
     "Session",
     "Strategy",
@@ -80,6 +90,20 @@ MAX_MICROWAVE_POWER_W = 300.0
 #: Longest microwave session accepted, in s.
 MAX_MICROWAVE_DURATION_S = 2 * 3600.0
 MIN_VOXELS_PER_AXIS = 8
+#: Highest power a clinical radiofrequency generator delivers, in W.
+MAX_RF_POWER_W = 250.0
+#: Longest radiofrequency session accepted, in s.
+MAX_RF_DURATION_S = 2 * 3600.0
+#: Coolant temperatures accepted for internally cooled RF electrodes, in °C.
+RF_COOLANT_RANGE_C = (-20.0, 40.0)
+#: Tine counts of the multi-tine (umbrella) electrodes accepted.
+RF_TINES_RANGE = (2, 16)
+#: Probe surface temperatures accepted while freezing (liquid nitrogen to the mildest gas), in °C.
+CRYO_GAS_RANGE_C = (-196.0, -20.0)
+#: Probe surface temperatures accepted during an active thaw, in °C.
+CRYO_THAW_RANGE_C = (0.0, 60.0)
+#: Longest single freeze or thaw phase accepted, in s.
+MAX_CRYO_PHASE_S = 3600.0
 
 
 class KeyedValueError(ValueError):
@@ -209,6 +233,17 @@ PositivePower = Annotated[Power, AfterValidator(_positive)]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 NonNegativeDuration = Annotated[Duration, AfterValidator(_not_negative)]
 PositivePowerDensity = Annotated[PowerDensity, AfterValidator(_positive)]
+
+#: A voltage, e.g. ``"150 V"``; SI value in V.
+Voltage = Annotated[
+    pint.Quantity, QuantityField("[electric_potential]", what="voltage", example="150 V")
+]
+#: An electrical resistance (impedance magnitude), e.g. ``"120 ohm"``; SI value in Ω.
+Resistance = Annotated[
+    pint.Quantity, QuantityField("[resistance]", what="resistance", example="120 ohm")
+]
+PositiveVoltage = Annotated[Voltage, AfterValidator(_positive)]
+PositiveResistance = Annotated[Resistance, AfterValidator(_positive)]
 
 #: A position or extent: three lengths ``[x, y, z]``, e.g. ``[0 mm, 0 mm, 20 mm]``.
 Vec3 = Annotated[tuple[Length, Length, Length], BeforeValidator(_three_values)]
@@ -660,8 +695,416 @@ class HeatSourceSession(_Model):
         return _cooldown_s(self.cooldown)
 
 
+def _between(quantity: pint.Quantity, low: float, high: float, unit: str = "degC") -> pint.Quantity:
+    """``quantity`` if its SI value (°C for temperatures) lies in ``[low, high]``."""
+    if not low <= to_si(quantity) <= high:
+        raise ValueError(
+            f"must be between {low:g} {unit} and {high:g} {unit}, got {format_quantity(quantity)!r}"
+        )
+    return quantity
+
+
+def _at_most(quantity: pint.Quantity, most: float, what: str) -> pint.Quantity:
+    """``quantity`` if its SI value is at most ``most``; ``what`` ends the message."""
+    if to_si(quantity) > most:
+        raise ValueError(f"{format_quantity(quantity)} is {what}")
+    return quantity
+
+
+def _unset(data: dict[str, Any], key: str) -> bool:
+    return data.get(key) is None
+
+
+class RadiofrequencyElectrode(_Model):
+    """One radiofrequency electrode: tip position (grid frame) and insertion direction
+    (shaft → tip), as for microwave applicators.
+
+    ``kind`` picks the geometry of the active (uninsulated) part, which runs from the tip back
+    along the shaft:
+
+    - ``needle``: a single straight needle of ``diameter`` with an exposed tip of
+      ``active_length`` (required).
+    - ``cluster``: three parallel needles of that kind, ``spacing`` apart (default 5 mm), the
+      ``tip`` being the centre of their tips.
+    - ``multi_tine``: ``tines`` curved tines (default 9) deployed from the shaft end at ``tip``
+      and spreading to ``deployed_diameter`` (required); ``active_length`` is the tine length
+      along the axis and defaults to half the deployed diameter.
+
+    An internally ``cooled`` electrode (the default) holds its surface near
+    ``coolant_temperature`` (default 10 °C, allowed -20 to 40 °C); the key is an error on an
+    uncooled one. Keys that do not apply to the kind (``spacing`` off a cluster, ``tines`` and
+    ``deployed_diameter`` off a multi-tine) are errors, never silently ignored. The defaults that
+    depend on the kind are filled in on validation, so a dumped scenario shows them.
+    """
+
+    tip: Vec3
+    direction: Direction
+    kind: Literal["needle", "cluster", "multi_tine"] = "needle"
+    active_length: PositiveLength | None = None
+    diameter: PositiveLength = "1.5 mm"  # type: ignore[assignment]
+    cooled: Annotated[bool, Strict()] = True
+    coolant_temperature: Temperature | None = None
+    spacing: PositiveLength | None = None
+    tines: Annotated[int, Strict(), Field(ge=RF_TINES_RANGE[0], le=RF_TINES_RANGE[1])] | None = None
+    deployed_diameter: PositiveLength | None = None
+
+    @classmethod
+    def _coerce_input(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        kind = data.get("kind", "needle")
+        if data.get("cooled", True) is True and _unset(data, "coolant_temperature"):
+            data["coolant_temperature"] = "10 degC"
+        if kind == "cluster" and _unset(data, "spacing"):
+            data["spacing"] = "5 mm"
+        if kind == "multi_tine":
+            if _unset(data, "tines"):
+                data["tines"] = 9
+            if _unset(data, "active_length") and not _unset(data, "deployed_diameter"):
+                try:
+                    spread = parse_quantity(data["deployed_diameter"], "[length]", what="length")
+                except ValueError:
+                    spread = None  # reported by the field itself
+                if spread is not None and spread.magnitude > 0:
+                    data["active_length"] = spread / 2
+        return data
+
+    @field_validator("coolant_temperature")
+    @classmethod
+    def _coolant_range(cls, value: pint.Quantity | None) -> pint.Quantity | None:
+        return None if value is None else _between(value, *RF_COOLANT_RANGE_C)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> RadiofrequencyElectrode:
+        if not self.cooled and self.coolant_temperature is not None:
+            raise KeyedValueError(
+                "coolant_temperature is only for a cooled electrode (cooled: true)",
+                "coolant_temperature",
+            )
+        if self.kind != "cluster" and self.spacing is not None:
+            raise KeyedValueError(f"spacing is only for kind: cluster, not {self.kind}", "spacing")
+        if self.kind != "multi_tine":
+            for key in ("tines", "deployed_diameter"):
+                if getattr(self, key) is not None:
+                    raise KeyedValueError(
+                        f"{key} is only for kind: multi_tine, not {self.kind}", key
+                    )
+            if self.active_length is None:
+                raise KeyedValueError(
+                    f"a {self.kind} electrode needs an active_length (its exposed tip), "
+                    "e.g. '20 mm'",
+                    "active_length",
+                )
+        elif self.deployed_diameter is None:
+            raise KeyedValueError(
+                "a multi_tine electrode needs a deployed_diameter (the spread of the tine tips), "
+                "e.g. '30 mm'",
+                "deployed_diameter",
+            )
+        return self
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Tip position relative to the grid centre, in m (centre of the tips for a cluster)."""
+        return _si3(self.tip)
+
+    @property
+    def active_length_m(self) -> float:
+        """Length of the active part along the axis, behind the tip, in m."""
+        return to_si(self.active_length)  # type: ignore[arg-type]  # checked or filled in
+
+    @property
+    def diameter_m(self) -> float:
+        """Needle (shaft) diameter in m."""
+        return to_si(self.diameter)
+
+    @property
+    def coolant_temperature_c(self) -> float | None:
+        """Coolant temperature of a cooled electrode in °C; None when not cooled."""
+        return _optional_si(self.coolant_temperature)
+
+    @property
+    def spacing_m(self) -> float | None:
+        """Distance between the needles of a cluster in m; None for the other kinds."""
+        return _optional_si(self.spacing)
+
+    @property
+    def deployed_diameter_m(self) -> float | None:
+        """Spread of the tine tips of a multi-tine electrode in m; None for the other kinds."""
+        return _optional_si(self.deployed_diameter)
+
+
+class Rolloff(_Model):
+    """Impedance roll-off control: the generator pauses for ``pause`` when the impedance exceeds
+    ``impedance_above`` or rises ``impedance_rise`` above its baseline (at least one is needed).
+
+    Both thresholds are optional inside a ``rolloff`` mapping; the defaults of an omitted (or null)
+    ``rolloff`` key are 120 Ω absolute and 15 s.
+    """
+
+    impedance_above: PositiveResistance | None = None
+    impedance_rise: PositiveResistance | None = None
+    pause: PositiveDuration = "15 s"  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> Rolloff:
+        if self.impedance_above is None and self.impedance_rise is None:
+            raise KeyedValueError(
+                "give impedance_above, impedance_rise or both (or write rolloff: off)"
+            )
+        return self
+
+    @property
+    def impedance_above_ohm(self) -> float | None:
+        """Absolute impedance threshold in Ω; None if unset."""
+        return _optional_si(self.impedance_above)
+
+    @property
+    def impedance_rise_ohm(self) -> float | None:
+        """Threshold of the rise above the baseline impedance in Ω; None if unset."""
+        return _optional_si(self.impedance_rise)
+
+    @property
+    def pause_s(self) -> float:
+        """Time the power stays off after a roll-off, in s."""
+        return to_si(self.pause)
+
+
+_DEFAULT_ROLLOFF = {"impedance_above": "120 ohm", "pause": "15 s"}
+
+
+def _parse_rolloff(value: Any) -> Any:
+    """``rolloff`` input: null → the defaults, ``off`` (YAML reads it as false) → None."""
+    if value is None:
+        return dict(_DEFAULT_ROLLOFF)
+    if value is False or value == "off":
+        return None
+    if isinstance(value, dict | Rolloff):
+        return value
+    shown = "true" if value is True else _shown(value)  # YAML reads on, yes and true as true
+    raise ValueError(
+        f"expected a mapping of roll-off settings, null for the defaults or off, got {shown}"
+    )
+
+
+class RadiofrequencySession(_Model):
+    """A radiofrequency ablation: the generator drives ``power`` (W) into the electrodes for
+    ``duration``, limited by ``voltage_limit`` and paused by impedance ``rolloff``.
+
+    Current returns through a grounding pad: ``ground`` is a grid face (``x-`` ... ``z+``) or
+    ``boundary`` (all faces). With several electrodes the generator switches between them every
+    ``switching_interval`` (switching monopolar mode). ``rolloff: off`` switches roll-off control
+    off; then :attr:`rolloff` is None.
+    """
+
+    modality: Literal["radiofrequency"]
+    day: Day = 0
+    electrodes: list[RadiofrequencyElectrode] = Field(min_length=1)
+    power: PositivePower
+    voltage_limit: PositiveVoltage = "150 V"  # type: ignore[assignment]
+    rolloff: Annotated[Rolloff | None, BeforeValidator(_parse_rolloff)] = None
+    switching_interval: PositiveDuration = "10 s"  # type: ignore[assignment]
+    ground: Literal["boundary", "x-", "x+", "y-", "y+", "z-", "z+"] = "boundary"
+    duration: PositiveDuration
+    cooldown: Cooldown = "auto"
+
+    @field_validator("power")
+    @classmethod
+    def _clinical_power(cls, power: pint.Quantity) -> pint.Quantity:
+        return _at_most(
+            power,
+            MAX_RF_POWER_W,
+            f"above any clinical radiofrequency generator (at most {MAX_RF_POWER_W:g} W)",
+        )
+
+    @field_validator("duration")
+    @classmethod
+    def _clinical_duration(cls, duration: pint.Quantity) -> pint.Quantity:
+        return _at_most(
+            duration, MAX_RF_DURATION_S, "longer than any radiofrequency session (at most 2 h)"
+        )
+
+    @field_serializer("rolloff", mode="wrap")
+    def _dump_rolloff(self, rolloff: Rolloff | None, handler: SerializerFunctionWrapHandler) -> Any:
+        return "off" if rolloff is None else handler(rolloff)
+
+    @property
+    def power_w(self) -> float:
+        """Target generator power in W (shared by the electrodes when switching)."""
+        return to_si(self.power)
+
+    @property
+    def voltage_limit_v(self) -> float:
+        """Highest generator voltage (RMS) in V."""
+        return to_si(self.voltage_limit)
+
+    @property
+    def switching_interval_s(self) -> float:
+        """Time each electrode is active before the generator switches to the next, in s."""
+        return to_si(self.switching_interval)
+
+    @property
+    def duration_s(self) -> float:
+        """Time the generator is on (roll-off pauses included), in s."""
+        return to_si(self.duration)
+
+    @property
+    def cooldown_s(self) -> float | None:
+        """Time simulated after power-off, in s; None for ``"auto"``."""
+        return _cooldown_s(self.cooldown)
+
+
+class CryoProbe(_Model):
+    """One cryoprobe: tip position (grid frame) and insertion direction (shaft → tip); it
+    freezes along ``active_length`` behind the tip."""
+
+    tip: Vec3
+    direction: Direction
+    diameter: PositiveLength = "2.4 mm"  # type: ignore[assignment]
+    active_length: PositiveLength = "40 mm"  # type: ignore[assignment]
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Tip position relative to the grid centre, in m."""
+        return _si3(self.tip)
+
+    @property
+    def diameter_m(self) -> float:
+        """Probe diameter in m."""
+        return to_si(self.diameter)
+
+    @property
+    def active_length_m(self) -> float:
+        """Freezing length behind the tip, in m."""
+        return to_si(self.active_length)
+
+
+_PhaseDuration = Annotated[
+    PositiveDuration,
+    AfterValidator(
+        lambda d: _at_most(d, MAX_CRYO_PHASE_S, "longer than any cryo phase (at most 1 h)")
+    ),
+]
+
+
+class CryoPhase(_Model):
+    """One phase of a cryoablation protocol: ``freeze: DURATION`` or ``thaw: DURATION`` (≤ 1 h).
+
+    A thaw is ``passive`` (the default: the probe stops cooling and the tissue warms it) or
+    ``active`` (the probe surface is held at the session's ``thaw_temperature``); ``mode`` is an
+    error on a freeze. Written back in the short form, e.g. ``{thaw: 5 min, mode: passive}``.
+    """
+
+    freeze: _PhaseDuration | None = None
+    thaw: _PhaseDuration | None = None
+    mode: Literal["passive", "active"] | None = None
+
+    @classmethod
+    def _coerce_input(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _unset(data, "thaw") and _unset(data, "mode"):
+            data = {**data, "mode": "passive"}
+        return data
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CryoPhase:
+        if self.freeze is None and self.thaw is None:
+            raise KeyedValueError("a phase needs freeze: DURATION or thaw: DURATION")
+        if self.freeze is not None and self.thaw is not None:
+            raise KeyedValueError(
+                "a phase is a freeze or a thaw, not both; write them as two phases", "thaw"
+            )
+        if self.freeze is not None and self.mode is not None:
+            raise KeyedValueError("mode is only for a thaw (passive or active)", "mode")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _short_form(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+    @property
+    def kind(self) -> Literal["freeze", "thaw"]:
+        """``"freeze"`` or ``"thaw"``."""
+        return "freeze" if self.freeze is not None else "thaw"
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the phase in s."""
+        return to_si(self.freeze if self.freeze is not None else self.thaw)  # type: ignore[arg-type]
+
+
+class CryoSession(_Model):
+    """A cryoablation: the probes run the ``protocol`` of freeze and thaw phases in order.
+
+    While freezing, the probe surface is held at ``gas_temperature`` (-196 to -20 °C, default
+    -150 °C); during an active thaw at ``thaw_temperature`` (0 to 60 °C, default 20 °C). The
+    protocol starts with a freeze, and every thaw follows a freeze (directly or after another
+    thaw), so it holds at least one freeze. ``cooldown`` is simulated after the last phase.
+    """
+
+    modality: Literal["cryo"]
+    day: Day = 0
+    probes: list[CryoProbe] = Field(min_length=1)
+    gas_temperature: Temperature = "-150 degC"  # type: ignore[assignment]
+    thaw_temperature: Temperature = "20 degC"  # type: ignore[assignment]
+    protocol: list[CryoPhase] = Field(min_length=1)
+    cooldown: Cooldown = "auto"
+
+    @field_validator("gas_temperature")
+    @classmethod
+    def _gas_range(cls, value: pint.Quantity) -> pint.Quantity:
+        return _between(value, *CRYO_GAS_RANGE_C)
+
+    @field_validator("thaw_temperature")
+    @classmethod
+    def _thaw_range(cls, value: pint.Quantity) -> pint.Quantity:
+        return _between(value, *CRYO_THAW_RANGE_C)
+
+    @field_validator("protocol")
+    @classmethod
+    def _freeze_first(cls, protocol: list[CryoPhase]) -> list[CryoPhase]:
+        for index, phase in enumerate(protocol):
+            if phase.kind == "freeze":
+                break
+            raise KeyedValueError("a thaw needs a freeze before it", index, "thaw")
+        return protocol
+
+    @property
+    def gas_temperature_c(self) -> float:
+        """Probe surface temperature while freezing, in °C."""
+        return to_si(self.gas_temperature)
+
+    @property
+    def thaw_temperature_c(self) -> float:
+        """Probe surface temperature during an active thaw, in °C."""
+        return to_si(self.thaw_temperature)
+
+    @property
+    def phases(self) -> tuple[tuple[Literal["freeze", "thaw"], float, str | None], ...]:
+        """The protocol as ``(kind, duration in s, mode)``; mode is None for a freeze."""
+        return tuple((p.kind, p.duration_s, p.mode) for p in self.protocol)
+
+    @property
+    def freeze_time_s(self) -> float:
+        """Total freezing time of the protocol, in s."""
+        return sum(p.duration_s for p in self.protocol if p.kind == "freeze")
+
+    @property
+    def duration_s(self) -> float:
+        """Total length of the protocol (freezes and thaws), in s."""
+        return sum(p.duration_s for p in self.protocol)
+
+    @property
+    def cooldown_s(self) -> float | None:
+        """Time simulated after the protocol, in s; None for ``"auto"``."""
+        return _cooldown_s(self.cooldown)
+
+
 #: One treatment session; the ``modality`` key picks the model.
-Session = Annotated[MicrowaveSession | HeatSourceSession, Field(discriminator="modality")]
+Session = Annotated[
+    MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession,
+    Field(discriminator="modality"),
+]
 
 
 class Strategy(_Model):
@@ -671,7 +1114,10 @@ class Strategy(_Model):
 
     @field_validator("sessions")
     @classmethod
-    def _in_order(cls, sessions: list[MicrowaveSession | HeatSourceSession]) -> list[Any]:
+    def _in_order(
+        cls,
+        sessions: list[MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession],
+    ) -> list[Any]:
         for index in range(1, len(sessions)):
             before, day = sessions[index - 1].day, sessions[index].day
             if day < before:

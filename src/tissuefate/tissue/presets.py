@@ -44,6 +44,8 @@ MATERIAL_SCHEMA: dict[str, tuple[str, bool]] = {
     "mw_conductivity_a": ("[current]**2*[time]**3/[mass]/[length]**3", True),
     "mw_conductivity_b": ("dimensionless", True),
     "mw_conductivity_c": ("1/[temperature]", True),
+    "rf_conductivity": ("[current]**2*[time]**3/[mass]/[length]**3", True),
+    "rf_conductivity_coefficient": ("1/[temperature]", True),
     "volume_doubling_time": ("[time]", False),
 }
 BODY_SCHEMA: dict[str, tuple[str, bool]] = {
@@ -58,6 +60,10 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "freezing_start": ("[temperature]", True),
     "freezing_end": ("[temperature]", True),
     "frozen_specific_heat_ratio": ("dimensionless", True),
+    "frozen_conductivity_ratio": ("dimensionless", True),
+    "rf_vaporized_conductivity_factor": ("dimensionless", True),
+    "cryo_lethal_temperature": ("[temperature]", True),
+    "cryo_partial_temperature": ("[temperature]", True),
 }
 # Examples shown in error messages, by dimension.
 _EXAMPLES = {
@@ -75,7 +81,12 @@ _EXAMPLES = {
     "[energy]/[length]**3": "250e6 J/m^3",
 }
 # Parameters whose temperature dimension is a difference (K), not an absolute temperature.
-_TEMPERATURE_DIFFERENCES = {"vaporization_window", "mw_permittivity_c", "mw_conductivity_c"}
+_TEMPERATURE_DIFFERENCES = {
+    "vaporization_window",
+    "mw_permittivity_c",
+    "mw_conductivity_c",
+    "rf_conductivity_coefficient",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,8 @@ class Material:
     mw_conductivity_a: float  # S/m
     mw_conductivity_b: float
     mw_conductivity_c: float  # 1/K
+    rf_conductivity: float  # S/m at body temperature, radiofrequency (~500 kHz)
+    rf_conductivity_coefficient: float  # 1/K, relative rise of rf_conductivity per kelvin
     volume_doubling_time: float | None = None  # s
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -135,6 +148,10 @@ class Body:
     freezing_start: float
     freezing_end: float
     frozen_specific_heat_ratio: float
+    frozen_conductivity_ratio: float  # k frozen / k unfrozen
+    rf_vaporized_conductivity_factor: float  # σ of dried tissue / σ at 100 °C
+    cryo_lethal_temperature: float  # °C, one freeze to this kills every cell
+    cryo_partial_temperature: float  # °C, onset of partial kill by freezing
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property

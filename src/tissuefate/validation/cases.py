@@ -17,7 +17,7 @@ from ..damage.thermal import ThermalDose
 from ..grid.grid import Grid
 from ..grid.shapes import Sphere
 from ..modalities.heat_source import deposit_point, deposit_sphere
-from ..physics.thermal import ThermalSolver
+from ..physics.thermal import Freezing, PhaseWindow, ThermalSolver
 from . import exact
 
 __all__ = [
@@ -25,12 +25,14 @@ __all__ = [
     "ValidationRow",
     "arrhenius_times",
     "convergence_order",
+    "cryo_single_probe",
     "energy_conservation",
     "heated_sphere",
     "held_sphere",
     "point_source",
     "reference_problem",
     "run_validation",
+    "stefan_front",
 ]
 
 # Worked-example tissue of reference/validation.md A
@@ -428,6 +430,110 @@ def microwave_aspect_ratios(held_out: bool = True) -> list[ValidationRow]:
     return rows
 
 
+def stefan_front(h: float = 0.25e-3, t_end: float = 600.0) -> list[ValidationRow]:
+    """1-D solidification with latent heat against the Neumann similarity solution.
+
+    Tissue water freezes over a 1 K window (−1…0 °C, 250 MJ/m³; frozen conductivity 4× and heat
+    capacity 0.5× the unfrozen 0.52 W/m/K and 1079·3540 J/m³/K, the cryo properties of
+    reference/validation.md B). A plane of voxels at x = 0 is held at −60 °C from t = 0 against
+    tissue at 20 °C, on a 60 mm row of voxels (insulated elsewhere: 1-D). The front is the −0.5 °C
+    isotherm (the window's middle); the exact one is X = 2λ√(α_s t). Tolerance 2 % (the issue's).
+    """
+    n = round(0.06 / h)
+    grid = Grid(shape=(n, 1, 1), spacing=h)
+    shape = grid.shape
+    lo, hi, latent, ratio, frozen_c = -1.0, 0.0, 250e6, 4.0, 0.5
+    wall = np.zeros(shape, bool)
+    wall[0] = True
+    solver = ThermalSolver(
+        grid,
+        np.full(shape, K),
+        np.full(shape, RHO_C),
+        np.zeros(shape),
+        reference_temperature=20.0,
+        initial_temperature=20.0,
+        arterial_temperature=20.0,
+        boundary="insulated",
+        fixed=wall,
+        fixed_temperature=-60.0,
+        windows=[
+            PhaseWindow(-math.inf, lo, frozen_c),
+            PhaseWindow(lo, hi, 1.0 + latent / (RHO_C * (hi - lo))),
+        ],
+        freezing=Freezing(lo, hi, ratio),
+        dtype=np.float64,
+    )
+    # the row is 1-D: only the two neighbours along x conduct, so the stable step is 3x the 3-D one
+    rate = (2 * ratio * K / h**2) / (frozen_c * RHO_C)
+    dt = 0.9 / rate
+    interval = 0.5  # s between refreshes of the frozen conductivity
+    per = max(1, round(interval / dt))
+    steps = math.ceil(t_end / (per * dt)) * per
+    dt = t_end / steps
+    for _ in range(steps // per):
+        solver.update_coefficients()
+        solver.step(dt, per)
+    t = solver.temperature[:, 0, 0]
+    x = np.arange(n) * h
+    melt = 0.5 * (lo + hi)
+    i = int(np.argmax(t > melt))
+    front = x[i - 1] + (melt - t[i - 1]) / (t[i] - t[i - 1]) * h
+    lam = exact.neumann_solidification(
+        K * ratio, RHO_C * frozen_c, K, RHO_C, latent, -60.0, melt, 20.0
+    )
+    ref = 2 * lam * math.sqrt(K * ratio / (RHO_C * frozen_c) * t_end)
+    return [
+        ValidationRow(
+            f"Stefan solidification, {h * 1e3:g} mm, {t_end:g} s",
+            "front position (m)",
+            front,
+            ref,
+            (front - ref) / ref,
+            0.02,
+        )
+    ]
+
+
+def cryo_single_probe(spacing_mm: float = 1.0) -> list[ValidationRow]:
+    """Isotherms of one probe in gel against the phantom experiments (reference/validation.md B).
+
+    The −30 °C diameter of a 2.4 mm probe (15 min, agar at 39 °C; Littrup et al. 2009) is the
+    number the probe's heat-transfer coefficient was fitted to: tolerance 15 % (the issue's). The
+    distance between the 0 °C edge and the −40 °C isotherm (gel at 37 °C, 17 G and 10 G needles,
+    freeze time not given, 10 min assumed; PMC4850244, "about 1 cm") was not fitted: tolerance
+    3 mm, since the reference gives the gap only roughly.
+    """
+    from .cryo import ISOTHERM_GAP_MM, LITTRUP_DIAMETER_MM, single_probe
+
+    rows = []
+    r = single_probe(spacing_mm)
+    d = r["minus30_diameter_mm"]
+    rows.append(
+        ValidationRow(
+            f"cryo, one 2.4 mm probe, 15 min, agar 39 degC, {spacing_mm:g} mm (fitted)",
+            "-30 degC isotherm diameter (mm)",
+            d,
+            LITTRUP_DIAMETER_MM,
+            (d - LITTRUP_DIAMETER_MM) / LITTRUP_DIAMETER_MM,
+            0.15,
+        )
+    )
+    for gauge, diameter in (("17 G", 1.47), ("10 G", 3.4)):
+        r = single_probe(spacing_mm, gel_temperature_c=37.0, freeze_min=10.0, diameter_mm=diameter)
+        gap = r["isotherm_gap_mm"]
+        rows.append(
+            ValidationRow(
+                f"cryo, one {gauge} needle, 10 min, gel 37 degC, {spacing_mm:g} mm (held out)",
+                "0 degC edge to -40 degC isotherm (mm; absolute error)",
+                gap,
+                ISOTHERM_GAP_MM,
+                gap - ISOTHERM_GAP_MM,
+                3.0,
+            )
+        )
+    return rows
+
+
 CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
     "heated_sphere": lambda quick: heated_sphere(1e-3),
     "held_sphere": lambda quick: held_sphere(1e-3 if quick else 0.5e-3),
@@ -442,6 +548,8 @@ CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
     "arrhenius": lambda quick: arrhenius_times(),
     "reference_problem": lambda quick: reference_problem(1e-3),
     "microwave": lambda quick: microwave_aspect_ratios(held_out=not quick),
+    "stefan": lambda quick: stefan_front(0.5e-3 if quick else 0.25e-3),
+    "cryo": lambda quick: cryo_single_probe(1.0),
 }
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "arrhenius_time",
     "heated_sphere_steady",
     "held_sphere_steady",
+    "neumann_solidification",
     "perfusion_length",
     "point_source_steady",
     "point_source_transient",
@@ -103,3 +104,42 @@ def arrhenius_time(
     from ..damage.thermal import arrhenius_time as _t
 
     return _t(temperature_c, frequency_factor, activation_energy, omega)
+
+
+def neumann_solidification(
+    k_solid: float,
+    rho_c_solid: float,
+    k_liquid: float,
+    rho_c_liquid: float,
+    latent_heat: float,
+    t_wall: float,
+    t_melt: float,
+    t_initial: float,
+) -> float:
+    """λ of the two-phase Neumann (Stefan) solidification problem: front at X(t) = 2λ√(α_s t).
+
+    A half-space of liquid at ``t_initial`` (above ``t_melt``) has its face held at ``t_wall``
+    (below) from t = 0; ``latent_heat`` is per volume (J/m³), conductivities in W/m/K, heat
+    capacities in J/m³/K. λ solves
+
+        e^{−λ²}/erf(λ) − (k_l √α_s)/(k_s √α_l) · (T_i − T_m)/(T_m − T_w) · e^{−ν²λ²}/erfc(νλ)
+            = λ √π L / (ρc_s (T_m − T_w)),            ν = √(α_s/α_l).
+    """
+    from scipy.optimize import brentq
+    from scipy.special import erf, erfcx
+
+    a_s = k_solid / rho_c_solid
+    a_l = k_liquid / rho_c_liquid
+    nu = math.sqrt(a_s / a_l)
+    cold = t_melt - t_wall
+    hot = t_initial - t_melt
+    if not (cold > 0 and hot >= 0 and latent_heat >= 0):
+        raise ValueError("need t_wall < t_melt <= t_initial and a non-negative latent heat")
+    ratio = (k_liquid * math.sqrt(a_s)) / (k_solid * math.sqrt(a_l)) * hot / cold
+    stefan = latent_heat * math.sqrt(math.pi) / (rho_c_solid * cold)
+
+    def balance(lam: float) -> float:
+        # e^{−ν²λ²}/erfc(νλ) = 1/erfcx(νλ), free of underflow
+        return math.exp(-(lam**2)) / erf(lam) - ratio / erfcx(nu * lam) - lam * stefan
+
+    return float(brentq(balance, 1e-9, 10.0, xtol=1e-14))

@@ -1,0 +1,273 @@
+"""Cryoablation session: probes held at their gas temperature through a freeze–thaw protocol.
+
+While freezing, the voxels of each probe's active length are held at the gas temperature (argon
+expansion, about −150 °C at the probe surface); an active thaw holds them at the thaw temperature
+(helium); a passive thaw releases them, so the tissue rewarms by conduction and perfusion alone.
+Tissue freezes with latent heat over −1…−8 °C, conducts heat four times better frozen, and is not
+perfused while frozen. Cell kill follows the lowest temperature of each freeze
+(``damage/cold.py``), compounded over cycles, and is applied at the end of the session.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..damage.cold import ColdDose, apply_cold_kill
+from ..damage.zone import zone_axes
+from ..grid.needles import needle_segment, segments_mask
+from ..physics.thermal import ThermalSolver
+from ..scenario.models import CryoSession
+from .base import SessionContext, SessionResult
+from .thermal import (
+    MAX_AUTO_COOLDOWN,
+    ThermalSessionRun,
+    energy_summary,
+    session_fields,
+    timeseries_frame,
+)
+
+__all__ = [
+    "CryoSource",
+    "contact_conductivity",
+    "probe_heat_transfer",
+    "probe_mask",
+    "run_cryo_session",
+]
+
+
+@cache
+def _probe_file() -> dict[str, Any]:
+    text = (resources.files("tissuefate.modalities") / "cryoprobes.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def probe_heat_transfer(gas: str = "argon") -> tuple[float, str]:
+    """Surface heat-transfer coefficient (W/m²/K) of the probe model and its provenance."""
+    from ..scenario.quantities import parse_quantity
+
+    entry = _probe_file()[gas]["heat_transfer_coefficient"]
+    q = parse_quantity(
+        entry["value"], "[power]/[length]**2/[temperature]", what="heat_transfer_coefficient"
+    )
+    value = float(q.to("W/m^2/K").magnitude)
+    kind = next(k for k in ("source", "assumption", "fitted") if k in entry)
+    return value, f"{kind}: {' '.join(str(entry[kind]).split())}"
+
+
+def contact_conductivity(coefficient: float, spacing: float, k_tissue: float) -> float:
+    """Conductivity (W/m/K) to give held probe voxels so that a face to tissue of ``k_tissue``
+    conducts like the surface coefficient (W/m²/K) in series with the tissue's half voxel.
+
+    The solver's face conductance is ``sqrt(k_probe k_tissue) / h``; setting it equal to
+    ``1 / (1 / coefficient + h / (2 k_tissue))`` gives ``k_probe``.
+    """
+    u = 1.0 / (1.0 / coefficient + spacing / (2.0 * k_tissue))
+    return (u * spacing) ** 2 / k_tissue
+
+
+def probe_mask(ctx: SessionContext, session: CryoSession) -> np.ndarray:
+    """Voxels of the active (freezing) length of every probe."""
+    segments = [
+        needle_segment(p.tip_m, p.direction, p.active_length_m, 0.5 * p.diameter_m)
+        for p in session.probes
+    ]
+    return segments_mask(ctx.grid, segments) & ~ctx.anatomy.vessel
+
+
+class CryoSource:
+    """Holds or releases the probe voxels as the protocol asks and tracks the cold dose.
+
+    ``mode`` is set by the session loop before each phase: ``"freeze"`` (held at the gas
+    temperature), ``"active"`` (active thaw: held at the thaw temperature) or ``"passive"``
+    (released).
+    """
+
+    static = False
+
+    def __init__(
+        self,
+        ctx: SessionContext,
+        mask: np.ndarray,
+        gas_temperature: float,
+        thaw_temperature: float,
+        cold: ColdDose,
+        contact: float | None = None,
+    ) -> None:
+        """``contact``: conductivity (W/m/K) of the held probe voxels (see
+        :func:`contact_conductivity`); None holds them with the tissue's own."""
+        self.ctx = ctx
+        self.contact = contact
+        self.mask = mask
+        self.gas_temperature = gas_temperature
+        self.thaw_temperature = thaw_temperature
+        self.cold = cold
+        self.mode = "freeze"
+        self._applied: str | None = None
+
+    def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
+        """Apply the protocol's probe state, refresh frozen coefficients, sample the cold dose."""
+        del t, on
+        if self.mode != self._applied:
+            if self.mode == "freeze":
+                solver.hold(self.mask, self.gas_temperature, self.contact)
+            elif self.mode == "active":
+                solver.hold(self.mask, self.thaw_temperature, self.contact)
+            else:
+                solver.release(self.mask)
+            self._applied = self.mode
+        solver.update_coefficients()
+        self.cold.sample(solver.theta)
+        return {}
+
+    def columns(self, solver: ThermalSolver) -> dict[str, float]:
+        """Extra time-series columns at a record: frozen, iceball and lethal volumes (mL)."""
+        ml = self.ctx.grid.voxel_volume * 1e6
+        theta = solver.theta
+        body = self.ctx.tissue.body
+        return {
+            "frozen_ml": solver.frozen_voxels * ml,
+            "iceball_ml": float(np.count_nonzero(theta <= 0.0 - solver.t_ref)) * ml,
+            "lethal_ml": float(
+                np.count_nonzero(theta <= body.cryo_lethal_temperature - solver.t_ref)
+            )
+            * ml,
+        }
+
+
+def _isotherm(
+    ctx: SessionContext, lowest: np.ndarray, temperature: float, axis: np.ndarray
+) -> dict[str, float]:
+    grid = ctx.grid
+    a = zone_axes(lowest <= temperature, grid.spacing * 1e3, grid.axes_mm(), axis)
+    return {
+        "temperature_c": temperature,
+        "volume_ml": a.volume_ml,
+        "long_axis_mm": a.long_axis_mm,
+        "short_axis_mm": a.short_axis_mm,
+    }
+
+
+def run_cryo_session(
+    ctx: SessionContext, session: CryoSession, label: str = "session"
+) -> SessionResult:
+    """Run a cryoablation session (its protocol, then a passive cool-down) on ``ctx``."""
+    body = ctx.tissue.body
+    gas = session.gas_temperature_c
+    run = ThermalSessionRun(ctx, label, freezing=True, coldest=gas)
+    solver = run.solver
+    mask = probe_mask(ctx, session)
+    cold = ColdDose(
+        solver.t_ref, solver.theta, body.cryo_lethal_temperature, body.cryo_partial_temperature
+    )
+    coefficient, provenance = probe_heat_transfer()
+    k_frozen = ctx.tissue.base.thermal_conductivity * body.frozen_conductivity_ratio
+    k_least = min(m.thermal_conductivity for m in ctx.tissue.materials) * max(
+        body.frozen_conductivity_ratio, 1.0
+    )
+    contact = min(contact_conductivity(coefficient, ctx.grid.spacing, k_frozen), k_least)
+    source = CryoSource(ctx, mask, gas, session.thaw_temperature_c, cold, contact)
+    phases = session.phases
+    auto = session.cooldown_s is None
+    off = MAX_AUTO_COOLDOWN if auto else session.cooldown_s
+    total = sum(p[1] for p in phases) + off
+    partial_offset = body.cryo_partial_temperature - solver.t_ref
+    last_count = [-1]
+
+    def cold_settled(_: ThermalSessionRun) -> bool:
+        """The cool-down may stop once no further voxel has reached the partial-kill zone."""
+        count = int(np.count_nonzero(cold.cycle_min <= partial_offset))
+        settled = count == last_count[0]
+        last_count[0] = count
+        return settled
+
+    run._record(0.0, "freeze", source.update(solver, 0.0, True) | source.columns(solver))
+    t = 0.0
+    freezes = 0
+    for kind, duration, mode in phases:
+        if kind == "freeze":
+            if freezes:
+                cold.end_cycle(solver.theta)
+            freezes += 1
+            source.mode = "freeze"
+        else:
+            source.mode = mode
+        name = "freeze" if kind == "freeze" else f"{mode} thaw"
+        t = run.run_phase(source, duration, kind == "freeze", t, total, phase_name=name)
+    if off > 0:
+        source.mode = "passive"
+        t = run.run_phase(
+            source,
+            off,
+            False,
+            t,
+            total,
+            auto_stop=cold_settled if auto else False,
+            phase_name="cool-down",
+        )
+    cold.end_cycle(solver.theta)
+    run.dose.sample(solver.theta)
+    run._refresh_state()
+    killed_tumor, killed_normal = apply_cold_kill(ctx.state, cold.survival)
+
+    fields = session_fields(run)
+    lowest = cold.lowest_temperature()
+    fields["min_temperature"] = np.minimum(fields["min_temperature"], lowest)
+    heat_survival = np.exp(-run.dose.omega)
+    fields["kill_fraction"] = (1.0 - heat_survival * cold.survival).astype(np.float32)
+    fields["damage"] = (run.dose.omega + cold.omega()).astype(np.float32)
+
+    first = session.probes[0]
+    axis = np.asarray(first.direction, float)
+    centre = np.asarray(first.tip_m) - axis * 0.5 * first.active_length_m
+    ml = ctx.grid.voxel_volume * 1e6
+    iceball = _isotherm(ctx, lowest, 0.0, axis)
+    lethal = _isotherm(ctx, lowest, body.cryo_lethal_temperature, axis)
+    delivered: dict[str, Any] = {
+        "gas_temperature_c": gas,
+        "thaw_temperature_c": session.thaw_temperature_c,
+        "protocol": [
+            {"phase": kind, "duration_s": d, **({"mode": m} if kind == "thaw" else {})}
+            for kind, d, m in phases
+        ],
+        "freeze_time_s": session.freeze_time_s,
+        "probes": [
+            {
+                "tip_mm": [c * 1e3 for c in p.tip_m],
+                "direction": list(p.direction),
+                "diameter_mm": p.diameter_m * 1e3,
+                "active_length_mm": p.active_length_m * 1e3,
+            }
+            for p in session.probes
+        ],
+        "probe_voxels": int(mask.sum()),
+        "probe_heat_transfer_w_m2k": coefficient,
+        "probe_heat_transfer": provenance,
+        "probe_contact_conductivity_w_mk": contact,
+    }
+    solver_info = run.solver_info(t, run.dt_used)
+    return SessionResult(
+        modality="cryo",
+        delivered=delivered,
+        fields=fields,
+        timeseries=timeseries_frame(run),
+        solver=solver_info,
+        energy=energy_summary(run),
+        focus=(centre, axis),
+        extra={
+            "cryo": {
+                "cycles": cold.cycles,
+                "iceball": iceball,
+                "lethal_isotherm": lethal,
+                "isotherm_gap_mm": 0.5 * (iceball["short_axis_mm"] - lethal["short_axis_mm"]),
+                "lethal_temperature_c": body.cryo_lethal_temperature,
+                "partial_temperature_c": body.cryo_partial_temperature,
+                "killed_tumor_ml": killed_tumor * ml,
+                "killed_normal_ml": killed_normal * ml,
+            }
+        },
+    )

@@ -1,0 +1,413 @@
+"""Radiofrequency ablation session: electrodes, a power-controlled generator and Joule heat.
+
+The electric potential solves ``∇·(σ(T)∇u) = 0`` (``physics/electric.py``) with the active
+electrode at the generator voltage and the grounded faces at 0 V; the Joule heat ``σ|∇u|²`` heats
+the tissue. σ rises about 2 %/K and collapses where tissue water boils off
+(``rf_conductivity_table``). The generator works as clinical ones do:
+
+- constant power up to a voltage limit: ``V = min(sqrt(P / G), V_max)`` with ``G`` the
+  conductance (1 / impedance) of the tissue seen from the electrode;
+- impedance roll-off: when the impedance passes a threshold (absolute, or a rise above the
+  baseline measured at the start), the power goes off for a pause and then resumes;
+- several electrodes are driven one at a time (switching monopolar): the generator moves to the
+  next electrode every ``switching_interval`` and skips electrodes in a roll-off pause.
+
+Internally cooled electrodes hold their active voxels at the coolant temperature while the power
+is on. The shaft behind the active tip is insulated: its voxels do not conduct current.
+
+The potential is solved again only when σ has changed *unevenly* where the current flows: a
+uniform change of σ leaves the potential as it is and scales the heat, so what matters is the
+spread of ``r = σ_now / σ_solved`` weighted by the Joule heat of the last solve; a new solve
+happens when its coefficient of variation exceeds ``RESOLVE_TOLERANCE``. Between solves the heat
+of each voxel follows its σ at the solved field (``q = q_solved r``) and the conductance follows
+to first order (``G ≈ G_solved · mean r``, an upper bound by Thomson's principle), so roll-off is
+detected at every update.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import NumericalError
+from ..grid.needles import (
+    Segment,
+    cluster_segments,
+    multi_tine_segments,
+    needle_segment,
+    segments_mask,
+)
+from ..kernels import source as ks
+from ..physics.electric import PotentialSolver
+from ..physics.thermal import ThermalSolver
+from ..scenario.models import RadiofrequencyElectrode, RadiofrequencySession
+from ..tissue.presets import TissueModel
+from .base import SessionContext, SessionResult
+from .thermal import energy_summary, run_thermal_session, session_fields, timeseries_frame
+
+__all__ = [
+    "Generator",
+    "RadiofrequencySource",
+    "electrode_masks",
+    "rf_conductivity_table",
+    "run_radiofrequency_session",
+]
+
+RESOLVE_TOLERANCE = 0.05  # Joule-weighted coefficient of variation of σ/σ_solved: new solve
+SOLVE_TOLERANCE = 1e-4  # relative residual of the potential solve (Joule heat to ~1e-4)
+REBUILD_EVERY = 8  # solves between rebuilds of the multigrid hierarchy (fine level updated)
+STALE_ITERATIONS = 6  # a solve on an old hierarchy taking more rebuilds it
+TABLE_START_C = -60.0  # °C, first sample of the conductivity table
+TABLE_STOP_C = 250.0
+TABLE_STEP_K = 0.5
+COLD_FLOOR = 0.05  # σ never falls below this fraction of σ0 on cooling (the linear law would)
+DEFAULT_COOLANT_C = 10.0
+
+
+def rf_conductivity_table(tissue: TissueModel, t_ref: float) -> tuple[np.ndarray, float, float]:
+    """σ(T) per material at radiofrequency, sampled every ``TABLE_STEP_K`` from ``TABLE_START_C``.
+
+    ``σ = σ0 [1 + c (T − T_body)]`` (floored at ``COLD_FLOOR σ0``) up to the vaporisation window;
+    across the window it falls log-linearly by ``rf_vaporized_conductivity_factor`` and stays
+    there above it (dried tissue; reversible with temperature, as in MITA's σ(T) table, so that
+    impedance can recover during a roll-off pause). Returns the table (S/m), its first offset from
+    ``t_ref`` (K) and its step (K).
+    """
+    body = tissue.body
+    temps = np.arange(TABLE_START_C, TABLE_STOP_C + TABLE_STEP_K / 2, TABLE_STEP_K)
+    lo = body.vaporization_temperature - 0.5 * body.vaporization_window
+    hi = body.vaporization_temperature + 0.5 * body.vaporization_window
+    table = []
+    for m in tissue.materials:
+        linear = m.rf_conductivity * np.maximum(
+            1.0 + m.rf_conductivity_coefficient * (temps - body.body_temperature), COLD_FLOOR
+        )
+        frac = np.clip((temps - lo) / (hi - lo), 0.0, 1.0)
+        at_lo = m.rf_conductivity * (
+            1.0 + m.rf_conductivity_coefficient * (lo - body.body_temperature)
+        )
+        wet = np.where(temps < lo, linear, at_lo)
+        table.append(wet * body.rf_vaporized_conductivity_factor**frac)
+    return np.array(table), TABLE_START_C - t_ref, TABLE_STEP_K
+
+
+def _segments(e: RadiofrequencyElectrode) -> list[Segment]:
+    radius = 0.5 * e.diameter_m
+    if e.kind == "needle":
+        return [needle_segment(e.tip_m, e.direction, e.active_length_m, radius)]
+    if e.kind == "cluster":
+        return cluster_segments(e.tip_m, e.direction, e.active_length_m, radius, e.spacing_m)
+    return multi_tine_segments(
+        e.tip_m, e.direction, e.tines, e.deployed_diameter_m, e.active_length_m, radius
+    )
+
+
+def _shaft(e: RadiofrequencyElectrode, ctx: SessionContext) -> list[Segment]:
+    """Insulated shafts, from the back of the active part to beyond the grid."""
+    reach = float(np.linalg.norm(ctx.grid.size))
+    radius = 0.5 * e.diameter_m
+    d = np.asarray(e.direction, float)
+    if e.kind == "multi_tine":
+        backs = [np.asarray(e.tip_m, float)]
+    else:
+        backs = [np.asarray(s.start) for s in _segments(e)]
+    return [needle_segment(tuple(b), tuple(d), reach, radius) for b in backs]
+
+
+def electrode_masks(
+    ctx: SessionContext, session: RadiofrequencySession
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Active-part voxels of each electrode, and the insulated shaft voxels of all of them."""
+    active = [
+        segments_mask(ctx.grid, _segments(e)) & ~ctx.anatomy.vessel for e in session.electrodes
+    ]
+    shaft = np.zeros(ctx.grid.shape, bool)
+    for e in session.electrodes:
+        shaft |= segments_mask(ctx.grid, _shaft(e, ctx))
+    for a in active:
+        shaft &= ~a
+    return active, shaft
+
+
+@dataclass
+class Generator:
+    """Constant power with a voltage limit and impedance roll-off (times in s, impedance in Ω)."""
+
+    power: float
+    voltage_limit: float
+    impedance_above: float | None
+    impedance_rise: float | None
+    pause: float
+    baseline: float | None = None
+    paused_until: float = -math.inf
+    events: list[float] = field(default_factory=list)
+
+    def threshold(self) -> float:
+        """Impedance at which roll-off fires, Ω (inf when roll-off is off)."""
+        limits = [math.inf]
+        if self.impedance_above is not None:
+            limits.append(self.impedance_above)
+        if self.impedance_rise is not None and self.baseline is not None:
+            limits.append(self.baseline + self.impedance_rise)
+        return min(limits)
+
+    def voltage(self, t: float, conductance: float) -> float:
+        """Voltage (V) to apply from ``t`` for a tissue ``conductance`` (S); 0 while paused."""
+        impedance = 1.0 / conductance
+        if self.baseline is None:
+            self.baseline = impedance
+        if t < self.paused_until:
+            return 0.0
+        if impedance > self.threshold():
+            self.events.append(t)
+            self.paused_until = t + self.pause
+            return 0.0
+        return min(math.sqrt(self.power * impedance), self.voltage_limit)
+
+
+class _Channel:
+    """One electrode: its voxels, potential solver, generator state and last solution."""
+
+    def __init__(self, mask: np.ndarray, solver: PotentialSolver, generator: Generator) -> None:
+        self.mask = mask
+        self.potential = solver
+        self.generator = generator
+        self.q_unit: np.ndarray | None = None  # Joule heat per V², W/m³/V², float32
+        self.power_unit = 0.0  # W/V² into tissue (held voxels excluded)
+        self.conductance_solved = 0.0  # S
+        self.sigma_solved: np.ndarray | None = None
+        self.solves = 0
+        self.iterations = 0
+
+
+class RadiofrequencySource:
+    """Drives the generator, the electrodes and the potential solves from the session loop."""
+
+    static = False
+
+    def __init__(self, ctx: SessionContext, session: RadiofrequencySession) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.masks, self.shaft = electrode_masks(ctx, session)
+        for n, m in enumerate(self.masks):
+            if not m.any():
+                raise ValueError(f"electrode {n} covers no voxel of the grid")
+        self.cooled = np.zeros(ctx.grid.shape, bool)
+        self.coolant: list[tuple[np.ndarray, float]] = []
+        for e, m in zip(session.electrodes, self.masks, strict=True):
+            if e.cooled:
+                t_c = e.coolant_temperature_c
+                self.coolant.append((m, DEFAULT_COOLANT_C if t_c is None else t_c))
+        self.channels: list[_Channel] = []
+        self.active = 0
+        self.next_switch = session.switching_interval_s
+        self.sigma = np.zeros(ctx.grid.shape)
+        self.shaft_idx = np.nonzero(self.shaft.ravel())[0]
+        self.material = np.ascontiguousarray(ctx.anatomy.material)
+        self.table: np.ndarray | None = None
+        self.solve_s = 0.0
+        self.update_s = 0.0
+        self.generator_energy = 0.0
+        self._last: tuple[float, float] | None = None  # (t, generator power) of the last update
+        self._held = False
+        self._source_on = False
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self, solver: ThermalSolver) -> None:
+        ctx, s = self.ctx, self.session
+        self.table, self.t0, self.dt = rf_conductivity_table(ctx.tissue, solver.t_ref)
+        r = s.rolloff
+        for m in self.masks:
+            gen = Generator(
+                power=s.power_w,
+                voltage_limit=s.voltage_limit_v,
+                impedance_above=None if r is None else r.impedance_above_ohm,
+                impedance_rise=None if r is None else r.impedance_rise_ohm,
+                pause=math.inf if r is None else r.pause_s,
+            )
+            pot = PotentialSolver(ctx.grid.shape, ctx.grid.spacing, s.ground, impl=ctx.impl)
+            self.channels.append(_Channel(m, pot, gen))
+
+    def _lookup(self, solver: ThermalSolver, ch: _Channel) -> tuple[float, float]:
+        """σ from the temperature into ``self.sigma``; the Joule-weighted coefficient of
+        variation and mean of σ/σ_solved since the channel's last solve (inf, 1 before one)."""
+        compiled = self.ctx.impl == "compiled"
+        kernel = ks.lookup_weighted_change if compiled else ks.lookup_weighted_change_numpy
+        ref = ch.sigma_solved if ch.sigma_solved is not None else self.sigma
+        weight = ch.q_unit if ch.q_unit is not None else self.sigma
+        s1, s2, s0 = kernel(
+            solver.padded, self.material, self.table, self.t0, self.dt, self.sigma, ref, weight
+        )
+        self.sigma.ravel()[self.shaft_idx] = 0.0
+        if ch.sigma_solved is None or s0 <= 0:
+            return math.inf, 1.0
+        mean = s1 / s0
+        spread = math.sqrt(max(s2 / s0 - mean**2, 0.0)) / mean
+        return spread, mean
+
+    def _solve(self, solver: ThermalSolver, ch: _Channel) -> None:
+        start = time.perf_counter()
+        rebuild = ch.solves % REBUILD_EVERY == 0
+        sigma = self.sigma
+        ch.potential.set_conductivity(sigma, ch.mask, rebuild=rebuild)
+        try:
+            u, info = ch.potential.solve(
+                1.0, tol=SOLVE_TOLERANCE, maxiter=100 if rebuild else STALE_ITERATIONS
+            )
+        except NumericalError:  # the old hierarchy no longer fits σ: build a new one
+            ch.potential.set_conductivity(sigma, ch.mask, rebuild=True)
+            u, info = ch.potential.solve(1.0, tol=SOLVE_TOLERANCE)
+        if ch.q_unit is None:
+            ch.q_unit = np.zeros(self.ctx.grid.shape, np.float32)
+        total = ch.potential.joule_heat(u, ch.q_unit)
+        ch.q_unit[solver.fixed] = 0.0  # held voxels (vessels, cooled tips) take no source
+        ch.power_unit = float(ch.q_unit.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume
+        ch.conductance_solved = total  # W at 1 V = S
+        ch.sigma_solved = self.sigma.copy()
+        ch.solves += 1
+        ch.iterations += info.iterations
+        self.solve_s += time.perf_counter() - start
+
+    # ------------------------------------------------------------------- loop
+    def _choose(self, t: float) -> int | None:
+        n = len(self.channels)
+        if n > 1 and t >= self.next_switch - 1e-9:
+            self.active = (self.active + 1) % n
+            self.next_switch = t + self.session.switching_interval_s
+        for step in range(n):
+            k = (self.active + step) % n
+            if t >= self.channels[k].generator.paused_until:
+                self.active = k
+                return k
+        return None
+
+    def _hold(self, solver: ThermalSolver, on: bool) -> None:
+        if on == self._held:
+            return
+        for mask, t_c in self.coolant:
+            if on:
+                solver.hold(mask, t_c)
+            else:
+                solver.release(mask)
+        self._held = on
+        for ch in self.channels:  # the held voxels changed: their Joule heat must follow
+            ch.sigma_solved = None
+
+    def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
+        """Set the Joule heat for the interval from ``t`` (s); return the generator's columns."""
+        start = time.perf_counter()
+        if self.table is None:
+            self._setup(solver)
+        if self._last is not None:
+            self.generator_energy += self._last[1] * (t - self._last[0])
+        self._hold(solver, on)
+        cols = {
+            "impedance_ohm": math.nan,
+            "voltage_v": 0.0,
+            "current_a": 0.0,
+            "generator_power_w": 0.0,
+            "active_electrode": math.nan,
+            "rolloff_events": float(sum(len(c.generator.events) for c in self.channels)),
+            "potential_solves": float(sum(c.solves for c in self.channels)),
+        }
+        k = self._choose(t) if on else None
+        voltage = 0.0
+        if k is not None:
+            ch = self.channels[k]
+            change, ratio = self._lookup(solver, ch)
+            if change > RESOLVE_TOLERANCE:
+                self._solve(solver, ch)
+                ratio = 1.0
+            conductance = ch.conductance_solved * ratio
+            voltage = ch.generator.voltage(t, conductance)
+            cols.update(
+                impedance_ohm=1.0 / conductance,
+                active_electrode=float(k),
+                rolloff_events=float(sum(len(c.generator.events) for c in self.channels)),
+                potential_solves=float(sum(c.solves for c in self.channels)),
+            )
+            if voltage > 0:
+                cols.update(
+                    voltage_v=voltage,
+                    current_a=voltage * conductance,
+                    generator_power_w=voltage**2 * conductance,
+                )
+        if voltage > 0:
+            ch = self.channels[k]
+            kernel = ks.scaled_source if self.ctx.impl == "compiled" else ks.scaled_source_numpy
+            total = kernel(
+                ch.q_unit, self.sigma, ch.sigma_solved, voltage**2, solver.source_array()
+            )
+            solver.source_written(total * self.ctx.grid.voxel_volume)
+            self._source_on = True
+        elif self._source_on:
+            solver.set_source(None)
+            self._source_on = False
+        self._last = (t, cols["generator_power_w"])
+        self.update_s += time.perf_counter() - start
+        return cols
+
+
+def run_radiofrequency_session(
+    ctx: SessionContext, session: RadiofrequencySession, label: str = "session"
+) -> SessionResult:
+    """Run a radiofrequency ablation session on ``ctx``."""
+    source = RadiofrequencySource(ctx, session)
+    cold = min((t for _, t in source.coolant), default=None)
+    run, solver_info = run_thermal_session(
+        ctx,
+        source,
+        session.duration_s,
+        "auto" if session.cooldown_s is None else session.cooldown_s,
+        label,
+        coldest=cold,
+    )
+    if source._last is not None:  # the last interval of power-on ended with the phase
+        source.generator_energy += source._last[1] * max(session.duration_s - source._last[0], 0.0)
+    solver_info |= {
+        "potential_solves": sum(c.solves for c in source.channels),
+        "potential_iterations": sum(c.iterations for c in source.channels),
+        "potential_solve_s": source.solve_s,
+        "potential_rebuilds": sum(c.potential.rebuilds for c in source.channels),
+        "source_update_s": source.update_s,
+        "resolve_tolerance": RESOLVE_TOLERANCE,
+    }
+    ts = timeseries_frame(run)
+    delivered: dict[str, Any] = {
+        "power_w": session.power_w,
+        "voltage_limit_v": session.voltage_limit_v,
+        "duration_s": session.duration_s,
+        "ground": session.ground,
+        "electrodes": [
+            {
+                "kind": e.kind,
+                "tip_mm": [c * 1e3 for c in e.tip_m],
+                "direction": list(e.direction),
+                "active_length_mm": e.active_length_m * 1e3,
+                "diameter_mm": e.diameter_m * 1e3,
+                "cooled": e.cooled,
+                "voxels": int(m.sum()),
+            }
+            for e, m in zip(session.electrodes, source.masks, strict=True)
+        ],
+        "generator_energy_j": source.generator_energy,
+        "energy_j": run.solver.ledger.delivered,
+        "baseline_impedance_ohm": [c.generator.baseline for c in source.channels],
+        "rolloff_events": [t for c in source.channels for t in c.generator.events],
+    }
+    first = session.electrodes[0]
+    axis = np.asarray(first.direction, float)
+    focus = np.asarray(first.tip_m) - axis * 0.5 * first.active_length_m
+    return SessionResult(
+        modality="radiofrequency",
+        delivered=delivered,
+        fields=session_fields(run),
+        timeseries=ts,
+        solver=solver_info,
+        energy=energy_summary(run),
+        focus=(focus, axis),
+    )
