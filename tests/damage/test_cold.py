@@ -31,7 +31,8 @@ def test_second_freeze_compounds_kill():
     assert dose.cycles == 2
     omega = dose.omega()
     assert omega[0] == pytest.approx(np.log(4), rel=1e-5)
-    assert omega[1] == 100.0 and omega[2] == 0.0
+    assert omega[1] == 100.0
+    assert omega[2] == 0.0
     np.testing.assert_allclose(dose.lowest_temperature(), [-30, -45, 10], atol=1e-4)
 
 
@@ -43,6 +44,7 @@ def test_apply_cold_kill_moves_cells_to_debris():
     survival = np.full(grid.shape, 0.25)
     kt, kn = apply_cold_kill(state, survival)
     np.testing.assert_allclose(state.occupied(), occupied, atol=1e-6)
-    assert kt > 0 and kn > 0
+    assert kt > 0
+    assert kn > 0
     np.testing.assert_allclose(state.vessels, 0.25, atol=1e-6)
     np.testing.assert_allclose(state.debris, 0.75 * occupied, atol=1e-6)
