@@ -108,19 +108,45 @@ def multi_tine_segments(
     return out
 
 
+def _traverse(grid: Grid, a: np.ndarray, b: np.ndarray) -> list[tuple[int, int, int]]:
+    """Voxels the segment from ``a`` to ``b`` (m) passes through, in order (3-D DDA, Amanatides
+    and Woo 1987), clipped to the grid."""
+    h = grid.spacing
+    p = (a - grid.lower) / h  # position in voxel units, voxel i spans [i, i + 1)
+    q = (b - grid.lower) / h
+    d = q - p
+    length = float(np.abs(d).max())
+    shape = np.asarray(grid.shape)
+    if length == 0.0:
+        cell = np.floor(p).astype(int)
+        return [tuple(int(c) for c in cell)] if np.all((cell >= 0) & (cell < shape)) else []
+    cell = np.floor(p).astype(int)
+    last = np.floor(q).astype(int)
+    step = np.sign(d).astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_delta = np.where(step != 0, 1.0 / np.abs(d), np.inf)
+        edge = np.where(step > 0, cell + 1 - p, p - cell)
+        t_max = np.where(step != 0, edge * t_delta, np.inf)
+    out = []
+    for _ in range(int(np.abs(last - cell).sum()) + 1):
+        if np.all((cell >= 0) & (cell < shape)):
+            out.append(tuple(int(c) for c in cell))
+        axis = int(np.argmin(t_max))
+        if t_max[axis] > 1.0:
+            break
+        cell[axis] += step[axis]
+        t_max[axis] += t_delta[axis]
+    return out
+
+
 def segment_mask(grid: Grid, segment: Segment) -> np.ndarray:
     """Boolean mask of the voxels of one needle segment (see the module docstring)."""
     mask = np.zeros(grid.shape, bool)
     if segment.radius > 0 and segment.length > 0:
         block, frac = volume_fraction(grid, Cylinder(segment.start, segment.end, segment.radius))
         mask[block] = frac >= 0.5
-    a = np.asarray(segment.start, float)
-    b = np.asarray(segment.end, float)
-    n = max(2, math.ceil(2 * segment.length / grid.spacing) + 1)
-    for t in np.linspace(0.0, 1.0, n):
-        p = a + t * (b - a)
-        if grid.contains(p):
-            mask[grid.index_of(p)] = True
+    for idx in _traverse(grid, np.asarray(segment.start, float), np.asarray(segment.end, float)):
+        mask[idx] = True
     return mask
 
 

@@ -32,6 +32,8 @@ __all__ = [
     "scale_pattern",
     "scale_pattern_numpy",
     "scaled_source",
+    "scaled_source_limited",
+    "scaled_source_limited_numpy",
     "scaled_source_numpy",
 ]
 
@@ -168,6 +170,54 @@ def scaled_source(q_unit, sigma, ref, scale, q):
                 acc += np.float64(q[i + 1, j + 1, k + 1])
         sums[i] = acc
     return sums.sum()
+
+
+@jit(parallel=True)
+def scaled_source_limited(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval):
+    """:func:`scaled_source` with a dry-out limit: no voxel gets more than the heat that dries it.
+
+    A voxel at offset ``theta`` (padded) needs ``(dry - theta) / ic`` of sensible heat (``ic`` =
+    1/ρc, padded) plus the latent heat ``latent`` (J/m³) still left between ``wet`` and ``dry``
+    (vaporisation window, offsets in K) to dry out; over ``interval`` s it may receive at most
+    that. Dried tissue carries almost no current at a given field, so the heat it would have
+    taken after drying is not delivered: without the limit a voxel boiling through the window
+    between two source updates kept the heat of wet tissue. Held voxels (``ic = 0``) are left as
+    they are. Returns the float64 sum of what was written.
+    """
+    n0, n1, n2 = q_unit.shape
+    sums = np.zeros(n0)
+    width = dry - wet
+    for i in prange(n0):
+        acc = 0.0
+        for j in range(n1):
+            for k in range(n2):
+                r = ref[i, j, k]
+                v = q_unit[i, j, k] * (sigma[i, j, k] / r if r > 0.0 else 0.0) * scale
+                t = np.float64(theta[i + 1, j + 1, k + 1])
+                c = np.float64(ic[i + 1, j + 1, k + 1])
+                if c > 0.0 and t < dry:
+                    left = min(max((dry - t) / width, 0.0), 1.0)
+                    need = (dry - t) / c + latent * left
+                    v = min(v, need / interval)
+                q[i + 1, j + 1, k + 1] = v
+                acc += np.float64(q[i + 1, j + 1, k + 1])
+        sums[i] = acc
+    return sums.sum()
+
+
+def scaled_source_limited_numpy(
+    q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval
+):
+    """NumPy reference of :func:`scaled_source_limited`."""
+    live = ref > 0
+    v = q_unit * np.where(live, sigma / np.where(live, ref, 1.0), 0.0) * scale
+    t = theta[1:-1, 1:-1, 1:-1].astype(np.float64)
+    c = ic[1:-1, 1:-1, 1:-1].astype(np.float64)
+    left = np.clip((dry - t) / (dry - wet), 0.0, 1.0)
+    need = (dry - t) / np.where(c > 0, c, 1.0) + latent * left
+    limited = (c > 0) & (t < dry)
+    q[1:-1, 1:-1, 1:-1] = np.where(limited, np.minimum(v, need / interval), v)
+    return float(q[1:-1, 1:-1, 1:-1].sum(dtype=np.float64))
 
 
 def scaled_source_numpy(q_unit, sigma, ref, scale, q):

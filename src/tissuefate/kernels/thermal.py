@@ -80,29 +80,35 @@ def _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a):
 
 @jit(inline=True)
 def _walk(c, e, windows):
-    """Offset reached from ``c`` by adding ``e`` (K at the base heat capacity), exactly.
+    """Offset reached from ``c`` by adding ``e`` (K at the base heat capacity), exactly, and the
+    part of ``e`` that left as latent heat of a sink window.
 
-    The apparent heat capacity is the factor ``1 / f`` of each non-sink window (1 outside them),
-    so the heat needed to cross a window edge is known: the walk moves edge to edge until ``e``
-    is spent. Updating with the factor at the start temperature alone would gain or lose latent
-    heat whenever a step crosses an edge; the walk keeps the enthalpy exact (float64 inside).
+    The apparent heat capacity is the factor ``1 / f`` of each window (1 outside them), so the
+    heat needed to cross a window edge is known: the walk moves edge to edge until ``e`` is spent.
+    Heating through a sink window sinks the latent part ``(1 - f)`` of the heat spent in it;
+    cooling ignores sink windows (their heat is not given back). Updating with the factor at the
+    start temperature alone would gain or lose latent heat whenever a step crosses an edge; the
+    walk keeps the enthalpy exact (float64 inside).
     """
     theta = np.float64(c)
     e = np.float64(e)
+    sunk = 0.0
     for _ in range(2 * windows.shape[0] + 1):
         if e == 0.0:
             break
         up = e > 0.0
         slope = 1.0
+        latent = 0.0
         edge = 1e300 if up else -1e300
         for n in range(windows.shape[0]):
-            if windows[n, 3] > 0:  # sink windows hold no heat (see the module docstring)
+            if windows[n, 3] > 0 and not up:  # cooling passes sink windows at the base rate
                 continue
             lo = np.float64(windows[n, 0])
             hi = np.float64(windows[n, 1])
             if up:
                 if lo <= theta < hi:
                     slope = 1.0 / np.float64(windows[n, 2])
+                    latent = 1.0 - np.float64(windows[n, 2]) if windows[n, 3] > 0 else 0.0
                     edge = min(edge, hi)
                 elif lo > theta:
                     edge = min(edge, lo)
@@ -114,11 +120,13 @@ def _walk(c, e, windows):
         room = slope * (edge - theta)
         if (up and e <= room) or (not up and e >= room):
             theta += e / slope
+            sunk += e * latent
             e = 0.0
         else:
             theta = edge
+            sunk += room * latent
             e -= room
-    return theta
+    return theta, sunk
 
 
 @jit(inline=True)
@@ -126,8 +134,9 @@ def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
     """One row with the phase windows; returns the perfusion and latent-sink sums.
 
     A voxel heating inside a sink window rises by ``f`` times the plain rate and sinks the rest.
-    Every other voxel moves by ``f`` of the window it is in (1 outside) unless that crosses a
-    non-sink window edge; then it moves along its enthalpy curve exactly (:func:`_walk`).
+    Every other voxel moves by ``f`` of the window it is in (1 outside them). A step that crosses a
+    window edge (a sink window's only while heating) moves along the enthalpy curve exactly
+    instead (:func:`_walk`).
     """
     typ = theta.dtype.type
     one = typ(1.0)
@@ -148,18 +157,22 @@ def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
         f = f0 if in0 else one
         f = f1 if in1 else f
         f = f2 if in2 else f
-        sunk = ((in0 & s0) | (in1 & s1) | (in2 & s2)) & (ic[i, j, k] > zero)
+        live = ic[i, j, k] > zero
+        sunk = ((in0 & s0) | (in1 & s1) | (in2 & s2)) & live
         row += perf
-        row_sink += (one - f) * r if sunk else zero
         icr = ic[i, j, k] * r
         new = c + f * icr
-        # a non-sink window edge between the old and the new value: walk the enthalpy curve
-        cross = (r0 & (((c < lo0) ^ (new < lo0)) | ((c < hi0) ^ (new < hi0)))) | (
-            r1 & (((c < lo1) ^ (new < lo1)) | ((c < hi1) ^ (new < hi1)))
+        sink = (one - f) * r if sunk else zero
+        # an edge between the old and the new value (a sink window's only while heating)
+        cross = ((r0 | gain) & (((c < lo0) ^ (new < lo0)) | ((c < hi0) ^ (new < hi0)))) | (
+            (r1 | gain) & (((c < lo1) ^ (new < lo1)) | ((c < hi1) ^ (new < hi1)))
         )
-        cross = cross | (r2 & (((c < lo2) ^ (new < lo2)) | ((c < hi2) ^ (new < hi2))))
-        if cross & ~sunk:
-            new = typ(_walk(c, icr, windows))
+        cross = cross | ((r2 | gain) & (((c < lo2) ^ (new < lo2)) | ((c < hi2) ^ (new < hi2))))
+        if cross & live:
+            walked, spent = _walk(c, icr, windows)
+            new = typ(walked)
+            sink = typ(spent / ic[i, j, k])
+        row_sink += sink
         out[i, j, k] = new
     return row, row_sink
 
@@ -177,34 +190,37 @@ def _row_range(theta, i, j, n2):
 
 
 @jit(inline=True)
-def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs, wide):
+def _touches(windows, lo, hi):
+    """Whether any phase window overlaps the temperature range [lo, hi]."""
+    hit = False
+    for n in range(windows.shape[0]):
+        hit = hit or (hi >= windows[n, 0] and lo < windows[n, 1])
+    return hit
+
+
+@jit()
+def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
     """Update row (i, j) and its two ghosts; the fast path unless a phase window is in reach.
 
-    A step moves a voxel at most to its neighbours' values, so with ``wide`` the reach is the
-    range of the row and its four neighbouring rows: no voxel can cross a window edge unseen
-    (needed for exact enthalpy where tissue freezes next to a cold probe). Without it only the
-    row's own range is checked, which is enough where the only windows in reach are sinks.
+    The fast path is taken first when the row's old values touch no window; if its new values
+    then span one (a step moved a voxel into or across a window), the row is computed again with
+    the windows, which read only the old values. Every voxel's path lies within the range of the
+    row's old and new values, so no window edge is ever crossed unseen.
 
     Returns the perfusion and latent-sink sums and the row's largest old value.
     """
     lo, hi = _row_range(theta, i, j, n2)
-    own_hi = hi
-    if wide:
-        for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-            lo2, hi2 = _row_range(theta, i + di, j + dj, n2)
-            lo = min(lo, lo2)
-            hi = max(hi, hi2)
-    hit = False
-    for n in range(windows.shape[0]):
-        hit = hit or (hi >= windows[n, 0] and lo < windows[n, 1])
-    if hit:
-        row, row_sink = _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
-    else:
+    hit = _touches(windows, lo, hi)
+    if not hit:
         row = _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a)
         row_sink = theta.dtype.type(0.0)
+        new_lo, new_hi = _row_range(out, i, j, n2)
+        hit = _touches(windows, min(lo, new_lo), max(hi, new_hi))
+    if hit:
+        row, row_sink = _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
     out[i, j, 0] = ga + gs * out[i, j, 1]
     out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
-    return row, row_sink, own_hi
+    return row, row_sink, hi
 
 
 @jit(inline=True)
@@ -225,11 +241,8 @@ def _outer_ghosts(out, ga, gs):
 
 
 @jit(parallel=True)
-def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs, wide=False):
-    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink.
-
-    ``wide``: check the neighbouring rows too before taking the fast path (see :func:`_row`).
-    """
+def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
+    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink."""
     typ = theta.dtype.type
     a, dt, theta_a, ga, gs = typ(a), typ(dt), typ(theta_a), typ(ga), typ(gs)
     n0 = theta.shape[0] - 2
@@ -241,7 +254,7 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs, 
         bnd = 0.0
         for j in range(1, n1 + 1):
             row, row_sink, _ = _row(
-                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs, wide
+                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs
             )
             acc += row
             acc_sink += row_sink
@@ -266,12 +279,8 @@ def _face(theta, s, gi, gj, gk, i, j, k):
     return np.float64(s[i, j, k] * s[gi, gj, gk] * (theta[gi, gj, gk] - theta[i, j, k]))
 
 
-def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs, wide=False):
-    """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off).
-
-    It applies the windows to every voxel, so ``wide`` changes nothing here.
-    """
-    del wide
+def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
+    """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off)."""
     typ = theta.dtype.type
     c = theta[1:-1, 1:-1, 1:-1]
     sc = s[1:-1, 1:-1, 1:-1]
@@ -285,46 +294,64 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
     flux *= sc
     perf = w[1:-1, 1:-1, 1:-1] * (c - typ(theta_a))
     r = typ(a) * flux + typ(dt) * (q[1:-1, 1:-1, 1:-1] - perf)
-    live = ic[1:-1, 1:-1, 1:-1] > 0
+    ic_c = ic[1:-1, 1:-1, 1:-1]
+    live = ic_c > 0
+    gain = r > 0
     f = np.ones_like(c)
     sunk = np.zeros(c.shape, dtype=bool)
-    for lo, hi, fw, sink in np.asarray(windows):
+    table = np.asarray(windows)
+    for lo, hi, fw, sink in table:
+        inside = (c >= lo) & (c < hi) & (gain | (sink <= 0))
+        f = np.where(inside, typ(fw), f)
         if sink > 0:
-            inside = (c >= lo) & (c < hi) & (r > 0) & live
-            f = np.where(inside, typ(fw), f)
-            sunk |= inside
+            sunk |= inside & live
+    icr = ic_c * r
+    new = c + f * icr
+    sink_part = np.where(sunk, (1 - f) * r, 0).astype(np.float64)
+    cross = np.zeros(c.shape, dtype=bool)
+    for lo, hi, _, sink in table:
+        edge = ((c < lo) ^ (new < lo)) | ((c < hi) ^ (new < hi))
+        cross |= edge & (gain | (sink <= 0))
+    cross &= live
+    walked, spent = _walk_numpy(c[cross].astype(np.float64), icr[cross].astype(np.float64), table)
+    new[cross] = walked.astype(theta.dtype)
+    sink_part[cross] = spent / ic_c[cross]
     loss[:] = 0.0
     loss[1:-1, 0] = perf.sum(axis=(1, 2), dtype=np.float64)
-    loss[1:-1, 1] = np.where(sunk, (1 - f) * r, 0).sum(axis=(1, 2), dtype=np.float64)
+    loss[1:-1, 1] = sink_part.sum(axis=(1, 2))
     loss[1:-1, 2] = _boundary_per_plane(theta, s)
-    icr = ic[1:-1, 1:-1, 1:-1] * r
-    walked = _walk_numpy(c.astype(np.float64), icr.astype(np.float64), np.asarray(windows))
-    out[1:-1, 1:-1, 1:-1] = np.where(sunk, c + f * icr, walked.astype(theta.dtype))
+    out[1:-1, 1:-1, 1:-1] = new
     fill_ghosts(out, ga, gs)
 
 
-def _walk_numpy(theta: np.ndarray, e: np.ndarray, windows: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`_walk`: offsets reached by adding ``e`` along the enthalpy curve."""
+def _walk_numpy(theta: np.ndarray, e: np.ndarray, windows: np.ndarray) -> tuple:
+    """Vectorised :func:`_walk`: offsets reached by adding ``e``, and the latent heat sunk."""
     theta = theta.copy()
     e = e.copy()
-    plain = [(float(lo), float(hi), 1.0 / float(f)) for lo, hi, f, sink in windows if sink <= 0]
+    sunk = np.zeros_like(theta)
     for _ in range(2 * len(windows) + 1):
         up = e > 0
         slope = np.ones_like(theta)
+        latent = np.zeros_like(theta)
         edge = np.where(up, 1e300, -1e300)
-        for lo, hi, m in plain:
-            in_up = up & (theta >= lo) & (theta < hi)
-            in_down = ~up & (theta > lo) & (theta <= hi)
+        for lo, hi, f, sink in windows:
+            low, high, m = float(lo), float(hi), 1.0 / float(f)
+            in_up = up & (theta >= low) & (theta < high)
+            in_down = ~up & (theta > low) & (theta <= high) & (sink <= 0)
             slope = np.where(in_up | in_down, m, slope)
-            edge = np.where(in_up, np.minimum(edge, hi), edge)
-            edge = np.where(up & ~in_up & (lo > theta), np.minimum(edge, lo), edge)
-            edge = np.where(in_down, np.maximum(edge, lo), edge)
-            edge = np.where(~up & ~in_down & (hi < theta), np.maximum(edge, hi), edge)
+            if sink > 0:
+                latent = np.where(in_up, 1.0 - float(f), latent)
+            edge = np.where(in_up, np.minimum(edge, high), edge)
+            edge = np.where(up & ~in_up & (low > theta), np.minimum(edge, low), edge)
+            if sink <= 0:
+                edge = np.where(in_down, np.maximum(edge, low), edge)
+                edge = np.where(~up & ~in_down & (high < theta), np.maximum(edge, high), edge)
         room = slope * (edge - theta)
         fits = np.where(up, e <= room, e >= room) | (e == 0)
+        sunk += np.where(fits, e, room) * latent
         theta = np.where(fits, theta + e / slope, edge)
         e = np.where(fits, 0.0, e - room)
-    return theta
+    return theta, sunk
 
 
 def _boundary_per_plane(theta: np.ndarray, s: np.ndarray) -> np.ndarray:

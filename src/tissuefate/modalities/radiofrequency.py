@@ -12,6 +12,13 @@ the tissue. σ rises about 2 %/K and collapses where tissue water boils off
 - several electrodes are driven one at a time (switching monopolar): the generator moves to the
   next electrode every ``switching_interval`` and skips electrodes in a roll-off pause.
 
+The source is refreshed at every update (``update_interval``, 2 s by default), while tissue next to
+an electrode can boil through the vaporisation window in a fraction of a second. So that such a
+voxel does not keep the heat of wet tissue until the next update, no voxel receives in one update
+more than the heat that dries it (sensible heat to the top of the window plus the latent heat left;
+``kernels/source.py: scaled_source_limited``): dried tissue carries almost no current at a given
+field. The heat not delivered is the difference between ``generator_energy_j`` and ``energy_j``.
+
 Internally cooled electrodes hold their active voxels at the coolant temperature while the power
 is on. The shaft behind the active tip is insulated: its voxels do not conduct current.
 
@@ -210,7 +217,6 @@ class RadiofrequencySource:
         self.material = np.ascontiguousarray(ctx.anatomy.material)
         self.table: np.ndarray | None = None
         self.solve_s = 0.0
-        self.update_s = 0.0
         self.generator_energy = 0.0
         self._last: tuple[float, float] | None = None  # (t, generator power) of the last update
         self._held = False
@@ -220,6 +226,10 @@ class RadiofrequencySource:
     def _setup(self, solver: ThermalSolver) -> None:
         ctx, s = self.ctx, self.session
         self.table, self.t0, self.dt = rf_conductivity_table(ctx.tissue, solver.t_ref)
+        body, base = ctx.tissue.body, ctx.tissue.base
+        self.wet = body.vaporization_temperature - 0.5 * body.vaporization_window
+        self.dry = body.vaporization_temperature + 0.5 * body.vaporization_window
+        self.latent = base.density * base.water_mass_fraction * body.latent_heat_vaporization
         r = s.rolloff
         for m in self.masks:
             gen = Generator(
@@ -299,7 +309,6 @@ class RadiofrequencySource:
 
     def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
         """Set the Joule heat for the interval from ``t`` (s); return the generator's columns."""
-        start = time.perf_counter()
         if self.table is None:
             self._setup(solver)
         if self._last is not None:
@@ -338,9 +347,20 @@ class RadiofrequencySource:
                 )
         if voltage > 0:
             ch = self.channels[k]
-            kernel = ks.scaled_source if self.ctx.impl == "compiled" else ks.scaled_source_numpy
+            compiled = self.ctx.impl == "compiled"
+            kernel = ks.scaled_source_limited if compiled else ks.scaled_source_limited_numpy
             total = kernel(
-                ch.q_unit, self.sigma, ch.sigma_solved, voltage**2, solver.source_array()
+                ch.q_unit,
+                self.sigma,
+                ch.sigma_solved,
+                voltage**2,
+                solver.source_array(),
+                solver.padded,
+                solver.inverse_heat_capacity_padded,
+                self.wet - solver.t_ref,
+                self.dry - solver.t_ref,
+                self.latent,
+                self.ctx.thermal.update_interval,
             )
             solver.source_written(total * self.ctx.grid.voxel_volume)
             self._source_on = True
@@ -348,7 +368,6 @@ class RadiofrequencySource:
             solver.set_source(None)
             self._source_on = False
         self._last = (t, cols["generator_power_w"])
-        self.update_s += time.perf_counter() - start
         return cols
 
 
@@ -373,7 +392,6 @@ def run_radiofrequency_session(
         "potential_iterations": sum(c.iterations for c in source.channels),
         "potential_solve_s": source.solve_s,
         "potential_rebuilds": sum(c.potential.rebuilds for c in source.channels),
-        "source_update_s": source.update_s,
         "resolve_tolerance": RESOLVE_TOLERANCE,
     }
     ts = timeseries_frame(run)

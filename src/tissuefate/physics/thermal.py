@@ -189,9 +189,6 @@ class ThermalSolver:
             self._s_warm = self._s_free
             self._cold_rows = np.zeros(shape[:2], np.bool_)
         self.frozen_voxels = 0
-        # any non-sink window below the initial temperature: a held voxel may be cold enough to
-        # pull its neighbours across window edges within one step (see kernels.thermal._row)
-        self._wide = freezing is not None
         self._q = pad(np.zeros(shape))
         self._source_power = 0.0
         theta0 = np.broadcast_to(np.asarray(initial_temperature, np.float64) - self.t_ref, shape)
@@ -331,6 +328,11 @@ class ThermalSolver:
         return self._q[1:-1, 1:-1, 1:-1]
 
     @property
+    def inverse_heat_capacity_padded(self) -> np.ndarray:
+        """The padded ``1 / ρc`` in m³K/J (0 in held voxels; read only)."""
+        return self._ic
+
+    @property
     def perfusion_padded(self) -> np.ndarray:
         """The padded perfusion coefficient (W/m³/K), for in-place updates by damage kernels.
 
@@ -346,17 +348,16 @@ class ThermalSolver:
 
         ``conductivity`` (W/m/K) replaces theirs for conduction with their neighbours (the face
         conductance is ``sqrt(k_held k_neighbour) / h``): a contact resistance between a probe's
-        coolant and the tissue. It may not exceed the largest tissue conductivity, which keeps
-        the stable time step. Voxels newly held leave the tissue: their heat content is booked to
-        the ledger's ``fixed`` account, so the energy balance still closes.
+        coolant and the tissue. It may not exceed the least conductive tissue (frozen, where
+        tissue freezes), which keeps the stable time step. Voxels newly held leave the tissue:
+        their heat content is booked to the ledger's ``fixed`` account, so the energy balance
+        still closes.
         """
         mask = np.asarray(mask, bool)
         new = mask & ~self._fixed
         self.ledger.fixed += float(self.enthalpy()[new].sum()) * self.grid.voxel_volume
         self._fixed = self._fixed | mask
         self.theta[mask] = temperature - self.t_ref
-        if any(not w.sink and temperature < w.upper for w in self._windows):
-            self._wide = True
         if conductivity is not None:
             s_max = float(self._s_free[1:-1, 1:-1, 1:-1].min())
             if self.freezing is not None:
@@ -386,18 +387,26 @@ class ThermalSolver:
         self._fixed_idx = np.ascontiguousarray(np.argwhere(self._fixed), dtype=np.int64) + 1
         self.update_coefficients(force=True)
 
-    def update_coefficients(self, force: bool = False) -> None:
+    def update_coefficients(
+        self, force: bool = False, block: tuple[slice, slice, slice] | None = None
+    ) -> None:
         """Refresh the effective perfusion (and frozen conductivity) from the temperature.
 
-        Call it at every source update of a run that freezes or holds voxels; it costs one pass
-        over the rows that are (or were) frozen, or a full pass with ``force``.
+        Call it at every source update of a run that freezes, and after damage has lowered
+        :attr:`perfusion_padded` in a run that holds voxels; it costs one pass over the rows that
+        are (or were) frozen, or a full pass with ``force``. Without freezing, ``block`` (a block
+        of the grid) limits the pass to where the perfusion changed.
         """
         if self._w_base is self._w:
             return
         fixed = self._fixed
         if self.freezing is None:
-            inner = (slice(1, -1),) * 3
-            self._w[inner] = np.where(fixed, 0.0, self._w_base[inner])
+            block = (slice(None),) * 3 if block is None or force else block
+            padded = tuple(
+                slice((b.start or 0) + 1, (b.stop or n) + 1)
+                for b, n in zip(block, self.grid.shape, strict=True)
+            )
+            self._w[padded] = np.where(fixed[block], 0.0, self._w_base[padded])
             return
         fz = self.freezing
         if force:
@@ -461,7 +470,6 @@ class ThermalSolver:
                 self._wtable,
                 self._ghost[0],
                 self._ghost[1],
-                self._wide,
             )
             if dose is not None:
                 dose.warm_up(out)
@@ -488,7 +496,6 @@ class ThermalSolver:
                 self._wtable,
                 self._ghost[0],
                 self._ghost[1],
-                self._wide,
             )
             sums = self._loss.sum(axis=0)
             perf += float(sums[0]) * dt

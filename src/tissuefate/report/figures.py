@@ -44,6 +44,8 @@ _STYLE = {
 _TUMOR_STYLE = {"colors": "white", "linestyles": "--", "linewidths": 1.4}
 _ZONE_STYLE = {"colors": "cyan", "linestyles": "-", "linewidths": 1.4}
 _ISOTHERM_STYLE = {"colors": "0.6", "linestyles": "-", "linewidths": 0.8}
+_ICE_STYLE = {"colors": "0.85", "linestyles": ":", "linewidths": 1.2}
+_LETHAL_STYLE = {"colors": "orangered", "linestyles": "-", "linewidths": 1.0}
 _DIMS = ("x", "y", "z")
 
 
@@ -136,7 +138,17 @@ def session_slices(result: Result, session: int) -> Figure:
     ds = result.fields
     peak = ds["peak_temperature"].sel(session=session)
     kill = ds["kill_fraction"].sel(session=session)
-    omega = ds["thermal_dose"].sel(session=session)
+    omega = ds["damage" if "damage" in ds else "thermal_dose"].sel(session=session)
+    # a cold session (cryo) is shown by its lowest temperature, with the ice edge and lethal ice
+    trough = ds["min_temperature"].sel(session=session)
+    cold = float(np.nanmin(trough.values)) < 0.0 and float(np.nanmax(peak.values)) < ISOTHERM_C
+    if cold:
+        peak = trough
+    t_name, t_cmap, isotherm = (
+        ("Lowest temperature", "cividis", -40.0)
+        if cold
+        else ("Peak temperature", "inferno", ISOTHERM_C)
+    )
     tumor = ds["tumor_fraction_initial"]
     extras = _session_extras(result, session)
     focus = _focus(result, session, peak)
@@ -144,7 +156,7 @@ def session_slices(result: Result, session: int) -> Figure:
 
     t_min = float(np.nanmin(peak.values))
     vmin = min(BODY_C, t_min)
-    vmax = float(np.nanmax(peak.values))
+    vmax = max(float(np.nanmax(peak.values)), BODY_C) if cold else float(np.nanmax(peak.values))
     if not vmax > vmin:
         vmax = vmin + 1.0
 
@@ -176,7 +188,7 @@ def session_slices(result: Result, session: int) -> Figure:
             kind = "along the applicator" if col == 0 else "across the applicator"
             for row, (data, cmap, lo, hi, what) in enumerate(
                 (
-                    (t_plane, "inferno", vmin, vmax, "Peak temperature"),
+                    (t_plane, t_cmap, vmin, vmax, t_name),
                     (k_plane, "viridis", 0.0, 1.0, "Cell kill fraction"),
                 )
             ):
@@ -194,19 +206,31 @@ def session_slices(result: Result, session: int) -> Figure:
                 _contour(ax, h, v, tumor_plane, 0.5, style=_TUMOR_STYLE)
                 _contour(ax, h, v, omega_plane, 1.0, style=_ZONE_STYLE)
                 if row == 0:
-                    _contour(ax, h, v, t_plane, ISOTHERM_C, style=_ISOTHERM_STYLE)
+                    style = _LETHAL_STYLE if cold else _ISOTHERM_STYLE
+                    _contour(ax, h, v, t_plane, isotherm, style=style)
+                    if cold:
+                        _contour(ax, h, v, t_plane, 0.0, style=_ICE_STYLE)
                 ax.plot(focus[_DIMS.index(hdim)], focus[_DIMS.index(vdim)], "+", color="0.85", ms=9)
                 ax.set_title(f"{what}, {kind}\n{hdim}–{vdim} plane at {at}")
                 ax.set_xlabel(f"{hdim} (mm)")
                 ax.set_ylabel(f"{vdim} (mm)")
-        for row, label in enumerate(("Peak temperature (°C)", "Kill fraction (0–1)")):
+        for row, label in enumerate((f"{t_name} (°C)", "Kill fraction (0–1)")):
             fig.colorbar(images[row], cax=fig.add_subplot(grid[row, 2]), label=label)
         handles = [
             Line2D([], [], color="white", ls="--", lw=1.4, label="Tumour before treatment"),
             Line2D([], [], color="cyan", ls="-", lw=1.4, label="Ablation zone (damage Ω = 1)"),
-            Line2D([], [], color="0.6", ls="-", lw=0.8, label=f"{ISOTHERM_C:.0f} °C isotherm"),
+            Line2D(
+                [],
+                [],
+                color="orangered" if cold else "0.6",
+                ls="-",
+                lw=1.0 if cold else 0.8,
+                label=f"{isotherm:.0f} °C isotherm",
+            ),
             Line2D([], [], color="0.85", ls="none", marker="+", ms=9, label="Applicator centre"),
         ]
+        if cold:
+            handles.insert(3, Line2D([], [], color="0.85", ls=":", lw=1.2, label="Ice edge (0 °C)"))
         legend = fig.legend(
             handles=handles,
             loc="lower center",

@@ -371,6 +371,18 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
         raise ScenarioError(
             "must be positive", source=source, key="tissue.parameters.vaporization_window"
         )
+    if not body.cryo_partial_temperature > body.cryo_lethal_temperature:
+        raise ScenarioError(
+            "cryo_partial_temperature must be warmer than cryo_lethal_temperature",
+            source=source,
+            key="tissue.parameters.cryo_partial_temperature",
+        )
+    for m in materials:
+        if not (m.rf_conductivity > 0 and math.isfinite(m.rf_conductivity)):
+            raise ScenarioError("must be positive", source=source, key=key(m, "rf_conductivity"))
+    for name in ("frozen_conductivity_ratio", "rf_vaporized_conductivity_factor"):
+        if not getattr(body, name) > 0:
+            raise ScenarioError("must be positive", source=source, key=f"tissue.parameters.{name}")
     for name in (
         "blood_density",
         "blood_specific_heat",
