@@ -198,7 +198,7 @@ def _touches(windows, lo, hi):
     return hit
 
 
-@jit()
+@jit(inline=True)
 def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
     """Update row (i, j) and its two ghosts; the fast path unless a phase window is in reach.
 
@@ -209,18 +209,21 @@ def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
 
     Returns the perfusion and latent-sink sums and the row's largest old value.
     """
+    zero = theta.dtype.type(0.0)
     lo, hi = _row_range(theta, i, j, n2)
-    hit = _touches(windows, lo, hi)
-    if not hit:
-        row = _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a)
-        row_sink = theta.dtype.type(0.0)
-        new_lo, new_hi = _row_range(out, i, j, n2)
-        hit = _touches(windows, min(lo, new_lo), max(hi, new_hi))
-    if hit:
-        row, row_sink = _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
+    first = _touches(windows, lo, hi)
+    row_plain = zero
+    if not first:
+        row_plain = _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a)
+    new_lo, new_hi = _row_range(out, i, j, n2)
+    use_windows = first or _touches(windows, min(lo, new_lo), max(hi, new_hi))
+    row_win = zero
+    sink_win = zero
+    if use_windows:
+        row_win, sink_win = _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
     out[i, j, 0] = ga + gs * out[i, j, 1]
     out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
-    return row, row_sink, hi
+    return (row_win if use_windows else row_plain), sink_win, hi
 
 
 @jit(inline=True)
