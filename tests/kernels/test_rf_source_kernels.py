@@ -105,6 +105,16 @@ def _scaled_inputs(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 SENTINEL = 123.5  # a value no voxel of the source takes
+IC = 1.0 / 3.8e6  # 1/ρc of liver, m³K/J
+LATENT = 1.27e9  # J/m³, latent heat of the tissue water (liver: 1079 * 0.75 * 2.26e6 J)
+
+
+def _no_limit():
+    """Temperatures (padded offsets, 0 K) far above a dry-out window that never binds."""
+    padded = tuple(n + 2 for n in SHAPE)
+    theta = np.zeros(padded, np.float32)
+    ic = np.full(padded, IC, np.float32)
+    return theta, ic, -1002.0, -1000.0, LATENT, 2.0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -114,8 +124,8 @@ def test_scaled_source_matches_reference_and_writes_only_the_interior(seed):
     padded = tuple(n + 2 for n in SHAPE)
     q = np.full(padded, SENTINEL, np.float32)
     q_ref = np.full(padded, SENTINEL, np.float32)
-    total = ks.scaled_source(q_unit, sigma, ref, scale, q)
-    total_ref = ks.scaled_source_numpy(q_unit, sigma, ref, scale, q_ref)
+    total = ks.scaled_source(q_unit, sigma, ref, scale, q, *_no_limit())
+    total_ref = ks.scaled_source_numpy(q_unit, sigma, ref, scale, q_ref, *_no_limit())
 
     inner = (slice(1, -1),) * 3
     border = np.ones(padded, bool)
@@ -134,9 +144,30 @@ def test_scaled_source_is_q_unit_times_the_conductivity_ratio():
     scale = 2.5e3
     padded = tuple(n + 2 for n in SHAPE)
     q = np.zeros(padded, np.float32)
-    ks.scaled_source(q_unit, sigma, ref, scale, q)
+    ks.scaled_source(q_unit, sigma, ref, scale, q, *_no_limit())
     live = ref > 0
     expected = np.zeros(SHAPE)
     expected[live] = q_unit[live] * (sigma[live] / ref[live]) * scale
     # float32 storage: relative error at most half an ulp (6e-8), allow two ulps for FMA/reorder
     np.testing.assert_allclose(q[1:-1, 1:-1, 1:-1], expected, rtol=2.4e-7)
+
+
+@pytest.mark.parametrize("impl", ["compiled", "numpy"])
+def test_scaled_source_gives_no_voxel_more_than_the_heat_that_dries_it(impl):
+    # wet at 99 °C, dry at 101 °C (offsets from 0 °C); a 2 s interval
+    kernel = ks.scaled_source if impl == "compiled" else ks.scaled_source_numpy
+    shape = (1, 1, 4)
+    q_unit = np.full(shape, 1.0e9, np.float32)  # far more than any voxel can take
+    q_unit[0, 0, 3] = 1.0  # a weak source: below its limit
+    sigma = np.ones(shape)
+    ref = np.ones(shape)
+    theta = np.zeros((3, 3, 6), np.float32)
+    theta[1, 1, 1:5] = [89.0, 100.0, 120.0, 50.0]
+    ic = np.full((3, 3, 6), IC, np.float32)
+    ic[1, 1, 1] = 0.0  # a held voxel is left alone
+    q = np.zeros((3, 3, 6), np.float32)
+    total = kernel(q_unit, sigma, ref, 1.0, q, theta, ic, 99.0, 101.0, LATENT, 2.0)
+    got = q[1, 1, 1:5].astype(np.float64)
+    need_100 = (1.0 / IC + 0.5 * LATENT) / 2.0  # 1 K of sensible heat plus half the latent heat
+    np.testing.assert_allclose(got, [1.0e9, need_100, 1.0e9, 1.0], rtol=1e-6)
+    assert total == pytest.approx(got.sum(), rel=1e-12)

@@ -32,8 +32,6 @@ __all__ = [
     "scale_pattern",
     "scale_pattern_numpy",
     "scaled_source",
-    "scaled_source_limited",
-    "scaled_source_limited_numpy",
     "scaled_source_numpy",
 ]
 
@@ -151,30 +149,12 @@ def lookup_weighted_change_numpy(theta, material, table, t0, dt, out, ref, weigh
 
 
 @jit(parallel=True)
-def scaled_source(q_unit, sigma, ref, scale, q):
-    """``q = scale * q_unit * sigma / ref`` into the padded source ``q`` (0 where ``ref`` is 0);
-    returns the float64 sum of what was written (W/m³ summed over voxels).
+def scaled_source(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval):
+    """``q = scale * q_unit * sigma / ref`` into the padded source ``q`` (0 where ``ref`` is 0),
+    with a dry-out limit: no voxel gets more than the heat that dries it.
 
-    The Joule heat of a field solved for the conductivity ``ref``, carried to the current
-    conductivity ``sigma`` at the same field (first order in the change of σ).
-    """
-    n0, n1, n2 = q_unit.shape
-    sums = np.zeros(n0)
-    for i in prange(n0):
-        acc = 0.0
-        for j in range(n1):
-            for k in range(n2):
-                r = ref[i, j, k]
-                v = q_unit[i, j, k] * (sigma[i, j, k] / r if r > 0.0 else 0.0) * scale
-                q[i + 1, j + 1, k + 1] = v
-                acc += np.float64(q[i + 1, j + 1, k + 1])
-        sums[i] = acc
-    return sums.sum()
-
-
-@jit(parallel=True)
-def scaled_source_limited(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval):
-    """:func:`scaled_source` with a dry-out limit: no voxel gets more than the heat that dries it.
+    The first part is the Joule heat of a field solved for the conductivity ``ref``, carried to
+    the current conductivity ``sigma`` at the same field (first order in the change of σ).
 
     A voxel at offset ``theta`` (padded) needs ``(dry - theta) / ic`` of sensible heat (``ic`` =
     1/ρc, padded) plus the latent heat ``latent`` (J/m³) still left between ``wet`` and ``dry``
@@ -205,10 +185,8 @@ def scaled_source_limited(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, lat
     return sums.sum()
 
 
-def scaled_source_limited_numpy(
-    q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval
-):
-    """NumPy reference of :func:`scaled_source_limited`."""
+def scaled_source_numpy(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval):
+    """NumPy reference of :func:`scaled_source`."""
     live = ref > 0
     v = q_unit * np.where(live, sigma / np.where(live, ref, 1.0), 0.0) * scale
     t = theta[1:-1, 1:-1, 1:-1].astype(np.float64)
@@ -217,14 +195,6 @@ def scaled_source_limited_numpy(
     need = (dry - t) / np.where(c > 0, c, 1.0) + latent * left
     limited = (c > 0) & (t < dry)
     q[1:-1, 1:-1, 1:-1] = np.where(limited, np.minimum(v, need / interval), v)
-    return float(q[1:-1, 1:-1, 1:-1].sum(dtype=np.float64))
-
-
-def scaled_source_numpy(q_unit, sigma, ref, scale, q):
-    """NumPy reference of :func:`scaled_source`."""
-    live = ref > 0
-    ratio = np.where(live, sigma / np.where(live, ref, 1.0), 0.0)
-    q[1:-1, 1:-1, 1:-1] = q_unit * ratio * scale
     return float(q[1:-1, 1:-1, 1:-1].sum(dtype=np.float64))
 
 

@@ -16,7 +16,7 @@ The source is refreshed at every update (``update_interval``, 2 s by default), w
 an electrode can boil through the vaporisation window in a fraction of a second. So that such a
 voxel does not keep the heat of wet tissue until the next update, no voxel receives in one update
 more than the heat that dries it (sensible heat to the top of the window plus the latent heat left;
-``kernels/source.py: scaled_source_limited``): dried tissue carries almost no current at a given
+``kernels/source.py: scaled_source``): dried tissue carries almost no current at a given
 field. The heat not delivered is the difference between ``generator_energy_j`` and ``energy_j``.
 
 Internally cooled electrodes hold their active voxels at the coolant temperature while the power
@@ -348,7 +348,7 @@ class RadiofrequencySource:
         if voltage > 0:
             ch = self.channels[k]
             compiled = self.ctx.impl == "compiled"
-            kernel = ks.scaled_source_limited if compiled else ks.scaled_source_limited_numpy
+            kernel = ks.scaled_source if compiled else ks.scaled_source_numpy
             total = kernel(
                 ch.q_unit,
                 self.sigma,
