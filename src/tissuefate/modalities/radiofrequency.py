@@ -184,7 +184,6 @@ class _Channel:
         self.potential = solver
         self.generator = generator
         self.q_unit: np.ndarray | None = None  # Joule heat per V², W/m³/V², float32
-        self.power_unit = 0.0  # W/V² into tissue (held voxels excluded)
         self.conductance_solved = 0.0  # S
         self.sigma_solved: np.ndarray | None = None
         self.solves = 0
@@ -275,7 +274,6 @@ class RadiofrequencySource:
             ch.q_unit = np.zeros(self.ctx.grid.shape, np.float32)
         total = ch.potential.joule_heat(u, ch.q_unit)
         ch.q_unit[solver.fixed] = 0.0  # held voxels (vessels, cooled tips) take no source
-        ch.power_unit = float(ch.q_unit.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume
         ch.conductance_solved = total  # W at 1 V = S
         ch.sigma_solved = self.sigma.copy()
         ch.solves += 1
