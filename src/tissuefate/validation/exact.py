@@ -20,6 +20,7 @@ __all__ = [
     "point_source_steady",
     "point_source_transient",
     "point_source_transient_unperfused",
+    "titration_front",
 ]
 
 
@@ -143,3 +144,16 @@ def neumann_solidification(
         return math.exp(-(lam**2)) / erf(lam) - ratio / erfcx(nu * lam) - lam * stefan
 
     return float(brentq(balance, 1e-9, 10.0, xtol=1e-14))
+
+
+def titration_front(diffusivity: float, concentration: float, capacity: float, t: float) -> float:
+    """Position (m) at time ``t`` of the front of an agent held at ``concentration`` at x = 0 and
+    reacting instantly with a tissue demand ``capacity`` (both mol/m³): x_f = 2λ√(Dt) with
+    λ e^{λ²} erf(λ) = C0 / (Θ √π) (the one-phase Stefan problem; for C0 ≪ Θ it tends to
+    √(2 D C0 t / Θ))."""
+    from scipy.optimize import brentq
+    from scipy.special import erf
+
+    target = concentration / (capacity * math.sqrt(math.pi))
+    lam = brentq(lambda x: x * math.exp(x * x) * erf(x) - target, 1e-12, 10.0, xtol=1e-15)
+    return 2.0 * lam * math.sqrt(diffusivity * t)
