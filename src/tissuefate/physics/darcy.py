@@ -25,7 +25,7 @@ import numpy as np
 from ..grid.grid import Grid
 from ..grid.shapes import point_weights
 from ..kernels import multigrid as km
-from .electric import GROUND_FACES
+from .electric import ground_flags
 from .elliptic import MultigridPCG, SolveInfo
 
 __all__ = ["DarcySolver", "point_source_pressure"]
@@ -77,12 +77,7 @@ class DarcySolver:
             raise ValueError("permeability must be finite and non-negative (m^2)")
         if not viscosity > 0:
             raise ValueError(f"viscosity must be positive (Pa s), got {viscosity!r}")
-        if open_faces == "boundary":
-            flags = [1] * 6
-        elif open_faces in GROUND_FACES:
-            flags = [int(f == open_faces) for f in GROUND_FACES]
-        else:
-            raise ValueError(f"open_faces must be 'boundary' or one of {GROUND_FACES}")
+        flags = ground_flags(open_faces)
         self.grid = grid
         self.viscosity = float(viscosity)
         n0, n1, n2 = grid.shape
@@ -92,7 +87,7 @@ class DarcySolver:
         held = np.zeros(grid.shape, np.uint8) if fixed is None else np.asarray(fixed, np.uint8)
         # the electric face kernel with σ = K/μ; held voxels are prescribed-pressure "electrodes"
         faces = km.harmonic_faces if impl == "compiled" else km.harmonic_faces_numpy
-        faces(k / self.viscosity, held, np.asarray(flags, np.int64), grid.spacing, *self._faces)
+        faces(k / self.viscosity, held, flags, grid.spacing, *self._faces)
         self.fixed = held
         self.fixed_pressure = np.broadcast_to(np.asarray(fixed_pressure, float), grid.shape)
         self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, held, impl=impl)

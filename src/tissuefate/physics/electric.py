@@ -25,10 +25,20 @@ import numpy as np
 from ..kernels import multigrid as km
 from .elliptic import MultigridPCG, SolveInfo, dirichlet_rhs
 
-__all__ = ["GROUND_FACES", "PotentialSolver"]
+__all__ = ["GROUND_FACES", "PotentialSolver", "ground_flags"]
 
 GROUND_FACES = ("x-", "x+", "y-", "y+", "z-", "z+")
 """Names of the faces of the box, in the order of the kernels' ``ground`` flags."""
+
+
+def ground_flags(ground: str) -> np.ndarray:
+    """The kernels' six face flags (int64, order of :data:`GROUND_FACES`; 1 at 0 V / 0 Pa, 0
+    closed) for ``"boundary"`` (every face) or the name of one face."""
+    if ground == "boundary":
+        return np.ones(6, np.int64)
+    if ground in GROUND_FACES:
+        return np.array([int(face == ground) for face in GROUND_FACES], np.int64)
+    raise ValueError(f"ground must be 'boundary' or one of {GROUND_FACES}, got {ground!r}")
 
 
 class PotentialSolver:
@@ -62,17 +72,12 @@ class PotentialSolver:
             raise ValueError(f"spacing must be positive (m), got {spacing!r}")
         if impl not in ("compiled", "numpy"):
             raise ValueError(f"impl must be 'compiled' or 'numpy', got {impl!r}")
-        if ground == "boundary":
-            flags = [1] * 6
-        elif ground in GROUND_FACES:
-            flags = [int(face == ground) for face in GROUND_FACES]
-        else:
-            raise ValueError(f"ground must be 'boundary' or one of {GROUND_FACES}, got {ground!r}")
+        flags = ground_flags(ground)
         self.shape = (n0, n1, n2)
         self.spacing = float(spacing)
         self.ground = ground
         self.impl = impl
-        self._ground = np.asarray(flags, dtype=np.int64)
+        self._ground = flags
         self._faces_kernel = km.harmonic_faces if impl == "compiled" else km.harmonic_faces_numpy
         self._joule_kernel = km.joule_heat if impl == "compiled" else km.joule_heat_numpy
         self.c0 = np.zeros((n0 + 1, n1, n2))
