@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 import yaml
@@ -425,15 +425,13 @@ def _check_needles(
         if problem is not None:
             raise ScenarioError(problem[1], source=source, key=f"{key}[{j}].tip")
         end = _active_end(tip, item.direction, item.active_length_m)
-        for axis, p, h, most in zip("xyz", end, half, limit, strict=True):
-            if abs(p) > most * (1 + 1e-9):
-                raise ScenarioError(
-                    f"the active part of {what} {j} ends {_mm(abs(p))} from the centre along "
-                    f"{axis} but the grid ends at {_mm(h)} (at most half a voxel beyond is "
-                    "allowed)",
-                    source=source,
-                    key=f"{key}[{j}].active_length",
-                )
+        beyond = _beyond(end, half, limit)
+        if beyond is not None:
+            raise ScenarioError(
+                f"the active part of {what} {j} ends {beyond}",
+                source=source,
+                key=f"{key}[{j}].active_length",
+            )
         radius = _reach_radius_m(item)
         for vessel in vessels:
             gap = _segment_distance(tip, end, vessel.start_m, vessel.end_m)
@@ -446,6 +444,18 @@ def _check_needles(
                     source=source,
                     key=f"{key}[{j}]",
                 )
+
+
+def _beyond(point: Iterable[float], half: Iterable[float], limit: Iterable[float]) -> str | None:
+    """Why ``point`` (m) lies more than half a voxel beyond the grid (``limit`` per axis), or
+    None; the text continues "... has its end " or "... ends "."""
+    for axis, p, h, most in zip("xyz", point, half, limit, strict=True):
+        if abs(p) > most * (1 + 1e-9):
+            return (
+                f"{_mm(abs(p))} from the centre along {axis} but the grid ends at {_mm(h)} "
+                "(at most half a voxel beyond is allowed)"
+            )
+    return None
 
 
 def check_scenario(scenario: Scenario, source: str | None = None) -> None:
@@ -486,15 +496,13 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
     vessels = scenario.anatomy.vessels
     for i, vessel in enumerate(vessels):
         for end_key, point in (("start", vessel.start_m), ("end", vessel.end_m)):
-            for axis, p, h, most in zip("xyz", point, half, limit, strict=True):
-                if abs(p) > most * (1 + 1e-9):
-                    raise ScenarioError(
-                        f"vessel {vessel.name} has its {end_key} {_mm(abs(p))} from the centre "
-                        f"along {axis} but the grid ends at {_mm(h)} (at most half a voxel "
-                        "beyond is allowed)",
-                        source=source,
-                        key=f"anatomy.vessels[{i}].{end_key}",
-                    )
+            beyond = _beyond(point, half, limit)
+            if beyond is not None:
+                raise ScenarioError(
+                    f"vessel {vessel.name} has its {end_key} {beyond}",
+                    source=source,
+                    key=f"anatomy.vessels[{i}].{end_key}",
+                )
 
     for name, strategy in scenario.strategies.items():
         for s, session in enumerate(strategy.sessions):

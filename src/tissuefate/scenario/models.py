@@ -565,7 +565,29 @@ def _cooldown_s(cooldown: Literal["auto"] | pint.Quantity) -> float | None:
     return None if isinstance(cooldown, str) else to_si(cooldown)
 
 
-class MicrowaveSession(_Model):
+def _at_most(quantity: pint.Quantity, most: float, what: str) -> pint.Quantity:
+    """``quantity`` if its SI value is at most ``most``; ``what`` ends the message."""
+    if to_si(quantity) > most:
+        raise ValueError(f"{format_quantity(quantity)} is {what}")
+    return quantity
+
+
+class _Timed:
+    """Accessors of a session with a ``duration`` and a ``cooldown`` (fields of the model; not
+    annotated here, so that pydantic does not take them for fields of every session)."""
+
+    @property
+    def duration_s(self) -> float:
+        """Time the source is on, in s."""
+        return to_si(self.duration)  # type: ignore[attr-defined]
+
+    @property
+    def cooldown_s(self) -> float | None:
+        """Time simulated after the source is off, in s; None for ``"auto"``."""
+        return _cooldown_s(self.cooldown)  # type: ignore[attr-defined]
+
+
+class MicrowaveSession(_Timed, _Model):
     """A microwave ablation: ``power`` per applicator (W) for ``duration``, at 2.45 GHz."""
 
     modality: Literal["microwave"]
@@ -579,21 +601,18 @@ class MicrowaveSession(_Model):
     @field_validator("power")
     @classmethod
     def _clinical_power(cls, power: pint.Quantity) -> pint.Quantity:
-        if to_si(power) > MAX_MICROWAVE_POWER_W:
-            raise ValueError(
-                f"{format_quantity(power)} is above any clinical generator "
-                f"(at most {MAX_MICROWAVE_POWER_W:g} W per applicator)"
-            )
-        return power
+        return _at_most(
+            power,
+            MAX_MICROWAVE_POWER_W,
+            f"above any clinical generator (at most {MAX_MICROWAVE_POWER_W:g} W per applicator)",
+        )
 
     @field_validator("duration")
     @classmethod
     def _clinical_duration(cls, duration: pint.Quantity) -> pint.Quantity:
-        if to_si(duration) > MAX_MICROWAVE_DURATION_S:
-            raise ValueError(
-                f"{format_quantity(duration)} is longer than any microwave session (at most 2 h)"
-            )
-        return duration
+        return _at_most(
+            duration, MAX_MICROWAVE_DURATION_S, "longer than any microwave session (at most 2 h)"
+        )
 
     @field_validator("frequency")
     @classmethod
@@ -610,19 +629,9 @@ class MicrowaveSession(_Model):
         return to_si(self.power)
 
     @property
-    def duration_s(self) -> float:
-        """Time the power is on, in s."""
-        return to_si(self.duration)
-
-    @property
     def frequency_hz(self) -> float:
         """Microwave frequency in Hz."""
         return to_si(self.frequency)
-
-    @property
-    def cooldown_s(self) -> float | None:
-        """Time simulated after power-off, in s; None for ``"auto"``."""
-        return _cooldown_s(self.cooldown)
 
 
 class HeatSource(_Model):
@@ -675,7 +684,7 @@ class HeatSource(_Model):
         return _optional_si(self.power_density)
 
 
-class HeatSourceSession(_Model):
+class HeatSourceSession(_Timed, _Model):
     """Prescribed heat sources on for ``duration``: for validation against analytic solutions."""
 
     modality: Literal["heat_source"]
@@ -684,16 +693,6 @@ class HeatSourceSession(_Model):
     duration: PositiveDuration
     cooldown: Cooldown = "0 s"  # type: ignore[assignment]
 
-    @property
-    def duration_s(self) -> float:
-        """Time the sources are on, in s."""
-        return to_si(self.duration)
-
-    @property
-    def cooldown_s(self) -> float | None:
-        """Time simulated after the sources are off, in s; None for ``"auto"``."""
-        return _cooldown_s(self.cooldown)
-
 
 def _between(quantity: pint.Quantity, low: float, high: float, unit: str = "degC") -> pint.Quantity:
     """``quantity`` if its SI value (°C for temperatures) lies in ``[low, high]``."""
@@ -701,13 +700,6 @@ def _between(quantity: pint.Quantity, low: float, high: float, unit: str = "degC
         raise ValueError(
             f"must be between {low:g} {unit} and {high:g} {unit}, got {format_quantity(quantity)!r}"
         )
-    return quantity
-
-
-def _at_most(quantity: pint.Quantity, most: float, what: str) -> pint.Quantity:
-    """``quantity`` if its SI value is at most ``most``; ``what`` ends the message."""
-    if to_si(quantity) > most:
-        raise ValueError(f"{format_quantity(quantity)} is {what}")
     return quantity
 
 
@@ -888,7 +880,7 @@ def _parse_rolloff(value: Any) -> Any:
     )
 
 
-class RadiofrequencySession(_Model):
+class RadiofrequencySession(_Timed, _Model):
     """A radiofrequency ablation: the generator drives ``power`` (W) into the electrodes for
     ``duration``, limited by ``voltage_limit`` and paused by impedance ``rolloff``.
 
@@ -943,16 +935,6 @@ class RadiofrequencySession(_Model):
     def switching_interval_s(self) -> float:
         """Time each electrode is active before the generator switches to the next, in s."""
         return to_si(self.switching_interval)
-
-    @property
-    def duration_s(self) -> float:
-        """Time the generator is on (roll-off pauses included), in s."""
-        return to_si(self.duration)
-
-    @property
-    def cooldown_s(self) -> float | None:
-        """Time simulated after power-off, in s; None for ``"auto"``."""
-        return _cooldown_s(self.cooldown)
 
 
 class CryoProbe(_Model):
@@ -1033,7 +1015,7 @@ class CryoPhase(_Model):
         return to_si(self.freeze if self.freeze is not None else self.thaw)  # type: ignore[arg-type]
 
 
-class CryoSession(_Model):
+class CryoSession(_Timed, _Model):
     """A cryoablation: the probes run the ``protocol`` of freeze and thaw phases in order.
 
     While freezing, the probe surface is held at ``gas_temperature`` (-196 to -20 °C, default
@@ -1093,11 +1075,6 @@ class CryoSession(_Model):
     def duration_s(self) -> float:
         """Total length of the protocol (freezes and thaws), in s."""
         return sum(p.duration_s for p in self.protocol)
-
-    @property
-    def cooldown_s(self) -> float | None:
-        """Time simulated after the protocol, in s; None for ``"auto"``."""
-        return _cooldown_s(self.cooldown)
 
 
 #: One treatment session; the ``modality`` key picks the model.
