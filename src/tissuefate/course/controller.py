@@ -21,6 +21,7 @@ from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
 from ..modalities import RUNNERS, SessionContext, SessionResult, ThermalOptions
+from ..modalities.agent import Agent, load_agent
 from ..scenario.io import check_scenario, dump_scenario
 from ..scenario.models import Scenario
 from ..tissue.presets import TissueModel, available_presets, load_tissue
@@ -28,7 +29,7 @@ from ..tissue.state import FIELD_INFO, TissueState
 from .imaging import visible_tumor
 from .result import Result
 
-__all__ = ["RESEARCH_USE", "build_tissue", "compare", "simulate"]
+__all__ = ["RESEARCH_USE", "build_tissue", "check_agents", "compare", "simulate"]
 
 RESEARCH_USE = (
     "For research and teaching only, not for treating patients: tissuefate gives no "
@@ -85,6 +86,23 @@ def build_tissue(
         idx = next((i for i, v in enumerate(scenario.anatomy.vessels) if v.name == name), 0)
         raise ScenarioError(str(exc), source=source, key=f"anatomy.vessels[{idx}].radius") from exc
     return grid, tissue, anatomy
+
+
+def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dict[int, Agent]]:
+    """Resolve the agent of every injection session (before any work starts).
+
+    Returns ``{strategy: {session index: Agent}}``; raises :class:`ScenarioError` naming the
+    session's ``agent`` or ``agent_parameters`` key for an unknown agent or a bad override.
+    """
+    out: dict[str, dict[int, Agent]] = {}
+    for name, strat in scenario.strategies.items():
+        for i, session in enumerate(strat.sessions):
+            if session.modality != "injection":
+                continue
+            key = f"strategies.{name}.sessions[{i}].agent"
+            agent = load_agent(session.agent, session.agent_parameters, source=source, key=key)
+            out.setdefault(name, {})[i] = agent
+    return out
 
 
 def _thermal_options(scenario: Scenario) -> ThermalOptions:
@@ -194,6 +212,11 @@ def _describe(session: Any) -> str:
             f"cryo x {len(session.probes)} probe(s), {len(session.protocol)} phases, "
             f"{session.freeze_time_s / 60:g} min freezing"
         )
+    if session.modality == "injection":
+        return (
+            f"injection of {session.volume_m3 * 1e6:g} mL {session.agent} at "
+            f"{len(session.sites)} site(s)"
+        )
     return f"{session.modality}, {session.duration_s / 60:g} min"
 
 
@@ -228,6 +251,7 @@ def simulate(
     started = time.perf_counter()
     check_scenario(scenario, source)
     name, strat = scenario.strategy(strategy)
+    agents = check_agents(scenario, source)
     grid, tissue, anatomy = build_tissue(scenario, source)
     state = TissueState.initial(anatomy)
     normal0 = state.normal.copy()
@@ -249,6 +273,7 @@ def simulate(
                 progress((n - 1 + frac) / n_sessions, text)
 
         ctx = SessionContext(grid, anatomy, tissue, state, options, impl, report)
+        ctx.agent = agents.get(name, {}).get(n - 1)
         before = state.copy()
         res = RUNNERS[session.modality](ctx, session, label)
         summ = _session_summary(n, session.day, res, grid, anatomy, before, state)
@@ -272,6 +297,9 @@ def simulate(
 
     final = rows[-1]
     notes = []
+    unvalidated = {a.name: a for a in agents.get(name, {}).values() if not a.validated}
+    for agent in unvalidated.values():
+        notes.append(f"agent {agent.name} is UNVALIDATED: {agent.status_note}")
     last_day = strat.sessions[-1].day
     if scenario.follow_up_d > 0 or n_sessions > 1:
         notes.append(
@@ -372,6 +400,11 @@ def _fields_dataset(
         "kill_fraction": ("1", "fraction of cells killed in the session"),
         "damage": ("1", "damage of any kind as Omega: killed fraction 1 - exp(-Omega)"),
     }
+    agent_info = {
+        "agent_peak_concentration": ("mol/m^3", "peak agent concentration in the tissue fluid"),
+        "injectate_peak_fraction": ("1", "peak share of the tissue fluid that was injectate"),
+        "demand_consumed_fraction": ("1", "share of the tissue's agent demand consumed"),
+    }
     if session_fields:
         for fname, (units, desc) in dose_info.items():
             if fname == "damage":
@@ -379,6 +412,11 @@ def _fields_dataset(
             else:
                 stack = np.stack([f[fname] for f in session_fields])
             data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
+        for fname, (units, desc) in agent_info.items():
+            if any(fname in f for f in session_fields):  # NaN for sessions without an agent
+                nan = np.full(grid.shape, np.nan, np.float32)
+                stack = np.stack([f.get(fname, nan) for f in session_fields])
+                data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
         zone = np.stack([(_damage(f) >= ZONE_OMEGA).astype(np.uint8) for f in session_fields])
         data["ablation_zone"] = (
             ("session", *xyz),

@@ -1,10 +1,22 @@
-"""Agent transport kernels: explicit diffusion and the exact second-order reaction step.
+"""Agent transport kernels: implicit upwind advection, explicit diffusion, the exact
+second-order reaction step and first-order decay.
 
-``diffuse_step`` advances ``∂C/∂t = ∇·(D∇C)`` one explicit finite-volume step on padded arrays
-(ghost layer = boundary values, set by the caller), with face diffusivity the harmonic mean of
-the two cells' ``D`` (series half cells; 0 if either is 0). Cells with ``hold = 1`` keep their
-value (an infusion tip at a fixed concentration). The float64 per-plane sums of what entered
-through held cells are returned in ``inflow[i]`` (mol/m² times h gives mol) for the mass ledger.
+``upwind_sweep`` advances ``φ ∂c/∂t + ∇·(u c) = s`` one backward-Euler step with upwind faces for
+a *steady* flow. Cells are visited in order of decreasing pressure, so every upstream cell is
+final before its downstream neighbours need it and the implicit system is solved exactly in one
+sweep, at any time step (Natvig & Lie's "optimal ordering" of upwind schemes). Each cell pushes
+what leaves it to its downstream neighbours, so the amount is conserved to round-off; a cell whose
+content stays below ``tiny`` keeps what reached it instead of passing it on, which confines the
+work to where the agent is without losing any of it. ``order`` may list only a region (flagged in
+``inside``): what flows out of it is deposited in the first voxel beyond, which moves it no
+further in that step.
+
+``diffuse_step`` advances ``φ ∂c/∂t = ∇·(D∇c)`` one explicit finite-volume step on padded arrays
+(ghost layer = boundary values, set by the caller), with face conductance the harmonic mean of
+the two cells' ``D`` (series half cells; 0 if either is 0) and ``φ`` the capacity of each cell
+(1 for a plain diffusion). Cells with ``hold = 1`` keep their value (an infusion tip at a fixed
+concentration). The float64 per-plane sums of what entered through held cells are returned in
+``inflow[i]`` (times h gives mol per unit ``φ``) for the mass ledger.
 
 ``react_step`` integrates the local reaction ``A + tissue -> products`` at rate ``k C Θ`` exactly
 over ``dt`` (``C`` agent, ``Θ`` remaining demand capacity, both mol/m³, ``k`` in m³/mol/s): the
@@ -13,7 +25,11 @@ difference ``δ = C − Θ`` is conserved, and
     C(t) = δ / (1 − (Θ0 / C0) e^{−k δ t})      (δ ≠ 0),      C(t) = C0 / (1 + k C0 t)  (δ = 0),
 
 so a reaction however fast is stable at the transport time step (the titration front of a fast
-oxidant). The consumed amount per plane is returned in ``consumed[i]`` (mol/m³ summed).
+oxidant). The consumed amount per plane, weighted by ``cap`` (e.g. the fluid volume of a
+voxel), is returned in ``consumed[i]``.
+
+``decay_step`` removes a first-order loss ``−λ c`` exactly over ``dt`` (washout by perfusion)
+and returns the ``cap``-weighted amount removed per plane.
 """
 
 from __future__ import annotations
@@ -25,7 +41,16 @@ from numba import prange
 
 from ._jit import jit
 
-__all__ = ["diffuse_step", "diffuse_step_numpy", "react_step", "react_step_numpy"]
+__all__ = [
+    "decay_step",
+    "decay_step_numpy",
+    "diffuse_step",
+    "diffuse_step_numpy",
+    "react_step",
+    "react_step_numpy",
+    "upwind_sweep",
+    "upwind_sweep_numpy",
+]
 
 
 @jit(inline=True)
@@ -35,7 +60,7 @@ def _face(da, db):
 
 
 @jit(parallel=True)
-def diffuse_step(c, d, hold, out, a, inflow):
+def diffuse_step(c, d, cap, hold, out, a, inflow):
     """One explicit step; ``a = dt / h²``; see the module docstring."""
     n0 = c.shape[0] - 2
     n1 = c.shape[1] - 2
@@ -58,11 +83,11 @@ def diffuse_step(c, d, hold, out, a, inflow):
                     out[i, j, k] = v
                     held -= a * flux  # what the held cell gave its neighbours
                 else:
-                    out[i, j, k] = v + a * flux
+                    out[i, j, k] = v + a * flux / cap[i, j, k]
         inflow[i - 1] = held
 
 
-def diffuse_step_numpy(c, d, hold, out, a, inflow):
+def diffuse_step_numpy(c, d, cap, hold, out, a, inflow):
     """NumPy reference of :func:`diffuse_step`."""
     inner = (slice(1, -1),) * 3
     v = c[inner]
@@ -77,7 +102,7 @@ def diffuse_step_numpy(c, d, hold, out, a, inflow):
             face = np.where(s > 0, 2 * dc * dn / np.where(s > 0, s, 1.0), 0.0)
             flux += face * (c[tuple(sl)] - v)
     held = hold != 0
-    out[inner] = np.where(held, v, v + a * flux)
+    out[inner] = np.where(held, v, v + a * flux / cap[inner])
     inflow[:] = np.where(held, -a * flux, 0.0).sum(axis=(1, 2))
 
 
@@ -100,7 +125,7 @@ def _react(c0, t0, kdt):
 
 
 @jit(parallel=True)
-def react_step(c, theta, k, dt, consumed):
+def react_step(c, theta, k, cap, dt, consumed):
     """Exact reaction over ``dt`` s on unpadded float64 arrays; ``k`` per voxel (m³/mol/s)."""
     n0, n1, n2 = c.shape
     for i in prange(n0):
@@ -109,13 +134,13 @@ def react_step(c, theta, k, dt, consumed):
             for m in range(n2):
                 c0 = c[i, j, m]
                 cn, tn = _react(c0, theta[i, j, m], k[i, j, m] * dt)
-                used += c0 - cn
+                used += (c0 - cn) * cap[i, j, m]
                 c[i, j, m] = cn
                 theta[i, j, m] = tn
         consumed[i] = used
 
 
-def react_step_numpy(c, theta, k, dt, consumed):
+def react_step_numpy(c, theta, k, cap, dt, consumed):
     """NumPy reference of :func:`react_step`."""
     c0 = c.copy()
     t0 = theta.copy()
@@ -133,4 +158,170 @@ def react_step_numpy(c, theta, k, dt, consumed):
     cn = np.where(live, cn, c0)
     c[...] = cn
     theta[...] = np.where(live, cn - delta, t0)
-    consumed[:] = (c0 - cn).sum(axis=(1, 2))
+    consumed[:] = ((c0 - cn) * cap).sum(axis=(1, 2))
+
+
+@jit(parallel=True)
+def decay_step(c, rate, cap, dt, removed):
+    """``c *= exp(−rate dt)`` on unpadded float64 arrays; ``rate`` per voxel (1/s)."""
+    n0, n1, n2 = c.shape
+    for i in prange(n0):
+        gone = 0.0
+        for j in range(n1):
+            for m in range(n2):
+                v = c[i, j, m]
+                r = rate[i, j, m]
+                if v > 0.0 and r > 0.0:
+                    keep = v * math.exp(-r * dt)
+                    gone += (v - keep) * cap[i, j, m]
+                    c[i, j, m] = keep
+        removed[i] = gone
+
+
+def decay_step_numpy(c, rate, cap, dt, removed):
+    """NumPy reference of :func:`decay_step`."""
+    keep = c * np.exp(-rate * dt)
+    removed[:] = ((c - keep) * cap).sum(axis=(1, 2))
+    c[...] = keep
+
+
+@jit(inline=True)
+def _give(inside, push, c, cap, i, j, m, rate, dt):
+    """Pass ``rate`` (mol/s) downstream: to a voxel of the swept region for its own update, or
+    straight into a voxel beyond it."""
+    if inside[i, j, m]:
+        push[i, j, m] += rate
+    else:
+        c[i, j, m] += rate * dt / cap[i, j, m]
+
+
+@jit()
+def upwind_sweep(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny):
+    """One backward-Euler upwind step of ``cap dc/dt = Σ_in q c_up − Σ_out q c + source``.
+
+    ``order``: flat cell indices by decreasing pressure; ``f0, f1, f2``: face fluxes along +x, +y,
+    +z (m³/s, shapes ``(n0+1, n1, n2)`` ...; boundary faces included); ``inside``: uint8 flags of
+    the voxels in ``order``; ``cap``: fluid volume of
+    each cell (m³); ``c``: concentration (mol/m³), updated in place; ``source``: agent entering
+    each cell (mol/s); ``push``: zeroed float64 scratch of the grid shape (left zeroed).
+    Returns the amount (mol) that left through the faces of the box during the step.
+    """
+    n0, n1, n2 = c.shape
+    plane = n1 * n2
+    out_of_box = 0.0
+    for idx in order:
+        i = idx // plane
+        j = (idx // n2) % n1
+        m = idx % n2
+        c0 = c[i, j, m]
+        gain = push[i, j, m] + source[i, j, m]
+        if c0 <= 0.0 and gain <= 0.0:
+            continue
+        push[i, j, m] = 0.0
+        # outflow faces: the six fluxes with their sign towards the outside of this cell
+        q_lo0 = -f0[i, j, m]
+        q_hi0 = f0[i + 1, j, m]
+        q_lo1 = -f1[i, j, m]
+        q_hi1 = f1[i, j + 1, m]
+        q_lo2 = -f2[i, j, m]
+        q_hi2 = f2[i, j, m + 1]
+        q_out = (
+            max(q_lo0, 0.0)
+            + max(q_hi0, 0.0)
+            + max(q_lo1, 0.0)
+            + max(q_hi1, 0.0)
+            + max(q_lo2, 0.0)
+            + max(q_hi2, 0.0)
+        )
+        held = cap[i, j, m] * c0 + dt * gain
+        cn = held / (cap[i, j, m] + dt * q_out)
+        if cn * cap[i, j, m] < tiny or q_out <= 0.0:
+            c[i, j, m] = held / cap[i, j, m]  # too little to pass on: it stays here
+            continue
+        c[i, j, m] = cn
+        # push each outflow to the downstream cell, or out of the box at a boundary face
+        if q_lo0 > 0.0:
+            if i > 0:
+                _give(inside, push, c, cap, i - 1, j, m, q_lo0 * cn, dt)
+            else:
+                out_of_box += q_lo0 * cn * dt
+        if q_hi0 > 0.0:
+            if i < n0 - 1:
+                _give(inside, push, c, cap, i + 1, j, m, q_hi0 * cn, dt)
+            else:
+                out_of_box += q_hi0 * cn * dt
+        if q_lo1 > 0.0:
+            if j > 0:
+                _give(inside, push, c, cap, i, j - 1, m, q_lo1 * cn, dt)
+            else:
+                out_of_box += q_lo1 * cn * dt
+        if q_hi1 > 0.0:
+            if j < n1 - 1:
+                _give(inside, push, c, cap, i, j + 1, m, q_hi1 * cn, dt)
+            else:
+                out_of_box += q_hi1 * cn * dt
+        if q_lo2 > 0.0:
+            if m > 0:
+                _give(inside, push, c, cap, i, j, m - 1, q_lo2 * cn, dt)
+            else:
+                out_of_box += q_lo2 * cn * dt
+        if q_hi2 > 0.0:
+            if m < n2 - 1:
+                _give(inside, push, c, cap, i, j, m + 1, q_hi2 * cn, dt)
+            else:
+                out_of_box += q_hi2 * cn * dt
+    return out_of_box
+
+
+def upwind_sweep_numpy(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny):
+    """Reference of :func:`upwind_sweep` over the whole grid (``tiny = 0``): the backward-Euler
+    system assembled and solved with a sparse direct solver; ``order``, ``inside`` and ``push``
+    are not needed."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.linalg import spsolve
+
+    del order, inside, push, tiny
+    shape = c.shape
+    n = c.size
+    index = np.arange(n).reshape(shape)
+    diag = cap.ravel() / dt
+    rows, cols, vals = [], [], []
+    out_of_box_rate = np.zeros(n)
+    for axis, f in enumerate((f0, f1, f2)):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis] = slice(0, -1)
+        hi[axis] = slice(1, None)
+        inner = [slice(None)] * 3
+        inner[axis] = slice(1, -1)
+        q = f[tuple(inner)]  # faces between cells a (lower) and b (upper), positive a -> b
+        a = index[tuple(lo)].ravel()
+        b = index[tuple(hi)].ravel()
+        qf = q.ravel()
+        fwd = np.maximum(qf, 0.0)  # a -> b
+        back = np.maximum(-qf, 0.0)  # b -> a
+        np.add.at(diag, a, fwd)
+        np.add.at(diag, b, back)
+        rows += [b, a]
+        cols += [a, b]
+        vals += [-fwd, -back]
+        first = [slice(None)] * 3
+        last = [slice(None)] * 3
+        first[axis] = 0
+        last[axis] = -1
+        out_lo = np.maximum(-f[tuple(first)], 0.0).ravel()
+        out_hi = np.maximum(f[tuple(last)], 0.0).ravel()
+        cells_lo = np.take(index, 0, axis=axis).ravel()
+        cells_hi = np.take(index, -1, axis=axis).ravel()
+        np.add.at(diag, cells_lo, out_lo)
+        np.add.at(diag, cells_hi, out_hi)
+        np.add.at(out_of_box_rate, cells_lo, out_lo)
+        np.add.at(out_of_box_rate, cells_hi, out_hi)
+    rows_all = np.concatenate([np.arange(n), *rows])
+    cols_all = np.concatenate([np.arange(n), *cols])
+    vals_all = np.concatenate([diag, *vals])
+    matrix = coo_matrix((vals_all, (rows_all, cols_all)), shape=(n, n)).tocsr()
+    rhs = cap.ravel() * c.ravel() / dt + source.ravel()
+    new = spsolve(matrix, rhs)
+    c[...] = new.reshape(shape)
+    return float((out_of_box_rate * new).sum() * dt)

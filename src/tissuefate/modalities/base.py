@@ -46,6 +46,7 @@ class SessionContext:
     thermal: ThermalOptions = field(default_factory=ThermalOptions)
     impl: str = "compiled"
     progress: ProgressCallback | None = None
+    agent: Any = None  # the resolved agent of an injection session, when the caller has it
 
 
 @dataclass

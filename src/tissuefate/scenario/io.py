@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from tissuefate.errors import ScenarioError
 from tissuefate.scenario.models import (
     CryoProbe,
+    InjectionSite,
     KeyedValueError,
     RadiofrequencyElectrode,
     Scenario,
@@ -446,6 +447,38 @@ def _check_needles(
                 )
 
 
+def _check_injection_sites(
+    sites: Sequence[InjectionSite],
+    key: str,
+    half: Sequence[float],
+    vessels: Sequence[Vessel],
+    source: str | None,
+) -> None:
+    """Injection sites: each needle tip inside the grid and outside every large vessel (an
+    agent injected into a vessel is washed away, not deposited in the tissue)."""
+    for j, site in enumerate(sites):
+        tip = site.tip_m
+        problem = _reach_error(
+            f"the needle tip of site {j}",
+            tip,
+            (0.0, 0.0, 0.0),
+            half,
+            size_key="tip",
+            centre_is="is",
+        )
+        if problem is not None:
+            raise ScenarioError(problem[1], source=source, key=f"{key}[{j}].tip")
+        for vessel in vessels:
+            gap = _segment_distance(tip, tip, vessel.start_m, vessel.end_m)
+            if gap < vessel.radius_m:
+                raise ScenarioError(
+                    f"the needle tip of site {j} lies inside vessel {vessel.name} "
+                    f"({_mm(round(gap, 9))} from its axis, radius {_mm(vessel.radius_m)})",
+                    source=source,
+                    key=f"{key}[{j}].tip",
+                )
+
+
 def _beyond(point: Iterable[float], half: Iterable[float], limit: Iterable[float]) -> str | None:
     """Why ``point`` (m) lies more than half a voxel beyond the grid (``limit`` per axis), or
     None; the text continues "... has its end " or "... ends "."""
@@ -460,9 +493,10 @@ def _beyond(point: Iterable[float], half: Iterable[float], limit: Iterable[float
 
 def check_scenario(scenario: Scenario, source: str | None = None) -> None:
     """Checks that need the grid: the grid fits in memory, and every tumor, applicator, electrode
-    and probe tip and heat source lies inside it; vessel ends and the far ends of the active parts
-    of electrodes and probes may lie up to half a voxel beyond its faces. The active part of an
-    electrode or probe must not overlap a vessel.
+    and probe tip, injection needle tip and heat source lies inside it; vessel ends and the far
+    ends of the active parts of electrodes and probes may lie up to half a voxel beyond its faces.
+    The active part of an electrode or probe must not overlap a vessel, and an injection needle
+    tip must not lie inside one.
 
     Raises
     ------
@@ -537,6 +571,8 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
                 _check_needles(
                     session.probes, "cryoprobe", f"{prefix}.probes", half, limit, vessels, source
                 )
+            elif session.modality == "injection":
+                _check_injection_sites(session.sites, f"{prefix}.sites", half, vessels, source)
             else:
                 for j, heat in enumerate(session.sources):
                     r = heat.radius_m or 0.0

@@ -47,6 +47,8 @@ from tissuefate.scenario.quantities import (
     PowerDensity,
     QuantityField,
     Temperature,
+    Volume,
+    VolumeRate,
     format_quantity,
     parse_quantity,
     to_si,
@@ -63,6 +65,8 @@ __all__ = [
     "GridSpec",
     "HeatSource",
     "HeatSourceSession",
+    "InjectionSession",
+    "InjectionSite",
     "MicrowaveApplicator",
     "MicrowaveSession",
     "OutputSettings",
@@ -104,6 +108,18 @@ CRYO_GAS_RANGE_C = (-196.0, -20.0)
 CRYO_THAW_RANGE_C = (0.0, 60.0)
 #: Longest single freeze or thaw phase accepted, in s.
 MAX_CRYO_PHASE_S = 3600.0
+#: Fastest injection rate accepted (10 mL/min), in m³/s: above what a needle injection delivers
+#: by hand or pump.
+MAX_INJECTION_RATE_M3_S = 10e-6 / 60
+#: Largest volume injected at one site (50 mL), in m³.
+MAX_INJECTION_VOLUME_M3 = 50e-6
+#: Thickest injection needle accepted (outer diameter), in m.
+MAX_INJECTION_NEEDLE_DIAMETER_M = 5e-3
+#: Longest time simulated after the last infusion of an injection session, in s.
+MAX_INJECTION_OBSERVE_S = 24 * 3600.0
+#: Relative slack of the injection limits: unit conversions round (``10 mL/min`` comes out one
+#: unit in the last place above ``10e-6 / 60`` m³/s), and a value written at the limit must pass.
+_LIMIT_SLACK = 1e-9
 
 
 class KeyedValueError(ValueError):
@@ -233,6 +249,8 @@ PositivePower = Annotated[Power, AfterValidator(_positive)]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
 NonNegativeDuration = Annotated[Duration, AfterValidator(_not_negative)]
 PositivePowerDensity = Annotated[PowerDensity, AfterValidator(_positive)]
+PositiveVolume = Annotated[Volume, AfterValidator(_positive)]
+PositiveVolumeRate = Annotated[VolumeRate, AfterValidator(_positive)]
 
 #: A voltage, e.g. ``"150 V"``; SI value in V.
 Voltage = Annotated[
@@ -565,9 +583,12 @@ def _cooldown_s(cooldown: Literal["auto"] | pint.Quantity) -> float | None:
     return None if isinstance(cooldown, str) else to_si(cooldown)
 
 
-def _at_most(quantity: pint.Quantity, most: float, what: str) -> pint.Quantity:
-    """``quantity`` if its SI value is at most ``most``; ``what`` ends the message."""
-    if to_si(quantity) > most:
+def _at_most(
+    quantity: pint.Quantity, most: float, what: str, *, slack: float = 0.0
+) -> pint.Quantity:
+    """``quantity`` if its SI value is at most ``most`` (times ``1 + slack``, for limits that unit
+    conversion does not reach exactly); ``what`` ends the message."""
+    if to_si(quantity) > most * (1.0 + slack):
         raise ValueError(f"{format_quantity(quantity)} is {what}")
     return quantity
 
@@ -1077,9 +1098,162 @@ class CryoSession(_Timed, _Model):
         return sum(p.duration_s for p in self.protocol)
 
 
+def _injection_rate(rate: pint.Quantity) -> pint.Quantity:
+    return _at_most(
+        rate,
+        MAX_INJECTION_RATE_M3_S,
+        "faster than any needle injection (at most 10 mL/min)",
+        slack=_LIMIT_SLACK,
+    )
+
+
+class InjectionSite(_Model):
+    """One injection site: needle tip position (grid frame) and insertion direction
+    (shaft → tip), as for microwave applicators; ``volume`` (> 0, at most 50 mL) is infused there
+    at ``rate`` (> 0, at most 10 mL/min), or at the session's rate when ``rate`` is unset."""
+
+    tip: Vec3
+    direction: Direction
+    volume: PositiveVolume
+    rate: PositiveVolumeRate | None = None
+
+    @field_validator("volume")
+    @classmethod
+    def _single_injection(cls, volume: pint.Quantity) -> pint.Quantity:
+        return _at_most(
+            volume,
+            MAX_INJECTION_VOLUME_M3,
+            "more than any single injection (at most 50 mL per site)",
+            slack=_LIMIT_SLACK,
+        )
+
+    @field_validator("rate")
+    @classmethod
+    def _site_rate(cls, rate: pint.Quantity | None) -> pint.Quantity | None:
+        return None if rate is None else _injection_rate(rate)
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Needle tip position relative to the grid centre, in m."""
+        return _si3(self.tip)
+
+    @property
+    def volume_m3(self) -> float:
+        """Volume injected at this site, in m³."""
+        return to_si(self.volume)
+
+    @property
+    def rate_m3_s(self) -> float | None:
+        """Infusion rate at this site in m³/s; None means the session's rate."""
+        return _optional_si(self.rate)
+
+
+class InjectionSession(_Model):
+    """An intratumoral injection of a chemical ``agent`` (the name of an agent preset) through a
+    needle of outer ``needle_diameter`` (default 0.7 mm, 22 G; at most 5 mm) at each of ``sites``.
+
+    ``agent_parameters`` override values of the agent preset (``{parameter: "value with
+    units"}``); the agent name and the parameter names are checked against the presets elsewhere,
+    not here. Each site is infused at its own ``rate`` or the session's ``rate`` (default
+    10 mL/h, at most 10 mL/min); ``order`` says whether the sites are infused one after another in
+    the listed order (``sequential``, the default) or all at once (``simultaneous``). ``observe``
+    (default 1 h, at most 24 h) is the time simulated after the last infusion ends.
+
+    Unlike the heating and freezing sessions it has no ``duration`` or ``cooldown`` key, but it
+    gives :attr:`duration_s` (the infusion time) and :attr:`cooldown_s` (the observation time), so
+    code that describes any session by them works.
+    """
+
+    modality: Literal["injection"]
+    day: Day = 0
+    agent: _Name
+    agent_parameters: dict[_Name, str] = Field(default_factory=dict)
+    sites: list[InjectionSite] = Field(min_length=1)
+    rate: PositiveVolumeRate = "10 mL/h"  # type: ignore[assignment]
+    needle_diameter: PositiveLength = "0.7 mm"  # type: ignore[assignment]
+    order: Literal["sequential", "simultaneous"] = "sequential"
+    observe: NonNegativeDuration = "1 h"  # type: ignore[assignment]
+
+    @field_validator("rate")
+    @classmethod
+    def _session_rate(cls, rate: pint.Quantity) -> pint.Quantity:
+        return _injection_rate(rate)
+
+    @field_validator("needle_diameter")
+    @classmethod
+    def _needle_size(cls, diameter: pint.Quantity) -> pint.Quantity:
+        return _at_most(
+            diameter,
+            MAX_INJECTION_NEEDLE_DIAMETER_M,
+            "thicker than any injection needle (at most 5 mm)",
+            slack=_LIMIT_SLACK,
+        )
+
+    @field_validator("observe")
+    @classmethod
+    def _observe_time(cls, observe: pint.Quantity) -> pint.Quantity:
+        return _at_most(
+            observe,
+            MAX_INJECTION_OBSERVE_S,
+            "longer than any observation after an injection (at most 24 h)",
+            slack=_LIMIT_SLACK,
+        )
+
+    @property
+    def rate_m3_s(self) -> float:
+        """Session infusion rate (for the sites without their own) in m³/s."""
+        return to_si(self.rate)
+
+    @property
+    def needle_diameter_m(self) -> float:
+        """Outer needle diameter in m."""
+        return to_si(self.needle_diameter)
+
+    @property
+    def observe_s(self) -> float:
+        """Time simulated after the last infusion ends, in s."""
+        return to_si(self.observe)
+
+    @property
+    def site_rates_m3_s(self) -> tuple[float, ...]:
+        """Infusion rate of each site (its own, else the session's) in m³/s, in site order."""
+        session = self.rate_m3_s
+        return tuple(session if site.rate_m3_s is None else site.rate_m3_s for site in self.sites)
+
+    @property
+    def site_durations_s(self) -> tuple[float, ...]:
+        """Infusion time of each site (volume / rate) in s, in site order."""
+        return tuple(
+            site.volume_m3 / rate
+            for site, rate in zip(self.sites, self.site_rates_m3_s, strict=True)
+        )
+
+    @property
+    def volume_m3(self) -> float:
+        """Total volume injected over all sites, in m³."""
+        return math.fsum(site.volume_m3 for site in self.sites)
+
+    @property
+    def infusion_time_s(self) -> float:
+        """Time from the first infusion start to the last infusion end, in s: the sum of the site
+        durations when sequential, the longest when simultaneous."""
+        durations = self.site_durations_s
+        return math.fsum(durations) if self.order == "sequential" else max(durations)
+
+    @property
+    def duration_s(self) -> float:
+        """Time the agent flows (:attr:`infusion_time_s`), in s."""
+        return self.infusion_time_s
+
+    @property
+    def cooldown_s(self) -> float:
+        """Time simulated after the last infusion ends (:attr:`observe_s`), in s."""
+        return self.observe_s
+
+
 #: One treatment session; the ``modality`` key picks the model.
 Session = Annotated[
-    MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession,
+    MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession | InjectionSession,
     Field(discriminator="modality"),
 ]
 
@@ -1093,7 +1267,13 @@ class Strategy(_Model):
     @classmethod
     def _in_order(
         cls,
-        sessions: list[MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession],
+        sessions: list[
+            MicrowaveSession
+            | RadiofrequencySession
+            | CryoSession
+            | HeatSourceSession
+            | InjectionSession
+        ],
     ) -> list[Any]:
         for index in range(1, len(sessions)):
             before, day = sessions[index - 1].day, sessions[index].day

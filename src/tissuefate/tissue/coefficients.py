@@ -13,7 +13,15 @@ from ..grid.anatomy import Anatomy
 from .presets import TissueModel
 from .state import TissueState
 
-__all__ = ["perfusion_coefficient", "thermal_conductivity", "volumetric_heat_capacity"]
+__all__ = [
+    "extracellular_fraction",
+    "hydraulic_permeability",
+    "perfusion_coefficient",
+    "perfusion_fraction",
+    "perfusion_rate",
+    "thermal_conductivity",
+    "volumetric_heat_capacity",
+]
 
 
 def _per_material(tissue: TissueModel, anatomy: Anatomy, attr: str) -> np.ndarray:
@@ -51,12 +59,48 @@ def perfusion_coefficient(
     large-vessel voxels, which are held at blood temperature instead. ``block`` restricts the
     computation to a sub-block of the grid (the result has the block's shape).
     """
+    w = perfusion_rate(tissue, anatomy, state, block) * tissue.body.blood_heat_capacity
+    return w.astype(np.float32)
+
+
+def perfusion_rate(
+    tissue: TissueModel,
+    anatomy: Anatomy,
+    state: TissueState,
+    block: tuple[slice, slice, slice] | None = None,
+) -> np.ndarray:
+    """Blood flow per tissue volume ``ω · vessels · (1 − occlusion)`` in 1/s (float64)."""
     block = block or (slice(None),) * 3
     rate = np.array([m.perfusion_rate for m in tissue.materials])[anatomy.material[block]]
-    w = (
-        rate
-        * tissue.body.blood_heat_capacity
-        * state.vessels[block]
-        * (1.0 - state.occlusion[block])
-    )
-    return np.clip(w, 0.0, None).astype(np.float32)
+    w = rate * state.vessels[block] * (1.0 - state.occlusion[block])
+    return np.clip(w, 0.0, None)
+
+
+def perfusion_fraction(state: TissueState) -> np.ndarray:
+    """Microvascular perfusion relative to healthy tissue, ``vessels · (1 − occlusion)`` (1)."""
+    return np.clip(state.vessels * (1.0 - state.occlusion), 0.0, None).astype(np.float32)
+
+
+def extracellular_fraction(tissue: TissueModel, anatomy: Anatomy, state: TissueState) -> np.ndarray:
+    """Volume fraction of each voxel open to an injected liquid (1).
+
+    Dead cells no longer exclude the liquid: the fraction rises towards 1 with ``debris``.
+    """
+    phi = _per_material(tissue, anatomy, "extracellular_fraction")
+    return (phi + (1.0 - phi) * np.clip(state.debris, 0.0, 1.0)).astype(np.float32)
+
+
+def hydraulic_permeability(tissue: TissueModel, anatomy: Anatomy, state: TissueState) -> np.ndarray:
+    """Darcy permeability K in m² of each voxel.
+
+    The material's K, scaled geometrically by the state: towards the body's
+    ``debris_permeability_factor`` with ``debris`` and towards ``scar_permeability_factor`` with
+    ``collagen``. Large-vessel voxels are impermeable (the injectate does not enter the lumen by
+    Darcy flow; a leak into vessels is counted separately).
+    """
+    body = tissue.body
+    k = _per_material(tissue, anatomy, "hydraulic_permeability")
+    debris = np.clip(state.debris, 0.0, 1.0)
+    collagen = np.clip(state.collagen, 0.0, 1.0)
+    k = k * body.debris_permeability_factor**debris * body.scar_permeability_factor**collagen
+    return np.where(anatomy.vessel, 0.0, k)

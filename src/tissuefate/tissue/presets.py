@@ -23,7 +23,15 @@ import yaml
 from ..errors import ScenarioError
 from ..scenario.quantities import parse_quantity, to_si
 
-__all__ = ["Body", "Material", "TissueModel", "available_presets", "load_tissue"]
+__all__ = [
+    "Body",
+    "Material",
+    "TissueModel",
+    "available_presets",
+    "load_tissue",
+    "parse_entries",
+    "parse_value",
+]
 
 PRESET_PACKAGE = "tissuefate.tissue"
 PRESET_FOLDER = "presets"
@@ -46,6 +54,8 @@ MATERIAL_SCHEMA: dict[str, tuple[str, bool]] = {
     "mw_conductivity_c": ("1/[temperature]", True),
     "rf_conductivity": ("[current]**2*[time]**3/[mass]/[length]**3", True),
     "rf_conductivity_coefficient": ("1/[temperature]", True),
+    "hydraulic_permeability": ("[length]**2", True),
+    "extracellular_fraction": ("dimensionless", True),
     "volume_doubling_time": ("[time]", False),
 }
 BODY_SCHEMA: dict[str, tuple[str, bool]] = {
@@ -64,6 +74,12 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "rf_vaporized_conductivity_factor": ("dimensionless", True),
     "cryo_lethal_temperature": ("[temperature]", True),
     "cryo_partial_temperature": ("[temperature]", True),
+    "interstitial_viscosity": ("[mass]/[length]/[time]", True),
+    "critical_infusion_pressure": ("[mass]/[length]/[time]**2", True),
+    "leak_vessel_fraction": ("dimensionless", True),
+    "ischemic_death_time": ("[time]", True),
+    "scar_permeability_factor": ("dimensionless", True),
+    "debris_permeability_factor": ("dimensionless", True),
 }
 # Examples shown in error messages, by dimension.
 _EXAMPLES = {
@@ -79,6 +95,13 @@ _EXAMPLES = {
     "[temperature]": "37 degC",
     "[energy]/[mass]": "2.26e6 J/kg",
     "[energy]/[length]**3": "250e6 J/m^3",
+    "[length]**2": "1e-14 m^2",
+    "[mass]/[length]/[time]": "0.7 mPa*s",
+    "[mass]/[length]/[time]**2": "20 kPa",
+    "[substance]/[length]**3": "17 mol/L",
+    "[mass]/[substance]": "46.07 g/mol",
+    "[length]**2/[time]": "1e-9 m^2/s",
+    "[length]**3/[substance]/[time]": "1.8e8 L/mol/s",
 }
 # Parameters whose temperature dimension is a difference (K), not an absolute temperature.
 _TEMPERATURE_DIFFERENCES = {
@@ -110,6 +133,8 @@ class Material:
     mw_conductivity_c: float  # 1/K
     rf_conductivity: float  # S/m at body temperature, radiofrequency (~500 kHz)
     rf_conductivity_coefficient: float  # 1/K, relative rise of rf_conductivity per kelvin
+    hydraulic_permeability: float  # m², Darcy permeability to an injected liquid
+    extracellular_fraction: float  # 1, volume fraction open to an injected liquid
     volume_doubling_time: float | None = None  # s
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -152,6 +177,12 @@ class Body:
     rf_vaporized_conductivity_factor: float  # σ of dried tissue / σ at 100 °C
     cryo_lethal_temperature: float  # °C, one freeze to this kills every cell
     cryo_partial_temperature: float  # °C, onset of partial kill by freezing
+    interstitial_viscosity: float  # Pa·s, of the fluid an injectate displaces
+    critical_infusion_pressure: float  # Pa, above which the tissue cracks and injectate leaks
+    leak_vessel_fraction: float  # 1, share of a leak that enters vessels (the rest: the track)
+    ischemic_death_time: float  # s, complete ischaemia for Ω = 1 (63 % of cells dead)
+    scar_permeability_factor: float  # 1, hydraulic permeability of scar / of the tissue
+    debris_permeability_factor: float  # 1, of loose dead tissue / of the tissue
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -221,30 +252,42 @@ def _entries(
         note = " ".join(str(parent["assumption"]).split())
         for key, (value, prov) in inherited.items():
             out[key] = (value, f"inherited from {parent['preset']} ({prov}); assumption: {note}")
-    for key, entry in (raw.get(section) or {}).items():
-        where = f"{section}.{key}"
-        if key not in schema:
-            raise ScenarioError(
-                f"unknown parameter; allowed: {', '.join(schema)}", source=f"{name}.yaml", key=where
-            )
-        if not isinstance(entry, dict) or "value" not in entry:
-            raise ScenarioError("needs a 'value' with units", source=f"{name}.yaml", key=where)
-        has_source, has_assumption = "source" in entry, "assumption" in entry
-        if has_source == has_assumption:
-            raise ScenarioError(
-                "needs exactly one of 'source' or 'assumption'", source=f"{name}.yaml", key=where
-            )
-        prov = str(entry["source"]) if has_source else f"assumption: {entry['assumption']}"
-        out[key] = (
-            _parse(entry["value"], key, schema, f"{name}.yaml", where),
-            " ".join(prov.split()),
-        )
+    out.update(parse_entries(raw.get(section) or {}, schema, f"{name}.yaml", section))
     return out
 
 
-def _parse(
+def parse_entries(
+    entries: Mapping[str, Any], schema: dict[str, tuple[str, bool]], file: str, section: str
+) -> dict[str, tuple[float, str]]:
+    """Parse a preset section: ``{name: {value: "...", source|assumption: "..."}}``.
+
+    Returns name -> (SI value, provenance). Errors name ``file`` and ``section.name``.
+    """
+    if not isinstance(entries, Mapping):
+        raise ScenarioError("must be a mapping of parameters", source=file, key=section)
+    out: dict[str, tuple[float, str]] = {}
+    for key, entry in entries.items():
+        where = f"{section}.{key}"
+        if key not in schema:
+            raise ScenarioError(
+                f"unknown parameter; allowed: {', '.join(schema)}", source=file, key=where
+            )
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise ScenarioError("needs a 'value' with units", source=file, key=where)
+        has_source, has_assumption = "source" in entry, "assumption" in entry
+        if has_source == has_assumption:
+            raise ScenarioError(
+                "needs exactly one of 'source' or 'assumption'", source=file, key=where
+            )
+        prov = str(entry["source"]) if has_source else f"assumption: {entry['assumption']}"
+        out[key] = (parse_value(entry["value"], key, schema, file, where), " ".join(prov.split()))
+    return out
+
+
+def parse_value(
     text: Any, key: str, schema: dict[str, tuple[str, bool]], source: str | None, where: str
 ) -> float:
+    """SI value of ``text`` for parameter ``key`` of ``schema`` (°C for temperatures)."""
     dimension = schema[key][0]
     try:
         q = parse_quantity(text, dimension, what=key, example=_EXAMPLES.get(dimension))
@@ -315,13 +358,13 @@ def load_tissue(
             )
         if param in BODY_SCHEMA and not preset:
             body_values[param] = (
-                _parse(text, param, BODY_SCHEMA, source, where),
+                parse_value(text, param, BODY_SCHEMA, source, where),
                 "scenario override",
             )
         elif param in MATERIAL_SCHEMA:
             table = tables[preset or base]
             table[param] = (
-                _parse(text, param, MATERIAL_SCHEMA, source, where),
+                parse_value(text, param, MATERIAL_SCHEMA, source, where),
                 "scenario override",
             )
         else:
@@ -357,9 +400,12 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
                 )
         if not m.perfusion_rate >= 0:
             raise ScenarioError("must not be negative", source=source, key=key(m, "perfusion_rate"))
-        if not 0 <= m.water_mass_fraction <= 1:
+        for name in ("water_mass_fraction", "extracellular_fraction"):
+            if not 0 < getattr(m, name) <= 1:
+                raise ScenarioError("must lie in (0, 1]", source=source, key=key(m, name))
+        if not m.hydraulic_permeability >= 0:
             raise ScenarioError(
-                "must lie in [0, 1]", source=source, key=key(m, "water_mass_fraction")
+                "must not be negative", source=source, key=key(m, "hydraulic_permeability")
             )
     if not body.freezing_end < body.freezing_start:
         raise ScenarioError(
@@ -380,7 +426,19 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
     for m in materials:
         if not (m.rf_conductivity > 0 and math.isfinite(m.rf_conductivity)):
             raise ScenarioError("must be positive", source=source, key=key(m, "rf_conductivity"))
-    for name in ("frozen_conductivity_ratio", "rf_vaporized_conductivity_factor"):
+    if not 0 <= body.leak_vessel_fraction <= 1:
+        raise ScenarioError(
+            "must lie in [0, 1]", source=source, key="tissue.parameters.leak_vessel_fraction"
+        )
+    for name in (
+        "frozen_conductivity_ratio",
+        "rf_vaporized_conductivity_factor",
+        "interstitial_viscosity",
+        "critical_infusion_pressure",
+        "ischemic_death_time",
+        "scar_permeability_factor",
+        "debris_permeability_factor",
+    ):
         if not getattr(body, name) > 0:
             raise ScenarioError("must be positive", source=source, key=f"tissue.parameters.{name}")
     for name in (

@@ -1,0 +1,159 @@
+"""Damage by an injected agent: kill curves, vessels, ischaemia, matrix and water.
+
+All damage is Ω (killed fraction 1 − e^−Ω), accumulated over the session and applied to the
+tissue state *from the state at the session start*, so applying it again after more exposure is
+exact, not incremental:
+
+- chemical Ω of the cells: exposure ``∫ ln(100)/t_L(c) dt`` with
+  ``t_L = t_ref (c_ref/c)^n`` (the agent's kill curve, 99 % dead after ``t_L`` at constant
+  ``c``), plus oxidation ``ln(100)·(f − onset)/(lethal − onset)`` from the consumed fraction
+  ``f`` of the demand; tumour cells take it times ``tumor_sensitivity`` (H7);
+- vessels: Ω_v = ``vascular_sensitivity`` × chemical Ω, times ``tumor_vessel_preference`` in
+  tumour (H6, weighted by the tumour fraction); flow follows the damage over
+  ``vascular_response_time``. Of the vessels lost, the share
+  ``reversible_vascular_fraction`` (in tumour ``tumor_reversible_vascular_fraction`` if given,
+  weighted by the tumour fraction) is occlusion that recovers with ``occlusion_recovery_time``
+  (H3), the rest thrombosis;
+- ischaemia: where perfusion falls below ``ISCHEMIA_THRESHOLD`` of its start, cells die at up to
+  ``1/ischemic_death_time`` (Ω per s, full rate at no perfusion; H6's secondary death);
+- killed cells: the chemical share becomes ``coagulated`` (``fixation``) or ``debris``, the
+  ischaemic share ``debris``; matrix Ω = ``ecm_sensitivity`` × chemical Ω of normal cells;
+- water relaxes towards ``1 − dehydration · k`` over ``water_shift_time``, ``k`` the fraction of
+  the voxel's cells the agent killed (H8: dead cells lose their water and the tissue shrinks; a
+  negative dehydration swells it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..kernels import agent as ka
+from ..tissue.state import TissueState
+from .cold import OMEGA_CAP
+
+if TYPE_CHECKING:  # the agent preset lives with the injection modality, above damage
+    from ..modalities.agent import Agent
+
+__all__ = ["ISCHEMIA_THRESHOLD", "AgentDamage"]
+
+ISCHEMIA_THRESHOLD = 0.5
+"""Perfusion (relative to the session start) below which ischaemic death begins. An assumption:
+the references hold no ischaemia dose-response; half of normal flow is where hypoxia starts in
+the usual oxygen-supply argument."""
+LETHAL_OMEGA = math.log(100.0)
+"""Ω at which a kill curve's "all cells dead" is read: 99 % killed."""
+
+
+FIELDS = ("tumor", "normal", "coagulated", "debris", "vessels", "occlusion", "ecm", "water")
+"""The state fields an agent changes, in the order of the kernel's stacks."""
+
+
+class AgentDamage:
+    """Ω fields of one injection session and their application to the tissue state.
+
+    Parameters
+    ----------
+    agent
+        The resolved :class:`~tissuefate.modalities.agent.Agent`.
+    state
+        The tissue state at the session start (copied).
+    ischemic_death_time
+        s of complete ischaemia for Ω = 1.
+    impl
+        ``"compiled"`` or ``"numpy"``.
+    """
+
+    def __init__(
+        self, agent: Agent, state: TissueState, ischemic_death_time: float, impl: str = "compiled"
+    ) -> None:
+        self.agent = agent
+        self.impl = impl
+        self.start = state.copy()
+        self._start = np.stack([getattr(state, f) for f in FIELDS]).astype(np.float32)
+        # exposure Ω, last exposure rate, oxidation Ω, vessels lost, occluded, ischaemic Ω
+        self.acc = np.zeros((6, *state.shape))
+        self.tau_ischemia = ischemic_death_time
+        tumor0 = state.tumor.astype(np.float64)
+        cells0 = tumor0 + state.normal
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tumor_share = np.where(cells0 > 0, tumor0 / cells0, 0.0)
+        self._vessel_gain = agent.vascular_sensitivity * (
+            1.0 + (agent.tumor_vessel_preference - 1.0) * tumor_share
+        )
+        normal_rev = agent.reversible_vascular_fraction
+        tumor_rev = agent.tumor_reversible_vascular_fraction
+        tumor_rev = normal_rev if tumor_rev is None else tumor_rev
+        self._reversible = normal_rev + (tumor_rev - normal_rev) * tumor_share
+
+    def parameters(self, dt: float) -> np.ndarray:
+        """The kernel's scalar parameters for a step of ``dt`` s (see ``ka.PARAMETERS``)."""
+        a = self.agent
+        onset, lethal = a.oxidation_kill_onset, a.oxidation_kill_lethal
+        values = {
+            "exposure_coefficient": LETHAL_OMEGA / a.kill_reference_time,
+            "kill_reference_concentration": a.kill_reference_concentration,
+            "kill_exponent": a.kill_exponent,
+            "oxidation_onset": 0.0 if onset is None else onset,
+            "oxidation_span": 0.0 if onset is None or lethal is None else lethal - onset,
+            "tumor_sensitivity": a.tumor_sensitivity,
+            "vessel_follow": -math.expm1(-dt / a.vascular_response_time),
+            "occlusion_decay": math.exp(-dt / a.occlusion_recovery_time),
+            "ischemia_step": dt / self.tau_ischemia,
+            "ischemia_threshold": ISCHEMIA_THRESHOLD,
+            "dehydration": a.dehydration,
+            "water_relax": -math.expm1(-dt / a.water_shift_time),
+            "fixation": a.fixation,
+            "ecm_sensitivity": a.ecm_sensitivity,
+            "dt": dt,
+            "omega_cap": OMEGA_CAP,
+            "lethal_omega": LETHAL_OMEGA,
+        }
+        return np.array([values[name] for name in ka.PARAMETERS])
+
+    def advance(
+        self,
+        dt: float,
+        block: tuple[slice, slice, slice],
+        c: np.ndarray,
+        consumed_fraction: np.ndarray,
+        state: TissueState,
+    ) -> None:
+        """Add ``dt`` s over ``block`` and update ``state`` there.
+
+        ``c`` (mol/m³, at the end of the step; the exposure rate is averaged with the previous
+        step's) and ``consumed_fraction`` are the block's values (float64).
+        """
+        step = ka.agent_damage_step if self.impl == "compiled" else ka.agent_damage_step_numpy
+        fields = [getattr(state, f) for f in FIELDS]
+        out = np.stack([f[block] for f in fields])
+        acc = self.acc[(slice(None), *block)]
+        start = self._start[(slice(None), *block)]
+        gain, rev = self._vessel_gain[block], self._reversible[block]
+        step(c, consumed_fraction, gain, rev, acc, start, out, self.parameters(dt))
+        for f, new in zip(fields, out, strict=True):
+            f[block] = new
+
+    @property
+    def chemical_omega(self) -> np.ndarray:
+        """Ω of normal cells from the agent (exposure and oxidation), float64."""
+        return self.acc[0] + self.acc[2]
+
+    @property
+    def ischemic_omega(self) -> np.ndarray:
+        """Ω of all cells from ischaemia, float64."""
+        return self.acc[5]
+
+    def damage(
+        self, state: TissueState, block: tuple[slice, slice, slice] | None = None
+    ) -> np.ndarray:
+        """Ω of the cells present at the session start, ``−ln(cells now / cells then)``
+        (float32; 0 where there were none), over ``block`` or the whole grid."""
+        blk = block or (slice(None),) * 3
+        before = self.start.tumor[blk].astype(np.float64) + self.start.normal[blk]
+        after = state.tumor[blk].astype(np.float64) + state.normal[blk]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            omega = np.where(before > 0, -np.log(np.maximum(after, 0.0) / before), 0.0)
+        return np.clip(np.nan_to_num(omega, posinf=OMEGA_CAP), 0.0, OMEGA_CAP).astype(np.float32)

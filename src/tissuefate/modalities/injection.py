@@ -1,0 +1,501 @@
+"""Intratumoral injection: infusion by Darcy flow, agent transport and consumption, kill.
+
+A session infuses each site's volume at its rate, one site after another (``sequential``) or all
+at once, then follows the tissue for ``observe``. During an infusion the pressure of the sites
+is solved on the grid (:class:`~tissuefate.physics.darcy.DarcySolver`, permeability from the
+state, viscosity mixed between injectate and interstitial fluid by the injectate fraction) and
+the agent is advected by the Darcy flux (:class:`~tissuefate.physics.transport.AgentTransport`).
+
+The pressure at the needle tip is the grid pressure there plus the part the grid cannot resolve:
+``Qμ/K·(1/(4π r_needle) − G_self/h)``, where ``G_self`` is the grid's own pressure at a point
+source spread over its 8 nearest voxels (:func:`grid_self_potential`).
+
+Above the tissue's critical infusion pressure the tissue cracks (PMC7295656):
+it takes only the flow that keeps the tip at the critical pressure and the rest leaks, a share
+``leak_vessel_fraction`` into vessels (systemic) and the rest back along the needle track (lost).
+Washed-out agent also reaches the circulation, so ``systemic = washed out + leaked into vessels``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..damage.agent import AgentDamage
+from ..grid.shapes import point_weights
+from ..physics.darcy import DarcySolver
+from ..physics.transport import AgentTransport
+from ..scenario.models import InjectionSession
+from ..tissue.coefficients import (
+    extracellular_fraction,
+    hydraulic_permeability,
+    perfusion_rate,
+)
+from .agent import Agent, load_agent
+from .base import SessionContext, SessionResult
+
+__all__ = [
+    "LATTICE_GREEN",
+    "grid_self_potential",
+    "hypotheses",
+    "run_injection_session",
+    "tip_pressure",
+]
+
+LATTICE_GREEN = (0.252731, 0.086064, 0.055192, 0.043578)
+"""Lattice Green's function of the 7-point Laplacian (unit spacing, unit source) at offsets
+(0,0,0), (1,0,0), (1,1,0), (1,1,1): Watson's 0.2527310, ``G(1,0,0) = G(0) − 1/6`` exactly, the
+others by Richardson-extrapolated Brillouin-zone quadrature (128³ and 256³ points)."""
+FLOW_DT = 5.0  # s: longest time step while liquid flows (the front moves < 0.2 voxel)
+OBSERVE_DT = 30.0  # s: longest time step after the infusions
+RECORD_FLOW = 10.0  # s between time-series rows while liquid flows
+RECORD_OBSERVE = 60.0  # s between rows after the infusions
+FLOW_UPDATES = 4  # pressure solves per infusion segment when the viscosities differ
+VISCOSITY_CONTRAST = 0.3  # relative viscosity difference above which the flow is re-solved
+SOLVE_TOLERANCE = 1e-6
+REACH = 3.0  # the advected region holds this many times the liquid infused until the next solve
+WATER_DENSITY = 1000.0  # kg/m³
+DISTRIBUTED = 0.5  # injectate fraction of the fluid that counts as "reached by the injectate"
+
+
+@dataclass
+class _Site:
+    tip: np.ndarray  # m
+    rate: float  # m³/s
+    start: float  # s
+    end: float  # s
+    peak_pressure: float = 0.0  # Pa
+    leaked: float = 0.0  # m³ of liquid
+
+
+def grid_self_potential(index: np.ndarray, weights: np.ndarray) -> float:
+    """``Σ w_i w_j G(i − j)``: the grid pressure (times ``hK/(Qμ)``) that a unit point source
+    spread with ``weights`` over the voxels ``index`` (int (n, 3), neighbours) puts on itself."""
+    offsets = np.abs(index[:, None, :] - index[None, :, :]).sum(axis=2)
+    return float(weights @ np.asarray(LATTICE_GREEN)[offsets] @ weights)
+
+
+def tip_pressure(
+    grid_pressure: float,
+    rate: float,
+    grid_mobility: float,
+    tip_mobility: float,
+    needle_radius: float,
+    spacing: float,
+    self_potential: float,
+) -> float:
+    """Pressure (Pa) at a needle tip of ``needle_radius`` (m) infusing ``rate`` (m³/s), from the
+    grid's weighted pressure there.
+
+    The grid's own near field (``Q/(K/μ)_grid · G_self/h``, with the mobility K/μ the grid had at
+    the tip) is replaced by that of a sphere of the needle's radius filled with injectate,
+    ``Q/(K/μ)_tip / (4π r)``.
+    """
+    near = 1.0 / (4.0 * math.pi * needle_radius * tip_mobility)
+    return grid_pressure + rate * (near - self_potential / (spacing * grid_mobility))
+
+
+def hypotheses(agent: Agent) -> dict[str, dict[str, Any]]:
+    """The essay's hypotheses an agent preset switches on (DESIGN.md), with their parameters."""
+    table = {
+        "H3": (
+            "reversible_vascular_fraction",
+            agent.reversible_vascular_fraction > 0.5,
+            "the agent stops bleeding without sealing vessels",
+        ),
+        "H4": ("fixation", agent.fixation < 0.5, "dead tissue is left as clearable debris"),
+        "H5": (
+            "immunogenicity",
+            agent.immunogenicity < 1.0,
+            "little inflammation, so little fibrosis",
+        ),
+        "H6": (
+            "tumor_vessel_preference",
+            agent.tumor_vessel_preference > 1.0,
+            "tumour vessels are disrupted preferentially (then ischaemic death)",
+        ),
+        "H7": (
+            "tumor_sensitivity",
+            agent.tumor_sensitivity > 1.0,
+            "tumour cells are more vulnerable than normal cells",
+        ),
+        "H8": (
+            "dehydration",
+            agent.dehydration > 0.0,
+            "the tissue shrinks by dehydration within hours",
+        ),
+    }
+    return {
+        key: {
+            "active": bool(active),
+            "parameter": name,
+            "value": getattr(agent, name),
+            "claim": claim,
+        }
+        for key, (name, active, claim) in table.items()
+    }
+
+
+class _Injection:
+    """One injection session on a context (the loop and its bookkeeping)."""
+
+    def __init__(self, ctx: SessionContext, session: InjectionSession, agent: Agent) -> None:
+        self.ctx, self.session, self.agent = ctx, session, agent
+        grid, tissue, anatomy, state = ctx.grid, ctx.tissue, ctx.anatomy, ctx.state
+        body = tissue.body
+        self.permeability = hydraulic_permeability(tissue, anatomy, state)
+        phi = extracellular_fraction(tissue, anatomy, state).astype(np.float64)
+        self.phi = phi
+        tissue_voxels = ~anatomy.vessel
+        tumor = state.tumor.astype(np.float64)
+        demand = np.where(
+            tissue_voxels,
+            agent.demand_normal + (agent.demand_tumor - agent.demand_normal) * tumor,
+            0.0,
+        )
+        self._washout_per_perfusion = agent.washout_factor / phi  # λ = this · ω_eff
+        self.transport = AgentTransport(
+            grid,
+            phi,
+            np.where(tissue_voxels, agent.diffusivity, 0.0),
+            np.where(tissue_voxels, agent.reaction_rate_constant, 0.0),
+            demand,
+            self._washout_per_perfusion * perfusion_rate(tissue, anatomy, state),
+            impl=ctx.impl,  # type: ignore[arg-type]
+        )
+        self.damage = AgentDamage(agent, state, body.ischemic_death_time, ctx.impl)
+        self.mu_fluid = body.interstitial_viscosity
+        self.needle_radius = 0.5 * session.needle_diameter_m
+        self.sites = self._sites()
+        self.leak_track = 0.0  # mol
+        self.leak_vessels = 0.0  # mol
+        self.peak_injectate = np.zeros(grid.shape, np.float32)
+        self.peak_concentration = np.zeros(grid.shape, np.float32)
+        self.rows: list[dict[str, Any]] = []
+        self.solves = 0
+        self.solve_wall = 0.0
+        self.steps = 0
+        self._tumor0 = float(state.tumor.sum(dtype=np.float64))
+        ml = grid.voxel_volume * 1e6
+        self._tumor_volume0 = float(anatomy.tumor_fraction.sum(dtype=np.float64)) * ml
+        self._water_volume = np.array(
+            [m.water_mass_fraction * m.density / WATER_DENSITY for m in tissue.materials]
+        )
+        self._tip_pressure = 0.0
+        self._rate_in = 0.0
+        self._rate_leak = 0.0
+
+    def _sites(self) -> list[_Site]:
+        s = self.session
+        sites, t = [], 0.0
+        for site, rate, duration in zip(
+            s.sites, s.site_rates_m3_s, s.site_durations_s, strict=True
+        ):
+            start = t if s.order == "sequential" else 0.0
+            sites.append(_Site(np.asarray(site.tip_m, float), rate, start, start + duration))
+            if s.order == "sequential":
+                t += duration
+        return sites
+
+    # ------------------------------------------------------------------ flow
+    def _solve_flow(self, active: list[_Site], volume: float) -> None:
+        """Pressure and fluxes of the ``active`` sites, which infuse ``volume`` (m³) before the
+        next solve, with the leak above the critical pressure; sets the transport's flow."""
+        tick = time.perf_counter()
+        grid, body, agent = self.ctx.grid, self.ctx.tissue.body, self.agent
+        s = np.clip(self.transport.injectate, 0.0, 1.0)
+        mu = self.mu_fluid ** (1.0 - s) * agent.viscosity**s
+        k_eff = self.permeability * (self.mu_fluid / mu)
+        darcy = DarcySolver(grid, k_eff, self.mu_fluid, impl=self.ctx.impl)  # type: ignore[arg-type]
+        rates = [site.rate for site in active]
+        weights = [point_weights(grid, site.tip) for site in active]
+        for attempt in range(2):
+            infusions = [(site.tip, q) for site, q in zip(active, rates, strict=True)]
+            pressure, _ = darcy.solve(infusions, tol=SOLVE_TOLERANCE)
+            self.solves += 1
+            tips = []
+            for (idx, w), q in zip(weights, rates, strict=True):
+                i, j, k = idx.T
+                mobility = float(np.dot(w, k_eff[i, j, k])) / self.mu_fluid
+                p_grid = float(np.dot(w, pressure[i, j, k]))
+                filled = float(np.dot(w, self.permeability[i, j, k])) / agent.viscosity
+                g_self = grid_self_potential(idx, w)
+                tips.append(
+                    tip_pressure(
+                        p_grid, q, mobility, filled, self.needle_radius, grid.spacing, g_self
+                    )
+                )
+            over = [p > body.critical_infusion_pressure * (1 + 1e-6) for p in tips]
+            if attempt == 1 or not any(over):
+                break
+            # the tissue takes only the flow that keeps each tip at the critical pressure
+            rates = [
+                q * min(1.0, body.critical_infusion_pressure / p)
+                for q, p in zip(rates, tips, strict=True)
+            ]
+        for site, p in zip(active, tips, strict=True):
+            site.peak_pressure = max(site.peak_pressure, p)
+        self._flow_rates = rates
+        self._tip_pressure = max(tips)
+        self._rate_in = sum(rates)
+        self._rate_leak = sum(site.rate for site in active) - self._rate_in
+        fluid = darcy.source([(site.tip, q) for site, q in zip(active, rates, strict=True)])
+        # advect where this infusion's liquid can be, REACH times over
+        reach = REACH * volume
+        faces = darcy.face_fluxes(pressure)
+        conc = agent.injectate_concentration
+        self.transport.set_flow(faces, pressure, fluid, conc, reach)
+        self.solve_wall += time.perf_counter() - tick
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> float:
+        """Run the infusions and the observation; returns the simulated time (s)."""
+        edges = sorted({0.0} | {x for site in self.sites for x in (site.start, site.end)})
+        contrast = abs(self.agent.viscosity / self.mu_fluid - 1.0) > VISCOSITY_CONTRAST
+        t = 0.0
+        self._record(t, "infusion")
+        for a, b in itertools.pairwise(edges):
+            active = [s for s in self.sites if s.start <= a < s.end]
+            if not active:
+                continue
+            updates = FLOW_UPDATES if contrast else 1
+            for u in range(updates):
+                self._solve_flow(active, sum(s.rate for s in active) * (b - a) / updates)
+                t = self._advance(
+                    t, a + (b - a) * (u + 1) / updates, FLOW_DT, RECORD_FLOW, "infusion", active
+                )
+        self.transport.stop_flow()
+        self._rate_in = self._rate_leak = 0.0
+        self._tip_pressure = 0.0
+        return self._advance(
+            t, t + self.session.observe_s, OBSERVE_DT, RECORD_OBSERVE, "observation", []
+        )
+
+    def _advance(
+        self, t: float, until: float, dt_max: float, record: float, phase: str, active: list[_Site]
+    ) -> float:
+        span = until - t
+        if span <= 0:
+            return t
+        washout_max = float(self.transport.washout.max(initial=0.0))
+        dt_cap = min(dt_max, 0.5 / washout_max) if washout_max > 0 else dt_max
+        # steps that divide the record interval, so rows fall on whole minutes and hours
+        every = math.ceil(record / dt_cap - 1e-9)
+        n = math.ceil(span / (record / every) - 1e-9)
+        dt = span / n
+        leak_rate = self._rate_leak * self.agent.injectate_concentration  # mol/s
+        vessel_share = self.ctx.tissue.body.leak_vessel_fraction
+        for step in range(1, n + 1):
+            self.transport.step(dt)
+            if leak_rate > 0:
+                self.leak_vessels += vessel_share * leak_rate * dt
+                self.leak_track += (1.0 - vessel_share) * leak_rate * dt
+                for site, q in zip(active, self._flow_rates, strict=True):
+                    site.leaked += (site.rate - q) * dt
+            self._update_state(dt)
+            self.steps += 1
+            if step % every == 0 or step == n:
+                self._record(t + step * dt, phase)
+                if self.ctx.progress is not None:
+                    total = self.sites_end + self.session.observe_s
+                    self.ctx.progress(min((t + step * dt) / total, 1.0), f"injection: {phase}")
+        return until
+
+    @property
+    def sites_end(self) -> float:
+        return max(site.end for site in self.sites)
+
+    def _update_state(self, dt: float) -> None:
+        tr, state = self.transport, self.ctx.state
+        blk = tr.reached
+        if blk is None:
+            return
+        c = tr.c[blk]
+        self.peak_concentration[blk] = np.maximum(self.peak_concentration[blk], c)
+        self.peak_injectate[blk] = np.maximum(self.peak_injectate[blk], tr.injectate[blk])
+        theta0 = tr.theta0[blk]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            consumed = np.where(theta0 > 0, 1.0 - tr.theta[blk] / theta0, 0.0)
+        self.damage.advance(dt, blk, c, consumed, state)
+        # perfusion lost to the agent slows its washout
+        ctx = self.ctx
+        omega = perfusion_rate(ctx.tissue, ctx.anatomy, state, blk)
+        tr.washout[blk] = self._washout_per_perfusion[blk] * omega
+
+    # ------------------------------------------------------------------ outputs
+    def _record(self, t: float, phase: str) -> None:
+        tr, grid, state = self.transport, self.ctx.grid, self.ctx.state
+        ml = grid.voxel_volume * 1e6
+        mmol = 1e3
+        led = tr.ledger
+        leaked = self.leak_track + self.leak_vessels
+        zone = lesion = 0.0
+        tumor_volume = self._tumor_volume0
+        blk = tr.reached
+        if blk is not None:
+            zone_mask = self.damage.damage(state, blk) >= 1.0
+            swell = self._swelling(blk)
+            zone = float(np.count_nonzero(zone_mask)) * ml
+            lesion = float((swell * zone_mask).sum()) * ml
+            tumor = self.ctx.anatomy.tumor_fraction[blk]
+            tumor_volume += float(((swell - 1.0) * tumor).sum(dtype=np.float64)) * ml
+        tumor_now = float(state.tumor.sum(dtype=np.float64))
+        self.rows.append(
+            {
+                "time_s": t,
+                "phase": phase,
+                "infusion_rate_ml_h": self._rate_in * 3.6e9,
+                "leak_rate_ml_h": self._rate_leak * 3.6e9,
+                "tip_pressure_kpa": self._tip_pressure * 1e-3,
+                "injected_mmol": (led.injected + leaked) * mmol,
+                "in_tissue_mmol": tr.amount() * mmol,
+                "consumed_mmol": led.consumed * mmol,
+                "washed_out_mmol": led.washed_out * mmol,
+                "leaked_mmol": leaked * mmol,
+                "out_of_grid_mmol": led.out_of_box * mmol,
+                "systemic_mmol": (led.washed_out + self.leak_vessels) * mmol,
+                "max_concentration_mm": float(tr.c.max()),
+                "distribution_volume_ml": float(np.count_nonzero(tr.injectate >= DISTRIBUTED)) * ml,
+                "ablation_zone_ml": zone,
+                "lesion_volume_ml": lesion,
+                "tumor_volume_ml": tumor_volume,
+                "tumor_kill_fraction": 1.0 - tumor_now / self._tumor0
+                if self._tumor0 > 0
+                else math.nan,
+            }
+        )
+
+    def _swelling(self, block: tuple[slice, slice, slice]) -> np.ndarray:
+        """Volume of each voxel of ``block`` relative to its start as its water content changed
+        (1): the water's volume share of the tissue times the relative change of water."""
+        ctx = self.ctx
+        water_volume = np.clip(self._water_volume[ctx.anatomy.material[block]], 0.0, 1.0)
+        return 1.0 + water_volume * (ctx.state.water[block] - self.damage.start.water[block])
+
+
+def run_injection_session(
+    ctx: SessionContext, session: InjectionSession, label: str = "session"
+) -> SessionResult:
+    """Run one injection session on ``ctx`` (its state is changed in place)."""
+    del label  # progress texts name the phase
+    start = time.perf_counter()
+    agent = ctx.agent or load_agent(session.agent, session.agent_parameters)
+    run = _Injection(ctx, session, agent)
+    simulated = run.run()
+    tr, grid, state = run.transport, ctx.grid, ctx.state
+    ml = grid.voxel_volume * 1e6
+    led = tr.ledger
+    leaked = run.leak_track + run.leak_vessels
+    injected = led.injected + leaked
+    omega = run.damage.damage(state)
+    body_t = np.full(grid.shape, ctx.tissue.body.body_temperature, np.float32)
+    fields = {
+        "peak_temperature": body_t,
+        "min_temperature": body_t.copy(),
+        "thermal_dose": np.zeros(grid.shape, np.float32),
+        "cem43": np.zeros(grid.shape, np.float32),
+        "kill_fraction": (-np.expm1(-omega.astype(np.float64))).astype(np.float32),
+        "damage": omega,
+        "agent_peak_concentration": run.peak_concentration,
+        "injectate_peak_fraction": run.peak_injectate,
+        "demand_consumed_fraction": tr.consumed_fraction().astype(np.float32),
+    }
+    systemic = led.washed_out + run.leak_vessels
+    rows = pd.DataFrame(run.rows)
+    kill_ml = float(np.count_nonzero(omega >= 1.0)) * ml
+    volume_ml = session.volume_m3 * 1e6
+    delivered = {
+        "agent": agent.name,
+        "order": session.order,
+        "injectate_concentration_mm": agent.injectate_concentration,
+        "volume_ml": volume_ml,
+        "infusion_time_s": session.infusion_time_s,
+        "observe_s": session.observe_s,
+        "needle_diameter_mm": session.needle_diameter_m * 1e3,
+        "sites": [
+            {
+                "tip_mm": [float(x) * 1e3 for x in site.tip],
+                "volume_ml": (site.end - site.start) * site.rate * 1e6,
+                "rate_ml_h": site.rate * 3.6e9,
+                "start_s": site.start,
+                "end_s": site.end,
+                "peak_tip_pressure_kpa": site.peak_pressure * 1e-3,
+                "leaked_ml": site.leaked * 1e6,
+            }
+            for site in run.sites
+        ],
+    }
+    accounted = tr.amount() + led.consumed + led.washed_out + led.out_of_box + leaked
+    injection = {
+        "injected_mmol": injected * 1e3,
+        "retained_mmol": tr.amount() * 1e3,
+        "consumed_mmol": led.consumed * 1e3,
+        "washed_out_mmol": led.washed_out * 1e3,
+        "leaked_mmol": leaked * 1e3,
+        "leaked_along_track_mmol": run.leak_track * 1e3,
+        "leaked_into_vessels_mmol": run.leak_vessels * 1e3,
+        "out_of_grid_mmol": led.out_of_box * 1e3,
+        "systemic_mmol": systemic * 1e3,
+        "balance_residual_rel": (injected - accounted) / injected if injected > 0 else 0.0,
+        "injected_volume_ml": volume_ml,
+        "leaked_volume_ml": sum(site.leaked for site in run.sites) * 1e6,
+        "distribution_volume_ml": float(np.count_nonzero(run.peak_injectate >= DISTRIBUTED)) * ml,
+        "kill_volume_ml": kill_ml,
+        "kill_to_injected_ratio": kill_ml / volume_ml,
+        "peak_tip_pressure_kpa": max(site.peak_pressure for site in run.sites) * 1e-3,
+        "critical_pressure_kpa": ctx.tissue.body.critical_infusion_pressure * 1e-3,
+        "lesion_volume_ml_by_hour": _by_hour(rows, "lesion_volume_ml"),
+        "tumor_volume_ml_by_hour": _by_hour(rows, "tumor_volume_ml"),
+    }
+    extra = {
+        "agent": agent.describe(),
+        "hypotheses": hypotheses(agent),
+        "injection": injection,
+        "systemic_dose": {
+            "amount_mmol": systemic * 1e3,
+            "mass_mg": systemic * agent.molar_mass * 1e6,
+            "washed_out_mmol": led.washed_out * 1e3,
+            "leaked_into_vessels_mmol": run.leak_vessels * 1e3,
+            "fraction_of_injected": systemic / injected if injected > 0 else 0.0,
+        },
+    }
+    first = session.sites[0]
+    solver = {
+        "steps": run.steps,
+        "dt_s": FLOW_DT,
+        "wall_time_s": time.perf_counter() - start,
+        "pressure_solves": run.solves,
+        "pressure_s": run.solve_wall,
+        "simulated_s": simulated,
+        "impl": ctx.impl,
+    }
+    return SessionResult(
+        modality="injection",
+        delivered=delivered,
+        fields=fields,
+        timeseries=rows,
+        solver=solver,
+        energy={"delivered_j": 0.0},
+        focus=(np.asarray(first.tip_m, float), np.asarray(first.direction, float)),
+        extra=extra,
+    )
+
+
+def _by_hour(rows: pd.DataFrame, column: str) -> dict[str, float]:
+    """The column's value at the end of the infusions ("0") and at each whole hour after."""
+    if rows.empty:
+        return {}
+    end = float(rows.loc[rows["phase"] == "infusion", "time_s"].max())
+    out = {"0": float(rows.loc[rows["time_s"] <= end, column].iloc[-1])}
+    for hour in range(1, 25):
+        at = rows[rows["time_s"] <= end + hour * 3600.0 + 1e-6]
+        if float(at["time_s"].iloc[-1]) < end + hour * 3600.0 - 1.0:
+            break
+        out[str(hour)] = float(at[column].iloc[-1])
+    return out

@@ -1,0 +1,27 @@
+"""The injection rows of ``tissuefate validate``: exact cases and the presets' calibration."""
+
+from __future__ import annotations
+
+import pytest
+
+from tissuefate.validation.cases import injection_exact, injection_presets
+
+
+def test_injection_exact_rows_pass():
+    rows = injection_exact(quick=False)
+    assert len(rows) == 3
+    for row in rows:
+        assert row.ok, row
+
+
+@pytest.mark.slow
+def test_injection_preset_rows_pass_and_chlorine_dioxide_is_only_reported():
+    rows = injection_presets()
+    judged = [r for r in rows if r.as_dict()["ok"] is not None]
+    reported = [r for r in rows if r.as_dict()["ok"] is None]
+    assert len(judged) == 5
+    assert all(r.ok for r in judged), [r for r in judged if not r.ok]
+    assert {r.case.split(" ")[0] for r in reported} == {
+        "chlorine_dioxide_literature",
+        "chlorine_dioxide_essay",
+    }
