@@ -108,7 +108,7 @@ def test_upwind_sweep_solves_the_implicit_system_exactly_and_conserves(dt):
         c = c0.copy()
         push = np.zeros(shape)
         everywhere = np.ones(shape, np.uint8)
-        gone = kernel(order, everywhere, *faces, cap, c, source, dt, push, 0.0)
+        gone = kernel(order, everywhere, *faces, cap, c, source, dt, push, 0.0, np.zeros(1))
         results.append((c, gone))
         assert not push.any()
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-9, atol=1e-14)
@@ -130,7 +130,7 @@ def test_upwind_sweep_keeps_tiny_amounts_without_losing_them():
     push = np.zeros(shape)
     # 30 pL per 10 ms step; amounts below 1e-5 of that stay where they are
     everywhere = np.ones(shape, np.uint8)
-    gone = kt.upwind_sweep(order, everywhere, *faces, cap, c, fluid, 0.01, push, 3e-16)
+    gone = kt.upwind_sweep(order, everywhere, *faces, cap, c, fluid, 0.01, push, 3e-16, np.zeros(1))
     assert gone == 0.0
     assert (cap * c).sum() == pytest.approx(fluid.sum() * 0.01, rel=1e-13)
     assert np.count_nonzero(c) < c.size // 2  # the work stayed near the tip
@@ -147,12 +147,14 @@ def test_upwind_sweep_of_a_region_conserves_and_spills_to_its_edge():
     inside = np.zeros(shape, np.uint8)
     inside.flat[order] = 1
     c, push = np.zeros(shape), np.zeros(shape)
-    gone = kt.upwind_sweep(order, inside, *faces, cap, c, fluid, 5.0, push, 0.0)
+    spilled = np.zeros(1)
+    gone = kt.upwind_sweep(order, inside, *faces, cap, c, fluid, 5.0, push, 0.0, spilled)
     assert gone == 0.0
     assert not push.any()
     assert (cap * c).sum() == pytest.approx(fluid.sum() * 5.0, rel=1e-13)
     beyond = (c > 0) & (inside == 0)
     assert beyond.any()
+    assert spilled[0] == pytest.approx((cap * c)[beyond].sum(), rel=1e-12)
     # every voxel that received a spill touches the region
     grown = np.zeros(shape, bool)
     for axis in range(3):

@@ -140,7 +140,7 @@ def test_mass_balance_to_1e6_with_leak_reaction_and_washout(leaky_clo2):
     total = (inj["retained_mmol"] + inj["consumed_mmol"] + inj["washed_out_mmol"]
              + inj["leaked_mmol"] + inj["out_of_grid_mmol"])  # fmt: skip
     assert total == pytest.approx(inj["injected_mmol"], rel=1e-6)
-    assert abs(inj["balance_residual_rel"]) < 1e-6
+    assert abs(inj["balance_residual_rel"]) < 1e-9
     # 0.5 mL of 2.97 mM
     assert inj["injected_mmol"] == pytest.approx(0.5e-6 * 2.97 * 1e3, rel=1e-9)
     assert inj["systemic_mmol"] == pytest.approx(
@@ -151,7 +151,7 @@ def test_mass_balance_to_1e6_with_leak_reaction_and_washout(leaky_clo2):
 def test_ethanol_mass_balance_and_washout(tmp_path):
     result, s = _run(_scenario("ethanol", tumor=False, observe="20 min"))
     inj = s["injection"]
-    assert abs(inj["balance_residual_rel"]) < 1e-6
+    assert abs(inj["balance_residual_rel"]) < 1e-9
     assert inj["consumed_mmol"] == 0.0  # ethanol is not consumed
     assert inj["washed_out_mmol"] > 0.5 * inj["injected_mmol"]
     ts = result.session_timeseries
@@ -177,15 +177,19 @@ def test_leak_above_the_critical_pressure_only(leaky_clo2):
 
 
 def test_the_two_chlorine_dioxide_presets_differ_and_say_they_are_unvalidated():
-    kills = {}
+    # the same 0.5 mL injection into a 1.4 mL tumour (measured: 0.22 vs 0.064 mL killed,
+    # tumour kill 0.25 vs 0.046)
+    kills, tumor = {}, {}
     for name in ("chlorine_dioxide_essay", "chlorine_dioxide_literature"):
         result, s = _run(_scenario(name, observe="1 h"))
         kills[name] = s["injection"]["kill_volume_ml"]
+        tumor[name] = s["tumor_kill_fraction"]
         assert s["agent"]["name"] == name
         assert s["agent"]["status"] == "unvalidated"
         assert not s["agent"]["validated"]
         assert any("UNVALIDATED" in note and name in note for note in result.summary["notes"])
-    assert kills["chlorine_dioxide_essay"] > 4 * kills["chlorine_dioxide_literature"]
+    assert kills["chlorine_dioxide_essay"] > 3 * kills["chlorine_dioxide_literature"]
+    assert tumor["chlorine_dioxide_essay"] > tumor["chlorine_dioxide_literature"] + 0.15
 
 
 def test_literature_chlorine_dioxide_is_capacity_limited():
@@ -234,3 +238,20 @@ def test_every_shipped_agent_loads_with_a_source_or_assumption_for_each_paramete
         if not agent.validated:
             assert agent.status_note.startswith("UNVALIDATED")
             assert agent.claims
+
+
+@pytest.mark.parametrize("name", ["ethanol_pei", "clo2_essay", "clo2_literature"])
+def test_the_injection_examples_run_reduced(name):
+    from importlib import resources
+
+    text = (resources.files("tissuefate") / "examples" / f"{name}.yaml").read_text()
+    text = text.replace("spacing: 0.75 mm", "spacing: 1.5 mm").replace(
+        "observe: 6 h", "observe: 1 h"
+    )
+    _result, s = _run(text)
+    assert s["modality"] == "injection"
+    for key in ("systemic_dose", "tumor_kill_fraction", "ablation_zone", "min_margin_mm"):
+        assert key in s
+    assert 0.0 < s["tumor_kill_fraction"] < 1.0
+    assert abs(s["injection"]["balance_residual_rel"]) < 1e-6
+    assert s["agent"]["validated"] == (name == "ethanol_pei")

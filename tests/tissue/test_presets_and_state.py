@@ -22,6 +22,7 @@ from tissuefate.tissue import (
     perfusion_coefficient,
 )
 from tissuefate.tissue import presets as presets_module
+from tissuefate.tissue.coefficients import extracellular_fraction, hydraulic_permeability
 
 PRESETS = available_presets()
 
@@ -263,3 +264,25 @@ def test_perfusion_coefficient_is_proportional_to_vessels(anatomy):
         perfusion_coefficient(tissue, anatomy, state, block),
         perfusion_coefficient(tissue, anatomy, state)[block],
     )
+
+
+def test_history_reaches_injection_through_permeability_and_fluid_fraction():
+    # scar resists an injected liquid, loose dead tissue lets it through: coefficients alone
+    grid = Grid(shape=(4, 4, 4), spacing=1e-3)
+    tissue = load_tissue("liver")
+    anatomy = build_anatomy(grid, [], [])
+    state = TissueState.initial(anatomy)
+    naive = hydraulic_permeability(tissue, anatomy, state)
+    assert np.allclose(naive, 1e-14)
+    state.collagen[0] = 1.0
+    state.normal[0] = 0.0
+    state.debris[1] = 1.0
+    state.normal[1] = 0.0
+    k = hydraulic_permeability(tissue, anatomy, state)
+    body = tissue.body
+    assert np.allclose(k[0], 1e-14 * body.scar_permeability_factor)
+    assert np.allclose(k[1], 1e-14 * body.debris_permeability_factor)
+    assert np.allclose(k[2:], 1e-14)
+    phi = extracellular_fraction(tissue, anatomy, state)
+    assert np.allclose(phi[1], 1.0)  # dead cells no longer exclude the liquid
+    assert np.allclose(phi[2:], 0.2)

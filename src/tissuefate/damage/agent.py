@@ -43,6 +43,9 @@ ISCHEMIA_THRESHOLD = 0.5
 """Perfusion (relative to the session start) below which ischaemic death begins. An assumption:
 the references hold no ischaemia dose-response; half of normal flow is where hypoxia starts in
 the usual oxygen-supply argument."""
+CELLS_PRESENT = 1e-3
+"""Viable-cell fraction below which a voxel has no cells whose kill is measured (the remnant of
+an earlier ablation would otherwise give a noisy Ω)."""
 LETHAL_OMEGA = math.log(100.0)
 """Ω at which a kill curve's "all cells dead" is read: 99 % killed."""
 
@@ -150,10 +153,11 @@ class AgentDamage:
         self, state: TissueState, block: tuple[slice, slice, slice] | None = None
     ) -> np.ndarray:
         """Ω of the cells present at the session start, ``−ln(cells now / cells then)``
-        (float32; 0 where there were none), over ``block`` or the whole grid."""
+        (float32; 0 where there were almost none, ``CELLS_PRESENT``), over ``block`` or the
+        whole grid."""
         blk = block or (slice(None),) * 3
         before = self.start.tumor[blk].astype(np.float64) + self.start.normal[blk]
         after = state.tumor[blk].astype(np.float64) + state.normal[blk]
         with np.errstate(divide="ignore", invalid="ignore"):
-            omega = np.where(before > 0, -np.log(np.maximum(after, 0.0) / before), 0.0)
+            omega = np.where(before > CELLS_PRESENT, -np.log(np.maximum(after, 0.0) / before), 0.0)
         return np.clip(np.nan_to_num(omega, posinf=OMEGA_CAP), 0.0, OMEGA_CAP).astype(np.float32)

@@ -186,24 +186,26 @@ def decay_step_numpy(c, rate, cap, dt, removed):
 
 
 @jit(inline=True)
-def _give(inside, push, c, cap, i, j, m, rate, dt):
+def _give(inside, push, c, cap, i, j, m, rate, dt, spilled):
     """Pass ``rate`` (mol/s) downstream: to a voxel of the swept region for its own update, or
-    straight into a voxel beyond it."""
+    straight into a voxel beyond it (counted in ``spilled[0]``, mol)."""
     if inside[i, j, m]:
         push[i, j, m] += rate
     else:
         c[i, j, m] += rate * dt / cap[i, j, m]
+        spilled[0] += rate * dt
 
 
 @jit()
-def upwind_sweep(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny):
+def upwind_sweep(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny, spilled):
     """One backward-Euler upwind step of ``cap dc/dt = Σ_in q c_up − Σ_out q c + source``.
 
     ``order``: flat cell indices by decreasing pressure; ``f0, f1, f2``: face fluxes along +x, +y,
     +z (m³/s, shapes ``(n0+1, n1, n2)`` ...; boundary faces included); ``inside``: uint8 flags of
     the voxels in ``order``; ``cap``: fluid volume of
     each cell (m³); ``c``: concentration (mol/m³), updated in place; ``source``: agent entering
-    each cell (mol/s); ``push``: zeroed float64 scratch of the grid shape (left zeroed).
+    each cell (mol/s); ``push``: zeroed float64 scratch of the grid shape (left zeroed);
+    ``spilled``: float64 (1,), what left the region into voxels beyond it is added (mol).
     Returns the amount (mol) that left through the faces of the box during the step.
     """
     n0, n1, n2 = c.shape
@@ -242,45 +244,45 @@ def upwind_sweep(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny):
         # push each outflow to the downstream cell, or out of the box at a boundary face
         if q_lo0 > 0.0:
             if i > 0:
-                _give(inside, push, c, cap, i - 1, j, m, q_lo0 * cn, dt)
+                _give(inside, push, c, cap, i - 1, j, m, q_lo0 * cn, dt, spilled)
             else:
                 out_of_box += q_lo0 * cn * dt
         if q_hi0 > 0.0:
             if i < n0 - 1:
-                _give(inside, push, c, cap, i + 1, j, m, q_hi0 * cn, dt)
+                _give(inside, push, c, cap, i + 1, j, m, q_hi0 * cn, dt, spilled)
             else:
                 out_of_box += q_hi0 * cn * dt
         if q_lo1 > 0.0:
             if j > 0:
-                _give(inside, push, c, cap, i, j - 1, m, q_lo1 * cn, dt)
+                _give(inside, push, c, cap, i, j - 1, m, q_lo1 * cn, dt, spilled)
             else:
                 out_of_box += q_lo1 * cn * dt
         if q_hi1 > 0.0:
             if j < n1 - 1:
-                _give(inside, push, c, cap, i, j + 1, m, q_hi1 * cn, dt)
+                _give(inside, push, c, cap, i, j + 1, m, q_hi1 * cn, dt, spilled)
             else:
                 out_of_box += q_hi1 * cn * dt
         if q_lo2 > 0.0:
             if m > 0:
-                _give(inside, push, c, cap, i, j, m - 1, q_lo2 * cn, dt)
+                _give(inside, push, c, cap, i, j, m - 1, q_lo2 * cn, dt, spilled)
             else:
                 out_of_box += q_lo2 * cn * dt
         if q_hi2 > 0.0:
             if m < n2 - 1:
-                _give(inside, push, c, cap, i, j, m + 1, q_hi2 * cn, dt)
+                _give(inside, push, c, cap, i, j, m + 1, q_hi2 * cn, dt, spilled)
             else:
                 out_of_box += q_hi2 * cn * dt
     return out_of_box
 
 
-def upwind_sweep_numpy(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny):
+def upwind_sweep_numpy(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny, spilled):
     """Reference of :func:`upwind_sweep` over the whole grid (``tiny = 0``): the backward-Euler
     system assembled and solved with a sparse direct solver; ``order``, ``inside`` and ``push``
     are not needed."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
 
-    del order, inside, push, tiny
+    del order, inside, push, tiny, spilled
     shape = c.shape
     n = c.size
     index = np.arange(n).reshape(shape)

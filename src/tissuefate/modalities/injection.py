@@ -280,31 +280,33 @@ class _Injection:
     def _advance(
         self, t: float, until: float, dt_max: float, record: float, phase: str, active: list[_Site]
     ) -> float:
-        span = until - t
-        if span <= 0:
-            return t
-        washout_max = float(self.transport.washout.max(initial=0.0))
-        dt_cap = min(dt_max, 0.5 / washout_max) if washout_max > 0 else dt_max
-        # steps that divide the record interval, so rows fall on whole minutes and hours
-        every = math.ceil(record / dt_cap - 1e-9)
-        n = math.ceil(span / (record / every) - 1e-9)
-        dt = span / n
+        """Step from ``t`` to ``until`` (s), a row every ``record`` s. Steps are at most
+        ``dt_max`` and, while agent is present, half the fastest washout time there."""
         leak_rate = self._rate_leak * self.agent.injectate_concentration  # mol/s
         vessel_share = self.ctx.tissue.body.leak_vessel_fraction
-        for step in range(1, n + 1):
-            self.transport.step(dt)
-            if leak_rate > 0:
-                self.leak_vessels += vessel_share * leak_rate * dt
-                self.leak_track += (1.0 - vessel_share) * leak_rate * dt
-                for site, q in zip(active, self._flow_rates, strict=True):
-                    site.leaked += (site.rate - q) * dt
-            self._update_state(dt)
-            self.steps += 1
-            if step % every == 0 or step == n:
-                self._record(t + step * dt, phase)
-                if self.ctx.progress is not None:
-                    total = self.sites_end + self.session.observe_s
-                    self.ctx.progress(min((t + step * dt) / total, 1.0), f"injection: {phase}")
+        total = self.sites_end + self.session.observe_s
+        while t < until - 1e-9:
+            span = min(record, until - t)
+            blk = self.transport.block
+            fastest = float(self.transport.washout[blk].max()) if blk is not None else 0.0
+            dt_cap = min(dt_max, 0.5 / fastest) if fastest > 0 else dt_max
+            if blk is None and phase == "observation":
+                dt_cap = record  # nothing left to move: the state relaxes, exactly per step
+            n = math.ceil(span / dt_cap - 1e-9)
+            dt = span / n
+            for _ in range(n):
+                self.transport.step(dt)
+                if leak_rate > 0:
+                    self.leak_vessels += vessel_share * leak_rate * dt
+                    self.leak_track += (1.0 - vessel_share) * leak_rate * dt
+                    for site, q in zip(active, self._flow_rates, strict=True):
+                        site.leaked += (site.rate - q) * dt
+                self._update_state(dt)
+                self.steps += 1
+            t += span
+            self._record(t, phase)
+            if self.ctx.progress is not None:
+                self.ctx.progress(min(t / total, 1.0), f"injection: {phase}, t = {t:.0f} s")
         return until
 
     @property

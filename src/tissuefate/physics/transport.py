@@ -16,7 +16,8 @@ advected alongside (source 1 per unit of infused liquid): it locates the injecte
 Every mole is accounted for: ``injected = in tissue + consumed + washed out + out of the box``
 to round-off (the caller adds what leaked before entering the tissue). All work is confined to
 the block of voxels the agent has reached, grown as it spreads; agent more dilute than
-``NEGLIGIBLE`` times the injectate that lands beyond the block stays where it is (still counted).
+``NEGLIGIBLE`` times the injectate outside the block is taken off the grid into the ledger's
+``dispersed`` amount, still counted as in the tissue.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = ["AgentLedger", "AgentTransport"]
 DIFFUSION_SAFETY = 0.9  # fraction of the explicit stability limit used by a diffusion sub-step
 TINY_AMOUNT = 1e-18  # mol: a voxel holding less agent passes none on in an advection step
 TINY_VOLUME = 1e-15  # m³ (1 pL): the same for the injected liquid
+SPILL = 1e-4  # share of a step's infusion that may reach the swept region's edge before it grows
 NEGLIGIBLE = 1e-6  # of the injectate concentration: agent this dilute stays out of the block
 
 
@@ -46,6 +48,7 @@ class AgentLedger:
     consumed: float = 0.0
     washed_out: float = 0.0
     out_of_box: float = 0.0
+    dispersed: float = 0.0  # left in voxels below the negligible concentration (still in tissue)
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -53,6 +56,7 @@ class AgentLedger:
             "consumed": self.consumed,
             "washed_out": self.washed_out,
             "out_of_box": self.out_of_box,
+            "dispersed": self.dispersed,
         }
 
 
@@ -132,10 +136,21 @@ class AgentTransport:
         ``reach`` (m³ of fluid) limits the advection to the highest-pressure voxels holding that
         much fluid (None: the whole grid): agent beyond them, where the flow is slow, stays put.
         """
-        order = np.argsort(-np.asarray(pressure), axis=None, kind="stable")
-        if reach is not None:
-            held = np.cumsum(self.cap.ravel()[order])
-            order = order[: int(np.searchsorted(held, reach)) + 1]
+        self._ranked = np.argsort(-np.asarray(pressure), axis=None, kind="stable")
+        self._held = np.cumsum(self.cap.ravel()[self._ranked]) if reach is not None else None
+        fluid = np.asarray(infusion, np.float64)
+        faces64 = tuple(np.asarray(f, np.float64) for f in faces)
+        self._flow = (*faces64, fluid, concentration)
+        self._region(reach)
+        self._floor = max(self._floor, NEGLIGIBLE * concentration)
+        self._grow(np.nonzero(fluid))
+
+    def _region(self, reach: float | None) -> None:
+        """Sweep the highest-pressure voxels holding ``reach`` m³ of fluid (all if None)."""
+        order = self._ranked
+        if reach is not None and self._held is not None:
+            order = order[: int(np.searchsorted(self._held, reach)) + 1]
+        self._reach = None if reach is None or order.size == self._ranked.size else reach
         inside = np.zeros(self.grid.shape, np.uint8)
         inside.flat[order] = 1
         cells = np.unravel_index(order, self.grid.shape)
@@ -143,11 +158,7 @@ class AgentTransport:
             slice(max(int(w.min()) - 1, 0), min(int(w.max()) + 2, n))
             for w, n in zip(cells, self.grid.shape, strict=True)
         )
-        fluid = np.asarray(infusion, np.float64)
-        faces64 = tuple(np.asarray(f, np.float64) for f in faces)
-        self._flow = (order, inside, *faces64, fluid, concentration)
-        self._floor = max(self._floor, NEGLIGIBLE * concentration)
-        self._grow(np.nonzero(fluid))
+        self._order, self._inside = order, inside
 
     def stop_flow(self) -> None:
         """No advection from now on (the infusion has ended)."""
@@ -182,19 +193,31 @@ class AgentTransport:
         decay(c, self.washout[blk], self.cap[blk], dt, rows)
         self.ledger.washed_out += float(rows.sum())
         self.time += dt
+        before = self.block
         self._fit()
+        self._disperse(before)
 
     def _advect(self, dt: float) -> None:
-        order, inside, f0, f1, f2, fluid, conc = self._flow  # type: ignore[misc]
+        f0, f1, f2, fluid, conc = self._flow  # type: ignore[misc]
         sweep = kt.upwind_sweep if self.impl == "compiled" else kt.upwind_sweep_numpy
         source = fluid * conc
-        self.ledger.injected += float(source.sum()) * dt
-        flows = (order, inside, f0, f1, f2, self.cap)
-        self.ledger.out_of_box += sweep(*flows, self.c, source, dt, self._push, TINY_AMOUNT)
-        sweep(*flows, self.injectate, fluid, dt, self._push, TINY_VOLUME)
+        step_amount = float(source.sum()) * dt
+        self.ledger.injected += step_amount
+        flows = (self._order, self._inside, f0, f1, f2, self.cap)
+        spilled = np.zeros(2)
+        self.ledger.out_of_box += sweep(
+            *flows, self.c, source, dt, self._push, TINY_AMOUNT, spilled[:1]
+        )
+        sweep(*flows, self.injectate, fluid, dt, self._push, TINY_VOLUME, spilled[1:])
+        # agent or liquid reached the region's edge: widen the region for the next steps
+        if self._reach is not None and (
+            spilled[0] > SPILL * step_amount or spilled[1] > SPILL * float(fluid.sum()) * dt
+        ):
+            self._region(2.0 * self._reach)
         swept = self._swept
         where = np.nonzero(self.c[swept] > self._floor)
         self._grow(tuple(w + s.start for w, s in zip(where, swept, strict=True)))
+        self._disperse(swept)
 
     def _diffuse(self, dt: float) -> None:
         # grow first: the voxels the agent can reach in this sub-step are then inside the block,
@@ -245,6 +268,25 @@ class AgentTransport:
             for s, w in zip(self.block, where, strict=True)
         )
 
+    def _disperse(self, extent: tuple[slice, slice, slice] | None) -> None:
+        """Move the agent in ``extent`` but outside the block (all of it below the negligible
+        concentration) to the ledger's ``dispersed`` amount, so that every voxel outside the
+        block holds none and the block's diffusion exchanges nothing with it."""
+        if extent is None:
+            return
+        c = self.c[extent]
+        keep = np.zeros(c.shape, bool)
+        if self.block is not None:
+            inner = tuple(
+                slice(max(b.start - e.start, 0), max(min(b.stop, e.stop) - e.start, 0))
+                for b, e in zip(self.block, extent, strict=True)
+            )
+            keep[inner] = True
+        gone = (c > 0) & ~keep
+        if gone.any():
+            self.ledger.dispersed += float((c[gone] * self.cap[extent][gone]).sum())
+            c[gone] = 0.0
+
     def _mark_reached(self) -> None:
         if self.reached is None:
             self.reached = self.block
@@ -257,8 +299,8 @@ class AgentTransport:
 
     # ------------------------------------------------------------------ totals
     def amount(self) -> float:
-        """Agent in the tissue now (mol)."""
-        return float((self.c * self.cap).sum())
+        """Agent in the tissue now (mol), the dispersed remnant included."""
+        return float((self.c * self.cap).sum()) + self.ledger.dispersed
 
     def balance_residual(self) -> float:
         """``(injected − in tissue − consumed − washed out − out of box) / injected``."""

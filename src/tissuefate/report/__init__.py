@@ -1,11 +1,20 @@
 """Figures (matplotlib, Agg) and the HTML report of a run."""
 
-from .figures import course_volumes, session_slices, session_timecourse, write_figures
+from .figures import (
+    course_volumes,
+    injection_slices,
+    injection_timecourse,
+    session_slices,
+    session_timecourse,
+    write_figures,
+)
 from .html import RESEARCH_NOTICE, render_report
 
 __all__ = [
     "RESEARCH_NOTICE",
     "course_volumes",
+    "injection_slices",
+    "injection_timecourse",
     "render_report",
     "session_slices",
     "session_timecourse",

@@ -1,5 +1,9 @@
 """Figures of a run: dose slices and time courses per session, tissue volumes over the course.
 
+Thermal sessions (RF, microwave, laser, cryo, ...) get :func:`session_slices` and
+:func:`session_timecourse`; injection sessions (``modality: injection``) get
+:func:`injection_slices` and :func:`injection_timecourse`; :func:`write_figures` picks by modality.
+
 Every function returns a :class:`matplotlib.figure.Figure` drawn on an Agg canvas; pyplot and the
 global ``rcParams`` are never touched (styling is applied inside :func:`matplotlib.rc_context`
 while a figure is built), so the figures can be made from any thread or notebook.
@@ -22,7 +26,14 @@ from matplotlib.lines import Line2D
 
 from ..course.result import Result
 
-__all__ = ["course_volumes", "session_slices", "session_timecourse", "write_figures"]
+__all__ = [
+    "course_volumes",
+    "injection_slices",
+    "injection_timecourse",
+    "session_slices",
+    "session_timecourse",
+    "write_figures",
+]
 
 #: Resolution of the written PNG files, dots per inch.
 DPI = 110
@@ -30,6 +41,12 @@ DPI = 110
 ISOTHERM_C = 60.0
 #: Body temperature, the lower end of the temperature colour scale unless the data go lower, °C.
 BODY_C = 37.0
+#: Range of the (logarithmic) colour scale of peak agent concentration relative to the injectate.
+CONCENTRATION_RANGE = (1e-3, 1.0)
+#: Injectate fraction of the interstitial fluid whose contour marks how far the injectate reached.
+INJECTATE_LEVEL = 0.5
+#: Time courses longer than this are drawn against hours instead of minutes, s.
+HOURS_AFTER_S = 3.0 * 3600.0
 
 _STYLE = {
     "font.size": 10.0,
@@ -46,6 +63,9 @@ _ZONE_STYLE = {"colors": "cyan", "linestyles": "-", "linewidths": 1.4}
 _ISOTHERM_STYLE = {"colors": "0.6", "linestyles": "-", "linewidths": 0.8}
 _ICE_STYLE = {"colors": "0.85", "linestyles": ":", "linewidths": 1.2}
 _LETHAL_STYLE = {"colors": "orangered", "linestyles": "-", "linewidths": 1.0}
+_INJECTATE_STYLE = {"colors": "lawngreen", "linestyles": ":", "linewidths": 1.6}
+#: Colour of the title of a figure whose agent preset is unvalidated.
+_WARNING_COLOUR = "#b3261e"
 _DIMS = ("x", "y", "z")
 
 
@@ -336,6 +356,351 @@ def session_timecourse(result: Result, session: int) -> Figure:
 
 
 # ------------------------------------------------------------------------------------------------
+# Injection sessions
+# ------------------------------------------------------------------------------------------------
+
+
+def _session_summary(result: Result, session: int) -> dict[str, Any]:
+    sessions = result.summary.get("sessions") or []
+    return sessions[session - 1] if 0 < session <= len(sessions) else {}
+
+
+def _modality(result: Result, session: int) -> str | None:
+    return _session_summary(result, session).get("modality")
+
+
+def _unvalidated(result: Result, session: int) -> bool:
+    """Whether the agent preset of ``session`` is flagged unvalidated."""
+    agent = _session_summary(result, session).get("agent") or {}
+    return agent.get("validated") is False or agent.get("status") == "unvalidated"
+
+
+def _injection_title(result: Result, session: int, suffix: str = "") -> str:
+    """The session label and ``suffix``, then " — UNVALIDATED agent preset" when the agent preset
+    is unvalidated (on a line of its own when the title would be long)."""
+    label = (_session_extras(result, session).get("label") or f"Session {session}") + suffix
+    if not _unvalidated(result, session):
+        return label
+    sep = "\n" if len(label) > 60 else " "
+    return f"{label}{sep}— UNVALIDATED agent preset"
+
+
+def _suptitle(fig: Figure, result: Result, session: int, suffix: str = "") -> None:
+    colour = _WARNING_COLOUR if _unvalidated(result, session) else None
+    fig.suptitle(_injection_title(result, session, suffix), color=colour)
+
+
+def _site_tips(result: Result, session: int) -> list[tuple[float, float, float]]:
+    """Needle tip of every injection site of ``session``, mm."""
+    delivered = _session_summary(result, session).get("delivered") or {}
+    tips = []
+    for site in delivered.get("sites") or []:
+        tip = site.get("tip_mm")
+        if tip is not None and len(tip) == 3:
+            tips.append((float(tip[0]), float(tip[1]), float(tip[2])))
+    return tips
+
+
+def injection_slices(result: Result, session: int) -> Figure:
+    """Peak agent concentration (top) and cell kill fraction (bottom) of an injection session in
+    two planes through the focus.
+
+    The layout is that of :func:`session_slices`: the planes pass through
+    ``result.extras["sessions"][session - 1]["focus_mm"]`` (the voxel of highest concentration if
+    not given); left: the coordinate plane containing the needle axis, right: the plane
+    perpendicular to its dominant component. The top row shows ``agent_peak_concentration``
+    divided by the injectate concentration (``summary["sessions"][session - 1]["delivered"]
+    ["injectate_concentration_mm"]``; both mol/m³ = mM) on a logarithmic scale from 10⁻³ to 1,
+    with the extent of the injectate (``injectate_peak_fraction`` = 0.5, green dotted). Both rows
+    outline the initial tumour (``tumor_fraction_initial`` = 0.5, white dashed) and the ablation
+    zone (damage Ω = 1, cyan); every needle tip within one voxel of a plane is marked "+".
+
+    Parameters
+    ----------
+    session
+        Session number, 1-based; its modality must be ``injection``.
+    """
+    ds = result.fields
+    conc = ds["agent_peak_concentration"].sel(session=session)
+    kill = ds["kill_fraction"].sel(session=session)
+    omega = ds["damage" if "damage" in ds else "thermal_dose"].sel(session=session)
+    reach = (
+        ds["injectate_peak_fraction"].sel(session=session)
+        if "injectate_peak_fraction" in ds
+        else None
+    )
+    tumor = ds["tumor_fraction_initial"]
+    extras = _session_extras(result, session)
+    delivered = _session_summary(result, session).get("delivered") or {}
+    c_inj = delivered.get("injectate_concentration_mm")
+    c_inj = float(c_inj) if c_inj is not None else float("nan")
+    if np.isfinite(c_inj) and c_inj > 0.0:
+        c_label = "Peak agent concentration ÷ injectate concentration"
+    else:  # no injectate concentration recorded: relative to the highest concentration reached
+        c_inj = float(np.nanmax(conc.values)) if np.isfinite(conc.values).any() else 0.0
+        c_inj = c_inj if c_inj > 0.0 else 1.0
+        c_label = "Peak agent concentration ÷ highest peak"
+    focus = _focus(result, session, conc)
+    plane_a, plane_b = _planes(extras.get("axis"))
+    tips = _site_tips(result, session) or [focus]
+
+    lo, hi = CONCENTRATION_RANGE
+    base = mpl.colormaps["magma"]
+    c_cmap = base.with_extremes(under=base(0.0), over=base(1.0))
+    c_norm = mpl.colors.LogNorm(vmin=lo, vmax=hi)
+
+    with _style():
+        fig = _figure(9.4, 9.5)
+        grid = fig.add_gridspec(
+            2,
+            3,
+            width_ratios=(1.0, 1.0, 0.05),
+            left=0.07,
+            right=0.89,
+            bottom=0.13,
+            top=0.87,
+            wspace=0.3,
+            hspace=0.32,
+        )
+        axes = np.array([[fig.add_subplot(grid[r, c]) for c in range(2)] for r in range(2)])
+        images = {}
+        for col, (hdim, vdim, ndim) in enumerate((plane_a, plane_b)):
+            coords = ds[ndim].values
+            where = float(focus[_DIMS.index(ndim)])
+            index = int(np.abs(coords - where).argmin())
+            at_mm = float(coords[index])
+            step = abs(float(coords[1] - coords[0])) if coords.size > 1 else 1.0
+            h = ds[hdim].values
+            v = ds[vdim].values
+            extent = (*_edges(h), *_edges(v))
+            c_plane, k_plane, tumor_plane, omega_plane = (
+                _plane(da, {ndim: index}, hdim, vdim) for da in (conc, kill, tumor, omega)
+            )
+            reach_plane = None if reach is None else _plane(reach, {ndim: index}, hdim, vdim)
+            # below the scale (and zero, which a log scale cannot show): the lowest colour
+            rel = np.where(np.isfinite(c_plane), np.maximum(c_plane / c_inj, 1e-3 * lo), np.nan)
+            near = [t for t in tips if abs(t[_DIMS.index(ndim)] - at_mm) <= step]
+            at = f"{ndim} = {at_mm:.1f} mm"
+            kind = "along the needle" if col == 0 else "across the needle"
+            for row, (data, cmap, norm, what) in enumerate(
+                (
+                    (rel, c_cmap, c_norm, "Peak agent concentration"),
+                    (k_plane, "viridis", mpl.colors.Normalize(0.0, 1.0), "Cell kill fraction"),
+                )
+            ):
+                ax = axes[row, col]
+                images[row] = ax.imshow(
+                    data,
+                    origin="lower",
+                    extent=extent,
+                    cmap=cmap,
+                    norm=norm,
+                    interpolation="nearest",
+                    aspect="equal",
+                )
+                _contour(ax, h, v, tumor_plane, 0.5, style=_TUMOR_STYLE)
+                _contour(ax, h, v, omega_plane, 1.0, style=_ZONE_STYLE)
+                if row == 0 and reach_plane is not None:
+                    _contour(ax, h, v, reach_plane, INJECTATE_LEVEL, style=_INJECTATE_STYLE)
+                for tip in near:
+                    ax.plot(
+                        tip[_DIMS.index(hdim)],
+                        tip[_DIMS.index(vdim)],
+                        "+",
+                        color="0.85",
+                        ms=9,
+                        mew=1.5,
+                    )
+                ax.set_title(f"{what}, {kind}\n{hdim}–{vdim} plane at {at}")
+                ax.set_xlabel(f"{hdim} (mm)")
+                ax.set_ylabel(f"{vdim} (mm)")
+        fig.colorbar(
+            images[0], cax=fig.add_subplot(grid[0, 2]), label=f"{c_label} (log)", extend="min"
+        )
+        fig.colorbar(images[1], cax=fig.add_subplot(grid[1, 2]), label="Kill fraction (0–1)")
+        handles = [
+            Line2D([], [], color="white", ls="--", lw=1.4, label="Tumour before treatment"),
+            Line2D([], [], color="cyan", ls="-", lw=1.4, label="Ablation zone (damage Ω = 1)"),
+            Line2D(
+                [],
+                [],
+                color="lawngreen",
+                ls=":",
+                lw=1.6,
+                label=f"Injectate reached (fluid ≥ {100 * INJECTATE_LEVEL:.0f} % injectate)",
+            ),
+            Line2D(
+                [],
+                [],
+                color="0.85",
+                ls="none",
+                marker="+",
+                ms=9,
+                mew=1.5,
+                label="Injection site (needle tip)",
+            ),
+        ]
+        legend = fig.legend(
+            handles=handles,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.005),
+            ncols=2,
+            facecolor="0.3",
+            framealpha=1.0,
+        )
+        for text in legend.get_texts():
+            text.set_color("white")
+        _suptitle(fig, result, session)
+    return fig
+
+
+def _time_axis(time_s: np.ndarray) -> tuple[np.ndarray, str]:
+    """``time_s`` in minutes, or in hours when it runs past :data:`HOURS_AFTER_S`, and the unit."""
+    if time_s.size and float(np.nanmax(time_s)) > HOURS_AFTER_S:
+        return time_s / 3600.0, "h"
+    return time_s / 60.0, "min"
+
+
+#: Agent amounts of the injection time course: column, legend label, colour, line style.
+_AMOUNTS = (
+    ("injected_mmol", "Injected (cumulative)", "0.2", ":"),
+    ("in_tissue_mmol", "In tissue", "tab:blue", "-"),
+    ("consumed_mmol", "Consumed by the tissue", "tab:purple", "-"),
+    ("washed_out_mmol", "Washed out by perfusion", "tab:green", "-"),
+    ("leaked_mmol", "Leaked (track and vessels)", "tab:orange", "-"),
+    ("systemic_mmol", "Systemic (washed out + into vessels)", "tab:red", "--"),
+)
+#: Volumes of the injection time course: column, legend label, colour, line style.
+_INJECTION_VOLUMES = (
+    ("distribution_volume_ml", "Distribution volume (agent reached)", "tab:olive", "-"),
+    ("ablation_zone_ml", "Ablation zone (Ω ≥ 1)", "tab:blue", "-"),
+    ("lesion_volume_ml", "Lesion volume", "tab:brown", "--"),
+    ("tumor_volume_ml", "Tumour volume", "tab:red", "-."),
+)
+#: The tumour volume goes onto a twin axis when its scale and the others' differ by this factor.
+_TWIN_RATIO = 5.0
+
+
+def _column_max(rows: pd.DataFrame, columns: Sequence[str]) -> float:
+    values = [rows[c].to_numpy(dtype=float) for c in columns if c in rows]
+    finite = [v[np.isfinite(v)] for v in values]
+    return max((float(v.max()) for v in finite if v.size), default=0.0)
+
+
+def injection_timecourse(result: Result, session: int) -> Figure:
+    """Agent amounts, volumes and needle-tip pressure during injection session ``session``.
+
+    Top: the agent injected, in tissue, consumed by the tissue, washed out, leaked and reaching
+    the circulation (mmol). Middle: distribution volume, ablation zone, lesion and tumour volume
+    (mL); the tumour volume gets its own right-hand axis when its scale and the others' differ by
+    more than a factor 5. Bottom: pressure at the needle tip (kPa) with the critical pressure above
+    which injectate flows back along the track (dashed). Time since the session started in minutes
+    (hours beyond 3 h); the infusion phase is shaded.
+
+    Parameters
+    ----------
+    session
+        Session number, 1-based; its modality must be ``injection``.
+    """
+    st = result.session_timeseries
+    rows = st[st["session"] == session].sort_values("time_s") if "session" in st else st.iloc[:0]
+    rows = rows.reset_index(drop=True)
+    stats = _session_summary(result, session).get("injection") or {}
+    critical = stats.get("critical_pressure_kpa")
+    volume_cols = [c for c, *_ in _INJECTION_VOLUMES if c in rows]
+    others = [c for c in volume_cols if c != "tumor_volume_ml"]
+    tumor_max = _column_max(rows, ["tumor_volume_ml"])
+    others_max = _column_max(rows, others)
+    twin = (
+        "tumor_volume_ml" in volume_cols
+        and tumor_max > 0.0
+        and others_max > 0.0
+        and max(tumor_max / others_max, others_max / tumor_max) > _TWIN_RATIO
+    )
+    with _style():
+        fig = _figure(8.0, 8.6)
+        top, middle, bottom = fig.subplots(
+            3,
+            1,
+            sharex=True,
+            gridspec_kw={
+                "height_ratios": (3, 2.5, 1.8),
+                "left": 0.1,
+                "right": 0.86,
+                "bottom": 0.07,
+                "top": 0.88,
+                "hspace": 0.32,
+            },
+        )
+        tumor_ax = middle.twinx() if twin else middle
+        _suptitle(fig, result, session, ": time course")
+        unit = "min"
+        if rows.empty:
+            top.text(0.5, 0.5, "no time course recorded", ha="center", transform=top.transAxes)
+        else:
+            t, unit = _time_axis(rows["time_s"].to_numpy(dtype=float))
+            if "phase" in rows:
+                infusing = (rows["phase"].astype(str) == "infusion").to_numpy()
+                for i, (a, b) in enumerate(_runs(infusing)):
+                    for ax in (top, middle, bottom):
+                        ax.axvspan(
+                            t[a],
+                            t[b],
+                            color="0.88",
+                            zorder=0,
+                            label="Infusion" if i == 0 and ax is top else None,
+                        )
+            for column, name, colour, ls in _AMOUNTS:
+                if column in rows:
+                    top.plot(t, rows[column], color=colour, ls=ls, lw=1.7, label=name)
+            for column, name, colour, ls in _INJECTION_VOLUMES:
+                if column in rows:
+                    ax = tumor_ax if column == "tumor_volume_ml" else middle
+                    ax.plot(t, rows[column], color=colour, ls=ls, lw=1.7, label=name)
+            if "tip_pressure_kpa" in rows:
+                bottom.plot(
+                    t, rows["tip_pressure_kpa"], color="0.15", lw=1.7, label="Needle-tip pressure"
+                )
+            if critical is not None and np.isfinite(float(critical)):
+                bottom.axhline(
+                    float(critical),
+                    color="tab:red",
+                    ls="--",
+                    lw=1.2,
+                    label=f"Critical pressure ({float(critical):.3g} kPa): backflow",
+                )
+            top.legend(loc="best", framealpha=0.9, fontsize=8.5)
+            handles, labels = middle.get_legend_handles_labels()
+            if twin:
+                more_handles, more_labels = tumor_ax.get_legend_handles_labels()
+                handles, labels = handles + more_handles, labels + more_labels
+            middle.legend(handles, labels, loc="best", framealpha=0.9, fontsize=8.5)
+            bottom.legend(loc="best", framealpha=0.9, fontsize=8.5)
+            top.set_xlim(t[0], t[-1] if t[-1] > t[0] else t[0] + 1.0)
+        top.set_title("Where the agent went")
+        top.set_ylabel("Agent (mmol)")
+        top.ticklabel_format(axis="y", style="sci", scilimits=(-2, 4))
+        middle.set_title("Volumes")
+        middle.set_ylabel("Volume (mL)")
+        if twin:
+            tumor_ax.set_ylabel("Tumour volume (mL)", color="tab:red")
+        bottom.set_title("Pressure at the needle tip")
+        bottom.set_ylabel("Pressure (kPa)")
+        bottom.set_xlabel(f"Time since the session started ({unit})")
+        for ax in {top, middle, tumor_ax}:
+            ax.set_ylim(bottom=0.0)
+        # headroom above the highest pressure and the critical line, which would hide in the frame
+        p_top = max(
+            _column_max(rows, ["tip_pressure_kpa"]),
+            float(critical) if critical is not None and np.isfinite(float(critical)) else 0.0,
+        )
+        bottom.set_ylim(0.0, 1.15 * p_top if p_top > 0.0 else 1.0)
+        for ax in (top, middle, bottom):
+            ax.grid(True, color="0.9", lw=0.6)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
 # Course volumes
 # ------------------------------------------------------------------------------------------------
 
@@ -383,10 +748,13 @@ def course_volumes(result: Result) -> Figure:
 # ------------------------------------------------------------------------------------------------
 
 
-def _has_doses(result: Result) -> bool:
-    needed = ("peak_temperature", "kill_fraction", "thermal_dose", "tumor_fraction_initial")
+def _has_fields(result: Result, needed: Sequence[str]) -> bool:
     fields = result.fields
     return "session" in fields.coords and all(name in fields.data_vars for name in needed)
+
+
+_THERMAL_FIELDS = ("peak_temperature", "kill_fraction", "thermal_dose", "tumor_fraction_initial")
+_INJECTION_FIELDS = ("agent_peak_concentration", "kill_fraction", "tumor_fraction_initial")
 
 
 def write_figures(result: Result, folder: str | Path) -> list[str]:
@@ -394,6 +762,9 @@ def write_figures(result: Result, folder: str | Path) -> list[str]:
 
     Per session ``n`` (1-based): ``session_<n>_slices.png`` (when the dose fields were stored) and
     ``session_<n>_timecourse.png`` (when a time course was recorded); then ``course_volumes.png``.
+    Injection sessions (``summary["sessions"][n - 1]["modality"] == "injection"``) are drawn by
+    :func:`injection_slices` and :func:`injection_timecourse`, all others by
+    :func:`session_slices` and :func:`session_timecourse`.
     """
     folder = Path(folder)
     names: list[str] = []
@@ -405,10 +776,17 @@ def write_figures(result: Result, folder: str | Path) -> list[str]:
     n_sessions = len(result.summary.get("sessions") or [])
     st = result.session_timeseries
     for n in range(1, n_sessions + 1):
-        if _has_doses(result) and n in result.fields["session"].values:
-            save(session_slices(result, n), f"session_{n}_slices.png")
+        injection = _modality(result, n) == "injection"
+        slices, timecourse, needed = (
+            (injection_slices, injection_timecourse, _INJECTION_FIELDS)
+            if injection
+            else (session_slices, session_timecourse, _THERMAL_FIELDS)
+        )
+        has_damage = "damage" in result.fields or "thermal_dose" in result.fields
+        if has_damage and _has_fields(result, needed) and n in result.fields["session"].values:
+            save(slices(result, n), f"session_{n}_slices.png")
         if "session" in st and (st["session"] == n).any():
-            save(session_timecourse(result, n), f"session_{n}_timecourse.png")
+            save(timecourse(result, n), f"session_{n}_timecourse.png")
     if not result.timeseries.empty:
         save(course_volumes(result), "course_volumes.png")
     return names

@@ -37,6 +37,21 @@ _CAPTIONS = {
         "Viable tumour, necrotic tissue, scar and normal tissue lost over the course of care."
     ),
 }
+#: Captions of the figures of an injection session (same file names, other content).
+_INJECTION_CAPTIONS = {
+    "slices": (
+        "Peak agent concentration relative to the injectate (top, logarithmic scale) and cell kill "
+        "fraction (bottom) in a plane along the needle (left) and across it (right). Dashed white: "
+        "tumour before treatment; cyan: ablation zone (damage Ω = 1); green dotted: where the "
+        "interstitial fluid was at least 50 % injectate; +: needle tips."
+    ),
+    "timecourse": (
+        "Where the agent went (injected, in tissue, consumed by the tissue, washed out, leaked, "
+        "reaching the circulation), the distribution, ablation-zone, lesion and tumour volumes, "
+        "and the pressure at the needle tip against the critical pressure for backflow; the "
+        "shaded part is the infusion."
+    ),
+}
 
 #: Row labels of known summary keys (units in brackets); unknown keys are shown as they are.
 _LABELS = {
@@ -95,6 +110,10 @@ def _with_unit(value: Any, unit: str, digits: int = 3) -> str:
 
 
 def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The table of one session: label and text per row (:func:`_injection_rows` for an
+    injection session)."""
+    if s.get("modality") == "injection":
+        return _injection_rows(s)
     zone = s.get("ablation_zone") or {}
     solver = s.get("solver") or {}
     rows = [
@@ -115,20 +134,163 @@ def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
     if "systemic_dose" in s:
         rows.append(("Systemic dose", _fmt(s.get("systemic_dose"))))
-    rows.append(
-        (
-            "Solver",
-            f"{_fmt(solver.get('steps'))} steps of {_with_unit(solver.get('dt_s'), 's')}, "
-            f"{_with_unit(solver.get('wall_time_s'), 's')} wall time",
-        )
-    )
+    rows.append(_solver_row(solver))
     return rows
 
 
-def _figure_entry(name: str) -> dict[str, str]:
+def _solver_row(solver: Mapping[str, Any]) -> tuple[str, str]:
+    return (
+        "Solver",
+        f"{_fmt(solver.get('steps'))} steps of {_with_unit(solver.get('dt_s'), 's')}, "
+        f"{_with_unit(solver.get('wall_time_s'), 's')} wall time",
+    )
+
+
+def _duration(seconds: Any) -> str:
+    """A duration in s as minutes, or as hours from 3 h on."""
+    if _is_missing(seconds):
+        return _MISSING
+    seconds = float(seconds)
+    return (
+        _with_unit(seconds / 3600.0, "h")
+        if seconds >= 3 * 3600.0
+        else _with_unit(seconds / 60.0, "min")
+    )
+
+
+def _percent(part: Any, whole: Any) -> str:
+    """``part`` as a percentage of ``whole``, or a dash."""
+    if _is_missing(part) or _is_missing(whole) or not float(whole) > 0.0:
+        return _MISSING
+    return f"{_fmt_number(100.0 * float(part) / float(whole), 3)} %"
+
+
+def _unvalidated(agent: Mapping[str, Any]) -> bool:
+    return agent.get("validated") is False or agent.get("status") == "unvalidated"
+
+
+def _agent_text(agent: Mapping[str, Any]) -> str:
+    name = _fmt(agent.get("name"))
+    if _unvalidated(agent):
+        return f"{name} — UNVALIDATED preset: no data to test it against"
+    status = agent.get("status")
+    return f"{name} ({status})" if status else name
+
+
+def _active_hypotheses(hypotheses: Mapping[str, Any]) -> str:
+    """The active hypotheses as ``"H8 (claim: parameter value)"``, separated by semicolons, or
+    ``"none"``."""
+    active = [
+        f"{key} ({h.get('claim')}: {h.get('parameter')} {_fmt(h.get('value'))})"
+        if h.get("claim")
+        else str(key)
+        for key, h in hypotheses.items()
+        if isinstance(h, Mapping) and h.get("active")
+    ]
+    return "; ".join(active) if active else "none"
+
+
+def _by_hour(volumes: Any) -> str:
+    if not isinstance(volumes, Mapping) or not volumes:
+        return _MISSING
+    return "; ".join(f"{h} h: {_with_unit(v, 'mL')}" for h, v in volumes.items())
+
+
+def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The table of an injection session: agent, injected and distribution volumes, kill volume,
+    leakage, systemic dose, needle-tip pressure and the active hypotheses (volumes in mL, amounts
+    in mmol, pressures in kPa)."""
+    agent = s.get("agent") or {}
+    inj = s.get("injection") or {}
+    delivered = s.get("delivered") or {}
+    dose = s.get("systemic_dose") or {}
+    zone = s.get("ablation_zone") or {}
+    solver = s.get("solver") or {}
+    sites = delivered.get("sites") or []
+    injected_ml = inj.get("injected_volume_ml", delivered.get("volume_ml"))
+    needle = delivered.get("needle_diameter_mm")
+    order = delivered.get("order")
+    how = [f"{len(sites)} site(s)" if sites else None, str(order) if order else None]
+    if not _is_missing(needle):
+        how.append(f"{_with_unit(needle, 'mm')} needle")
+    how.append(f"infusion {_duration(delivered.get('infusion_time_s'))}")
+    how.append(f"observed {_duration(delivered.get('observe_s'))}")
+    peak = inj.get("peak_tip_pressure_kpa")
+    critical = inj.get("critical_pressure_kpa")
+    pressure = _with_unit(peak, "kPa")
+    if not _is_missing(critical):
+        pressure += f" (critical {_with_unit(critical, 'kPa')}"
+        reached = not _is_missing(peak) and float(peak) >= float(critical) * (1.0 - 1e-6)
+        pressure += ": reached, injectate flowed back along the track)" if reached else ")"
+    balance = (
+        f"in tissue {_fmt(inj.get('retained_mmol'))}, consumed {_fmt(inj.get('consumed_mmol'))}, "
+        f"washed out {_fmt(inj.get('washed_out_mmol'))}, leaked {_fmt(inj.get('leaked_mmol'))} "
+        f"(along the track {_fmt(inj.get('leaked_along_track_mmol'))}, into vessels "
+        f"{_fmt(inj.get('leaked_into_vessels_mmol'))}), out of the grid "
+        f"{_fmt(inj.get('out_of_grid_mmol'))} mmol; balance error "
+        f"{_fmt(inj.get('balance_residual_rel'), 2)} (relative)"
+    )
+    systemic = (
+        f"{_with_unit(dose.get('amount_mmol'), 'mmol')} ({_with_unit(dose.get('mass_mg'), 'mg')}), "
+        f"{_percent(dose.get('fraction_of_injected'), 1.0)} of the injected agent"
+    )
+    return [
+        ("Modality", _fmt(s.get("modality"))),
+        ("Day", _fmt(s.get("day"))),
+        ("Agent", _agent_text(agent)),
+        ("About the agent preset", _fmt(agent.get("status_note"))),
+        ("Injection", ", ".join(h for h in how if h)),
+        (
+            "Injected volume",
+            f"{_with_unit(injected_ml, 'mL')} at "
+            f"{_with_unit(delivered.get('injectate_concentration_mm'), 'mM')} "
+            f"({_with_unit(inj.get('injected_mmol'), 'mmol')})",
+        ),
+        (
+            "Distribution volume (agent reached)",
+            _with_unit(inj.get("distribution_volume_ml"), "mL"),
+        ),
+        ("Kill volume (damage Ω ≥ 1)", _with_unit(inj.get("kill_volume_ml"), "mL")),
+        ("Kill volume / injected volume", _fmt(inj.get("kill_to_injected_ratio"))),
+        (
+            "Ablation-zone long × short axis",
+            f"{_with_unit(zone.get('long_axis_mm'), 'mm')} × "
+            f"{_with_unit(zone.get('short_axis_mm'), 'mm')}",
+        ),
+        ("Tumour kill fraction", _fmt(s.get("tumor_kill_fraction"), 4)),
+        ("Smallest margin around the tumour", _with_unit(s.get("min_margin_mm"), "mm")),
+        ("Normal tissue necrosis", _with_unit(s.get("normal_necrosis_ml"), "mL")),
+        ("Lesion volume by hour", _by_hour(inj.get("lesion_volume_ml_by_hour"))),
+        (
+            "Leaked volume (backflow along the track)",
+            f"{_with_unit(inj.get('leaked_volume_ml'), 'mL')} "
+            f"({_percent(inj.get('leaked_volume_ml'), injected_ml)} of the injected volume)",
+        ),
+        ("Where the agent went", balance),
+        ("Systemic dose", systemic),
+        ("Peak needle-tip pressure", pressure),
+        ("Active hypotheses", _active_hypotheses(s.get("hypotheses") or {})),
+        _solver_row(solver),
+    ]
+
+
+def _session_warnings(s: Mapping[str, Any]) -> list[str]:
+    """Warnings shown in a box above the table of a session: an unvalidated agent preset."""
+    agent = s.get("agent") or {}
+    if not _unvalidated(agent):
+        return []
+    return [
+        f"UNVALIDATED agent preset {_fmt(agent.get('name'))}: no data exist to test it against, "
+        "so this session's results are hypotheses, not predictions (see “About the agent "
+        "preset” below)."
+    ]
+
+
+def _figure_entry(name: str, modality: str | None = None) -> dict[str, str]:
     stem = name.rsplit(".", 1)[0]
     kind = "course_volumes" if stem == "course_volumes" else stem.rsplit("_", 1)[-1]
-    return {"src": name, "caption": _CAPTIONS.get(kind, stem.replace("_", " "))}
+    captions = {**_CAPTIONS, **_INJECTION_CAPTIONS} if modality == "injection" else _CAPTIONS
+    return {"src": name, "caption": captions.get(kind, stem.replace("_", " "))}
 
 
 def _template() -> jinja2.Template:
@@ -148,6 +310,10 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         Names of figure files relative to the report (as returned by
         :func:`tissuefate.report.figures.write_figures`): ``session_<n>_*`` files are shown with
         session ``n`` (1-based), the others with the outcome.
+
+    The research-use notice is shown at the top and the bottom, the run's ``summary["notes"]``
+    below the top one, and a warning box above each session that used an unvalidated agent
+    preset.
     """
     summary = result.summary
     extras = result.extras.get("sessions") or []
@@ -161,8 +327,9 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         sessions.append(
             {
                 "heading": (label[:1].upper() + label[1:]) if label else f"Session {i}",
+                "warnings": _session_warnings(s),
                 "rows": _session_rows(s),
-                "figures": [_figure_entry(f) for f in mine],
+                "figures": [_figure_entry(f, s.get("modality")) for f in mine],
             }
         )
     outcome = [(_LABELS.get(k, k), _fmt(v)) for k, v in (summary.get("outcome") or {}).items()]
@@ -174,6 +341,7 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         seed=_fmt(summary.get("seed")),
         wall_time=_with_unit(summary.get("wall_time_s"), "s"),
         notice=RESEARCH_NOTICE,
+        notes=[str(n) for n in summary.get("notes") or []],
         sessions=sessions,
         outcome=outcome,
         course_figures=[_figure_entry(f) for f in remaining],
