@@ -82,7 +82,8 @@ INJECTION_BENCH = """
 name: bench-injection-4x0.5mL
 grid: {{size: [{size} mm, {size} mm, {size} mm], spacing: 0.5 mm}}
 anatomy:
-  tumors: [{{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 15 mm, preset: hcc}}]
+  tumors:
+    - {{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: {radius} mm, preset: hcc}}
 strategies:
   pei:
     sessions:
@@ -230,7 +231,7 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
         "session:cryo_ftf_10_5_10": (CRYO_BENCH, "bench: cryo 10-5-10 min, 128^3 at 1 mm"),
     }
     scenarios["session:injection_4x0.5mL_1h"] = (
-        INJECTION_BENCH.format(size=48, observe="1 h"),
+        INJECTION_BENCH.format(size=48, radius=15, observe="1 h"),
         "bench: ethanol injection 4 x 0.5 mL + 1 h, 96^3 at 0.5 mm",
     )
     for case, (text, name) in scenarios.items():
@@ -238,7 +239,7 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
             continue
         if case.startswith("session:injection"):
             # load the injection kernels on a small grid first: the target is after compilation
-            simulate(loads_scenario(INJECTION_BENCH.format(size=24, observe="1 min")))
+            simulate(loads_scenario(INJECTION_BENCH.format(size=24, radius=8, observe="1 min")))
         result = simulate(loads_scenario(text, name))
         s = result.summary["sessions"][0]["solver"]
         if "pressure_solves" in s:

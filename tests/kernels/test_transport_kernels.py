@@ -93,6 +93,17 @@ def _radial_flow(shape, rng):
     return grid, darcy, p, darcy.source([(tip, 3e-9)])
 
 
+def _sweep(kernel, p, faces, cap, c, source, dt, tiny=0.0, inside=None, order=None):
+    """Run a sweep kernel on one field; returns (new c, out of box, spilled, push)."""
+    order = np.argsort(-p, axis=None, kind="stable") if order is None else order
+    inside = np.ones(p.shape, np.uint8) if inside is None else inside
+    fields, push = c[None].copy(), np.zeros((1, *p.shape))
+    spilled, out = np.zeros(1), np.zeros(1)
+    kernel(order, inside, *faces, cap, fields, source[None], dt, push, np.array([tiny]),
+           spilled, out)  # fmt: skip
+    return fields[0], out[0], spilled[0], push
+
+
 @pytest.mark.parametrize("dt", [0.05, 2.0, 60.0])
 def test_upwind_sweep_solves_the_implicit_system_exactly_and_conserves(dt):
     rng = np.random.default_rng(3)
@@ -102,13 +113,9 @@ def test_upwind_sweep_solves_the_implicit_system_exactly_and_conserves(dt):
     cap = rng.uniform(0.1, 0.4, shape) * grid.voxel_volume
     c0 = np.where(rng.random(shape) < 0.3, rng.uniform(0, 2, shape), 0.0)
     source = 5.0 * fluid  # injectate at 5 mol/m³
-    order = np.argsort(-p, axis=None, kind="stable")
     results = []
     for kernel in (kt.upwind_sweep, kt.upwind_sweep_numpy):
-        c = c0.copy()
-        push = np.zeros(shape)
-        everywhere = np.ones(shape, np.uint8)
-        gone = kernel(order, everywhere, *faces, cap, c, source, dt, push, 0.0, np.zeros(1))
+        c, gone, _, push = _sweep(kernel, p, faces, cap, c0, source, dt)
         results.append((c, gone))
         assert not push.any()
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-9, atol=1e-14)
@@ -116,7 +123,27 @@ def test_upwind_sweep_solves_the_implicit_system_exactly_and_conserves(dt):
     before = (cap * c0).sum() + source.sum() * dt
     assert (cap * c).sum() + gone == pytest.approx(before, rel=1e-13)
     assert c.min() >= 0.0
-    assert c.max() <= max(c0.max(), 5.0) * (1 + 1e-12)
+    assert c.max() <= max(c0.max(), 5.0) * (1 + 1e-12)  # monotone
+
+
+def test_upwind_sweep_moves_several_fields_independently():
+    # two fields in one sweep give exactly what each gives alone
+    rng = np.random.default_rng(6)
+    shape = (9, 8, 10)
+    grid, darcy, p, fluid = _radial_flow(shape, rng)
+    faces = darcy.face_fluxes(p)
+    cap = np.full(shape, 0.2 * grid.voxel_volume)
+    order = np.argsort(-p, axis=None, kind="stable")
+    starts = [np.zeros(shape), rng.uniform(0, 1, shape)]
+    sources = [3.0 * fluid, fluid]
+    fields = np.stack(starts)
+    push, spilled, out = np.zeros((2, *shape)), np.zeros(2), np.zeros(2)
+    kt.upwind_sweep(order, np.ones(shape, np.uint8), *faces, cap, fields, np.stack(sources), 1.0,
+                    push, np.zeros(2), spilled, out)  # fmt: skip
+    for f in range(2):
+        alone, gone, _, _ = _sweep(kt.upwind_sweep, p, faces, cap, starts[f], sources[f], 1.0)
+        np.testing.assert_array_equal(fields[f], alone)
+        assert out[f] == gone
 
 
 def test_upwind_sweep_keeps_tiny_amounts_without_losing_them():
@@ -125,12 +152,8 @@ def test_upwind_sweep_keeps_tiny_amounts_without_losing_them():
     grid, darcy, p, fluid = _radial_flow(shape, rng)
     faces = darcy.face_fluxes(p)
     cap = np.full(shape, 0.2 * grid.voxel_volume)
-    c = np.zeros(shape)
-    order = np.argsort(-p, axis=None, kind="stable")
-    push = np.zeros(shape)
     # 30 pL per 10 ms step; amounts below 1e-5 of that stay where they are
-    everywhere = np.ones(shape, np.uint8)
-    gone = kt.upwind_sweep(order, everywhere, *faces, cap, c, fluid, 0.01, push, 3e-16, np.zeros(1))
+    c, gone, _, _ = _sweep(kt.upwind_sweep, p, faces, cap, np.zeros(shape), fluid, 0.01, 3e-16)
     assert gone == 0.0
     assert (cap * c).sum() == pytest.approx(fluid.sum() * 0.01, rel=1e-13)
     assert np.count_nonzero(c) < c.size // 2  # the work stayed near the tip
@@ -146,15 +169,14 @@ def test_upwind_sweep_of_a_region_conserves_and_spills_to_its_edge():
     order = np.argsort(-p, axis=None, kind="stable")[:100]
     inside = np.zeros(shape, np.uint8)
     inside.flat[order] = 1
-    c, push = np.zeros(shape), np.zeros(shape)
-    spilled = np.zeros(1)
-    gone = kt.upwind_sweep(order, inside, *faces, cap, c, fluid, 5.0, push, 0.0, spilled)
+    c, gone, spilled, push = _sweep(kt.upwind_sweep, p, faces, cap, np.zeros(shape), fluid, 5.0,
+                                    inside=inside, order=order)  # fmt: skip
     assert gone == 0.0
     assert not push.any()
     assert (cap * c).sum() == pytest.approx(fluid.sum() * 5.0, rel=1e-13)
     beyond = (c > 0) & (inside == 0)
     assert beyond.any()
-    assert spilled[0] == pytest.approx((cap * c)[beyond].sum(), rel=1e-12)
+    assert spilled == pytest.approx((cap * c)[beyond].sum(), rel=1e-12)
     # every voxel that received a spill touches the region
     grown = np.zeros(shape, bool)
     for axis in range(3):

@@ -186,40 +186,43 @@ def decay_step_numpy(c, rate, cap, dt, removed):
 
 
 @jit(inline=True)
-def _give(inside, push, c, cap, i, j, m, rate, dt, spilled):
-    """Pass ``rate`` (mol/s) downstream: to a voxel of the swept region for its own update, or
-    straight into a voxel beyond it (counted in ``spilled[0]``, mol)."""
+def _give(inside, push, fields, cap, f, i, j, m, rate, dt, spilled):
+    """Pass ``rate`` (amount/s) of field ``f`` downstream: to a voxel of the swept region for
+    its own update, or straight into a voxel beyond it (counted in ``spilled[f]``)."""
     if inside[i, j, m]:
-        push[i, j, m] += rate
+        push[f, i, j, m] += rate
     else:
-        c[i, j, m] += rate * dt / cap[i, j, m]
-        spilled[0] += rate * dt
+        fields[f, i, j, m] += rate * dt / cap[i, j, m]
+        spilled[f] += rate * dt
 
 
 @jit()
-def upwind_sweep(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny, spilled):
-    """One backward-Euler upwind step of ``cap dc/dt = Σ_in q c_up − Σ_out q c + source``.
+def upwind_sweep(order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny, spilled, out):
+    """One backward-Euler upwind step of ``cap dc/dt = Σ_in q c_up − Σ_out q c + source`` for
+    each of the fields stacked in ``fields`` (k, n0, n1, n2), all moved by one flow.
 
-    ``order``: flat cell indices by decreasing pressure; ``f0, f1, f2``: face fluxes along +x, +y,
-    +z (m³/s, shapes ``(n0+1, n1, n2)`` ...; boundary faces included); ``inside``: uint8 flags of
-    the voxels in ``order``; ``cap``: fluid volume of
-    each cell (m³); ``c``: concentration (mol/m³), updated in place; ``source``: agent entering
-    each cell (mol/s); ``push``: zeroed float64 scratch of the grid shape (left zeroed);
-    ``spilled``: float64 (1,), what left the region into voxels beyond it is added (mol).
-    Returns the amount (mol) that left through the faces of the box during the step.
+    ``order``: flat cell indices by decreasing pressure; ``inside``: uint8 flags of the cells in
+    ``order``; ``f0, f1, f2``: face fluxes along +x, +y, +z (m³/s, shapes ``(n0+1, n1, n2)`` ...;
+    the outer faces are the grid's only where the block touches the grid's faces, which the caller
+    ensures by passing the swept cells and one ring around them); ``cap``: fluid volume of each
+    cell (m³); ``fields``: concentrations, updated in place; ``sources``: amount entering each cell
+    per s; ``push``: zeroed scratch like ``fields`` (left zeroed); ``tiny`` (k,): a cell holding
+    less passes none on; ``spilled`` (k,): what left the region into cells beyond it is added;
+    ``out`` (k,): what left through the faces of the block is added (amount).
     """
-    n0, n1, n2 = c.shape
+    nf = fields.shape[0]
+    n0, n1, n2 = cap.shape
     plane = n1 * n2
-    out_of_box = 0.0
     for idx in order:
         i = idx // plane
         j = (idx // n2) % n1
         m = idx % n2
-        c0 = c[i, j, m]
-        gain = push[i, j, m] + source[i, j, m]
-        if c0 <= 0.0 and gain <= 0.0:
+        active = False
+        for f in range(nf):
+            if fields[f, i, j, m] > 0.0 or push[f, i, j, m] + sources[f, i, j, m] > 0.0:
+                active = True
+        if not active:
             continue
-        push[i, j, m] = 0.0
         # outflow faces: the six fluxes with their sign towards the outside of this cell
         q_lo0 = -f0[i, j, m]
         q_hi0 = f0[i + 1, j, m]
@@ -235,54 +238,66 @@ def upwind_sweep(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny, spil
             + max(q_lo2, 0.0)
             + max(q_hi2, 0.0)
         )
-        held = cap[i, j, m] * c0 + dt * gain
-        cn = held / (cap[i, j, m] + dt * q_out)
-        if cn * cap[i, j, m] < tiny or q_out <= 0.0:
-            c[i, j, m] = held / cap[i, j, m]  # too little to pass on: it stays here
-            continue
-        c[i, j, m] = cn
-        # push each outflow to the downstream cell, or out of the box at a boundary face
-        if q_lo0 > 0.0:
-            if i > 0:
-                _give(inside, push, c, cap, i - 1, j, m, q_lo0 * cn, dt, spilled)
-            else:
-                out_of_box += q_lo0 * cn * dt
-        if q_hi0 > 0.0:
-            if i < n0 - 1:
-                _give(inside, push, c, cap, i + 1, j, m, q_hi0 * cn, dt, spilled)
-            else:
-                out_of_box += q_hi0 * cn * dt
-        if q_lo1 > 0.0:
-            if j > 0:
-                _give(inside, push, c, cap, i, j - 1, m, q_lo1 * cn, dt, spilled)
-            else:
-                out_of_box += q_lo1 * cn * dt
-        if q_hi1 > 0.0:
-            if j < n1 - 1:
-                _give(inside, push, c, cap, i, j + 1, m, q_hi1 * cn, dt, spilled)
-            else:
-                out_of_box += q_hi1 * cn * dt
-        if q_lo2 > 0.0:
-            if m > 0:
-                _give(inside, push, c, cap, i, j, m - 1, q_lo2 * cn, dt, spilled)
-            else:
-                out_of_box += q_lo2 * cn * dt
-        if q_hi2 > 0.0:
-            if m < n2 - 1:
-                _give(inside, push, c, cap, i, j, m + 1, q_hi2 * cn, dt, spilled)
-            else:
-                out_of_box += q_hi2 * cn * dt
-    return out_of_box
+        v = cap[i, j, m]
+        for f in range(nf):
+            held = v * fields[f, i, j, m] + dt * (push[f, i, j, m] + sources[f, i, j, m])
+            push[f, i, j, m] = 0.0
+            if held <= 0.0:
+                continue
+            cn = held / (v + dt * q_out)
+            if cn * v < tiny[f] or q_out <= 0.0:
+                fields[f, i, j, m] = held / v  # too little to pass on: it stays here
+                continue
+            fields[f, i, j, m] = cn
+            # push each outflow to the downstream cell, or out of the block at its faces
+            if q_lo0 > 0.0:
+                if i > 0:
+                    _give(inside, push, fields, cap, f, i - 1, j, m, q_lo0 * cn, dt, spilled)
+                else:
+                    out[f] += q_lo0 * cn * dt
+            if q_hi0 > 0.0:
+                if i < n0 - 1:
+                    _give(inside, push, fields, cap, f, i + 1, j, m, q_hi0 * cn, dt, spilled)
+                else:
+                    out[f] += q_hi0 * cn * dt
+            if q_lo1 > 0.0:
+                if j > 0:
+                    _give(inside, push, fields, cap, f, i, j - 1, m, q_lo1 * cn, dt, spilled)
+                else:
+                    out[f] += q_lo1 * cn * dt
+            if q_hi1 > 0.0:
+                if j < n1 - 1:
+                    _give(inside, push, fields, cap, f, i, j + 1, m, q_hi1 * cn, dt, spilled)
+                else:
+                    out[f] += q_hi1 * cn * dt
+            if q_lo2 > 0.0:
+                if m > 0:
+                    _give(inside, push, fields, cap, f, i, j, m - 1, q_lo2 * cn, dt, spilled)
+                else:
+                    out[f] += q_lo2 * cn * dt
+            if q_hi2 > 0.0:
+                if m < n2 - 1:
+                    _give(inside, push, fields, cap, f, i, j, m + 1, q_hi2 * cn, dt, spilled)
+                else:
+                    out[f] += q_hi2 * cn * dt
 
 
-def upwind_sweep_numpy(order, inside, f0, f1, f2, cap, c, source, dt, push, tiny, spilled):
-    """Reference of :func:`upwind_sweep` over the whole grid (``tiny = 0``): the backward-Euler
-    system assembled and solved with a sparse direct solver; ``order``, ``inside`` and ``push``
-    are not needed."""
+def upwind_sweep_numpy(
+    order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny, spilled, out
+):
+    """Reference of :func:`upwind_sweep` over the whole block (``tiny = 0``): the backward-Euler
+    system assembled and solved with a sparse direct solver, per field; ``order``, ``inside``,
+    ``push`` and ``spilled`` are not needed."""
+    del order, inside, push, tiny, spilled
+    for f in range(fields.shape[0]):
+        out[f] += _implicit_upwind(f0, f1, f2, cap, fields[f], sources[f], dt)
+
+
+def _implicit_upwind(f0, f1, f2, cap, c, source, dt):
+    """Solve one backward-Euler upwind step of one field in place; returns the outflow."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
 
-    del order, inside, push, tiny, spilled
     shape = c.shape
     n = c.size
     index = np.arange(n).reshape(shape)

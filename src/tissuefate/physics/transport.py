@@ -34,9 +34,9 @@ from ..kernels import transport as kt
 __all__ = ["AgentLedger", "AgentTransport"]
 
 DIFFUSION_SAFETY = 0.9  # fraction of the explicit stability limit used by a diffusion sub-step
-TINY_AMOUNT = 1e-18  # mol: a voxel holding less agent passes none on in an advection step
-TINY_VOLUME = 1e-15  # m³ (1 pL): the same for the injected liquid
-SPILL = 1e-4  # share of a step's infusion that may reach the swept region's edge before it grows
+TINY_VOLUME = 1e-15  # m³ (1 pL): a voxel holding less injectate (or the agent of that much
+# injectate) passes none on in an advection step
+SPILL = 1e-3  # share of one voxel's fluid that may spill beyond the region before it grows
 NEGLIGIBLE = 1e-6  # of the injectate concentration: agent this dilute stays out of the block
 
 
@@ -113,7 +113,6 @@ class AgentTransport:
         self.c = self._c_pad[1:-1, 1:-1, 1:-1]
         self.injectate = np.zeros(shape)
         self.ledger = AgentLedger()
-        self._push = np.zeros(shape)
         self._flow: tuple | None = None
         self._floor = 0.0  # mol/m³: below this the agent does not widen the working block
         self._swept = (slice(None),) * 3
@@ -136,6 +135,8 @@ class AgentTransport:
         ``reach`` (m³ of fluid) limits the advection to the highest-pressure voxels holding that
         much fluid (None: the whole grid): agent beyond them, where the flow is slow, stays put.
         """
+        if self.impl != "compiled":
+            reach = None  # the reference solves the whole grid
         self._ranked = np.argsort(-np.asarray(pressure), axis=None, kind="stable")
         self._held = np.cumsum(self.cap.ravel()[self._ranked]) if reach is not None else None
         fluid = np.asarray(infusion, np.float64)
@@ -146,19 +147,43 @@ class AgentTransport:
         self._grow(np.nonzero(fluid))
 
     def _region(self, reach: float | None) -> None:
-        """Sweep the highest-pressure voxels holding ``reach`` m³ of fluid (all if None)."""
+        """Sweep the highest-pressure voxels holding ``reach`` m³ of fluid (all if None).
+
+        The sweep works on the block of those voxels and one ring around them (``_swept``), the
+        voxels they can spill into, with the flow, the capacities and the flat indices taken to
+        that block once here.
+        """
         order = self._ranked
         if reach is not None and self._held is not None:
             order = order[: int(np.searchsorted(self._held, reach)) + 1]
         self._reach = None if reach is None or order.size == self._ranked.size else reach
-        inside = np.zeros(self.grid.shape, np.uint8)
-        inside.flat[order] = 1
         cells = np.unravel_index(order, self.grid.shape)
-        self._swept = tuple(  # the region and the voxels it can spill into
+        swept = tuple(
             slice(max(int(w.min()) - 1, 0), min(int(w.max()) + 2, n))
             for w, n in zip(cells, self.grid.shape, strict=True)
         )
-        self._order, self._inside = order, inside
+        shape = tuple(s.stop - s.start for s in swept)
+        local = tuple(w - s.start for w, s in zip(cells, swept, strict=True))
+        inside = np.zeros(shape, np.uint8)
+        inside[local] = 1
+        f0, f1, f2, fluid, conc = self._flow  # type: ignore[misc]
+        s0, s1, s2 = swept
+        faces = (
+            np.ascontiguousarray(f0[s0.start : s0.stop + 1, s1, s2]),
+            np.ascontiguousarray(f1[s0, s1.start : s1.stop + 1, s2]),
+            np.ascontiguousarray(f2[s0, s1, s2.start : s2.stop + 1]),
+        )
+        sources = np.stack([fluid[swept] * conc, fluid[swept]])
+        self._swept = swept
+        self._sweep = (
+            np.ravel_multi_index(local, shape),
+            inside,
+            *faces,
+            np.ascontiguousarray(self.cap[swept]),
+        )
+        self._sources = sources
+        self._push = np.zeros((2, *shape))
+        self._spilled = np.zeros(2)  # agent (mol) and liquid (m³) left beyond it since then
 
     def stop_flow(self) -> None:
         """No advection from now on (the infusion has ended)."""
@@ -198,24 +223,26 @@ class AgentTransport:
         self._disperse(before)
 
     def _advect(self, dt: float) -> None:
-        f0, f1, f2, fluid, conc = self._flow  # type: ignore[misc]
+        _, _, _, fluid, conc = self._flow  # type: ignore[misc]
         sweep = kt.upwind_sweep if self.impl == "compiled" else kt.upwind_sweep_numpy
-        source = fluid * conc
-        step_amount = float(source.sum()) * dt
-        self.ledger.injected += step_amount
-        flows = (self._order, self._inside, f0, f1, f2, self.cap)
-        spilled = np.zeros(2)
-        self.ledger.out_of_box += sweep(
-            *flows, self.c, source, dt, self._push, TINY_AMOUNT, spilled[:1]
-        )
-        sweep(*flows, self.injectate, fluid, dt, self._push, TINY_VOLUME, spilled[1:])
-        # agent or liquid reached the region's edge: widen the region for the next steps
-        if self._reach is not None and (
-            spilled[0] > SPILL * step_amount or spilled[1] > SPILL * float(fluid.sum()) * dt
-        ):
-            self._region(2.0 * self._reach)
-        swept = self._swept
-        where = np.nonzero(self.c[swept] > self._floor)
+        tiny = np.array([TINY_VOLUME * conc, TINY_VOLUME])
+        least = SPILL * float(self.cap.min())
+        while True:
+            swept = self._swept
+            fields = np.stack([self.c[swept], self.injectate[swept]])
+            spilled, out = self._spilled.copy(), np.zeros(2)
+            sweep(*self._sweep, fields, self._sources, dt, self._push, tiny, spilled, out)
+            reach = self._reach
+            if reach is None or (spilled[0] <= least * conc and spilled[1] <= least):
+                break
+            # more than a trace of agent or liquid left the region: redo the step in a wider one
+            self._region(2.0 * reach)
+        self._spilled = spilled
+        self.c[swept] = fields[0]
+        self.injectate[swept] = fields[1]
+        self.ledger.injected += float(fluid.sum()) * conc * dt
+        self.ledger.out_of_box += float(out[0])
+        where = np.nonzero(fields[0] > self._floor)
         self._grow(tuple(w + s.start for w, s in zip(where, swept, strict=True)))
         self._disperse(swept)
 
