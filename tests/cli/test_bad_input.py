@@ -128,16 +128,6 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def _error_line(result) -> str:
-    """The single line the CLI printed; fails if there is more, or a traceback."""
-    text = result.output
-    assert "Traceback" not in text, text
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line of error, got {len(lines)}:\n{text}"
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
-
-
 def test_the_base_scenarios_are_valid(tmp_path):
     """Each bad case below differs from a valid scenario by its one defect."""
     for data in (HEAT, _microwave()):
@@ -147,11 +137,13 @@ def test_the_base_scenarios_are_valid(tmp_path):
 
 
 @pytest.mark.parametrize(("scenario", "fragments"), CASES.values(), ids=CASES.keys())
-def test_bad_input_exits_2_with_one_line_naming_key_and_file(tmp_path, scenario, fragments):
+def test_bad_input_exits_2_with_one_line_naming_key_and_file(
+    tmp_path, scenario, fragments, error_line
+):
     path = _write(tmp_path, scenario)
     result = _invoke("run", str(path), "-o", str(tmp_path / "results" / "run"))
     assert result.exit_code == 2, result.output
-    line = _error_line(result)
+    line = error_line(result)
     assert str(path) in line
     for fragment in fragments:
         assert fragment in line, line
@@ -169,7 +161,7 @@ def test_bad_input_writes_nothing(tmp_path, scenario, fragments):
     assert sorted(p.name for p in tmp_path.iterdir()) == ([path.name] if path.exists() else [])
 
 
-def test_existing_foreign_output_folder_is_refused_and_left_untouched(tmp_path):
+def test_existing_foreign_output_folder_is_refused_and_left_untouched(tmp_path, error_line):
     path = _write(tmp_path, HEAT)
     foreign = tmp_path / "thesis"
     (foreign / "chapters").mkdir(parents=True)
@@ -179,7 +171,7 @@ def test_existing_foreign_output_folder_is_refused_and_left_untouched(tmp_path):
                     for p in foreign.rglob("*"))  # fmt: skip
     result = _invoke("run", str(path), "-o", str(foreign))
     assert result.exit_code == 2, result.output
-    line = _error_line(result)
+    line = error_line(result)
     assert "-o" in line
     assert str(foreign) in line
     after = sorted((p.relative_to(foreign).as_posix(), p.stat().st_mtime_ns)
@@ -189,11 +181,11 @@ def test_existing_foreign_output_folder_is_refused_and_left_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["case.yaml", "thesis"]
 
 
-def test_unknown_strategy_is_a_one_line_error(tmp_path):
+def test_unknown_strategy_is_a_one_line_error(tmp_path, error_line):
     path = _write(tmp_path, HEAT)
     result = _invoke("run", str(path), "-o", str(tmp_path / "out"), "--strategy", "nope")
     assert result.exit_code == 2
-    line = _error_line(result)
+    line = error_line(result)
     assert "strategies" in line
     assert "nope" in line
     assert not (tmp_path / "out").exists()

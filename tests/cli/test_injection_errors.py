@@ -84,15 +84,6 @@ CASES = {
 }  # fmt: skip
 
 
-def _error_line(result) -> str:
-    text = result.output
-    assert "Traceback" not in text, text
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line of error, got {len(lines)}:\n{text}"
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
-
-
 def test_the_base_scenario_is_valid(tmp_path: Path) -> None:
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(_scenario()))
@@ -110,7 +101,11 @@ def test_an_agent_file_beside_the_scenario_is_found(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("scenario", "agent_file", "fragments"), CASES.values(), ids=CASES.keys())
 def test_bad_injection_input_exits_2_with_one_line(
-    tmp_path: Path, scenario: dict[str, Any], agent_file: str | None, fragments: list[str]
+    tmp_path: Path,
+    scenario: dict[str, Any],
+    agent_file: str | None,
+    fragments: list[str],
+    error_line,
 ) -> None:
     path = tmp_path / "case.yaml"
     path.write_text(yaml.safe_dump(scenario))
@@ -119,7 +114,7 @@ def test_bad_injection_input_exits_2_with_one_line(
     out = tmp_path / "results" / "run"
     result = CliRunner().invoke(app, ["run", str(path), "-o", str(out)])
     assert result.exit_code == 2, result.output
-    line = _error_line(result)
+    line = error_line(result)
     for fragment in fragments:
         assert fragment in line, line
     assert not out.exists()

@@ -155,16 +155,6 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def _error_line(result) -> str:
-    """The single line the CLI printed; fails if there is more, or a traceback."""
-    text = result.output
-    assert "Traceback" not in text, text
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line of error, got {len(lines)}:\n{text}"
-    assert lines[0].startswith("error: "), lines[0]
-    return lines[0]
-
-
 @pytest.mark.parametrize("data", [_rf(), _cryo()], ids=["radiofrequency", "cryo"])
 def test_the_base_scenarios_are_valid(tmp_path: Path, data: dict[str, Any]) -> None:
     """Each bad case below differs from a valid scenario by its one defect."""
@@ -174,13 +164,13 @@ def test_the_base_scenarios_are_valid(tmp_path: Path, data: dict[str, Any]) -> N
 
 @pytest.mark.parametrize(("scenario", "fragments"), CASES.values(), ids=CASES.keys())
 def test_bad_input_exits_2_with_one_line_naming_file_key_and_reason(
-    tmp_path: Path, scenario: dict[str, Any], fragments: list[str]
+    tmp_path: Path, scenario: dict[str, Any], fragments: list[str], error_line
 ) -> None:
     path = _write(tmp_path, scenario)
     out = tmp_path / "results" / "run"
     result = _invoke("run", str(path), "-o", str(out))
     assert result.exit_code == 2, result.output
-    line = _error_line(result)
+    line = error_line(result)
     assert str(path) in line
     for fragment in fragments:
         assert fragment in line, line

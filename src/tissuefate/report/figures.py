@@ -141,6 +141,39 @@ def _contour(
         ax.contour(h, v, a, levels=[level], **style)
 
 
+def _two_by_two(
+    height_in: float, *, right: float, bottom: float, top: float
+) -> tuple[Figure, Any, np.ndarray]:
+    """A 9.4 in wide figure with 2×2 image panels and a colourbar column; (figure, grid spec,
+    the panels' axes [row, column])."""
+    fig = _figure(9.4, height_in)
+    grid = fig.add_gridspec(
+        2,
+        3,
+        width_ratios=(1.0, 1.0, 0.05),
+        left=0.07,
+        right=right,
+        bottom=bottom,
+        top=top,
+        wspace=0.3,
+        hspace=0.32,
+    )
+    axes = np.array([[fig.add_subplot(grid[r, c]) for c in range(2)] for r in range(2)])
+    return fig, grid, axes
+
+
+def _panel(ax: Any, data: np.ndarray, extent: tuple, outlines: tuple, **colour: Any) -> Any:
+    """Show ``data`` in ``ax`` with the tumour (dashed) and ablation-zone (Ω = 1) outlines;
+    ``outlines`` is (h, v, tumour plane, Ω plane). Returns the image."""
+    h, v, tumor_plane, omega_plane = outlines
+    image = ax.imshow(
+        data, origin="lower", extent=extent, interpolation="nearest", aspect="equal", **colour
+    )
+    _contour(ax, h, v, tumor_plane, 0.5, style=_TUMOR_STYLE)
+    _contour(ax, h, v, omega_plane, 1.0, style=_ZONE_STYLE)
+    return image
+
+
 def session_slices(result: Result, session: int) -> Figure:
     """Peak temperature (top) and cell kill fraction (bottom) in two planes through the applicator.
 
@@ -181,19 +214,7 @@ def session_slices(result: Result, session: int) -> Figure:
         vmax = vmin + 1.0
 
     with _style():
-        fig = _figure(9.4, 9.0)
-        grid = fig.add_gridspec(
-            2,
-            3,
-            width_ratios=(1.0, 1.0, 0.05),
-            left=0.07,
-            right=0.91,
-            bottom=0.1,
-            top=0.89,
-            wspace=0.3,
-            hspace=0.32,
-        )
-        axes = np.array([[fig.add_subplot(grid[r, c]) for c in range(2)] for r in range(2)])
+        fig, grid, axes = _two_by_two(9.0, right=0.91, bottom=0.1, top=0.89)
         images = {}
         for col, (hdim, vdim, ndim) in enumerate((plane_a, plane_b)):
             where = float(focus[_DIMS.index(ndim)])
@@ -213,18 +234,9 @@ def session_slices(result: Result, session: int) -> Figure:
                 )
             ):
                 ax = axes[row, col]
-                images[row] = ax.imshow(
-                    data,
-                    origin="lower",
-                    extent=extent,
-                    cmap=cmap,
-                    vmin=lo,
-                    vmax=hi,
-                    interpolation="nearest",
-                    aspect="equal",
+                images[row] = _panel(
+                    ax, data, extent, (h, v, tumor_plane, omega_plane), cmap=cmap, vmin=lo, vmax=hi
                 )
-                _contour(ax, h, v, tumor_plane, 0.5, style=_TUMOR_STYLE)
-                _contour(ax, h, v, omega_plane, 1.0, style=_ZONE_STYLE)
                 if row == 0:
                     style = _LETHAL_STYLE if cold else _ISOTHERM_STYLE
                     _contour(ax, h, v, t_plane, isotherm, style=style)
@@ -450,19 +462,7 @@ def injection_slices(result: Result, session: int) -> Figure:
     c_norm = mpl.colors.LogNorm(vmin=lo, vmax=hi)
 
     with _style():
-        fig = _figure(9.4, 9.5)
-        grid = fig.add_gridspec(
-            2,
-            3,
-            width_ratios=(1.0, 1.0, 0.05),
-            left=0.07,
-            right=0.89,
-            bottom=0.13,
-            top=0.87,
-            wspace=0.3,
-            hspace=0.32,
-        )
-        axes = np.array([[fig.add_subplot(grid[r, c]) for c in range(2)] for r in range(2)])
+        fig, grid, axes = _two_by_two(9.5, right=0.89, bottom=0.13, top=0.87)
         images = {}
         for col, (hdim, vdim, ndim) in enumerate((plane_a, plane_b)):
             coords = ds[ndim].values
@@ -489,17 +489,9 @@ def injection_slices(result: Result, session: int) -> Figure:
                 )
             ):
                 ax = axes[row, col]
-                images[row] = ax.imshow(
-                    data,
-                    origin="lower",
-                    extent=extent,
-                    cmap=cmap,
-                    norm=norm,
-                    interpolation="nearest",
-                    aspect="equal",
+                images[row] = _panel(
+                    ax, data, extent, (h, v, tumor_plane, omega_plane), cmap=cmap, norm=norm
                 )
-                _contour(ax, h, v, tumor_plane, 0.5, style=_TUMOR_STYLE)
-                _contour(ax, h, v, omega_plane, 1.0, style=_ZONE_STYLE)
                 if row == 0 and reach_plane is not None:
                     _contour(ax, h, v, reach_plane, INJECTATE_LEVEL, style=_INJECTATE_STYLE)
                 for tip in near:
