@@ -183,3 +183,30 @@ def test_upwind_sweep_of_a_region_conserves_and_spills_to_its_edge():
         for shift in (-1, 1):
             grown |= np.roll(inside.astype(bool), shift, axis=axis)
     assert np.all(grown[beyond])
+
+
+def test_explicit_upwind_outside_the_region_matches_reference_and_conserves():
+    rng = np.random.default_rng(7)
+    shape = (9, 8, 10)
+    grid, darcy, p, _ = _radial_flow(shape, rng)
+    faces = darcy.face_fluxes(p)
+    cap = np.full(shape, 0.2 * grid.voxel_volume)
+    inside = np.zeros(shape, np.uint8)
+    inside.flat[np.argsort(-p, axis=None)[:60]] = 1
+    c_a = rng.uniform(0, 2, shape) * (rng.random(shape) < 0.5)
+    c_b = rng.uniform(0, 1, shape) * (rng.random(shape) < 0.5)
+    box = np.array([1, 9, 0, 7, 2, 10], np.int64)
+    results = []
+    for kernel in (kt.upwind_explicit, kt.upwind_explicit_numpy):
+        delta, out = np.zeros((2, *shape)), np.zeros(2)
+        worst = kernel(box, inside, *faces, cap, c_a, c_b, 0.5, delta, out)
+        results.append((delta, out, worst))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-10, atol=1e-25)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-10, atol=1e-25)
+    assert results[0][2] == pytest.approx(results[1][2], rel=1e-12)
+    delta, out, _ = results[0]
+    # amounts only move (or leave the grid); inside voxels and voxels outside the box send none
+    assert delta[0].sum() + out[0] == pytest.approx(0.0, abs=1e-12 * (c_a * cap).sum())
+    sent = delta < 0
+    assert not np.any(sent[:, inside.astype(bool)])
+    assert not np.any(sent[:, 0])

@@ -48,6 +48,8 @@ __all__ = [
     "diffuse_step_numpy",
     "react_step",
     "react_step_numpy",
+    "upwind_explicit",
+    "upwind_explicit_numpy",
     "upwind_sweep",
     "upwind_sweep_numpy",
 ]
@@ -342,3 +344,105 @@ def _implicit_upwind(f0, f1, f2, cap, c, source, dt):
     new = spsolve(matrix, rhs)
     c[...] = new.reshape(shape)
     return float((out_of_box_rate * new).sum() * dt)
+
+
+@jit(inline=True)
+def _move(delta, out, f, i, j, m, ni, nj, nm, inside_grid, amount):
+    """Move ``amount`` of field ``f`` from voxel (i, j, m) to its neighbour, or out of the
+    grid when there is none."""
+    delta[f, i, j, m] -= amount
+    if inside_grid:
+        delta[f, ni, nj, nm] += amount
+    else:
+        out[f] += amount
+
+
+@jit()
+def upwind_explicit(box, inside, f0, f1, f2, cap, c_a, c_b, dt, delta, out):
+    """Forward-Euler upwind amounts for the voxels of ``box`` (``(i0, i1, j0, j1, m0, m1)``,
+    global indices) that are not ``inside`` the implicit region and hold agent or injectate.
+
+    ``c_a``, ``c_b``: the two fields (grid-shaped); what each voxel sends along its outflow faces
+    in ``dt`` s, from its old value, is added to ``delta`` (2, grid; amount = concentration × m³)
+    at the receiving voxel and subtracted at the sender, or added to ``out`` when it leaves the
+    grid. Returns the largest outflow Courant number ``q_out dt / cap`` of the voxels handled
+    (the step is stable and positive if it is at most 1).
+    """
+    n0, n1, n2 = cap.shape
+    worst = 0.0
+    for i in range(box[0], box[1]):
+        for j in range(box[2], box[3]):
+            for m in range(box[4], box[5]):
+                if inside[i, j, m]:
+                    continue
+                ca = c_a[i, j, m]
+                cb = c_b[i, j, m]
+                if ca <= 0.0 and cb <= 0.0:
+                    continue
+                q_lo0 = -f0[i, j, m]
+                q_hi0 = f0[i + 1, j, m]
+                q_lo1 = -f1[i, j, m]
+                q_hi1 = f1[i, j + 1, m]
+                q_lo2 = -f2[i, j, m]
+                q_hi2 = f2[i, j, m + 1]
+                q_out = (
+                    max(q_lo0, 0.0)
+                    + max(q_hi0, 0.0)
+                    + max(q_lo1, 0.0)
+                    + max(q_hi1, 0.0)
+                    + max(q_lo2, 0.0)
+                    + max(q_hi2, 0.0)
+                )
+                worst = max(worst, q_out * dt / cap[i, j, m])
+                for f in range(2):
+                    c = ca if f == 0 else cb
+                    if c <= 0.0:
+                        continue
+                    if q_lo0 > 0.0:
+                        _move(delta, out, f, i, j, m, i - 1, j, m, i > 0, q_lo0 * c * dt)
+                    if q_hi0 > 0.0:
+                        _move(delta, out, f, i, j, m, i + 1, j, m, i < n0 - 1, q_hi0 * c * dt)
+                    if q_lo1 > 0.0:
+                        _move(delta, out, f, i, j, m, i, j - 1, m, j > 0, q_lo1 * c * dt)
+                    if q_hi1 > 0.0:
+                        _move(delta, out, f, i, j, m, i, j + 1, m, j < n1 - 1, q_hi1 * c * dt)
+                    if q_lo2 > 0.0:
+                        _move(delta, out, f, i, j, m, i, j, m - 1, m > 0, q_lo2 * c * dt)
+                    if q_hi2 > 0.0:
+                        _move(delta, out, f, i, j, m, i, j, m + 1, m < n2 - 1, q_hi2 * c * dt)
+    return worst
+
+
+def upwind_explicit_numpy(box, inside, f0, f1, f2, cap, c_a, c_b, dt, delta, out):
+    """NumPy reference of :func:`upwind_explicit`."""
+    i0, i1, j0, j1, m0, m1 = box
+    mask = np.zeros(cap.shape, bool)
+    mask[i0:i1, j0:j1, m0:m1] = True
+    fields = (c_a, c_b)
+    mask &= (inside == 0) & ((c_a > 0) | (c_b > 0))
+    q_out = np.zeros(cap.shape)
+    for axis, f in enumerate((f0, f1, f2)):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[axis] = slice(0, -1)
+        hi[axis] = slice(1, None)
+        down = np.maximum(-f[tuple(lo)], 0.0)  # through the lower face, outwards
+        up = np.maximum(f[tuple(hi)], 0.0)  # through the upper face, outwards
+        q_out += down + up
+        for k, c in enumerate(fields):
+            send = np.where(mask & (c > 0), c * dt, 0.0)
+            delta[k] -= (down + up) * send
+            # the receivers: lower neighbour gets down, upper gets up
+            low_recv = [slice(None)] * 3
+            low_send = [slice(None)] * 3
+            low_recv[axis] = slice(0, -1)
+            low_send[axis] = slice(1, None)
+            delta[k][tuple(low_recv)] += (down * send)[tuple(low_send)]
+            delta[k][tuple(low_send)] += (up * send)[tuple(low_recv)]
+            first = [slice(None)] * 3
+            last = [slice(None)] * 3
+            first[axis] = 0
+            last[axis] = -1
+            out[k] += float((down * send)[tuple(first)].sum() + (up * send)[tuple(last)].sum())
+    ratio = np.where(mask, q_out * dt / cap, 0.0)
+    return float(ratio.max(initial=0.0))

@@ -36,7 +36,7 @@ __all__ = ["AgentLedger", "AgentTransport"]
 DIFFUSION_SAFETY = 0.9  # fraction of the explicit stability limit used by a diffusion sub-step
 TINY_VOLUME = 1e-15  # m³ (1 pL): a voxel holding less injectate (or the agent of that much
 # injectate) passes none on in an advection step
-SPILL = 1e-3  # share of one voxel's fluid that may spill beyond the region before it grows
+GROWTH = 2.0  # factor by which the swept region widens when the flow outside it is too fast
 NEGLIGIBLE = 1e-6  # of the injectate concentration: agent this dilute stays out of the block
 
 
@@ -114,6 +114,7 @@ class AgentTransport:
         self.injectate = np.zeros(shape)
         self.ledger = AgentLedger()
         self._flow: tuple | None = None
+        self._delta: np.ndarray | None = None  # scratch of the explicit advection
         self._floor = 0.0  # mol/m³: below this the agent does not widen the working block
         self._swept = (slice(None),) * 3
         self.block: tuple[slice, slice, slice] | None = None  # where the agent is
@@ -184,6 +185,8 @@ class AgentTransport:
         self._sources = sources
         self._push = np.zeros((2, *shape))
         self._spilled = np.zeros(2)  # agent (mol) and liquid (m³) left beyond it since then
+        self._inside = np.zeros(self.grid.shape, np.uint8)
+        self._inside[cells] = 1
 
     def stop_flow(self) -> None:
         """No advection from now on (the infusion has ended)."""
@@ -223,21 +226,19 @@ class AgentTransport:
         self._disperse(before)
 
     def _advect(self, dt: float) -> None:
+        """One advection step: explicit upwind for the agent outside the swept region, where
+        the flow is slow (its Courant number at most 1, else the region widens), and the exact
+        implicit sweep inside it."""
         _, _, _, fluid, conc = self._flow  # type: ignore[misc]
-        sweep = kt.upwind_sweep if self.impl == "compiled" else kt.upwind_sweep_numpy
         tiny = np.array([TINY_VOLUME * conc, TINY_VOLUME])
-        least = SPILL * float(self.cap.min())
-        while True:
-            swept = self._swept
-            fields = np.stack([self.c[swept], self.injectate[swept]])
-            spilled, out = self._spilled.copy(), np.zeros(2)
-            sweep(*self._sweep, fields, self._sources, dt, self._push, tiny, spilled, out)
-            reach = self._reach
-            if reach is None or (spilled[0] <= least * conc and spilled[1] <= least):
-                break
-            # more than a trace of agent or liquid left the region: redo the step in a wider one
-            self._region(2.0 * reach)
-        self._spilled = spilled
+        out = np.zeros(2)
+        while self._outside(dt, out) > 1.0 and self._reach is not None:
+            self._region(GROWTH * self._reach)  # too fast outside: widen the implicit region
+            out[:] = 0.0
+        sweep = kt.upwind_sweep if self.impl == "compiled" else kt.upwind_sweep_numpy
+        swept = self._swept
+        fields = np.stack([self.c[swept], self.injectate[swept]])
+        sweep(*self._sweep, fields, self._sources, dt, self._push, tiny, self._spilled, out)
         self.c[swept] = fields[0]
         self.injectate[swept] = fields[1]
         self.ledger.injected += float(fluid.sum()) * conc * dt
@@ -245,6 +246,34 @@ class AgentTransport:
         where = np.nonzero(fields[0] > self._floor)
         self._grow(tuple(w + s.start for w, s in zip(where, swept, strict=True)))
         self._disperse(swept)
+
+    def _outside(self, dt: float, out: np.ndarray) -> float:
+        """Move the agent and injectate outside the swept region one explicit upwind step;
+        returns the largest Courant number there (nothing is moved if it exceeds 1)."""
+        box = self.reached
+        if box is None or self._reach is None:
+            return 0.0
+        f0, f1, f2, _, _ = self._flow  # type: ignore[misc]
+        if self._delta is None:
+            self._delta = np.zeros((2, *self.grid.shape))
+        explicit = kt.upwind_explicit if self.impl == "compiled" else kt.upwind_explicit_numpy
+        bounds = np.array([v for s in box for v in (s.start, s.stop)], np.int64)
+        moved = np.zeros(2)
+        worst = explicit(bounds, self._inside, f0, f1, f2, self.cap, self.c, self.injectate,
+                         dt, self._delta, moved)  # fmt: skip
+        ring = tuple(slice(max(s.start - 1, 0), min(s.stop + 1, n))
+                     for s, n in zip(box, self.grid.shape, strict=True))  # fmt: skip
+        delta = self._delta[(slice(None), *ring)]
+        if worst <= 1.0:
+            cap = self.cap[ring]
+            self.c[ring] += delta[0] / cap
+            self.injectate[ring] += delta[1] / cap
+            out += moved
+            where = np.nonzero(self.c[ring] > self._floor)
+            self._grow(tuple(w + s.start for w, s in zip(where, ring, strict=True)))
+            self._disperse(ring)
+        delta[...] = 0.0
+        return worst
 
     def _diffuse(self, dt: float) -> None:
         # grow first: the voxels the agent can reach in this sub-step are then inside the block,
