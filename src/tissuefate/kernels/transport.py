@@ -188,6 +188,26 @@ def decay_step_numpy(c, rate, cap, dt, removed):
 
 
 @jit(inline=True)
+def _outflows(f0, f1, f2, i, j, m):
+    """The six face fluxes of voxel (i, j, m) signed outwards (m³/s), and their positive sum."""
+    q_lo0 = -f0[i, j, m]
+    q_hi0 = f0[i + 1, j, m]
+    q_lo1 = -f1[i, j, m]
+    q_hi1 = f1[i, j + 1, m]
+    q_lo2 = -f2[i, j, m]
+    q_hi2 = f2[i, j, m + 1]
+    q_out = (
+        max(q_lo0, 0.0)
+        + max(q_hi0, 0.0)
+        + max(q_lo1, 0.0)
+        + max(q_hi1, 0.0)
+        + max(q_lo2, 0.0)
+        + max(q_hi2, 0.0)
+    )
+    return q_lo0, q_hi0, q_lo1, q_hi1, q_lo2, q_hi2, q_out
+
+
+@jit(inline=True)
 def _give(inside, push, fields, cap, f, i, j, m, rate, dt, spilled):
     """Pass ``rate`` (amount/s) of field ``f`` downstream: to a voxel of the swept region for
     its own update, or straight into a voxel beyond it (counted in ``spilled[f]``)."""
@@ -226,20 +246,7 @@ def upwind_sweep(order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny
         if not active:
             continue
         # outflow faces: the six fluxes with their sign towards the outside of this cell
-        q_lo0 = -f0[i, j, m]
-        q_hi0 = f0[i + 1, j, m]
-        q_lo1 = -f1[i, j, m]
-        q_hi1 = f1[i, j + 1, m]
-        q_lo2 = -f2[i, j, m]
-        q_hi2 = f2[i, j, m + 1]
-        q_out = (
-            max(q_lo0, 0.0)
-            + max(q_hi0, 0.0)
-            + max(q_lo1, 0.0)
-            + max(q_hi1, 0.0)
-            + max(q_lo2, 0.0)
-            + max(q_hi2, 0.0)
-        )
+        q_lo0, q_hi0, q_lo1, q_hi1, q_lo2, q_hi2, q_out = _outflows(f0, f1, f2, i, j, m)
         v = cap[i, j, m]
         for f in range(nf):
             held = v * fields[f, i, j, m] + dt * (push[f, i, j, m] + sources[f, i, j, m])
@@ -379,20 +386,7 @@ def upwind_explicit(box, inside, f0, f1, f2, cap, c_a, c_b, dt, delta, out):
                 cb = c_b[i, j, m]
                 if ca <= 0.0 and cb <= 0.0:
                     continue
-                q_lo0 = -f0[i, j, m]
-                q_hi0 = f0[i + 1, j, m]
-                q_lo1 = -f1[i, j, m]
-                q_hi1 = f1[i, j + 1, m]
-                q_lo2 = -f2[i, j, m]
-                q_hi2 = f2[i, j, m + 1]
-                q_out = (
-                    max(q_lo0, 0.0)
-                    + max(q_hi0, 0.0)
-                    + max(q_lo1, 0.0)
-                    + max(q_hi1, 0.0)
-                    + max(q_lo2, 0.0)
-                    + max(q_hi2, 0.0)
-                )
+                q_lo0, q_hi0, q_lo1, q_hi1, q_lo2, q_hi2, q_out = _outflows(f0, f1, f2, i, j, m)
                 worst = max(worst, q_out * dt / cap[i, j, m])
                 for f in range(2):
                     c = ca if f == 0 else cb
