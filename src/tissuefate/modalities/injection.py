@@ -320,7 +320,9 @@ class _Injection:
             return
         c = tr.c[blk]
         self.peak_concentration[blk] = np.maximum(self.peak_concentration[blk], c)
-        self.peak_injectate[blk] = np.maximum(self.peak_injectate[blk], tr.injectate[blk])
+        if tr.flowing:  # the injectate moves only with the flow
+            wet = tr.wetted or blk
+            self.peak_injectate[wet] = np.maximum(self.peak_injectate[wet], tr.injectate[wet])
         theta0 = tr.theta0[blk]
         with np.errstate(divide="ignore", invalid="ignore"):
             consumed = np.where(theta0 > 0, 1.0 - tr.theta[blk] / theta0, 0.0)

@@ -115,6 +115,7 @@ class AgentTransport:
         self.ledger = AgentLedger()
         self._flow: tuple | None = None
         self._delta: np.ndarray | None = None  # scratch of the explicit advection
+        self.wetted: tuple[slice, slice, slice] | None = None  # where injectate can be
         self._floor = 0.0  # mol/m³: below this the agent does not widen the working block
         self._swept = (slice(None),) * 3
         self.block: tuple[slice, slice, slice] | None = None  # where the agent is
@@ -176,6 +177,7 @@ class AgentTransport:
         )
         sources = np.stack([fluid[swept] * conc, fluid[swept]])
         self._swept = swept
+        self.wetted = _union(self.wetted, swept)  # where injectate or agent can be
         self._sweep = (
             np.ravel_multi_index(local, shape),
             inside,
@@ -187,6 +189,11 @@ class AgentTransport:
         self._spilled = np.zeros(2)  # agent (mol) and liquid (m³) left beyond it since then
         self._inside = np.zeros(self.grid.shape, np.uint8)
         self._inside[cells] = 1
+
+    @property
+    def flowing(self) -> bool:
+        """Whether an infusion flow is set."""
+        return self._flow is not None
 
     def stop_flow(self) -> None:
         """No advection from now on (the infusion has ended)."""
@@ -250,7 +257,7 @@ class AgentTransport:
     def _outside(self, dt: float, out: np.ndarray) -> float:
         """Move the agent and injectate outside the swept region one explicit upwind step;
         returns the largest Courant number there (nothing is moved if it exceeds 1)."""
-        box = self.reached
+        box = self.wetted
         if box is None or self._reach is None:
             return 0.0
         f0, f1, f2, _, _ = self._flow  # type: ignore[misc]
@@ -344,14 +351,8 @@ class AgentTransport:
             c[gone] = 0.0
 
     def _mark_reached(self) -> None:
-        if self.reached is None:
-            self.reached = self.block
-            return
-        assert self.block is not None
-        self.reached = tuple(  # type: ignore[assignment]
-            slice(min(a.start, b.start), max(a.stop, b.stop))
-            for a, b in zip(self.reached, self.block, strict=True)
-        )
+        self.reached = _union(self.reached, self.block)
+        self.wetted = _union(self.wetted, self.block)
 
     # ------------------------------------------------------------------ totals
     def amount(self) -> float:
@@ -371,3 +372,14 @@ class AgentTransport:
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(self.theta0 > 0, 1.0 - self.theta / self.theta0, 0.0)
         return np.clip(f, 0.0, 1.0)
+
+
+def _union(
+    a: tuple[slice, slice, slice] | None, b: tuple[slice, slice, slice] | None
+) -> tuple[slice, slice, slice] | None:
+    """The bounding box of two boxes (either may be None)."""
+    if a is None or b is None:
+        return a or b
+    return tuple(  # type: ignore[return-value]
+        slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b, strict=True)
+    )
