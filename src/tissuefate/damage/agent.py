@@ -74,7 +74,6 @@ class AgentDamage:
     ) -> None:
         self.agent = agent
         self.impl = impl
-        self.start = state.copy()
         self._start = np.stack([getattr(state, f) for f in FIELDS]).astype(np.float32)
         # exposure Ω, last exposure rate, oxidation Ω, vessels lost, occluded, ischaemic Ω
         self.acc = np.zeros((6, *state.shape))
@@ -139,6 +138,10 @@ class AgentDamage:
         for f, new in zip(fields, out, strict=True):
             f[block] = new
 
+    def initial(self, name: str) -> np.ndarray:
+        """The state field ``name`` (one of ``FIELDS``) at the session start (float32)."""
+        return self._start[FIELDS.index(name)]
+
     @property
     def chemical_omega(self) -> np.ndarray:
         """Ω of normal cells from the agent (exposure and oxidation), float64."""
@@ -156,7 +159,7 @@ class AgentDamage:
         (float32; 0 where there were almost none, ``CELLS_PRESENT``), over ``block`` or the
         whole grid."""
         blk = block or (slice(None),) * 3
-        before = self.start.tumor[blk].astype(np.float64) + self.start.normal[blk]
+        before = self.initial("tumor")[blk].astype(np.float64) + self.initial("normal")[blk]
         after = state.tumor[blk].astype(np.float64) + state.normal[blk]
         with np.errstate(divide="ignore", invalid="ignore"):
             omega = np.where(before > CELLS_PRESENT, -np.log(np.maximum(after, 0.0) / before), 0.0)

@@ -37,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ..errors import ScenarioError
@@ -147,8 +148,6 @@ class Agent:
     def lethal_time(self, concentration: Any) -> Any:
         """Time (s) at constant ``concentration`` (mol/m³) after which 99 % of normal cells are
         dead: ``t_ref (c_ref / c)^n`` (infinite at 0)."""
-        import numpy as np
-
         c = np.asarray(concentration, dtype=float)
         with np.errstate(divide="ignore"):
             return self.kill_reference_time * (self.kill_reference_concentration / c) ** (

@@ -380,7 +380,7 @@ class _Injection:
         (1): the water's volume share of the tissue times the relative change of water."""
         ctx = self.ctx
         water_volume = np.clip(self._water_volume[ctx.anatomy.material[block]], 0.0, 1.0)
-        return 1.0 + water_volume * (ctx.state.water[block] - self.damage.start.water[block])
+        return 1.0 + water_volume * (ctx.state.water[block] - self.damage.initial("water")[block])
 
 
 def run_injection_session(

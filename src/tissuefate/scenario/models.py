@@ -117,9 +117,9 @@ MAX_INJECTION_VOLUME_M3 = 50e-6
 MAX_INJECTION_NEEDLE_DIAMETER_M = 5e-3
 #: Longest time simulated after the last infusion of an injection session, in s.
 MAX_INJECTION_OBSERVE_S = 24 * 3600.0
-#: Relative slack of the injection limits: unit conversions round (``10 mL/min`` comes out one
+#: Relative round-off allowed at every limit: unit conversions round (``10 mL/min`` comes out one
 #: unit in the last place above ``10e-6 / 60`` m³/s), and a value written at the limit must pass.
-_LIMIT_SLACK = 1e-9
+LIMIT_ROUND_OFF = 1e-9
 
 
 class KeyedValueError(ValueError):
@@ -583,12 +583,10 @@ def _cooldown_s(cooldown: Literal["auto"] | pint.Quantity) -> float | None:
     return None if isinstance(cooldown, str) else to_si(cooldown)
 
 
-def _at_most(
-    quantity: pint.Quantity, most: float, what: str, *, slack: float = 0.0
-) -> pint.Quantity:
-    """``quantity`` if its SI value is at most ``most`` (times ``1 + slack``, for limits that unit
-    conversion does not reach exactly); ``what`` ends the message."""
-    if to_si(quantity) > most * (1.0 + slack):
+def _at_most(quantity: pint.Quantity, most: float, what: str) -> pint.Quantity:
+    """``quantity`` if its SI value is at most ``most`` (up to the round-off of unit conversion,
+    ``LIMIT_ROUND_OFF``); ``what`` ends the message."""
+    if to_si(quantity) > most * (1.0 + LIMIT_ROUND_OFF):
         raise ValueError(f"{format_quantity(quantity)} is {what}")
     return quantity
 
@@ -1100,10 +1098,7 @@ class CryoSession(_Timed, _Model):
 
 def _injection_rate(rate: pint.Quantity) -> pint.Quantity:
     return _at_most(
-        rate,
-        MAX_INJECTION_RATE_M3_S,
-        "faster than any needle injection (at most 10 mL/min)",
-        slack=_LIMIT_SLACK,
+        rate, MAX_INJECTION_RATE_M3_S, "faster than any needle injection (at most 10 mL/min)"
     )
 
 
@@ -1124,7 +1119,6 @@ class InjectionSite(_Model):
             volume,
             MAX_INJECTION_VOLUME_M3,
             "more than any single injection (at most 50 mL per site)",
-            slack=_LIMIT_SLACK,
         )
 
     @field_validator("rate")
@@ -1186,7 +1180,6 @@ class InjectionSession(_Model):
             diameter,
             MAX_INJECTION_NEEDLE_DIAMETER_M,
             "thicker than any injection needle (at most 5 mm)",
-            slack=_LIMIT_SLACK,
         )
 
     @field_validator("observe")
@@ -1196,7 +1189,6 @@ class InjectionSession(_Model):
             observe,
             MAX_INJECTION_OBSERVE_S,
             "longer than any observation after an injection (at most 24 h)",
-            slack=_LIMIT_SLACK,
         )
 
     @property

@@ -17,7 +17,6 @@ __all__ = [
     "extracellular_fraction",
     "hydraulic_permeability",
     "perfusion_coefficient",
-    "perfusion_fraction",
     "perfusion_rate",
     "thermal_conductivity",
     "volumetric_heat_capacity",
@@ -74,11 +73,6 @@ def perfusion_rate(
     rate = np.array([m.perfusion_rate for m in tissue.materials])[anatomy.material[block]]
     w = rate * state.vessels[block] * (1.0 - state.occlusion[block])
     return np.clip(w, 0.0, None)
-
-
-def perfusion_fraction(state: TissueState) -> np.ndarray:
-    """Microvascular perfusion relative to healthy tissue, ``vessels · (1 − occlusion)`` (1)."""
-    return np.clip(state.vessels * (1.0 - state.occlusion), 0.0, None).astype(np.float32)
 
 
 def extracellular_fraction(tissue: TissueModel, anatomy: Anatomy, state: TissueState) -> np.ndarray:
