@@ -100,6 +100,24 @@ strategies:
 """Four ethanol injections of 0.5 mL (2 mL in all) in a 3 cm tumour, then 1 h of observation,
 on 96³ at 0.5 mm (the issue's target: under 30 s after compilation)."""
 
+REPAIR_BENCH = """
+name: bench-repair-180d
+grid: {{size: [{size} mm, {size} mm, {size} mm], spacing: 1 mm}}
+anatomy:
+  tumors: [{{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 10 mm, preset: hcc}}]
+strategies:
+  mwa:
+    sessions:
+      - modality: microwave
+        applicators: [{{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: dual_slot}}]
+        power: 20 W
+        duration: 5 min
+follow_up: {days} d
+outputs: {{fields: false, figures: false, report: false}}
+"""
+"""The session of examples/mwa_followup.yaml on 96³ at 1 mm, then 180 days of repair in 6 h steps
+(the issue's target: the repair under 30 s after compilation)."""
+
 
 def _best(fn: Callable[[], Any], repeats: int) -> float:
     best = math.inf
@@ -234,8 +252,15 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
         INJECTION_BENCH.format(size=48, radius=15, observe="1 h"),
         "bench: ethanol injection 4 x 0.5 mL + 1 h, 96^3 at 0.5 mm",
     )
+    scenarios["repair:mwa_180d"] = (
+        REPAIR_BENCH.format(size=96, days=180),
+        "bench: 180 days of repair after a microwave ablation, 96^3 at 1 mm",
+    )
     for case, (text, name) in scenarios.items():
         if cases is not None and case not in cases:
+            continue
+        if case.startswith("repair:"):
+            records.append(_repair_record(case, text, name, log))
             continue
         if case.startswith("session:injection"):
             # load the injection kernels on a small grid first: the target is after compilation
@@ -266,6 +291,27 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
                 f"{s['kernel_load_s']:.2f} s not counted){extra}"
             )
     return records
+
+
+def _repair_record(case: str, text: str, name: str, log: Log) -> dict:
+    """The record of a repair interval: wall time of its steps (with the volumes recorded after
+    each), after the kernels were loaded on a small grid."""
+    from .course.controller import simulate
+    from .scenario.io import loads_scenario
+
+    simulate(loads_scenario(REPAIR_BENCH.format(size=32, days=2)))  # load the kernels
+    summary = simulate(loads_scenario(text, name)).summary
+    rep = summary["repair"]
+    n = summary["grid"]["shape"][0]
+    rec = _record(case, n, "float32", "compiled", n**3 * rep["steps"], rep["wall_time_s"])
+    rec["repair_days"] = summary["outcome"]["days"] - summary["sessions"][-1]["day"]
+    rec["repair_steps"] = rep["steps"]
+    if log:
+        log(
+            f"{case:>26} {rec['grid']:>12}: {rep['steps']} steps of {rep['step_h']:g} h "
+            f"({rec['repair_days']:g} days) in {rep['wall_time_s']:.2f} s"
+        )
+    return rec
 
 
 def _injection_record(case: str, summary: dict, log: Log) -> dict:

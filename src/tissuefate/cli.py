@@ -19,7 +19,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.text import Text
 
 from . import __version__
-from .course.controller import RESEARCH_USE, build_tissue, check_agents, simulate
+from .course.controller import (
+    RESEARCH_USE,
+    build_tissue,
+    check_agents,
+    check_repair,
+    simulate,
+)
 from .errors import NumericalError, ScenarioError
 from .io.jsonio import write_json
 from .io.output import check_output_dir, write_result
@@ -77,6 +83,7 @@ def _run_one(
     name, _ = scenario.strategy(strategy) if strategy else scenario.strategy(None)
     build_tissue(scenario, str(scenario_path))  # every input check before anything is shown
     check_agents(scenario, str(scenario_path))
+    check_repair(scenario, str(scenario_path))
     check_output_dir(output)
     with _Bar(f"{scenario.name} / {name}", enabled=not quiet) as bar:
         result = simulate(scenario, name, progress=bar, impl=impl, source=str(scenario_path))
@@ -141,6 +148,7 @@ def compare(
         for path, sc in loaded:
             build_tissue(sc, str(path))
             check_agents(sc, str(path))
+            check_repair(sc, str(path))
         check_output_dir(output)
         output.mkdir(parents=True, exist_ok=True)
         summaries: dict[str, dict] = {}

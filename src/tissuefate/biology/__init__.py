@@ -1,4 +1,5 @@
-"""Biology between sessions: tumour growth and invasion (repair follows)."""
+"""Biology between sessions: tissue repair (clearance, inflammation, scar, regeneration, vessels)
+and tumour growth and invasion."""
 
 from .growth import (
     GrowthLaw,
@@ -8,12 +9,17 @@ from .growth import (
     logistic,
     proliferation_rate,
 )
+from .repair import REPAIR_SCHEMA, RepairModel, RepairParameters, load_repair
 
 __all__ = [
+    "REPAIR_SCHEMA",
     "GrowthLaw",
     "ProliferationInvasion",
+    "RepairModel",
+    "RepairParameters",
     "gompertz",
     "invasion_diffusivity",
+    "load_repair",
     "logistic",
     "proliferation_rate",
 ]

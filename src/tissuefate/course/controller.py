@@ -15,6 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from .._version import __version__
+from ..biology.repair import RepairModel, RepairParameters, load_repair
 from ..damage.zone import ZONE_OMEGA, min_margin, zone_axes
 from ..errors import ScenarioError
 from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
@@ -29,7 +30,7 @@ from ..tissue.state import FIELD_INFO, TissueState
 from .imaging import visible_tumor
 from .result import Result
 
-__all__ = ["RESEARCH_USE", "build_tissue", "check_agents", "compare", "simulate"]
+__all__ = ["RESEARCH_USE", "build_tissue", "check_agents", "check_repair", "compare", "simulate"]
 
 RESEARCH_USE = (
     "For research and teaching only, not for treating patients: tissuefate gives no "
@@ -37,6 +38,11 @@ RESEARCH_USE = (
 )
 TUMOR_FREE_ML = 1e-3
 """Viable tumour below this volume (1 mm³) counts as none (an assumption: a cell cluster)."""
+PROGRESSION_VOLUME_RATIO = 1.2**3
+"""Local progression: visible tumour reappears, or grows by this factor over its smallest volume
+after the last session (a 20 % longer diameter, the RECIST 1.1 threshold of progressive disease,
+as a volume ratio; RECIST is the standard, not a number from the project's references)."""
+DAY = 86400.0
 
 Progress = Callable[[float, str], None]
 
@@ -105,6 +111,14 @@ def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dic
     return out
 
 
+def check_repair(scenario: Scenario, source: str | None = None) -> RepairParameters | None:
+    """Resolve the repair parameters (before any work starts); None when repair is off or the
+    base tissue has no repair model. Raises :class:`ScenarioError` naming
+    ``repair.parameters.NAME`` for a bad override."""
+    params = load_repair(scenario.tissue.preset, scenario.repair.parameters, source=source)
+    return params if scenario.repair.enabled else None
+
+
 def _thermal_options(scenario: Scenario) -> ThermalOptions:
     th = scenario.thermal
     return ThermalOptions(
@@ -122,16 +136,25 @@ def _thermal_options(scenario: Scenario) -> ThermalOptions:
 
 def _volumes(state: TissueState, normal0: np.ndarray, voxel_ml: float) -> dict[str, float]:
     visible, _ = visible_tumor(state.tumor, voxel_ml)
-    scar = state.collagen >= 0.5
+
+    def total(arr: np.ndarray) -> float:
+        return float(arr.sum(dtype=np.float64)) * voxel_ml
+
+    coagulated, debris = total(state.coagulated), total(state.debris)
+    myofibroblasts, collagen = total(state.myofibroblasts), total(state.collagen)
+    lost = np.subtract(normal0, state.normal)
     return {
-        "viable_tumor_ml": float(state.tumor.sum(dtype=np.float64)) * voxel_ml,
+        "viable_tumor_ml": total(state.tumor),
         "visible_tumor_ml": visible,
-        "necrotic_ml": float((state.coagulated + state.debris).sum(dtype=np.float64)) * voxel_ml,
-        "coagulated_ml": float(state.coagulated.sum(dtype=np.float64)) * voxel_ml,
-        "debris_ml": float(state.debris.sum(dtype=np.float64)) * voxel_ml,
-        "scar_ml": float(scar.sum()) * voxel_ml,
-        "normal_lost_ml": float(np.clip(normal0 - state.normal, 0, None).sum(dtype=np.float64))
-        * voxel_ml,
+        "necrotic_ml": coagulated + debris,
+        "coagulated_ml": coagulated,
+        "debris_ml": debris,
+        "scar_ml": float(np.count_nonzero(state.collagen >= 0.5)) * voxel_ml,
+        "normal_lost_ml": total(np.maximum(lost, 0.0, out=lost)),
+        "lesion_ml": coagulated + debris + myofibroblasts + collagen,
+        "collagen_ml": collagen,
+        "myofibroblasts_ml": myofibroblasts,
+        "inflammation_max": float(state.inflammation.max()),
     }
 
 
@@ -220,6 +243,136 @@ def _describe(session: Any) -> str:
     return f"{session.modality}, {session.duration_s / 60:g} min"
 
 
+def _repair_model(
+    scenario: Scenario,
+    grid: Grid,
+    tissue: TissueModel,
+    anatomy: Anatomy,
+    impl: str,
+    source: str | None,
+) -> RepairModel | None:
+    """The repair model of the scenario, or None when it is off or the tissue has none."""
+    params = check_repair(scenario, source)
+    if params is None:
+        return None
+    return RepairModel(grid, anatomy, tissue, params, law=scenario.repair.growth_law, impl=impl)  # type: ignore[arg-type]
+
+
+def _repair_inputs(
+    session: Any, agent: Agent | None, params: RepairParameters
+) -> tuple[float, float | None, dict[str, Any]]:
+    """Immunogenicity of a session's kill and the occlusion recovery time after it, with where
+    each comes from (the agent for injections, the repair parameters otherwise)."""
+    if agent is not None:
+        imm, imm_from = agent.immunogenicity, f"agent {agent.name}: immunogenicity"
+        recovery: float | None = agent.occlusion_recovery_time
+        rec_from = f"agent {agent.name}: occlusion_recovery_time"
+    else:
+        key = "cold_immunogenicity" if session.modality == "cryo" else "heat_immunogenicity"
+        imm, imm_from = getattr(params, key), f"repair.{key}"
+        recovery, rec_from = None, "repair.occlusion_recovery_time"
+    rec_s = params.occlusion_recovery_time if recovery is None else recovery
+    inputs = {
+        "immunogenicity": imm,
+        "immunogenicity_from": imm_from,
+        "occlusion_recovery_d": rec_s / DAY,
+        "occlusion_recovery_from": rec_from,
+    }
+    return imm, recovery, inputs
+
+
+def _repair_interval(
+    repair: RepairModel,
+    state: TissueState,
+    start: float,
+    end: float,
+    step: float,
+    recovery: float | None,
+    pending: list[float],
+    rows: list[dict[str, Any]],
+    snapshots: list[tuple[str, float, TissueState]],
+    normal0: np.ndarray,
+    voxel_ml: float,
+    report: Callable[[float], None],
+    clock: dict[str, float],
+) -> float:
+    """Repair from day ``start`` to ``end``: a row per step, a snapshot at each pending day.
+
+    ``clock`` accumulates the wall time (``wall_s``) and the number of steps (``steps``).
+    """
+    stops = [d for d in pending if start < d < end] + [end]
+    day = start
+    began = time.perf_counter()
+    for stop in stops:
+        for t in repair.advance(state, (stop - day) * DAY, step, occlusion_recovery_time=recovery):
+            now = day + t / DAY
+            rows.append({"day": now, "event": "repair", **_volumes(state, normal0, voxel_ml)})
+            _check_finite(state, now)
+            report(now)
+            clock["steps"] += 1
+        day = stop
+        if stop in pending:
+            snapshots.append((f"day {stop:g}", stop, state.copy()))
+    clock["wall_s"] += time.perf_counter() - began
+    return end
+
+
+def _check_finite(state: TissueState, day: float) -> None:
+    for fname, arr in state.as_dict().items():
+        if not np.isfinite(arr).all():
+            where = np.argwhere(~np.isfinite(arr))[0]
+            raise FloatingPointError(
+                f"repair produced a non-finite {fname} on day {day:.2f} at voxel {tuple(where)}"
+            )
+
+
+def _local_progression(rows: list[dict[str, Any]], last_day: float) -> float | None:
+    """First day after the last session when visible tumour reappears after none was visible,
+    or grows by ``PROGRESSION_VOLUME_RATIO`` over its smallest volume since that session."""
+    after = [r for r in rows if r["day"] >= last_day and r["event"] != "baseline"]
+    if not after:
+        return None
+    low = after[0]["visible_tumor_ml"]
+    for r in after[1:]:
+        v = r["visible_tumor_ml"]
+        if (low <= 0.0 < v) or (low > 0.0 and v >= PROGRESSION_VOLUME_RATIO * low):
+            return float(r["day"])
+        low = min(low, v)
+    return None
+
+
+def _repair_summary(
+    scenario: Scenario,
+    repair: RepairModel,
+    inputs: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    voxel_ml: float,
+) -> dict[str, Any]:
+    """What the repair model used and did: settings, parameters, switches, ledgers, milestones."""
+    last_session = max(
+        (i for i, r in enumerate(rows) if r["event"].startswith("session")), default=0
+    )
+    peak = max((r["lesion_ml"] for r in rows[last_session:]), default=0.0)
+    start = rows[last_session]["lesion_ml"]
+    return {
+        "step_h": scenario.repair.step_s / 3600.0,
+        "growth_law": scenario.repair.growth_law,
+        "parameters": repair.params.table(),
+        "sessions": inputs,
+        "hypotheses": {
+            "H3": "the agent's reversible_vascular_fraction and occlusion_recovery_time",
+            "H4": "the agent's fixation (debris vs coagulated) and the clearance rates",
+            "H5": "immunogenicity (agent, or repair.heat_/cold_immunogenicity) and the fibrosis "
+            "gains",
+        },
+        "cleared_ml": repair.cleared * voxel_ml,
+        "lesion_after_last_session_ml": start,
+        "lesion_peak_ml": peak,
+        "lesion_final_ml": rows[-1]["lesion_ml"],
+        "extinction_fraction": repair.extinction,
+    }
+
+
 def simulate(
     scenario: Scenario,
     strategy: str | None = None,
@@ -253,6 +406,7 @@ def simulate(
     name, strat = scenario.strategy(strategy)
     agents = check_agents(scenario, source)
     grid, tissue, anatomy = build_tissue(scenario, source)
+    repair = _repair_model(scenario, grid, tissue, anatomy, impl, source)
     state = TissueState.initial(anatomy)
     normal0 = state.normal.copy()
     voxel_ml = grid.voxel_volume * 1e6
@@ -265,18 +419,59 @@ def simulate(
     session_rows: list[pd.DataFrame] = []
     extras: list[dict[str, Any]] = []
     n_sessions = len(strat.sessions)
-    for n, session in enumerate(strat.sessions, start=1):
+    last_day = strat.sessions[-1].day
+    end_day = last_day + scenario.follow_up_d
+    wanted = sorted(set(scenario.outputs.snapshots_d))
+    session_days = {s.day for s in strat.sessions}
+    pending = [d for d in wanted if d not in session_days and 0 < d <= end_day]
+    share = n_sessions / (n_sessions + 1.0) if repair is not None and end_day > 0 else 1.0
+
+    def report_repair(day: float) -> None:
+        if progress is not None and end_day > 0:
+            progress(share + (1.0 - share) * day / end_day, f"repair, day {day:.0f}")
+
+    recovery: float | None = None
+    clock = {"wall_s": 0.0, "steps": 0}
+    day = 0.0
+    repair_info: list[dict[str, Any]] = []
+    for n, session in enumerate([*strat.sessions, None], start=1):
+        until = session.day if session is not None else end_day
+        if repair is not None and until > day:
+            day = _repair_interval(
+                repair,
+                state,
+                day,
+                until,
+                scenario.repair.step_s,
+                recovery,
+                pending,
+                rows,
+                snapshots,
+                normal0,
+                voxel_ml,
+                report_repair,
+                clock,
+            )
+        day = until
+        if session is None:
+            break
         label = f"session {n}/{n_sessions}"
 
         def report(frac: float, text: str, n: int = n) -> None:
             if progress is not None:
-                progress((n - 1 + frac) / n_sessions, text)
+                progress(share * (n - 1 + frac) / n_sessions, text)
 
         ctx = SessionContext(grid, anatomy, tissue, state, options, impl, report)
         ctx.agent = agents.get(name, {}).get(n - 1)
         before = state.copy()
         res = RUNNERS[session.modality](ctx, session, label)
         summ = _session_summary(n, session.day, res, grid, anatomy, before, state)
+        if repair is not None:
+            immunogenicity, recovery, inputs = _repair_inputs(session, ctx.agent, repair.params)
+            killed = (before.tumor + before.normal) - (state.tumor + state.normal)
+            repair.injure(state, killed, immunogenicity)
+            summ["repair_inputs"] = inputs
+            repair_info.append(inputs)
         sessions_summary.append(summ)
         session_fields.append(res.fields)
         ts = res.timeseries.copy()
@@ -300,16 +495,25 @@ def simulate(
     unvalidated = {a.name: a for a in agents.get(name, {}).values() if not a.validated}
     for agent in unvalidated.values():
         notes.append(f"agent {agent.name} is UNVALIDATED: {agent.status_note}")
-    last_day = strat.sessions[-1].day
-    if scenario.follow_up_d > 0 or n_sessions > 1:
+    if repair is None and (scenario.follow_up_d > 0 or n_sessions > 1):
+        why = (
+            "switched off (repair.enabled: false)"
+            if not scenario.repair.enabled
+            else f"not defined for tissue preset {scenario.tissue.preset!r}"
+        )
         notes.append(
-            "tissue repair, clearance and tumour regrowth between and after sessions are not "
-            "modelled yet: the state carries over unchanged and the outcome is evaluated right "
-            "after the last session"
+            f"tissue repair is {why}: the state carries over unchanged between sessions and the "
+            "outcome is evaluated right after the last session"
+        )
+    late = [d for d in wanted if d > end_day]
+    if late:
+        notes.append(
+            f"snapshots after the end of the course (day {end_day:g}) were not taken: "
+            + ", ".join(f"{d:g} d" for d in late)
         )
     visible_days = [r["day"] for r in rows[1:] if r["visible_tumor_ml"] <= 0.0]
     outcome = {
-        "days": last_day,
+        "days": end_day if repair is not None else last_day,
         "viable_tumor_ml": final["viable_tumor_ml"],
         "visible_tumor_ml": final["visible_tumor_ml"],
         "scar_ml": final["scar_ml"],
@@ -318,7 +522,7 @@ def simulate(
         "days_to_no_visible_tumor": visible_days[0]
         if visible_days and rows[0]["visible_tumor_ml"] > 0
         else None,
-        "local_progression_day": None,
+        "local_progression_day": _local_progression(rows, last_day) if repair is not None else None,
         "treatability": None,
     }
     scenario_yaml = dump_scenario(scenario)
@@ -337,6 +541,10 @@ def simulate(
         "outcome": outcome,
         "notes": notes,
     }
+    if repair is not None:
+        summary["repair"] = _repair_summary(scenario, repair, repair_info, rows, voxel_ml)
+        summary["repair"]["steps"] = int(clock["steps"])
+        summary["repair"]["wall_time_s"] = clock["wall_s"]
     if progress is not None:
         progress(1.0, "done")
     return Result(

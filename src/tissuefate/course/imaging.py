@@ -61,14 +61,21 @@ def visible_tumor(
         Volume of viable tumour cells in visible lesions (mL) and the bool mask of those lesions.
     """
     viable = tumor >= VIABLE_THRESHOLD
-    labels, n = ndimage.label(viable, structure=np.ones((3, 3, 3)))
     mask = np.zeros_like(viable)
-    if n == 0:
+    if not viable.any():
         return 0.0, mask
+    box = tuple(  # label only the bounding box of the viable voxels
+        slice(int(idx[0]), int(idx[-1]) + 1)
+        for idx in (
+            np.nonzero(viable.any(axis=tuple(a for a in range(3) if a != axis)))[0]
+            for axis in range(3)
+        )
+    )
+    labels, n = ndimage.label(viable[box], structure=np.ones((3, 3, 3)))
     counts = np.bincount(labels.ravel(), minlength=n + 1)[1:]
     diam = (6.0 * counts * voxel_volume_ml * 1e3 / math.pi) ** (1.0 / 3.0)  # mL -> mm³
     keep = np.nonzero(diam >= threshold_mm)[0] + 1
     if keep.size:
-        mask = np.isin(labels, keep)
+        mask[box] = np.isin(labels, keep)
     volume = float(tumor[mask].sum(dtype=np.float64)) * voxel_volume_ml
     return volume, mask

@@ -1,11 +1,14 @@
 """A small synthetic :class:`~tissuefate.course.result.Result` for tests of writers and figures.
 
 The numbers are plausible but made up: a spherical tumour at the grid centre, a Gaussian heat
-blob around the applicator's emitting centre, Arrhenius-like damage derived from it. Nothing here
-is physics; it only has the structure a real run produces.
+blob around the applicator's emitting centre, Arrhenius-like damage derived from it, and (with
+``repair_days``) an ablation zone that is cleared and turns partly into collagen. Nothing here is
+physics; it only has the structure a real run produces.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,12 +45,204 @@ _STATE = (
     "water",
 )
 
+#: State variables only a run with repair has.
+_REPAIR_STATE = ("phagocytes", "injury")
+#: Days after the last session of the follow-up snapshots of a result with repair.
+_FOLLOW_UP_SNAPSHOTS_D = (30.0, 180.0)
+#: Repair step of a result with repair, h.
+_REPAIR_STEP_H = 6.0
+#: A few made-up repair parameters in the form of ``RepairParameters.table()``.
+_REPAIR_PARAMETERS = {
+    "injury_signal_lifetime": {
+        "value": 2.0,
+        "units": "d",
+        "provenance": "assumption: the inflammatory phase lasts about 0-5 days",
+    },
+    "inflammation_time": {
+        "value": 3.0,
+        "units": "d",
+        "provenance": "assumption: inflammation resolves within the first week",
+    },
+    "heat_immunogenicity": {
+        "value": 0.3,
+        "units": "1",
+        "provenance": "assumption: heat-fixed necrosis releases little signal",
+    },
+    "coagulated_clearance_rate": {
+        "value": 0.012,
+        "units": "1/d",
+        "provenance": "calibrated to the thyroid RFA surrogate (benchmarks/calibrate_repair.py)",
+    },
+    "trapped_necrosis_gain": {
+        "value": 1.5,
+        "units": "1",
+        "provenance": "calibrated to the thyroid RFA surrogate (benchmarks/calibrate_repair.py)",
+    },
+    "phagocyte_diffusivity": {
+        "value": 0.4,
+        "units": "mm^2/d",
+        "provenance": "scenario override",
+    },
+    "collagen_deposition_rate": {
+        "value": 0.05,
+        "units": "1/d",
+        "provenance": "assumption: a mature scar forms over weeks to months",
+    },
+    "cell_density": {
+        "value": 2.0e8,
+        "units": "1/mL",
+        "provenance": "hepatocytes per mL of liver (textbook value)",
+    },
+}
+_HYPOTHESES = {
+    "H3": "the agent's reversible_vascular_fraction and occlusion_recovery_time",
+    "H4": "the agent's fixation (debris vs coagulated) and the clearance rates",
+    "H5": "immunogenicity (agent, or repair.heat_/cold_immunogenicity) and the fibrosis gains",
+}
 
-def synthetic_result(shape: tuple[int, int, int] = (12, 12, 12), sessions: int = 1) -> Result:
+
+def _follow_up_days(last_day: float, repair_days: int) -> list[float]:
+    """Days of the follow-up snapshots: 30 and 180 days after the last session where within
+    ``repair_days``, else the end of the follow-up; none without repair."""
+    if repair_days <= 0:
+        return []
+    within = [last_day + d for d in _FOLLOW_UP_SNAPSHOTS_D if d <= repair_days]
+    return within or [last_day + float(repair_days)]
+
+
+def _heal(
+    state: dict[str, np.ndarray], snap: int, t: float, tumor0: np.ndarray, kill: np.ndarray
+) -> None:
+    """Overwrite snapshot ``snap`` of ``state`` with the tissue ``t`` days after a session that
+    killed ``kill`` (volume fractions): dead tissue cleared with a 60-day time constant, partly
+    replaced by collagen, surviving tumour regrowing within the initial tumour."""
+    gone = 1.0 - np.exp(-t / 60.0)
+    dead = kill * (1.0 - gone)
+    state["coagulated"][snap] = 0.8 * dead
+    state["debris"][snap] = 0.2 * dead
+    state["collagen"][snap] = 0.9 * kill * gone
+    state["myofibroblasts"][snap] = 0.3 * kill * (t / 14.0) * np.exp(1.0 - t / 14.0)
+    state["tumor"][snap] = np.minimum(tumor0, tumor0 * (1.0 - kill) * np.exp(t / 90.0))
+    taken = sum(state[k][snap] for k in ("coagulated", "debris", "collagen", "myofibroblasts"))
+    state["normal"][snap] = np.clip(1.0 - state["tumor"][snap] - taken, 0.0, 1.0)
+    state["inflammation"][snap] = 0.8 * kill * (t / 3.0) * np.exp(1.0 - t / 3.0)
+    state["phagocytes"][snap] = 0.3 * kill * np.exp(-t / 30.0)
+    state["injury"][snap] = kill * np.exp(-t / 2.0)
+
+
+def _repair_timeseries(
+    days: list[float],
+    repair_days: int,
+    viable0: float,
+    cumulative_kill: np.ndarray,
+    tumor0: np.ndarray,
+    voxel_ml: float,
+) -> pd.DataFrame:
+    """The timeseries of a run with repair: a baseline row, a row per session end and a repair
+    row every :data:`_REPAIR_STEP_H` h between the sessions and for ``repair_days`` after the
+    last one (volumes in mL)."""
+    dead_ml = [float(k.sum()) * voxel_ml for k in cumulative_kill]
+    normal_ml = [float((k * (1.0 - tumor0)).sum()) * voxel_ml for k in cumulative_kill]
+    step = _REPAIR_STEP_H / 24.0
+    ends = [*days[1:], days[-1] + float(repair_days)]
+    timeline = [(0.0, "baseline", -1)]
+    for k, (start, end) in enumerate(zip(days, ends, strict=True)):
+        timeline.append((start, f"session {k + 1} end", k))
+        n_steps = round((end - start) / step)
+        timeline += [(start + (i + 1) * step, "repair", k) for i in range(n_steps)]
+    rows = []
+    for day, event, k in timeline:
+        t = day - days[k] if k >= 0 else 0.0
+        dead0 = dead_ml[k] if k >= 0 else 0.0
+        left = np.exp(-t / 60.0)
+        necrotic = dead0 * left
+        collagen = 0.25 * dead0 * (1.0 - left)
+        myo = 0.1 * dead0 * (t / 14.0) * np.exp(1.0 - t / 14.0)
+        viable = viable0 * (0.05 ** (k + 1)) * np.exp(-t / 60.0)
+        rows.append(
+            {
+                "day": day,
+                "event": event,
+                "viable_tumor_ml": viable,
+                "visible_tumor_ml": viable if viable > 5e-3 else 0.0,
+                "necrotic_ml": necrotic,
+                "coagulated_ml": 0.8 * necrotic,
+                "debris_ml": 0.2 * necrotic,
+                "scar_ml": 0.2 * dead0 * (1.0 - np.exp(-t / 90.0)),
+                "normal_lost_ml": (normal_ml[k] if k >= 0 else 0.0) * (0.7 + 0.3 * left),
+                "lesion_ml": necrotic + myo + collagen,
+                "collagen_ml": collagen,
+                "myofibroblasts_ml": myo,
+                "inflammation_max": 0.8 * (t / 3.0) * np.exp(1.0 - t / 3.0) if k >= 0 else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _add_repair_summary(
+    summary: dict[str, Any],
+    timeseries: pd.DataFrame,
+    days: list[float],
+    repair_days: int,
+    voxel_ml: float,
+) -> None:
+    """Fill in ``summary["repair"]``, each session's ``repair_inputs`` and the outcome of a run
+    with repair from ``timeseries``."""
+    inputs = {
+        "immunogenicity": 0.3,
+        "immunogenicity_from": "repair.heat_immunogenicity",
+        "occlusion_recovery_d": 7.0,
+        "occlusion_recovery_from": "repair.occlusion_recovery_time",
+    }
+    for session in summary["sessions"]:
+        session["repair_inputs"] = dict(inputs)
+    last = int(np.flatnonzero(timeseries["event"].str.startswith("session").to_numpy())[-1])
+    lesion = timeseries["lesion_ml"].to_numpy(dtype=float)
+    final = timeseries.iloc[-1]
+    necrotic = timeseries["necrotic_ml"].to_numpy(dtype=float)
+    summary["repair"] = {
+        "step_h": _REPAIR_STEP_H,
+        "growth_law": "logistic",
+        "parameters": {k: dict(v) for k, v in _REPAIR_PARAMETERS.items()},
+        "sessions": [dict(inputs) for _ in summary["sessions"]],
+        "hypotheses": dict(_HYPOTHESES),
+        "cleared_ml": float(np.clip(-np.diff(necrotic), 0.0, None).sum()),
+        "lesion_after_last_session_ml": float(lesion[last]),
+        "lesion_peak_ml": float(lesion[last:].max()),
+        "lesion_final_ml": float(lesion[-1]),
+        "extinction_fraction": 1.0 / (_REPAIR_PARAMETERS["cell_density"]["value"] * voxel_ml),
+        "steps": int((timeseries["event"] == "repair").sum()),
+        "wall_time_s": 0.75,
+    }
+    invisible = timeseries["day"][(timeseries["visible_tumor_ml"] <= 0.0).to_numpy()]
+    summary["outcome"] |= {
+        "days": days[-1] + float(repair_days),
+        "viable_tumor_ml": float(final["viable_tumor_ml"]),
+        "visible_tumor_ml": float(final["visible_tumor_ml"]),
+        "scar_ml": float(final["scar_ml"]),
+        "normal_lost_ml": float(final["normal_lost_ml"]),
+        "tumor_free": bool(final["viable_tumor_ml"] < 1e-3),
+        "days_to_no_visible_tumor": float(invisible.iloc[0]) if len(invisible) else None,
+        "local_progression_day": None,
+    }
+
+
+def synthetic_result(
+    shape: tuple[int, int, int] = (12, 12, 12), sessions: int = 1, repair_days: int = 0
+) -> Result:
     """A :class:`Result` with every part filled in, on a grid of ``shape`` voxels of 2 mm.
 
     ``sessions`` microwave sessions are given 14 days apart, the first on day 0; the last one's
     applicator is tilted so that its axis is not a coordinate axis.
+
+    With ``repair_days`` > 0 the result looks like a run with tissue repair followed for that many
+    days after the last session: the timeseries has a ``"baseline"`` row, ``"session N end"`` rows
+    and a ``"repair"`` row every 6 h (with ``lesion_ml``, ``collagen_ml``,
+    ``myofibroblasts_ml``, ``inflammation_max``, ...); the ``"end of course"`` snapshot is replaced
+    by snapshots ``"day N"`` 30 and 180 days after the last session (those within the follow-up,
+    else one at its end) with the ablation zone partly cleared and turned into collagen;
+    ``summary["repair"]`` and each session's ``repair_inputs`` are filled in. ``repair_days`` = 0
+    gives the result without repair.
     """
     spacing = 2.0
     coords = {
@@ -85,12 +280,17 @@ def synthetic_result(shape: tuple[int, int, int] = (12, 12, 12), sessions: int =
     for k in range(sessions):
         labels.append(f"after session {k + 1}")
         snap_days.append(days[k] + 10.0 / 1440.0)
-    labels.append("end of course")
-    snap_days.append(days[-1] + 30.0)
+    follow = _follow_up_days(days[-1], repair_days)
+    if repair_days > 0:
+        labels += [f"day {d:g}" for d in follow]
+        snap_days += follow
+    else:
+        labels.append("end of course")
+        snap_days.append(days[-1] + 30.0)
     n_snap = len(labels)
 
     state = {}
-    for name in _STATE:
+    for name in _STATE + (_REPAIR_STATE if repair_days > 0 else ()):
         arr = np.zeros((n_snap, *shape), np.float32)
         state[name] = arr
     state["tumor"][0] = tumor0
@@ -102,6 +302,8 @@ def synthetic_result(shape: tuple[int, int, int] = (12, 12, 12), sessions: int =
         state["normal"][s] = (1.0 - tumor0) * (1.0 - cumulative_kill[k])
     state["water"][:] = 0.7
     state["vessels"][:] = vessel
+    for snap, day in enumerate(follow, start=n_snap - len(follow)):
+        _heal(state, snap, day - days[-1], tumor0, cumulative_kill[-1])
 
     def _v(dims, data, units, long_name):
         return (dims, data, {"units": units, "long_name": long_name})
@@ -235,6 +437,11 @@ def synthetic_result(shape: tuple[int, int, int] = (12, 12, 12), sessions: int =
             for k in range(sessions)
         ]
     }
+    if repair_days > 0:
+        timeseries = _repair_timeseries(
+            days, repair_days, viable0, cumulative_kill, tumor0, voxel_ml
+        )
+        _add_repair_summary(summary, timeseries, days, repair_days, voxel_ml)
     return Result(
         summary=summary,
         timeseries=timeseries,

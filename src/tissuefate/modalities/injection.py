@@ -33,6 +33,7 @@ from ..physics.darcy import DarcySolver
 from ..physics.transport import AgentTransport
 from ..scenario.models import InjectionSession
 from ..tissue.coefficients import (
+    agent_demand,
     extracellular_fraction,
     hydraulic_permeability,
     perfusion_rate,
@@ -153,12 +154,7 @@ class _Injection:
         phi = extracellular_fraction(tissue, anatomy, state).astype(np.float64)
         self.phi = phi
         tissue_voxels = ~anatomy.vessel
-        tumor = state.tumor.astype(np.float64)
-        demand = np.where(
-            tissue_voxels,
-            agent.demand_normal + (agent.demand_tumor - agent.demand_normal) * tumor,
-            0.0,
-        )
+        demand = agent_demand(agent.demand_normal, agent.demand_tumor, anatomy, state)
         self._washout_per_perfusion = agent.washout_factor / phi  # λ = this · ω_eff
         self.transport = AgentTransport(
             grid,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..course.result import Result
 
-__all__ = ["RESEARCH_NOTICE", "render_report"]
+__all__ = ["REPAIR_INTRO", "RESEARCH_NOTICE", "render_report"]
 
 #: The statement every report shows in a box at the top (and again at the bottom).
 RESEARCH_NOTICE = (
@@ -34,9 +34,20 @@ _CAPTIONS = {
         "the shaded part is the cool-down after the source was switched off."
     ),
     "course_volumes": (
-        "Viable tumour, necrotic tissue, scar and normal tissue lost over the course of care."
+        "Viable tumour, necrotic tissue, scar and normal tissue lost over the course of care; "
+        "with tissue repair also the ablation zone (dead and fibrous tissue) and the collagen, "
+        "and below them the highest inflammation on the grid. Dotted lines: treatment sessions."
+    ),
+    "repair_slices": (
+        "The tissue after the last session, in a plane along its applicator through its focus, "
+        "one column per snapshot day. Top: collagen volume fraction, with the scar (collagen at "
+        "least half, black) and the dead tissue not yet cleared (coagulated and debris at least "
+        "half, orange dashed). Bottom: viable tumour volume fraction, with the tumour before "
+        "treatment (dark dashed)."
     ),
 }
+#: Figures shown in their own section rather than with a session or the outcome.
+_REPAIR_FIGURES = ("repair_slices.png",)
 #: Captions of the figures of an injection session (same file names, other content).
 _INJECTION_CAPTIONS = {
     "slices": (
@@ -288,9 +299,145 @@ def _session_warnings(s: Mapping[str, Any]) -> list[str]:
 
 def _figure_entry(name: str, modality: str | None = None) -> dict[str, str]:
     stem = name.rsplit(".", 1)[0]
-    kind = "course_volumes" if stem == "course_volumes" else stem.rsplit("_", 1)[-1]
+    kind = stem if stem in ("course_volumes", "repair_slices") else stem.rsplit("_", 1)[-1]
     captions = {**_CAPTIONS, **_INJECTION_CAPTIONS} if modality == "injection" else _CAPTIONS
     return {"src": name, "caption": captions.get(kind, stem.replace("_", " "))}
+
+
+#: What the repair model does, for the reader of a report of a run with repair.
+REPAIR_INTRO = (
+    "Between the sessions and after the last one, tissuefate follows what the treated tissue "
+    "becomes, in steps of a few hours. Phagocytes reach dead tissue only from perfused tissue, "
+    "so it is cleared from the edge of the ablation zone inwards (loose debris quickly, "
+    "heat-fixed coagulated tissue slowly). The killed cells set off inflammation. Depending on "
+    "how large and lasting the injury is, the tissue then regenerates or turns into scar "
+    "(myofibroblasts laying down collagen). Vessels grow back, but not through scar or dead "
+    "tissue, and surviving tumour cells grow again where blood reaches them. The parameters are "
+    "those of the repair section of the tissue preset (listed below with where each comes "
+    "from); most are assumptions. The shrinkage of the ablation zone is calibrated to a "
+    "surrogate, thyroid nodules after radiofrequency ablation, not to data of this tissue."
+)
+#: Short names of the hypotheses the repair summary lists.
+_HYPOTHESIS_NAMES = {"H3": "occlusion recovery", "H4": "fixation", "H5": "immunogenicity"}
+
+
+def _day_or_none(outcome: Mapping[str, Any], key: str) -> str:
+    """``"day N"`` for a recorded day, ``"none"`` for a recorded None, a dash when absent."""
+    if key not in outcome:
+        return _MISSING
+    value = outcome[key]
+    return "none" if _is_missing(value) else f"day {_fmt(value)}"
+
+
+def _follow_up_days(summary: Mapping[str, Any]) -> Any:
+    """Days from the last session to the end of the course (``outcome.days`` − its day)."""
+    sessions = summary.get("sessions") or []
+    last = sessions[-1].get("day") if sessions else 0.0
+    end = (summary.get("outcome") or {}).get("days")
+    if _is_missing(last) or _is_missing(end):
+        return None
+    return float(end) - float(last)
+
+
+def _lesion_change(start: Any, final: Any) -> str:
+    """The final lesion volume with how much smaller (or larger) it is than at the start."""
+    text = _with_unit(final, "mL")
+    if _is_missing(start) or _is_missing(final) or not float(start) > 0.0:
+        return text
+    change = 1.0 - float(final) / float(start)
+    word = "smaller" if change >= 0.0 else "larger"
+    return (
+        f"{text} ({_fmt_number(100.0 * abs(change), 3)} % {word} than right after the last session)"
+    )
+
+
+def _repair_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The table of the repair model's settings and results (volumes in mL, times in days)."""
+    repair = summary.get("repair") or {}
+    outcome = summary.get("outcome") or {}
+    start = repair.get("lesion_after_last_session_ml")
+    rows = [
+        ("Repair step", _with_unit(repair.get("step_h"), "h")),
+        ("Tumour growth law", _fmt(repair.get("growth_law"))),
+        ("Follow-up after the last session", _with_unit(_follow_up_days(summary), "days")),
+        ("Dead tissue cleared", _with_unit(repair.get("cleared_ml"), "mL")),
+        ("Ablation zone (dead + fibrous) right after the last session", _with_unit(start, "mL")),
+        ("Ablation zone at its largest", _with_unit(repair.get("lesion_peak_ml"), "mL")),
+        ("Ablation zone at the end", _lesion_change(start, repair.get("lesion_final_ml"))),
+        ("Local progression", _day_or_none(outcome, "local_progression_day")),
+    ]
+    inputs = repair.get("sessions") or [
+        s.get("repair_inputs") or {} for s in summary.get("sessions") or []
+    ]
+    for i, given in enumerate(inputs, start=1):
+        if not isinstance(given, Mapping) or not given:
+            continue
+        rows.append(
+            (
+                f"Session {i}: immunogenicity of the kill",
+                f"{_fmt(given.get('immunogenicity'))} "
+                f"(from {_fmt(given.get('immunogenicity_from'))})",
+            )
+        )
+        if "occlusion_recovery_d" in given:
+            rows.append(
+                (
+                    f"Session {i}: recovery of occluded vessels",
+                    f"{_with_unit(given.get('occlusion_recovery_d'), 'days')} "
+                    f"(from {_fmt(given.get('occlusion_recovery_from'))})",
+                )
+            )
+    rows.append(
+        (
+            "Repair solver",
+            f"{_fmt(repair.get('steps'))} steps, "
+            f"{_with_unit(repair.get('wall_time_s'), 's')} wall time",
+        )
+    )
+    return rows
+
+
+def _repair_hypotheses(hypotheses: Any) -> list[tuple[str, str]]:
+    """``(heading, text)`` per hypothesis, e.g. ``("H3 (occlusion recovery)", "set by ...")``."""
+    if not isinstance(hypotheses, Mapping):
+        return []
+    out = []
+    for key, text in hypotheses.items():
+        name = _HYPOTHESIS_NAMES.get(str(key))
+        out.append((f"{key} ({name})" if name else str(key), _fmt(text)))
+    return out
+
+
+def _repair_parameters(parameters: Any) -> list[tuple[str, str, str, str]]:
+    """``(name, value, units, provenance)`` per repair parameter."""
+    if not isinstance(parameters, Mapping):
+        return []
+    out = []
+    for name, given in parameters.items():
+        entry = given if isinstance(given, Mapping) else {"value": given}
+        out.append(
+            (
+                str(name),
+                _fmt(entry.get("value")),
+                _fmt(entry.get("units")),
+                str(entry.get("provenance") or _MISSING),
+            )
+        )
+    return out
+
+
+def _repair_section(summary: Mapping[str, Any], figures: Sequence[str]) -> dict[str, Any] | None:
+    """The content of the "Between sessions and follow-up" section, or None without repair."""
+    repair = summary.get("repair")
+    if not repair:
+        return None
+    return {
+        "intro": REPAIR_INTRO,
+        "rows": _repair_rows(summary),
+        "hypotheses": _repair_hypotheses(repair.get("hypotheses")),
+        "parameters": _repair_parameters(repair.get("parameters")),
+        "figures": [_figure_entry(f) for f in figures],
+    }
 
 
 def _template() -> jinja2.Template:
@@ -313,7 +460,9 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
 
     The research-use notice is shown at the top and the bottom, the run's ``summary["notes"]``
     below the top one, and a warning box above each session that used an unvalidated agent
-    preset.
+    preset. When tissue repair ran (``summary["repair"]``), a section "Between sessions and
+    follow-up" after the sessions explains the repair model and lists its settings, results,
+    hypotheses and parameters, with ``repair_slices.png`` when given.
     """
     summary = result.summary
     extras = result.extras.get("sessions") or []
@@ -332,6 +481,9 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
                 "figures": [_figure_entry(f, s.get("modality")) for f in mine],
             }
         )
+    repair_figures = [f for f in remaining if f in _REPAIR_FIGURES] if summary.get("repair") else []
+    remaining = [f for f in remaining if f not in repair_figures]
+    repair = _repair_section(summary, repair_figures)
     outcome = [(_LABELS.get(k, k), _fmt(v)) for k, v in (summary.get("outcome") or {}).items()]
     scenario_name = summary.get("scenario") or "scenario"
     return _template().render(
@@ -343,6 +495,7 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         notice=RESEARCH_NOTICE,
         notes=[str(n) for n in summary.get("notes") or []],
         sessions=sessions,
+        repair=repair,
         outcome=outcome,
         course_figures=[_figure_entry(f) for f in remaining],
         scenario=result.scenario_yaml,

@@ -72,6 +72,7 @@ __all__ = [
     "OutputSettings",
     "RadiofrequencyElectrode",
     "RadiofrequencySession",
+    "RepairSettings",
     "Rolloff",
     "Scenario",
     "Session",
@@ -1292,6 +1293,26 @@ class OutputSettings(_Model):
         return tuple(float(t.to("day").magnitude) for t in self.snapshots)
 
 
+class RepairSettings(_Model):
+    """The repair model between sessions and after the last one (``tissuefate.biology.repair``).
+
+    ``parameters`` overrides the base tissue preset's ``repair`` values (``{name: "value with
+    units"}``, checked by :func:`tissuefate.biology.load_repair`); this is how a scenario switches
+    the fibrosis and clearance assumptions (e.g. ``heat_immunogenicity``). The agent-specific
+    switches (H3 occlusion recovery, H4 fixation, H5 immunogenicity) are the agent's parameters.
+    """
+
+    enabled: Annotated[bool, Strict()] = True
+    step: PositiveDuration = "6 h"  # type: ignore[assignment]
+    growth_law: Literal["logistic", "gompertz"] = "logistic"
+    parameters: dict[_Name, str] = Field(default_factory=dict)
+
+    @property
+    def step_s(self) -> float:
+        """Repair step in s."""
+        return float(self.step.to("s").magnitude)
+
+
 class Scenario(_Model):
     """A scenario: grid, tissue, anatomy and one or more treatment strategies to simulate."""
 
@@ -1304,6 +1325,7 @@ class Scenario(_Model):
     thermal: ThermalSettings = Field(default_factory=ThermalSettings)
     strategies: dict[str, Strategy]
     follow_up: NonNegativeDuration = "0 d"  # type: ignore[assignment]
+    repair: RepairSettings = Field(default_factory=RepairSettings)
     outputs: OutputSettings = Field(default_factory=OutputSettings)
 
     @field_validator("strategies")

@@ -14,6 +14,7 @@ from .presets import TissueModel
 from .state import TissueState
 
 __all__ = [
+    "agent_demand",
     "extracellular_fraction",
     "hydraulic_permeability",
     "perfusion_coefficient",
@@ -78,10 +79,24 @@ def perfusion_rate(
 def extracellular_fraction(tissue: TissueModel, anatomy: Anatomy, state: TissueState) -> np.ndarray:
     """Volume fraction of each voxel open to an injected liquid (1).
 
-    Dead cells no longer exclude the liquid: the fraction rises towards 1 with ``debris``.
+    Dead cells no longer exclude the liquid, nor does room that repair has cleared and not yet
+    refilled: the fraction rises towards 1 with ``debris`` and with the free room.
     """
     phi = _per_material(tissue, anatomy, "extracellular_fraction")
-    return (phi + (1.0 - phi) * np.clip(state.debris, 0.0, 1.0)).astype(np.float32)
+    open_ = np.clip(state.debris + np.clip(1.0 - state.occupied(), 0.0, None), 0.0, 1.0)
+    return (phi + (1.0 - phi) * open_).astype(np.float32)
+
+
+def agent_demand(
+    demand_normal: float, demand_tumor: float, anatomy: Anatomy, state: TissueState
+) -> np.ndarray:
+    """Agent demand in mol/m³ of tissue: ``demand_tumor`` per unit of viable tumour and
+    ``demand_normal`` per unit of everything else the voxel holds (parenchyma, dead tissue,
+    fibroblasts, collagen); room cleared by repair holds nothing that consumes the agent, and
+    large-vessel voxels none (float64)."""
+    tumor = np.clip(state.tumor.astype(np.float64), 0.0, 1.0)
+    rest = np.clip(state.occupied().astype(np.float64) - tumor, 0.0, 1.0)
+    return np.where(anatomy.vessel, 0.0, demand_normal * rest + demand_tumor * tumor)
 
 
 def hydraulic_permeability(tissue: TissueModel, anatomy: Anatomy, state: TissueState) -> np.ndarray:

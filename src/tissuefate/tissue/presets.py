@@ -31,6 +31,7 @@ __all__ = [
     "load_tissue",
     "parse_entries",
     "parse_value",
+    "preset_section",
 ]
 
 PRESET_PACKAGE = "tissuefate.tissue"
@@ -254,6 +255,16 @@ def _entries(
             out[key] = (value, f"inherited from {parent['preset']} ({prov}); assumption: {note}")
     out.update(parse_entries(raw.get(section) or {}, schema, f"{name}.yaml", section))
     return out
+
+
+def preset_section(
+    name: str, section: str, schema: dict[str, tuple[str, bool]]
+) -> dict[str, tuple[float, str]]:
+    """Parameters of preset ``name`` in ``section`` (e.g. ``"repair"``), inherited ones included.
+
+    Returns name -> (SI value, provenance); an absent section gives an empty dict.
+    """
+    return _entries(name, section, schema)
 
 
 def parse_entries(

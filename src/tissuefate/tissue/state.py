@@ -23,6 +23,8 @@ FIELD_INFO: dict[str, tuple[str, str]] = {
     "myofibroblasts": ("1", "activated fibroblasts, fraction of voxel capacity"),
     "collagen": ("1", "deposited collagen, fraction of voxel capacity; scar where it dominates"),
     "water": ("1", "relative water content: 1 normal, > 1 oedema, < 1 dehydration"),
+    "injury": ("1", "injury signal released by killed cells, scaled by immunogenicity, >= 0"),
+    "phagocytes": ("1", "phagocyte (macrophage) density relative to a fully recruited voxel"),
 }
 
 
@@ -32,8 +34,9 @@ class TissueState:
 
     Fractions of voxel capacity (``tumor``, ``normal``, ``coagulated``, ``debris``,
     ``myofibroblasts``, ``collagen``) lie in [0, 1] and their sum (the occupied fraction) never
-    exceeds 1. ``ecm``, ``vessels``, ``occlusion`` lie in [0, 1], except ``vessels``, which may
-    exceed 1 in tumour; ``inflammation`` is >= 0; ``water`` is relative to normal (1).
+    exceeds 1. ``ecm``, ``vessels``, ``occlusion``, ``phagocytes`` lie in [0, 1], except
+    ``vessels``, which may exceed 1 in tumour; ``inflammation`` and ``injury`` are >= 0;
+    ``water`` is relative to normal (1).
     """
 
     tumor: np.ndarray
@@ -47,6 +50,8 @@ class TissueState:
     myofibroblasts: np.ndarray
     collagen: np.ndarray
     water: np.ndarray
+    injury: np.ndarray
+    phagocytes: np.ndarray
 
     @classmethod
     def initial(cls, anatomy: Anatomy) -> TissueState:
@@ -57,7 +62,7 @@ class TissueState:
         shape = anatomy.grid.shape
         tissue = (~anatomy.vessel).astype(np.float32)
         tumor = anatomy.tumor_fraction.astype(np.float32, copy=True)
-        zeros = [np.zeros(shape, np.float32) for _ in range(6)]
+        zeros = [np.zeros(shape, np.float32) for _ in range(8)]
         return cls(
             tumor=tumor,
             normal=tissue - tumor,
@@ -70,6 +75,8 @@ class TissueState:
             myofibroblasts=zeros[4],
             collagen=zeros[5],
             water=tissue.copy(),
+            injury=zeros[6],
+            phagocytes=zeros[7],
         )
 
     @staticmethod

@@ -1,0 +1,448 @@
+"""What treated tissue becomes between sessions: clearance, inflammation, scar or regeneration,
+vessels and tumour regrowth, on a repair clock of hours.
+
+Per voxel (``tissuefate.kernels.repair`` has the exact update of each process):
+
+- **Injury signal.** Cells a session kills release a signal ``S`` in proportion to the killing
+  modality's immunogenicity (an agent's ``immunogenicity``; ``heat_immunogenicity`` for microwave
+  and radiofrequency, ``cold_immunogenicity`` for cryo). It decays with ``injury_signal_lifetime``.
+- **Inflammation** ``I`` rises with the signal and resolves with ``inflammation_time``.
+- **Phagocytes** ``P`` are recruited only where blood reaches (perfusion access ``a =
+  min(1, vessels (1 − occlusion))``), in proportion to the dead tissue in and beside the voxel plus
+  the inflammation, and migrate by diffusion. So clearance works inward from perfused tissue:
+  ``debris`` fast, heat-fixed ``coagulated`` tissue slowly.
+- **Fibrosis**, a switch in the spirit of Adler et al. 2020 (healing vs fibrosis decided by the
+  size and persistence of the injury): myofibroblasts are activated by a steep Hill function
+  (exponent 4) of the drive ``fibrosis_gain · I + trapped_necrosis_gain · P · coagulated +
+  ecm_collapse_gain · (1 − ecm) · free``. A small, transient drive heals; inflammation, fixed
+  necrosis under phagocytic attack or room without matrix scar. Myofibroblasts lay collagen
+  into free room; collagen is remodelled over ``remodelling_time``. Scar = voxels where
+  collagen is at least half.
+- **Regeneration**: parenchyma grows logistically into free room where matrix and blood supply
+  remain, and spreads from its neighbours (``regeneration_rate``, ``regeneration_diffusivity``).
+- **Vessels** regrow logistically with invasion towards ``ecm (1 − collagen − F)(1 − dead)``:
+  never through scar or dead tissue. Reversible ``occlusion`` recovers; water relaxes to
+  ``1 + edema_gain · I``.
+- **Tumour** regrows from surviving cells: logistic or Gompertz growth at ``ρ = ln 2 / T_d`` of its
+  preset's volume doubling time, scaled by perfusion access (no growth without blood), into
+  everything not dead or fibrous (it displaces parenchyma), and invades at ``D`` of
+  :func:`tissuefate.biology.growth.invasion_diffusivity`. Tumour inside scar is shielded: it has
+  no room to grow into and no blood.
+- Cells and microvessels below one cell per voxel (``cell_density``) die out.
+
+Phagocytes, parenchyma, vessels and tumour move by explicit diffusion (cells only into free room:
+each voxel's diffusivity is D times its capacity), sub-stepped to stability. Work is confined to
+the bounding box of the voxels where anything happens, widened by how far a front can move before
+the box is recomputed (daily); a test checks that the box gives the full-grid result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import ScenarioError
+from ..grid.anatomy import Anatomy
+from ..grid.grid import Grid
+from ..kernels import repair as kr
+from ..kernels import transport as kt
+from ..tissue.presets import TissueModel, parse_value, preset_section
+from ..tissue.state import TissueState
+from .growth import DIFFUSION_SAFETY, GrowthLaw, invasion_diffusivity, proliferation_rate
+
+__all__ = [
+    "REPAIR_SCHEMA",
+    "RepairModel",
+    "RepairParameters",
+    "load_repair",
+]
+
+DAY = 86400.0
+RATE, TIME, DIFFUSIVITY, ONE = "1/[time]", "[time]", "[length]**2/[time]", "dimensionless"
+REPAIR_SCHEMA: dict[str, tuple[str, bool]] = {
+    "injury_signal_lifetime": (TIME, True),
+    "inflammation_gain": (RATE, True),
+    "inflammation_time": (TIME, True),
+    "heat_immunogenicity": (ONE, True),
+    "cold_immunogenicity": (ONE, True),
+    "phagocyte_recruitment_rate": (RATE, True),
+    "phagocyte_lifetime": (TIME, True),
+    "phagocyte_diffusivity": (DIFFUSIVITY, True),
+    "debris_clearance_rate": (RATE, True),
+    "coagulated_clearance_rate": (RATE, True),
+    "fibrosis_gain": (ONE, True),
+    "trapped_necrosis_gain": (ONE, True),
+    "ecm_collapse_gain": (ONE, True),
+    "activation_half": (ONE, True),
+    "myofibroblast_activation_rate": (RATE, True),
+    "myofibroblast_lifetime": (TIME, True),
+    "collagen_deposition_rate": (RATE, True),
+    "remodelling_time": (TIME, True),
+    "regeneration_rate": (RATE, True),
+    "regeneration_diffusivity": (DIFFUSIVITY, True),
+    "vessel_regrowth_rate": (RATE, True),
+    "vessel_regrowth_diffusivity": (DIFFUSIVITY, True),
+    "occlusion_recovery_time": (TIME, True),
+    "edema_gain": (ONE, True),
+    "edema_time": (TIME, True),
+    "cell_density": ("1/[length]**3", True),
+}
+_POSITIVE = {
+    k for k, (dim, _) in REPAIR_SCHEMA.items() if dim == TIME or k in ("activation_half",)
+} | {"cell_density"}
+_UNITS = {RATE: "1/d", TIME: "d", DIFFUSIVITY: "mm^2/d", ONE: "1", "1/[length]**3": "1/mL"}
+_TO_UNITS = {RATE: DAY, TIME: 1 / DAY, DIFFUSIVITY: 1e6 * DAY, ONE: 1.0, "1/[length]**3": 1e-6}
+
+
+@dataclass(frozen=True)
+class RepairParameters:
+    """Repair parameters of a base tissue (SI: s, 1/s, m²/s, 1/m³; see ``REPAIR_SCHEMA``)."""
+
+    injury_signal_lifetime: float
+    inflammation_gain: float
+    inflammation_time: float
+    heat_immunogenicity: float
+    cold_immunogenicity: float
+    phagocyte_recruitment_rate: float
+    phagocyte_lifetime: float
+    phagocyte_diffusivity: float
+    debris_clearance_rate: float
+    coagulated_clearance_rate: float
+    fibrosis_gain: float
+    trapped_necrosis_gain: float
+    ecm_collapse_gain: float
+    activation_half: float
+    myofibroblast_activation_rate: float
+    myofibroblast_lifetime: float
+    collagen_deposition_rate: float
+    remodelling_time: float
+    regeneration_rate: float
+    regeneration_diffusivity: float
+    vessel_regrowth_rate: float
+    vessel_regrowth_diffusivity: float
+    occlusion_recovery_time: float
+    edema_gain: float
+    edema_time: float
+    cell_density: float
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def table(self) -> dict[str, dict[str, object]]:
+        """``{name: {value, units, provenance}}`` in the units a reader expects (d, 1/d, mm²/d)."""
+        out: dict[str, dict[str, object]] = {}
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            dim = REPAIR_SCHEMA[f.name][0]
+            out[f.name] = {
+                "value": getattr(self, f.name) * _TO_UNITS[dim],
+                "units": _UNITS[dim],
+                "provenance": self.sources.get(f.name, ""),
+            }
+        return out
+
+
+def load_repair(
+    base: str, overrides: Mapping[str, str] | None = None, *, source: str | None = None
+) -> RepairParameters | None:
+    """The ``repair`` section of base tissue preset ``base`` with the scenario's overrides.
+
+    Returns None when the preset has no repair section (e.g. a gel phantom). Errors name
+    ``repair.parameters.KEY`` of the scenario, or the preset file.
+    """
+    values = preset_section(base, "repair", REPAIR_SCHEMA)
+    overrides = dict(overrides or {})
+    if not values:
+        if overrides:
+            raise ScenarioError(
+                f"tissue preset {base!r} has no repair model to override",
+                source=source,
+                key="repair.parameters",
+            )
+        return None
+    for key, text in overrides.items():
+        where = f"repair.parameters.{key}"
+        if key not in REPAIR_SCHEMA:
+            raise ScenarioError(
+                "unknown repair parameter; allowed: " + ", ".join(REPAIR_SCHEMA),
+                source=source,
+                key=where,
+            )
+        values[key] = (parse_value(text, key, REPAIR_SCHEMA, source, where), "scenario override")
+    missing = [k for k in REPAIR_SCHEMA if k not in values]
+    if missing:
+        raise ScenarioError(
+            f"preset {base!r} lacks repair parameters: {', '.join(missing)}",
+            source=f"{base}.yaml",
+            key="repair",
+        )
+    for key, (value, prov) in values.items():
+        bad = not math.isfinite(value) or value < 0 or (key in _POSITIVE and value <= 0)
+        if bad:
+            what = "positive" if key in _POSITIVE else "a non-negative number"
+            where = f"repair.parameters.{key}" if prov == "scenario override" else f"repair.{key}"
+            raise ScenarioError(
+                f"must be {what}, got {value:g}",
+                source=source if prov == "scenario override" else f"{base}.yaml",
+                key=where,
+            )
+    return RepairParameters(
+        **{k: v[0] for k, v in values.items()}, sources={k: v[1] for k, v in values.items()}
+    )
+
+
+Impl = Literal["compiled", "numpy"]
+_MOBILE = ("phagocytes", "normal", "vessels", "tumor")
+_EPS = 1e-6
+
+
+@dataclass
+class RepairModel:
+    """The repair dynamics of one scenario's tissue.
+
+    Parameters
+    ----------
+    grid, anatomy, tissue
+        The scenario's grid, anatomy and resolved tissue presets (tumour doubling times).
+    params
+        Repair parameters (:func:`load_repair`).
+    law
+        Tumour growth law, ``"logistic"`` or ``"gompertz"``.
+    impl
+        ``"compiled"`` (numba kernels) or ``"numpy"`` (reference).
+    use_block
+        Restrict the work to the active bounding box (default); False updates the whole grid.
+    """
+
+    grid: Grid
+    anatomy: Anatomy
+    tissue: TissueModel
+    params: RepairParameters
+    law: GrowthLaw = "logistic"
+    impl: Impl = "compiled"
+    use_block: bool = True
+    cleared: float = 0.0
+    """Dead tissue cleared so far (voxel fractions summed; × voxel volume = volume)."""
+
+    def __post_init__(self) -> None:
+        self._tissue = (~self.anatomy.vessel).astype(np.uint8)
+        self._rate, self._tumor_d = self._tumor_rates()
+        self._d = {
+            "phagocytes": self.params.phagocyte_diffusivity,
+            "normal": self.params.regeneration_diffusivity,
+            "vessels": self.params.vessel_regrowth_diffusivity,
+            "tumor": float(self._tumor_d.max()) if self._tumor_d.size else 0.0,
+        }
+        self.extinction = 1.0 / (self.params.cell_density * self.grid.voxel_volume)
+        self._ones: np.ndarray | None = None
+
+    def _tumor_rates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Growth rate ρ (1/s) and invasion D (m²/s) of each voxel: those of the nearest tumour's
+        preset (0 for a preset without a doubling time, or without tumours)."""
+        shape = self.grid.shape
+        ids = self.anatomy.tumor_id
+        if not np.any(ids > 0):
+            return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        rho_of, d_of = [0.0], [0.0]
+        for n in range(1, int(ids.max()) + 1):
+            mats = self.anatomy.material[ids == n]
+            td = self.tissue.materials[int(np.bincount(mats).argmax())].volume_doubling_time
+            rho_of.append(0.0 if td is None else proliferation_rate(td))
+            d_of.append(0.0 if td is None else invasion_diffusivity(td))
+        _, (ii, jj, kk) = ndimage.distance_transform_edt(ids == 0, return_indices=True)
+        nearest = ids[ii, jj, kk]
+        return (
+            np.asarray(rho_of, np.float32)[nearest],
+            np.asarray(d_of, np.float32)[nearest],
+        )
+
+    # -- sessions -----------------------------------------------------------------------------
+    def injure(self, state: TissueState, killed: np.ndarray, immunogenicity: float) -> None:
+        """Add the injury signal of cells a session killed (``killed``: voxel fractions)."""
+        if immunogenicity < 0:
+            raise ValueError(f"immunogenicity must not be negative, got {immunogenicity}")
+        state.injury += (immunogenicity * np.clip(killed, 0.0, None)).astype(np.float32)
+
+    # -- repair -------------------------------------------------------------------------------
+    def vector(self, dt: float, occlusion_recovery_time: float | None = None) -> np.ndarray:
+        """The packed parameter vector of :func:`tissuefate.kernels.repair.repair_step`."""
+        p = self.params
+        t_occ = occlusion_recovery_time or p.occlusion_recovery_time
+        values = {
+            "dt": dt,
+            "signal_decay": math.exp(-dt / p.injury_signal_lifetime),
+            "inv_signal_lifetime": 1.0 / p.injury_signal_lifetime,
+            "inflammation_gain": p.inflammation_gain,
+            "inv_inflammation_time": 1.0 / p.inflammation_time,
+            "phagocyte_recruitment": p.phagocyte_recruitment_rate,
+            "inv_phagocyte_lifetime": 1.0 / p.phagocyte_lifetime,
+            "debris_clearance": p.debris_clearance_rate,
+            "coagulated_clearance": p.coagulated_clearance_rate,
+            "fibrosis_gain": p.fibrosis_gain,
+            "trapped_necrosis_gain": p.trapped_necrosis_gain,
+            "ecm_collapse_gain": p.ecm_collapse_gain,
+            "activation_half": p.activation_half,
+            "myofibroblast_rate": p.myofibroblast_activation_rate,
+            "inv_myofibroblast_lifetime": 1.0 / p.myofibroblast_lifetime,
+            "collagen_rate": p.collagen_deposition_rate,
+            "inv_remodelling_time": 1.0 / p.remodelling_time,
+            "regeneration_rate": p.regeneration_rate,
+            "vessel_rate": p.vessel_regrowth_rate,
+            "occlusion_decay": math.exp(-dt / t_occ),
+            "edema_gain": p.edema_gain,
+            "water_decay": math.exp(-dt / p.edema_time),
+            "extinction": self.extinction,
+            "gompertz": 1.0 if self.law == "gompertz" else 0.0,
+        }
+        return np.array([values[k] for k in kr.PARAMETERS], dtype=np.float64)
+
+    def advance(
+        self,
+        state: TissueState,
+        duration: float,
+        step: float,
+        *,
+        occlusion_recovery_time: float | None = None,
+    ) -> Iterator[float]:
+        """Advance ``state`` in place over ``duration`` s in steps of at most ``step`` s.
+
+        Yields the time (s since the start of this call) after each step, so the caller can
+        record volumes or snapshots between steps.
+        """
+        if duration <= 0:
+            return
+        n = max(1, math.ceil(duration / step - 1e-9))
+        dt = duration / n
+        p = self.vector(dt, occlusion_recovery_time)
+        refresh = max(1, round(DAY / dt))
+        block: tuple[slice, slice, slice] | None = None
+        for m in range(n):
+            if block is None or m % refresh == 0:
+                block = self.active_block(state, refresh * dt)
+            if block is not None:
+                self._step(state, block, dt, p)
+            yield (m + 1) * dt
+
+    def active_block(self, state: TissueState, horizon: float) -> tuple[slice, slice, slice] | None:
+        """Bounding box of the voxels where anything can change, widened by how far phagocytes
+        and cell fronts can move in ``horizon`` s; None when nothing can change."""
+        full = (slice(None),) * 3
+        if not self.use_block:
+            return full
+        s = state
+        dead = s.coagulated + s.debris
+        free = 1.0 - s.occupied()
+        tissue = self._tissue.astype(bool)
+        vcap = s.ecm * np.clip(1.0 - s.collagen - s.myofibroblasts, 0, None) * (1.0 - dead)
+        active = (
+            (dead > _EPS)
+            | (s.phagocytes > _EPS)
+            | (s.injury > _EPS)
+            | (s.inflammation > _EPS)
+            | (s.myofibroblasts > _EPS)
+            | (s.occlusion > _EPS)
+            | (np.abs(s.water - 1.0) > _EPS)
+        )
+        active |= tissue & ((free > _EPS) | (s.vessels < vcap - _EPS))
+        active |= (s.tumor > 0) & (s.normal > _EPS)
+        if not active.any():
+            return None
+        reach = 0.0
+        for name in _MOBILE:
+            reach = max(reach, 3.0 * math.sqrt(2.0 * self._d[name] * horizon))
+        p = self.params
+        for d, rho in (
+            (p.regeneration_diffusivity, p.regeneration_rate),
+            (p.vessel_regrowth_diffusivity, p.vessel_regrowth_rate),
+            (self._d["tumor"], float(self._rate.max())),
+        ):
+            reach += 2.0 * math.sqrt(d * rho) * horizon
+        margin = 2 + math.ceil(reach / self.grid.spacing)
+        out = []
+        for axis in range(3):
+            other = tuple(a for a in range(3) if a != axis)
+            idx = np.nonzero(active.any(axis=other))[0]
+            lo = max(0, int(idx[0]) - margin)
+            hi = min(active.shape[axis], int(idx[-1]) + 1 + margin)
+            out.append(slice(lo, hi))
+        return tuple(out)  # type: ignore[return-value]
+
+    def _step(
+        self, state: TissueState, block: tuple[slice, slice, slice], dt: float, p: np.ndarray
+    ) -> None:
+        s = state
+        view = {name: getattr(s, name)[block] for name in s.field_names()}
+        shape = view["tumor"].shape
+        compiled = self.impl == "compiled"
+        demand = np.empty(shape, np.float32)
+        (kr.neighbour_max if compiled else kr.neighbour_max_numpy)(
+            view["coagulated"], view["debris"], demand
+        )
+        caps = {name: np.empty(shape, np.float32) for name in ("normal", "vessels", "tumor")}
+        cleared = np.zeros(shape[0], np.float64)
+        (kr.repair_step if compiled else kr.repair_step_numpy)(
+            *(view[name] for name in s.field_names()),
+            self._tissue[block],
+            self._rate[block],
+            demand,
+            p,
+            caps["normal"],
+            caps["vessels"],
+            caps["tumor"],
+            cleared,
+        )
+        self.cleared += float(cleared.sum())
+        caps["phagocytes"] = self._tissue[block].astype(np.float32)
+        for name in _MOBILE:
+            d = self._tumor_d[block] if name == "tumor" else self._d[name]
+            self._diffuse(view[name], np.asarray(d, np.float64) * caps[name], dt)
+        _crowd(view)
+
+    def _diffuse(self, u: np.ndarray, d: np.ndarray, dt: float) -> None:
+        """Explicit diffusion of ``u`` (a view, updated in place) with per-voxel ``d`` (m²/s),
+        closed faces, sub-stepped to stability."""
+        dmax = float(np.max(d)) if d.size else 0.0
+        if dmax <= 0.0 or not u.any():
+            return
+        h = self.grid.spacing
+        n = max(1, math.ceil(dt / (DIFFUSION_SAFETY * h * h / (6.0 * dmax))))
+        padded = tuple(m + 2 for m in u.shape)
+        inner = (slice(1, -1),) * 3
+        c, out, dpad = np.zeros(padded), np.zeros(padded), np.zeros(padded)
+        c[inner] = u
+        dpad[inner] = d
+        if self._ones is None or self._ones.shape != padded:
+            self._ones = np.ones(padded)
+        hold = np.zeros(u.shape, np.uint8)
+        inflow = np.zeros(u.shape[0])
+        step = kt.diffuse_step if self.impl == "compiled" else kt.diffuse_step_numpy
+        for _ in range(n):
+            step(c, dpad, self._ones, hold, out, dt / n / (h * h), inflow)
+            c, out = out, c
+        np.maximum(c[inner], 0.0, out=c[inner])
+        u[...] = c[inner]
+
+
+def _crowd(view: dict[str, np.ndarray]) -> None:
+    """Where invasion filled a voxel past capacity, tumour displaces parenchyma first, then is
+    itself held back; vessels are capped at 1 where they were not above it."""
+    occupied = (
+        view["tumor"]
+        + view["normal"]
+        + view["coagulated"]
+        + view["debris"]
+        + view["myofibroblasts"]
+        + view["collagen"]
+    )
+    excess = occupied - 1.0
+    over = excess > 0
+    if over.any():
+        take_n = np.minimum(view["normal"], np.where(over, excess, 0.0))
+        view["normal"] -= take_n
+        rest = np.where(over, excess - take_n, 0.0)
+        view["tumor"] -= np.minimum(view["tumor"], rest)
+    np.clip(view["phagocytes"], 0.0, 1.0, out=view["phagocytes"])
