@@ -219,11 +219,24 @@ def test_repair_kernel_matches_its_numpy_reference():
         assert a[3].sum() > 0
 
 
+def test_pool_totals_match_their_numpy_reference():
+    state = _random_state(np.random.default_rng(11), (13, 9, 7))
+    normal0 = np.random.default_rng(12).random(state.shape).astype(np.float32)
+    state.collagen[0] = 0.5  # exactly at the scar threshold: counted
+    args = (state.tumor, state.coagulated, state.debris, state.myofibroblasts, state.collagen,
+            state.normal, normal0, state.inflammation)  # fmt: skip
+    got, ref = kr.pool_totals(*args), kr.pool_totals_numpy(*args)
+    np.testing.assert_allclose(got, ref, rtol=1e-9)
+    assert got[5] == np.count_nonzero(state.collagen >= 0.5) >= 63
+    assert got[7] == pytest.approx(float(state.inflammation.max()))
+
+
 def test_a_whole_model_run_matches_between_compiled_and_numpy():
     grid, tissue, anatomy, s0 = _setup(
         shape=(14, 12, 10), tumors=[TumorShape("t", Sphere((0, 0, 0), 3.5e-3), 1)], presets=["hcc"]
     )
     _lesion(s0, grid, radius=3e-3)
+    _lesion(s0, grid, radius=2e-3, center=(4.5e-3, 3e-3, 0.0))  # bordered by healthy liver
     states = {}
     for impl in ("compiled", "numpy"):
         s = s0.copy()

@@ -220,3 +220,29 @@ repair: {step: 1 d}
     assert out["viable_tumor_ml"] > 4 * after
     assert out["local_progression_day"] is not None
     assert 0 < out["local_progression_day"] <= 60  # measured: day 28
+
+
+def test_the_followup_example_runs_reduced_from_the_cli(tmp_path):
+    from importlib import resources
+
+    from typer.testing import CliRunner
+
+    from tissuefate.cli import app
+
+    text = (resources.files("tissuefate") / "examples" / "mwa_followup.yaml").read_text()
+    raw = yaml.safe_load(text)
+    raw["grid"]["spacing"] = "2 mm"
+    raw["follow_up"] = "60 d"
+    raw["repair"]["step"] = "1 d"
+    raw["outputs"]["snapshots"] = ["7 d", "30 d", "60 d"]
+    path = tmp_path / "followup.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(path), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    for name in ("course_volumes.png", "repair_slices.png", "report.html", "timeseries.csv"):
+        assert (out / name).exists(), name
+    summary = yaml.safe_load((out / "summary.json").read_text())
+    assert summary["outcome"]["days"] == 60
+    assert summary["repair"]["steps"] == 60
+    assert "Between sessions and follow-up" in (out / "report.html").read_text()

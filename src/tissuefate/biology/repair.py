@@ -31,7 +31,9 @@ Per voxel (``tissuefate.kernels.repair`` has the exact update of each process):
 - Cells and microvessels below one cell per voxel (``cell_density``) die out.
 
 Phagocytes, parenchyma, vessels and tumour move by explicit diffusion (cells only into free room:
-each voxel's diffusivity is D times its capacity), sub-stepped to stability. Work is confined to
+each voxel's diffusivity is D times its capacity), sub-stepped to stability: phagocytes every
+step, the slow movers (parenchyma, vessels, tumour: fronts of well under a voxel a day) once a
+day with the day's time, with the capacities of that step. Work is confined to
 the bounding box of the voxels where anything happens, widened by how far a front can move before
 the box is recomputed (daily); a test checks that the box gives the full-grid result.
 """
@@ -238,7 +240,7 @@ class RepairModel:
             "tumor": float(self._tumor_d.max()) if self._tumor_d.size else 0.0,
         }
         self.extinction = 1.0 / (self.params.cell_density * self.grid.voxel_volume)
-        self._ones: np.ndarray | None = None
+        self._work: tuple[np.ndarray, ...] | None = None
 
     def _tumor_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Growth rate ρ (1/s) and invasion D (m²/s) of each voxel: those of the nearest tumour's
@@ -323,8 +325,10 @@ class RepairModel:
         for m in range(n):
             if block is None or m % refresh == 0:
                 block = self.active_block(state, refresh * dt)
+            # the slow movers (parenchyma, vessels, tumour) move once per block period
+            slow = (m % refresh + 1) * dt if (m + 1) % refresh == 0 or m == n - 1 else 0.0
             if block is not None:
-                self._step(state, block, dt, p)
+                self._step(state, block, dt, p, slow)
             yield (m + 1) * dt
 
     def active_block(self, state: TissueState, horizon: float) -> tuple[slice, slice, slice] | None:
@@ -372,8 +376,15 @@ class RepairModel:
         return tuple(out)  # type: ignore[return-value]
 
     def _step(
-        self, state: TissueState, block: tuple[slice, slice, slice], dt: float, p: np.ndarray
+        self,
+        state: TissueState,
+        block: tuple[slice, slice, slice],
+        dt: float,
+        p: np.ndarray,
+        slow: float,
     ) -> None:
+        """One step of the local processes and of the phagocytes' migration over ``dt`` s; when
+        ``slow`` > 0 also the invasion of parenchyma, vessels and tumour over ``slow`` s."""
         s = state
         view = {name: getattr(s, name)[block] for name in s.field_names()}
         shape = view["tumor"].shape
@@ -396,35 +407,43 @@ class RepairModel:
             cleared,
         )
         self.cleared += float(cleared.sum())
-        caps["phagocytes"] = self._tissue[block].astype(np.float32)
-        for name in _MOBILE:
-            d = self._tumor_d[block] if name == "tumor" else self._d[name]
-            self._diffuse(view[name], np.asarray(d, np.float64) * caps[name], dt)
-        _crowd(view)
+        self._diffuse(view["phagocytes"], self._d["phagocytes"], self._tissue[block],
+                      self._d["phagocytes"], dt)  # fmt: skip
+        if slow > 0.0:
+            for name in ("normal", "vessels", "tumor"):
+                d = self._tumor_d[block] if name == "tumor" else self._d[name]
+                self._diffuse(view[name], d, caps[name], self._d[name], slow)
+            _crowd(view)
 
-    def _diffuse(self, u: np.ndarray, d: np.ndarray, dt: float) -> None:
-        """Explicit diffusion of ``u`` (a view, updated in place) with per-voxel ``d`` (m²/s),
-        closed faces, sub-stepped to stability."""
-        dmax = float(np.max(d)) if d.size else 0.0
+    def _diffuse(
+        self, u: np.ndarray, d: np.ndarray | float, cap: np.ndarray, dmax: float, dt: float
+    ) -> None:
+        """Explicit diffusion of ``u`` (a view, updated in place) with diffusivity ``d`` (m²/s,
+        per voxel or scalar, at most ``dmax``) times the capacity ``cap`` (1), closed faces,
+        sub-stepped to stability. The padded work arrays are kept between calls."""
         if dmax <= 0.0 or not u.any():
             return
         h = self.grid.spacing
         n = max(1, math.ceil(dt / (DIFFUSION_SAFETY * h * h / (6.0 * dmax))))
         padded = tuple(m + 2 for m in u.shape)
+        if self._work is None or self._work[0].shape != padded:
+            self._work = (
+                np.zeros(padded),
+                np.zeros(padded),
+                np.zeros(padded),
+                np.ones(padded),
+                np.zeros(u.shape, np.uint8),
+                np.zeros(u.shape[0]),
+            )
+        c, out, dpad, ones, hold, inflow = self._work
         inner = (slice(1, -1),) * 3
-        c, out, dpad = np.zeros(padded), np.zeros(padded), np.zeros(padded)
         c[inner] = u
-        dpad[inner] = d
-        if self._ones is None or self._ones.shape != padded:
-            self._ones = np.ones(padded)
-        hold = np.zeros(u.shape, np.uint8)
-        inflow = np.zeros(u.shape[0])
+        np.multiply(cap, d, out=dpad[inner])
         step = kt.diffuse_step if self.impl == "compiled" else kt.diffuse_step_numpy
         for _ in range(n):
-            step(c, dpad, self._ones, hold, out, dt / n / (h * h), inflow)
+            step(c, dpad, ones, hold, out, dt / n / (h * h), inflow)
             c, out = out, c
-        np.maximum(c[inner], 0.0, out=c[inner])
-        u[...] = c[inner]
+        np.maximum(c[inner], 0.0, out=u)
 
 
 def _crowd(view: dict[str, np.ndarray]) -> None:

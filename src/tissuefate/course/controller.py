@@ -6,6 +6,7 @@ the repair model) watch it from outside.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from ..errors import ScenarioError
 from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
+from ..kernels.repair import pool_totals
 from ..modalities import RUNNERS, SessionContext, SessionResult, ThermalOptions
 from ..modalities.agent import Agent, load_agent
 from ..scenario.io import check_scenario, dump_scenario
@@ -136,25 +138,24 @@ def _thermal_options(scenario: Scenario) -> ThermalOptions:
 
 def _volumes(state: TissueState, normal0: np.ndarray, voxel_ml: float) -> dict[str, float]:
     visible, _ = visible_tumor(state.tumor, voxel_ml)
-
-    def total(arr: np.ndarray) -> float:
-        return float(arr.sum(dtype=np.float64)) * voxel_ml
-
-    coagulated, debris = total(state.coagulated), total(state.debris)
-    myofibroblasts, collagen = total(state.myofibroblasts), total(state.collagen)
-    lost = np.subtract(normal0, state.normal)
+    s = state
+    tot = pool_totals(
+        s.tumor, s.coagulated, s.debris, s.myofibroblasts, s.collagen, s.normal, normal0,
+        s.inflammation,
+    )  # fmt: skip
+    tumor, coagulated, debris, myofibroblasts, collagen = (float(x) * voxel_ml for x in tot[:5])
     return {
-        "viable_tumor_ml": total(state.tumor),
+        "viable_tumor_ml": tumor,
         "visible_tumor_ml": visible,
         "necrotic_ml": coagulated + debris,
         "coagulated_ml": coagulated,
         "debris_ml": debris,
-        "scar_ml": float(np.count_nonzero(state.collagen >= 0.5)) * voxel_ml,
-        "normal_lost_ml": total(np.maximum(lost, 0.0, out=lost)),
+        "scar_ml": float(tot[5]) * voxel_ml,
+        "normal_lost_ml": float(tot[6]) * voxel_ml,
         "lesion_ml": coagulated + debris + myofibroblasts + collagen,
         "collagen_ml": collagen,
         "myofibroblasts_ml": myofibroblasts,
-        "inflammation_max": float(state.inflammation.max()),
+        "inflammation_max": float(tot[7]),
     }
 
 
@@ -304,10 +305,13 @@ def _repair_interval(
     day = start
     began = time.perf_counter()
     for stop in stops:
+        checked = math.floor(day)
         for t in repair.advance(state, (stop - day) * DAY, step, occlusion_recovery_time=recovery):
             now = day + t / DAY
             rows.append({"day": now, "event": "repair", **_volumes(state, normal0, voxel_ml)})
-            _check_finite(state, now)
+            if math.floor(now) > checked or t >= (stop - day) * DAY:  # once a day, and at stop
+                _check_finite(state, now)
+                checked = math.floor(now)
             report(now)
             clock["steps"] += 1
         day = stop

@@ -4,6 +4,8 @@
 debris``) among the voxel and its six face neighbours: the demand that draws phagocytes into a
 perfused voxel bordering dead tissue.
 
+``pool_totals`` sums the pools a course records after every repair step, in one pass.
+
 ``repair_step`` advances every voxel's pools over ``dt`` s, one process after another (Lie
 splitting), each integrated exactly with its inputs held at their values for the step (see
 ``tissuefate.biology.repair`` for the model and ``PARAMETERS`` below for the packed parameters):
@@ -24,7 +26,9 @@ splitting), each integrated exactly with its inputs held at their values for the
 - microvessels regrow logistically (rate ρ_V) towards ``ecm (1 − collagen − F)(1 − dead)``, never
   through scar or dead tissue; reversible occlusion decays as ``e^{-t/τ_O}``; water relaxes
   towards ``1 + edema_gain I`` as ``e^{-t/τ_W}``;
-- cells and vessels below ``extinction`` (less than one cell per voxel) are removed.
+- cells and vessels below ``extinction`` (less than one cell per voxel) are removed, and the
+  signal, inflammation, phagocytes and myofibroblasts below ``FLUSH`` (1e-6) are set to 0, so
+  that resolved voxels cost nothing.
 
 Every update keeps the pools in [0, capacity], so the occupied fraction never exceeds 1 (up to
 float32 round-off, which the caller clips). Voxels outside the tissue (``tissue = 0``, large
@@ -43,12 +47,18 @@ from numba import prange
 from ._jit import jit
 
 __all__ = [
+    "FLUSH",
     "PARAMETERS",
     "neighbour_max",
     "neighbour_max_numpy",
+    "pool_totals",
+    "pool_totals_numpy",
     "repair_step",
     "repair_step_numpy",
 ]
+
+FLUSH = 1e-6
+"""Signal, inflammation, phagocytes and myofibroblasts below this are set to 0."""
 
 PARAMETERS = (
     "dt",
@@ -122,9 +132,9 @@ def _relax(x0, source, loss, target_scale, dt):
     if r <= 0.0:
         return x0, x0
     xinf = source * target_scale / r
-    e = math.exp(-r * dt)
-    x1 = xinf + (x0 - xinf) * e
-    mean = xinf + (x0 - xinf) * (-math.expm1(-r * dt)) / (r * dt)
+    em1 = math.expm1(-r * dt)  # e^{-r dt} − 1, one transcendental for both results
+    x1 = xinf + (x0 - xinf) * (1.0 + em1)
+    mean = xinf + (x0 - xinf) * (-em1) / (r * dt)
     return x1, mean
 
 
@@ -193,14 +203,34 @@ def repair_step(
                 f = float(myofibroblasts[i, j, k])
                 co = float(collagen[i, j, k])
                 s0 = float(injury[i, j, k])
-                # injury signal and inflammation
                 infl = float(inflammation[i, j, k])
+                full = 1.0 - (t + n + c + d + f + co)
+                if (  # quiescent: nothing dead here or beside, no signal, no room, vessels
+                    # whole, no tumour (the full update would leave it as it is)
+                    c + d + s0 + infl + f + o == 0.0
+                    and phagocytes[i, j, k] == 0.0
+                    and demand[i, j, k] == 0.0
+                    and full <= 0.0
+                    and t == 0.0
+                    and water[i, j, k] == 1.0
+                    and v >= e * (1.0 - co)
+                    and (n == 0.0 or n >= p[22])
+                    and (v == 0.0 or v >= p[22])
+                ):
+                    cap_normal[i, j, k] = n
+                    cap_vessels[i, j, k] = e * (1.0 - co)
+                    cap_tumor[i, j, k] = n
+                    continue
+                # injury signal and inflammation
                 if s0 > 0.0:
                     s_mean = s0 * (1.0 - p[1]) / (p[2] * dt)
-                    injury[i, j, k] = s0 * p[1]
+                    s1 = s0 * p[1]
+                    injury[i, j, k] = s1 if s1 >= FLUSH else 0.0
                     infl, _ = _relax(infl, p[3] * s_mean, p[4], 1.0, dt)
                 elif infl > 0.0:
                     infl = infl * math.exp(-p[4] * dt)
+                if infl < FLUSH:
+                    infl = 0.0
                 inflammation[i, j, k] = infl
                 # phagocytes from perfused tissue, and clearance
                 a = min(1.0, v * (1.0 - o))
@@ -209,7 +239,7 @@ def repair_step(
                 q = p[5] * a * min(1.0, float(demand[i, j, k]) + infl)
                 if q > 0.0 or ph > 0.0:
                     ph, ph_mean = _relax(ph, q, p[6], 1.0, dt)
-                    phagocytes[i, j, k] = ph
+                    phagocytes[i, j, k] = ph if ph >= FLUSH else 0.0
                 if ph_mean > 0.0 and c + d > 0.0:
                     d1 = d * math.exp(-p[7] * ph_mean * dt)
                     c1 = c * math.exp(-p[8] * ph_mean * dt)
@@ -227,6 +257,8 @@ def repair_step(
                 f_mean = 0.0
                 if h > 0.0 or f > 0.0:
                     f1, f_mean = _relax(f, p[13] * h, p[14], f + free, dt)
+                    if f1 < FLUSH:
+                        f1 = 0.0
                     free = max(0.0, free - (f1 - f))
                     f = f1
                 if f_mean > 0.0 or co > 0.0:
@@ -332,10 +364,13 @@ def repair_step_numpy(
 
     s_mean = np.where(s0 > 0, s0 * (1.0 - p[1]) / (p[2] * dt), 0.0)
     s1 = s0 * p[1]
+    s1 = np.where(s1 >= FLUSH, s1, 0.0)
     infl, _ = relax(inflammation.astype(f64), p[3] * s_mean, p[4], 1.0)
+    infl = np.where(infl >= FLUSH, infl, 0.0)
     a = np.minimum(1.0, v * (1.0 - o))
     q = p[5] * a * np.minimum(1.0, demand.astype(f64) + infl)
     ph, ph_mean = relax(phagocytes.astype(f64), q, p[6], 1.0)
+    ph = np.where(ph >= FLUSH, ph, 0.0)
     d1 = d * np.exp(-p[7] * ph_mean * dt)
     c1 = c * np.exp(-p[8] * ph_mean * dt)
     removed = np.where(live, (c - c1) + (d - d1), 0.0)
@@ -344,6 +379,7 @@ def repair_step_numpy(
     x = p[9] * infl + p[10] * ph_mean * c + p[11] * (1.0 - e) * free
     h = np.where(x > 0, x**4 / (x**4 + p[12] ** 4), 0.0)
     f1, f_mean = relax(f, p[13] * h, p[14], f + free)
+    f1 = np.where(f1 >= FLUSH, f1, 0.0)
     free = np.maximum(0.0, free - (f1 - f))
     f = f1
     co1, _ = relax(co, p[15] * f_mean, p[16], co + free)
@@ -400,3 +436,54 @@ def repair_step_numpy(
     cap_vessels[...] = np.where(live, vcap, 0.0)
     cap_tumor[...] = np.where(live, t + n + free, 0.0)
     cleared[...] = removed.sum(axis=(1, 2))
+
+
+@jit(parallel=True)
+def pool_totals(tumor, coagulated, debris, myofibroblasts, collagen, normal, normal0, inflammation):
+    """Sums over the grid in one pass: ``out[0..4]`` the sums of ``tumor``, ``coagulated``,
+    ``debris``, ``myofibroblasts``, ``collagen``; ``out[5]`` the number of voxels with collagen
+    at least 0.5; ``out[6]`` the sum of ``max(normal0 − normal, 0)``; ``out[7]`` the largest
+    ``inflammation`` (float64 sums of per-plane partial sums)."""
+    n0, n1, n2 = tumor.shape
+    part = np.zeros((n0, 8))
+    for i in prange(n0):
+        acc = np.zeros(8)
+        for j in range(n1):
+            for k in range(n2):
+                acc[0] += tumor[i, j, k]
+                acc[1] += coagulated[i, j, k]
+                acc[2] += debris[i, j, k]
+                acc[3] += myofibroblasts[i, j, k]
+                acc[4] += collagen[i, j, k]
+                if collagen[i, j, k] >= 0.5:
+                    acc[5] += 1.0
+                lost = float(normal0[i, j, k]) - float(normal[i, j, k])
+                if lost > 0.0:
+                    acc[6] += lost
+                acc[7] = max(acc[7], float(inflammation[i, j, k]))
+        part[i] = acc
+    out = np.zeros(8)
+    for i in range(n0):
+        for m in range(7):
+            out[m] += part[i, m]
+        out[7] = max(out[7], part[i, 7])
+    return out
+
+
+def pool_totals_numpy(
+    tumor, coagulated, debris, myofibroblasts, collagen, normal, normal0, inflammation
+):
+    """NumPy reference of :func:`pool_totals`."""
+    f64 = np.float64
+    return np.array(
+        [
+            tumor.sum(dtype=f64),
+            coagulated.sum(dtype=f64),
+            debris.sum(dtype=f64),
+            myofibroblasts.sum(dtype=f64),
+            collagen.sum(dtype=f64),
+            float(np.count_nonzero(collagen >= 0.5)),
+            np.maximum(normal0.astype(f64) - normal, 0.0).sum(),
+            float(inflammation.max()) if inflammation.size else 0.0,
+        ]
+    )
