@@ -737,7 +737,7 @@ def repair_involution() -> list[ValidationRow]:
                 got,
                 mid,
                 got - mid,
-                max(half, 0.10),
+                half if half > 0 else 0.10,
             )
         )
     return rows
