@@ -228,7 +228,9 @@ def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
 
 def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
     """Whole sessions: the reference problem (64³), and on 128³ a 10 min 60 W microwave session,
-    a 12 min radiofrequency session and a freeze–thaw–freeze cryo session.
+    a 12 min radiofrequency session and a freeze–thaw–freeze cryo session; four ethanol
+    injections on 96³; and 180 days of repair after a microwave ablation on 96³
+    (``repair:mwa_180d``, whose ``wall_s`` is the repair alone).
 
     ``wall_s`` is the time of the heat-equation steps (as for every record); ``session_s`` adds
     the source updates (potential solves, probe and coefficient updates), and for

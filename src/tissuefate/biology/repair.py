@@ -407,8 +407,8 @@ class RepairModel:
             cleared,
         )
         self.cleared += float(cleared.sum())
-        self._diffuse(view["phagocytes"], self._d["phagocytes"], self._tissue[block],
-                      self._d["phagocytes"], dt)  # fmt: skip
+        d_p = self._d["phagocytes"]
+        self._diffuse(view["phagocytes"], d_p, self._tissue[block], d_p, dt)
         if slow > 0.0:
             for name in ("normal", "vessels", "tumor"):
                 d = self._tumor_d[block] if name == "tumor" else self._d[name]
@@ -448,7 +448,7 @@ class RepairModel:
 
 def _crowd(view: dict[str, np.ndarray]) -> None:
     """Where invasion filled a voxel past capacity, tumour displaces parenchyma first, then is
-    itself held back; vessels are capped at 1 where they were not above it."""
+    itself held back; phagocytes stay within [0, 1]."""
     occupied = (
         view["tumor"]
         + view["normal"]
