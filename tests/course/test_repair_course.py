@@ -170,10 +170,16 @@ def test_heat_immunogenicity_is_a_scenario_switch():
 def test_repair_switched_off_keeps_the_state_and_says_so():
     raw = yaml.safe_load(FOLLOWUP)
     raw["repair"] = {"enabled": False}
-    raw["outputs"] = {}
+    raw["outputs"] = {"snapshots": ["2 d"]}
     result = simulate(loads_scenario(yaml.safe_dump(raw)))
     assert "repair" not in result.summary
     assert any("repair.enabled: false" in n for n in result.summary["notes"])
+    assert any("need the repair model" in n and "2 d" in n for n in result.summary["notes"])
+    assert list(result.fields["snapshot_label"].values) == [
+        "before treatment",
+        "after session 1",
+        "after session 2",
+    ]
     assert (result.timeseries["event"] != "repair").all()
 
 

@@ -509,6 +509,11 @@ def simulate(
             f"tissue repair is {why}: the state carries over unchanged between sessions and the "
             "outcome is evaluated right after the last session"
         )
+    if repair is None and pending:
+        notes.append(
+            "snapshots between or after sessions need the repair model and were not taken: "
+            + ", ".join(f"{d:g} d" for d in pending)
+        )
     late = [d for d in wanted if d > end_day]
     if late:
         notes.append(
