@@ -252,3 +252,15 @@ def test_the_followup_example_runs_reduced_from_the_cli(tmp_path):
     assert summary["outcome"]["days"] == 60
     assert summary["repair"]["steps"] == 60
     assert "Between sessions and follow-up" in (out / "report.html").read_text()
+
+
+def test_a_non_finite_repair_state_stops_the_run_naming_field_and_voxel():
+    from tissuefate.course.controller import _check_finite
+    from tissuefate.errors import NumericalError
+    from tissuefate.grid import Grid, build_anatomy
+
+    state = TissueState.initial(build_anatomy(Grid((4, 5, 6), 1e-3), [], []))
+    _check_finite(state, 3.0, 12)  # all finite: nothing happens
+    state.collagen[1, 2, 3] = np.nan
+    with pytest.raises(NumericalError, match=r"day 3\.00.*step 12.*'collagen'.*\(1, 2, 3\)"):
+        _check_finite(state, 3.0, 12)

@@ -18,7 +18,7 @@ import xarray as xr
 from .._version import __version__
 from ..biology.repair import RepairModel, RepairParameters, load_repair
 from ..damage.zone import ZONE_OMEGA, min_margin, zone_axes
-from ..errors import ScenarioError
+from ..errors import NumericalError, ScenarioError
 from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
@@ -310,7 +310,7 @@ def _repair_interval(
             now = day + t / DAY
             rows.append({"day": now, "event": "repair", **_volumes(state, normal0, voxel_ml)})
             if math.floor(now) > checked or t >= (stop - day) * DAY:  # once a day, and at stop
-                _check_finite(state, now)
+                _check_finite(state, now, int(clock["steps"]) + 1)
                 checked = math.floor(now)
             report(now)
             clock["steps"] += 1
@@ -321,12 +321,16 @@ def _repair_interval(
     return end
 
 
-def _check_finite(state: TissueState, day: float) -> None:
+def _check_finite(state: TissueState, day: float, step: int) -> None:
+    """Raise :class:`NumericalError` naming the first state field and voxel that is not finite."""
     for fname, arr in state.as_dict().items():
         if not np.isfinite(arr).all():
-            where = np.argwhere(~np.isfinite(arr))[0]
-            raise FloatingPointError(
-                f"repair produced a non-finite {fname} on day {day:.2f} at voxel {tuple(where)}"
+            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+            raise NumericalError(
+                f"repair produced a non-finite value on day {day:.2f}",
+                step=step,
+                field=fname,
+                index=idx,
             )
 
 

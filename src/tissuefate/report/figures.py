@@ -178,6 +178,21 @@ def _panel(ax: Any, data: np.ndarray, extent: tuple, outlines: tuple, **colour: 
     return image
 
 
+def _dark_legend(fig: Figure, handles: list[Any], ncols: int) -> None:
+    """The figure's legend at the bottom, white text on dark grey (the slice panels' outlines
+    are light)."""
+    legend = fig.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.005),
+        ncols=ncols,
+        facecolor="0.3",
+        framealpha=1.0,
+    )
+    for text in legend.get_texts():
+        text.set_color("white")
+
+
 def session_slices(result: Result, session: int) -> Figure:
     """Peak temperature (top) and cell kill fraction (bottom) in two planes through the applicator.
 
@@ -267,16 +282,7 @@ def session_slices(result: Result, session: int) -> Figure:
         ]
         if cold:
             handles.insert(3, Line2D([], [], color="0.85", ls=":", lw=1.2, label="Ice edge (0 °C)"))
-        legend = fig.legend(
-            handles=handles,
-            loc="lower center",
-            bbox_to_anchor=(0.5, 0.005),
-            ncols=4,
-            facecolor="0.3",
-            framealpha=1.0,
-        )
-        for text in legend.get_texts():
-            text.set_color("white")
+        _dark_legend(fig, handles, ncols=4)
         fig.suptitle(extras.get("label") or f"Session {session}")
     return fig
 
@@ -536,16 +542,7 @@ def injection_slices(result: Result, session: int) -> Figure:
                 label="Injection site (needle tip)",
             ),
         ]
-        legend = fig.legend(
-            handles=handles,
-            loc="lower center",
-            bbox_to_anchor=(0.5, 0.005),
-            ncols=2,
-            facecolor="0.3",
-            framealpha=1.0,
-        )
-        for text in legend.get_texts():
-            text.set_color("white")
+        _dark_legend(fig, handles, ncols=2)
         _suptitle(fig, result, session)
     return fig
 

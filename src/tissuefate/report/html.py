@@ -134,6 +134,18 @@ def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Peak temperature", _with_unit(s.get("peak_temperature_c"), "°C")),
         ("Lowest temperature", _with_unit(s.get("min_temperature_c"), "°C")),
         ("Ablation-zone volume", _with_unit(zone.get("volume_ml"), "mL")),
+        *_zone_rows(s),
+    ]
+    if "systemic_dose" in s:
+        rows.append(("Systemic dose", _fmt(s.get("systemic_dose"))))
+    rows.append(_solver_row(solver))
+    return rows
+
+
+def _zone_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Rows every session shares: zone axes, tumour kill, smallest margin, normal necrosis."""
+    zone = s.get("ablation_zone") or {}
+    return [
         (
             "Ablation-zone long × short axis",
             f"{_with_unit(zone.get('long_axis_mm'), 'mm')} × "
@@ -143,10 +155,6 @@ def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Smallest margin around the tumour", _with_unit(s.get("min_margin_mm"), "mm")),
         ("Normal tissue necrosis", _with_unit(s.get("normal_necrosis_ml"), "mL")),
     ]
-    if "systemic_dose" in s:
-        rows.append(("Systemic dose", _fmt(s.get("systemic_dose"))))
-    rows.append(_solver_row(solver))
-    return rows
 
 
 def _solver_row(solver: Mapping[str, Any]) -> tuple[str, str]:
@@ -215,7 +223,6 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     inj = s.get("injection") or {}
     delivered = s.get("delivered") or {}
     dose = s.get("systemic_dose") or {}
-    zone = s.get("ablation_zone") or {}
     solver = s.get("solver") or {}
     sites = delivered.get("sites") or []
     injected_ml = inj.get("injected_volume_ml", delivered.get("volume_ml"))
@@ -263,14 +270,7 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ),
         ("Kill volume (damage Ω ≥ 1)", _with_unit(inj.get("kill_volume_ml"), "mL")),
         ("Kill volume / injected volume", _fmt(inj.get("kill_to_injected_ratio"))),
-        (
-            "Ablation-zone long × short axis",
-            f"{_with_unit(zone.get('long_axis_mm'), 'mm')} × "
-            f"{_with_unit(zone.get('short_axis_mm'), 'mm')}",
-        ),
-        ("Tumour kill fraction", _fmt(s.get("tumor_kill_fraction"), 4)),
-        ("Smallest margin around the tumour", _with_unit(s.get("min_margin_mm"), "mm")),
-        ("Normal tissue necrosis", _with_unit(s.get("normal_necrosis_ml"), "mL")),
+        *_zone_rows(s),
         ("Lesion volume by hour", _by_hour(inj.get("lesion_volume_ml_by_hour"))),
         (
             "Leaked volume (backflow along the track)",
