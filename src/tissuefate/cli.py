@@ -18,18 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
-from . import __version__
-from .course.controller import (
-    RESEARCH_USE,
-    build_tissue,
-    check_agents,
-    check_repair,
-    simulate,
-)
+from ._version import __version__
+from .course.controller import CHECKPOINTS, RESEARCH_USE, prepare, simulate
 from .errors import NumericalError, ScenarioError
 from .io.jsonio import write_json
 from .io.output import check_output_dir, write_result
 from .scenario.io import load_scenario
+from .scenario.models import Scenario
 
 __all__ = ["app", "main"]
 
@@ -40,6 +35,24 @@ app = typer.Typer(
 )
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"tissuefate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """tissuefate: local tumour treatment over a course of care."""
 
 
 def _fail(exc: Exception, code: int) -> None:
@@ -77,16 +90,30 @@ class _Bar:
 
 
 def _run_one(
-    scenario_path: Path, output: Path, strategy: str | None, quiet: bool, impl: str
+    scenario_path: Path,
+    output: Path,
+    strategy: str | None,
+    quiet: bool,
+    impl: str,
+    *,
+    resume: bool = False,
+    start_from: Path | None = None,
+    overwrite: bool = False,
 ) -> dict:
     scenario = load_scenario(scenario_path)
-    name, _ = scenario.strategy(strategy) if strategy else scenario.strategy(None)
-    build_tissue(scenario, str(scenario_path))  # every input check before anything is shown
-    check_agents(scenario, str(scenario_path))
-    check_repair(scenario, str(scenario_path))
-    check_output_dir(output)
-    with _Bar(f"{scenario.name} / {name}", enabled=not quiet) as bar:
-        result = simulate(scenario, name, progress=bar, impl=impl, source=str(scenario_path))
+    prepared = prepare(scenario, strategy, impl=impl, source=str(scenario_path))
+    check_output_dir(output, scenario=scenario.name, overwrite=overwrite or resume)
+    with _Bar(f"{scenario.name} / {prepared.strategy}", enabled=not quiet) as bar:
+        result = simulate(
+            scenario,
+            prepared.strategy,
+            progress=bar,
+            impl=impl,
+            source=str(scenario_path),
+            checkpoints=output / CHECKPOINTS,
+            resume=resume,
+            start_from=start_from,
+        )
     outs = scenario.outputs
     write_result(result, output, figures=outs.figures, report=outs.report)
     return result.summary
@@ -124,10 +151,33 @@ def run(
     strategy: Annotated[str | None, typer.Option(help="Strategy to run (if several).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     impl: Impl = "compiled",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a killed run from its last checkpoint.")
+    ] = False,
+    start_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Branch from a checkpoint (DIR/checkpoints/NAME) of another run of the same "
+            "anatomy: keep its history and go on with --strategy.",
+        ),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an output folder of another scenario.")
+    ] = False,
 ) -> None:
     """Simulate one strategy of SCENARIO and write its outputs to a folder."""
     try:
-        summary = _run_one(scenario, output, strategy, quiet, impl)
+        summary = _run_one(
+            scenario,
+            output,
+            strategy,
+            quiet,
+            impl,
+            resume=resume,
+            start_from=start_from,
+            overwrite=overwrite,
+        )
     except ScenarioError as exc:
         _fail(exc, 2)
     except NumericalError as exc:
@@ -145,26 +195,24 @@ def compare(
     """Run every strategy of each SCENARIO: DIR/comparison.json and one folder per strategy."""
     try:
         loaded = [(p, load_scenario(p)) for p in scenarios]
-        for path, sc in loaded:
-            build_tissue(sc, str(path))
-            check_agents(sc, str(path))
-            check_repair(sc, str(path))
-        check_output_dir(output)
-        output.mkdir(parents=True, exist_ok=True)
-        summaries: dict[str, dict] = {}
+        runs: dict[str, tuple[Path, Scenario, str]] = {}
         for path, sc in loaded:
             for name in sc.strategies:
+                prepare(sc, name, impl=impl, source=str(path))
                 key = name if len(loaded) == 1 else f"{sc.name}-{name}"
-                if key in summaries:
+                if key in runs:
                     raise ScenarioError(
                         f"two strategies would both be called {key!r}", source=str(path)
                     )
-                with _Bar(f"{sc.name} / {name}", enabled=not quiet) as bar:
-                    result = simulate(sc, name, progress=bar, impl=impl, source=str(path))
-                write_result(
-                    result, output / key, figures=sc.outputs.figures, report=sc.outputs.report
-                )
-                summaries[key] = result.summary
+                runs[key] = (path, sc, name)
+        check_output_dir(output)
+        output.mkdir(parents=True, exist_ok=True)
+        summaries: dict[str, dict] = {}
+        for key, (path, sc, name) in runs.items():
+            with _Bar(f"{sc.name} / {name}", enabled=not quiet) as bar:
+                result = simulate(sc, name, progress=bar, impl=impl, source=str(path))
+            write_result(result, output / key, figures=sc.outputs.figures, report=sc.outputs.report)
+            summaries[key] = result.summary
         write_json(output / "comparison.json", {"strategies": summaries})
     except ScenarioError as exc:
         _fail(exc, 2)

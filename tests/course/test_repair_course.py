@@ -7,12 +7,8 @@ import numpy as np
 import pytest
 import yaml
 
-from tissuefate.course.controller import (
-    PROGRESSION_VOLUME_RATIO,
-    _local_progression,
-    build_tissue,
-    simulate,
-)
+from tissuefate.course.controller import build_tissue, simulate
+from tissuefate.course.summary import PROGRESSION_VOLUME_RATIO, local_progression
 from tissuefate.modalities import RUNNERS, SessionContext
 from tissuefate.modalities.agent import load_agent
 from tissuefate.scenario import loads_scenario
@@ -190,14 +186,14 @@ def test_local_progression_is_reappearance_or_a_recist_growth():
             for i, v in enumerate(values)
         ]
 
-    assert _local_progression(rows([0.0, 0.0, 0.0, 0.5]), 10.0) == 13.0  # reappears
+    assert local_progression(rows([0.0, 0.0, 0.0, 0.5]), 10.0) == 13.0  # reappears
     grow = [1.0, 0.8, 0.8 * PROGRESSION_VOLUME_RATIO * 0.99, 0.8 * PROGRESSION_VOLUME_RATIO]
-    assert _local_progression(rows(grow), 10.0) == 13.0  # 20 % longer diameter
-    assert _local_progression(rows([1.0, 0.9, 0.8]), 10.0) is None
+    assert local_progression(rows(grow), 10.0) == 13.0  # 20 % longer diameter
+    assert local_progression(rows([1.0, 0.9, 0.8]), 10.0) is None
     assert pytest.approx(1.728) == PROGRESSION_VOLUME_RATIO
 
 
-def test_a_surviving_rim_regrows_and_is_reported_as_local_progression():
+def test_a_surviving_rim_regrows_and_is_reported_aslocal_progression():
     text = """
 name: regrowth
 grid: {size: [40 mm, 40 mm, 40 mm], spacing: 1 mm}
@@ -255,12 +251,12 @@ def test_the_followup_example_runs_reduced_from_the_cli(tmp_path):
 
 
 def test_a_non_finite_repair_state_stops_the_run_naming_field_and_voxel():
-    from tissuefate.course.controller import _check_finite
+    from tissuefate.course.controller import check_finite
     from tissuefate.errors import NumericalError
     from tissuefate.grid import Grid, build_anatomy
 
     state = TissueState.initial(build_anatomy(Grid((4, 5, 6), 1e-3), [], []))
-    _check_finite(state, 3.0, 12)  # all finite: nothing happens
+    check_finite(state, 3.0, 12)  # all finite: nothing happens
     state.collagen[1, 2, 3] = np.nan
     with pytest.raises(NumericalError, match=r"day 3\.00.*step 12.*'collagen'.*\(1, 2, 3\)"):
-        _check_finite(state, 3.0, 12)
+        check_finite(state, 3.0, 12)

@@ -13,6 +13,8 @@ import xarray as xr
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tissuefate
+from _synthetic import synthetic_result
 from tissuefate.errors import ScenarioError
 from tissuefate.io import (
     check_output_dir,
@@ -24,7 +26,6 @@ from tissuefate.io import (
     write_json,
     write_result,
 )
-from tissuefate.io._testing import synthetic_result
 from tissuefate.report import html
 
 TABLES_AND_SUMMARY = ("summary.json", "timeseries.csv", "session_timeseries.csv", "scenario.yaml")
@@ -193,6 +194,22 @@ def test_write_result_creates_every_file(tmp_path, result):
     assert open_fields(target / "fields.zarr").attrs["scenario"] == result.scenario_yaml
     html = (target / "report.html").read_text(encoding="utf-8")
     assert 'src="session_1_slices.png"' in html
+
+
+@pytest.mark.parametrize(
+    ("shape", "sessions", "repair_days"),
+    [((12, 12, 12), 1, 0), ((10, 8, 12), 2, 0), ((8, 8, 8), 1, 60)],
+)
+def test_synthetic_result_scenario_is_a_valid_scenario_of_its_run(shape, sessions, repair_days):
+    """The scenario.yaml written with the synthetic result loads and matches the result."""
+    res = synthetic_result(shape=shape, sessions=sessions, repair_days=repair_days)
+    scenario = tissuefate.loads_scenario(res.scenario_yaml)
+    assert [q.m_as("mm") for q in scenario.grid.size] == [2.0 * n for n in shape]
+    assert scenario.grid.spacing.m_as("mm") == 2.0
+    assert scenario.seed == res.summary["seed"]
+    days = [float(session.day) for session in scenario.strategies["mwa"].sessions]
+    assert days == [session["day"] for session in res.summary["sessions"]]
+    assert scenario.follow_up.m_as("d") == repair_days
 
 
 def test_write_result_without_fields_figures_or_report(tmp_path, result):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from tissuefate.io._testing import synthetic_result
+from _synthetic import synthetic_result
 from tissuefate.report import (
     RESEARCH_NOTICE,
     course_volumes,

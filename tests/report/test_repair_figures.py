@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from tissuefate.io._testing import synthetic_result
+from _synthetic import synthetic_result
 from tissuefate.report import (
     RESEARCH_NOTICE,
     course_volumes,

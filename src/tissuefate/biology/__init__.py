@@ -9,12 +9,13 @@ from .growth import (
     logistic,
     proliferation_rate,
 )
-from .repair import REPAIR_SCHEMA, RepairModel, RepairParameters, load_repair
+from .repair import REPAIR_SCHEMA, RepairClock, RepairModel, RepairParameters, load_repair
 
 __all__ = [
     "REPAIR_SCHEMA",
     "GrowthLaw",
     "ProliferationInvasion",
+    "RepairClock",
     "RepairModel",
     "RepairParameters",
     "gompertz",

@@ -59,6 +59,7 @@ from .growth import DIFFUSION_SAFETY, GrowthLaw, invasion_diffusivity, prolifera
 
 __all__ = [
     "REPAIR_SCHEMA",
+    "RepairClock",
     "RepairModel",
     "RepairParameters",
     "load_repair",
@@ -198,6 +199,83 @@ def load_repair(
 
 
 Impl = Literal["compiled", "numpy"]
+_TIME_EPS = 1e-6
+"""Two course times (s) closer than this are the same time."""
+
+
+@dataclass
+class RepairClock:
+    """Where a course is on the repair model's absolute step grid (times ``k · step`` s from the
+    start of the course), with the bookkeeping that must survive a pause or a checkpoint.
+
+    Attributes
+    ----------
+    step
+        Repair step in s.
+    time
+        Course time the state has been advanced to, in s.
+    slow_elapsed
+        Time since the slow movers (parenchyma, vessels, tumour) last moved, in s.
+    block
+        The active block in force (None: nothing can change), refreshed once a day.
+    block_stale
+        True when the block must be recomputed before the next step (after a session).
+    steps
+        Steps taken so far.
+    cleared
+        Dead tissue cleared so far (voxel fractions summed; × voxel volume = volume).
+    """
+
+    step: float
+    time: float = 0.0
+    slow_elapsed: float = 0.0
+    block: tuple[slice, slice, slice] | None = None
+    block_stale: bool = True
+    steps: int = 0
+    cleared: float = 0.0
+
+    @property
+    def steps_per_day(self) -> int:
+        """Steps between refreshes of the active block and moves of the slow movers."""
+        return max(1, round(DAY / self.step))
+
+    def index(self) -> int:
+        """Index k of the grid cell ``[k step, (k + 1) step)`` that the clock is in."""
+        return math.floor((self.time + _TIME_EPS) / self.step)
+
+    def invalidate(self) -> None:
+        """A session changed the state: recompute the active block before the next step."""
+        self.block_stale = True
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-able form (for checkpoints)."""
+        block = None if self.block is None else [[b.start, b.stop] for b in self.block]
+        return {
+            "step": self.step,
+            "time": self.time,
+            "slow_elapsed": self.slow_elapsed,
+            "block": block,
+            "block_stale": self.block_stale,
+            "steps": self.steps,
+            "cleared": self.cleared,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> RepairClock:
+        """Inverse of :meth:`as_dict`."""
+        raw = data["block"]
+        block = None if raw is None else tuple(slice(int(a), int(b)) for a, b in raw)  # type: ignore[union-attr]
+        return cls(
+            step=float(data["step"]),  # type: ignore[arg-type]
+            time=float(data["time"]),  # type: ignore[arg-type]
+            slow_elapsed=float(data["slow_elapsed"]),  # type: ignore[arg-type]
+            block=block,  # type: ignore[arg-type]
+            block_stale=bool(data["block_stale"]),
+            steps=int(data["steps"]),  # type: ignore[call-overload]
+            cleared=float(data["cleared"]),  # type: ignore[arg-type]
+        )
+
+
 _MOBILE = ("phagocytes", "normal", "vessels", "tumor")
 _EPS = 1e-6
 
@@ -227,8 +305,6 @@ class RepairModel:
     law: GrowthLaw = "logistic"
     impl: Impl = "compiled"
     use_block: bool = True
-    cleared: float = 0.0
-    """Dead tissue cleared so far (voxel fractions summed; × voxel volume = volume)."""
 
     def __post_init__(self) -> None:
         self._tissue = (~self.anatomy.vessel).astype(np.uint8)
@@ -241,6 +317,7 @@ class RepairModel:
         }
         self.extinction = 1.0 / (self.params.cell_density * self.grid.voxel_volume)
         self._work: tuple[np.ndarray, ...] | None = None
+        self._vectors: dict[tuple[float, float | None], np.ndarray] = {}
 
     def _tumor_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Growth rate ρ (1/s) and invasion D (m²/s) of each voxel: those of the nearest tumour's
@@ -310,26 +387,68 @@ class RepairModel:
         *,
         occlusion_recovery_time: float | None = None,
     ) -> Iterator[float]:
-        """Advance ``state`` in place over ``duration`` s in steps of at most ``step`` s.
+        """Advance ``state`` in place over ``duration`` s in steps of at most ``step`` s, from a
+        fresh clock (time 0 on the step grid).
 
         Yields the time (s since the start of this call) after each step, so the caller can
-        record volumes or snapshots between steps.
+        record volumes between steps. A course uses :meth:`run` with its own clock instead.
         """
-        if duration <= 0:
-            return
-        n = max(1, math.ceil(duration / step - 1e-9))
-        dt = duration / n
-        p = self.vector(dt, occlusion_recovery_time)
-        refresh = max(1, round(DAY / dt))
-        block: tuple[slice, slice, slice] | None = None
-        for m in range(n):
-            if block is None or m % refresh == 0:
-                block = self.active_block(state, refresh * dt)
-            # the slow movers (parenchyma, vessels, tumour) move once per block period
-            slow = (m % refresh + 1) * dt if (m + 1) % refresh == 0 or m == n - 1 else 0.0
-            if block is not None:
-                self._step(state, block, dt, p, slow)
-            yield (m + 1) * dt
+        clock = RepairClock(step)
+        yield from self.run(state, clock, duration, occlusion_recovery_time=occlusion_recovery_time)
+
+    def run(
+        self,
+        state: TissueState,
+        clock: RepairClock,
+        until: float,
+        *,
+        occlusion_recovery_time: float | None = None,
+        event: bool = True,
+    ) -> Iterator[float]:
+        """Advance ``state`` in place from ``clock.time`` to ``until`` (s since the course began).
+
+        Steps follow the absolute grid ``k · clock.step`` (a step is cut short only at ``until``),
+        the active block is refreshed and the slow movers move at the same absolute times (every
+        day of course time), so where a caller pauses between steps changes nothing. ``event``
+        says that ``until`` is a real event (a session, the course end): the slow movers catch
+        up there. With ``event`` False, ``until`` must be a point of the step grid.
+
+        Yields the course time (s) after each step; ``clock`` is updated before each yield.
+        """
+        per_day = clock.steps_per_day
+        while until - clock.time > _TIME_EPS:
+            k = clock.index()  # the grid cell the step starts in
+            on_grid = abs(clock.time - k * clock.step) <= _TIME_EPS
+            end = min((k + 1) * clock.step, until)
+            if end < until and until - end <= _TIME_EPS:
+                end = until
+            ends_on_grid = abs(end - (k + 1) * clock.step) <= _TIME_EPS
+            if not event and not ends_on_grid and end >= until:
+                raise ValueError(f"a pause at {until} s is not on the repair step grid")
+            dt = end - clock.time
+            if clock.block_stale or (on_grid and k % per_day == 0):
+                clock.block = self.active_block(state, per_day * clock.step)
+                clock.block_stale = False
+            clock.slow_elapsed += dt
+            day_ends = ends_on_grid and (k + 1) % per_day == 0
+            slow = 0.0
+            if day_ends or (event and end >= until):
+                slow, clock.slow_elapsed = clock.slow_elapsed, 0.0
+            if clock.block is not None:
+                p = self._vector_cached(dt, occlusion_recovery_time)
+                clock.cleared += self._step(state, clock.block, dt, p, slow)
+            clock.time = (k + 1) * clock.step if ends_on_grid else end
+            clock.steps += 1
+            yield clock.time
+
+    def _vector_cached(self, dt: float, occlusion_recovery_time: float | None) -> np.ndarray:
+        key = (dt, occlusion_recovery_time)
+        cache = self._vectors
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = self.vector(dt, occlusion_recovery_time)
+        return cache[key]
 
     def active_block(self, state: TissueState, horizon: float) -> tuple[slice, slice, slice] | None:
         """Bounding box of the voxels where anything can change, widened by how far phagocytes
@@ -382,9 +501,10 @@ class RepairModel:
         dt: float,
         p: np.ndarray,
         slow: float,
-    ) -> None:
+    ) -> float:
         """One step of the local processes and of the phagocytes' migration over ``dt`` s; when
-        ``slow`` > 0 also the invasion of parenchyma, vessels and tumour over ``slow`` s."""
+        ``slow`` > 0 also the invasion of parenchyma, vessels and tumour over ``slow`` s.
+        Returns the dead tissue cleared (voxel fractions summed)."""
         s = state
         view = {name: getattr(s, name)[block] for name in s.field_names()}
         shape = view["tumor"].shape
@@ -406,7 +526,6 @@ class RepairModel:
             caps["tumor"],
             cleared,
         )
-        self.cleared += float(cleared.sum())
         d_p = self._d["phagocytes"]
         self._diffuse(view["phagocytes"], d_p, self._tissue[block], d_p, dt)
         if slow > 0.0:
@@ -414,6 +533,7 @@ class RepairModel:
                 d = self._tumor_d[block] if name == "tumor" else self._d[name]
                 self._diffuse(view[name], d, caps[name], self._d[name], slow)
             _crowd(view)
+        return float(cleared.sum())
 
     def _diffuse(
         self, u: np.ndarray, d: np.ndarray | float, cap: np.ndarray, dmax: float, dt: float

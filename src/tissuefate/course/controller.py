@@ -1,54 +1,89 @@
-"""Run a strategy of a scenario: build the tissue, run each session, measure, collect outputs.
+"""Run a strategy of a scenario as a course: sessions, repair and scans on one timeline.
 
-The loop is not for editing: observers (a progress callback today; snapshots and checkpoints with
-the repair model) watch it from outside.
+The loop is not for editing. A :class:`Course` advances a
+:class:`~tissuefate.course.state.CourseState` through the strategy's timeline: explicit sessions,
+the policy's decisions (scan, then treat or stop), periodic scans, snapshots and the end of
+follow-up. Repair runs on an absolute step grid,
+so a pause (a snapshot, a scan, a checkpoint) never changes a result. Observers (progress,
+checkpoints) watch from outside; the whole state can be saved and resumed, or branched into
+another strategy.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from .._version import __version__
-from ..biology.repair import RepairModel, RepairParameters, load_repair
-from ..damage.zone import ZONE_OMEGA, min_margin, zone_axes
+from ..biology.repair import RepairClock, RepairModel, RepairParameters, load_repair
 from ..errors import NumericalError, ScenarioError
 from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
-from ..kernels.repair import pool_totals
-from ..modalities import RUNNERS, SessionContext, SessionResult, ThermalOptions
+from ..io.checkpoint import is_checkpoint
+from ..io.output import CHECKPOINTS
+from ..io.result import Result
+from ..modalities import RUNNERS, SessionContext, ThermalOptions
 from ..modalities.agent import Agent, load_agent
 from ..scenario.io import check_scenario, dump_scenario
 from ..scenario.models import Scenario
 from ..tissue.presets import TissueModel, available_presets, load_tissue
-from ..tissue.state import FIELD_INFO, TissueState
-from .imaging import visible_tumor
-from .result import Result
-
-__all__ = ["RESEARCH_USE", "build_tissue", "check_agents", "check_repair", "compare", "simulate"]
-
-RESEARCH_USE = (
-    "For research and teaching only, not for treating patients: tissuefate gives no "
-    "patient-specific dosing advice."
+from ..tissue.state import TissueState
+from . import policy as pol
+from .imaging import scan as take_scan
+from .state import CourseState, PolicyRun, load_course_state
+from .summary import (
+    DAY,
+    PROGRESSION_VOLUME_RATIO,
+    RESEARCH_USE,
+    describe,
+    fields_dataset,
+    local_progression,
+    repair_inputs,
+    repair_summary,
+    session_summary,
+    volumes,
 )
+
+__all__ = [
+    "CHECKPOINTS",
+    "PROGRESSION_VOLUME_RATIO",
+    "RESEARCH_USE",
+    "Checkpointer",
+    "Course",
+    "Observer",
+    "Prepared",
+    "ProgressObserver",
+    "build_tissue",
+    "check_agents",
+    "check_repair",
+    "compare",
+    "prepare",
+    "simulate",
+]
+
+logger = logging.getLogger(__name__)
+
 TUMOR_FREE_ML = 1e-3
 """Viable tumour below this volume (1 mm³) counts as none (an assumption: a cell cluster)."""
-PROGRESSION_VOLUME_RATIO = 1.2**3
-"""Local progression: visible tumour reappears, or grows by this factor over its smallest volume
-after the last session (a 20 % longer diameter, the RECIST 1.1 threshold of progressive disease,
-as a volume ratio; RECIST is the standard, not a number from the project's references)."""
-DAY = 86400.0
+IMPLS = ("compiled", "numpy")
+_EPS_D = 1e-9
+"""Two course days closer than this are the same day."""
 
 Progress = Callable[[float, str], None]
 
 
+# -- checks before any work starts ----------------------------------------------------------------
 def build_tissue(
     scenario: Scenario, source: str | None = None
 ) -> tuple[Grid, TissueModel, Anatomy]:
@@ -99,8 +134,9 @@ def build_tissue(
 def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dict[int, Agent]]:
     """Resolve the agent of every injection session (before any work starts).
 
-    Returns ``{strategy: {session index: Agent}}``; raises :class:`ScenarioError` naming the
-    session's ``agent`` or ``agent_parameters`` key for an unknown agent or a bad override.
+    Returns ``{strategy: {session index: Agent}}`` for the explicit sessions, and the key
+    ``-1`` for a policy's session template; raises :class:`ScenarioError` naming the session's
+    ``agent`` or ``agent_parameters`` key for an unknown agent or a bad override.
     """
     out: dict[str, dict[int, Agent]] = {}
     for name, strat in scenario.strategies.items():
@@ -110,6 +146,11 @@ def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dic
             key = f"strategies.{name}.sessions[{i}].agent"
             agent = load_agent(session.agent, session.agent_parameters, source=source, key=key)
             out.setdefault(name, {})[i] = agent
+        template = pol.template_session(strat)
+        if template is not None and template.modality == "injection":
+            key = f"strategies.{name}.policy.session.agent"
+            agent = load_agent(template.agent, template.agent_parameters, source=source, key=key)
+            out.setdefault(name, {})[-1] = agent
     return out
 
 
@@ -119,6 +160,51 @@ def check_repair(scenario: Scenario, source: str | None = None) -> RepairParamet
     ``repair.parameters.NAME`` for a bad override."""
     params = load_repair(scenario.tissue.preset, scenario.repair.parameters, source=source)
     return params if scenario.repair.enabled else None
+
+
+@dataclass
+class Prepared:
+    """A scenario's strategy checked and built, ready to run (:func:`prepare`)."""
+
+    scenario: Scenario
+    strategy: str
+    grid: Grid
+    tissue: TissueModel
+    anatomy: Anatomy
+    agents: dict[int, Agent]
+    repair: RepairParameters | None
+    impl: str
+    source: str | None
+
+
+def prepare(
+    scenario: Scenario,
+    strategy: str | None = None,
+    *,
+    impl: str = "compiled",
+    source: str | None = None,
+) -> Prepared:
+    """Check every input of one strategy before any work starts, and build what it runs on.
+
+    The CLI and :func:`simulate` both call this, so a user error is found in one place.
+
+    Raises
+    ------
+    ScenarioError
+        For the first problem found: the file, the key and the reason.
+    """
+    if impl not in IMPLS:
+        raise ScenarioError(
+            f"unknown kernel implementation {impl!r}; use one of: {', '.join(IMPLS)}",
+            key="--impl",
+        )
+    check_scenario(scenario, source)
+    name, strat = scenario.strategy(strategy)
+    grid, tissue, anatomy = build_tissue(scenario, source)
+    agents = check_agents(scenario, source).get(name, {})
+    params = check_repair(scenario, source)
+    pol.check_policy(scenario, name, strat, source)
+    return Prepared(scenario, name, grid, tissue, anatomy, agents, params, impl, source)
 
 
 def _thermal_options(scenario: Scenario) -> ThermalOptions:
@@ -136,192 +222,7 @@ def _thermal_options(scenario: Scenario) -> ThermalOptions:
     )
 
 
-def _volumes(state: TissueState, normal0: np.ndarray, voxel_ml: float) -> dict[str, float]:
-    visible, _ = visible_tumor(state.tumor, voxel_ml)
-    s = state
-    tot = pool_totals(
-        s.tumor, s.coagulated, s.debris, s.myofibroblasts, s.collagen, s.normal, normal0,
-        s.inflammation,
-    )  # fmt: skip
-    tumor, coagulated, debris, myofibroblasts, collagen = (float(x) * voxel_ml for x in tot[:5])
-    return {
-        "viable_tumor_ml": tumor,
-        "visible_tumor_ml": visible,
-        "necrotic_ml": coagulated + debris,
-        "coagulated_ml": coagulated,
-        "debris_ml": debris,
-        "scar_ml": float(tot[5]) * voxel_ml,
-        "normal_lost_ml": float(tot[6]) * voxel_ml,
-        "lesion_ml": coagulated + debris + myofibroblasts + collagen,
-        "collagen_ml": collagen,
-        "myofibroblasts_ml": myofibroblasts,
-        "inflammation_max": float(tot[7]),
-    }
-
-
-def _session_summary(
-    index: int,
-    day: float,
-    res: SessionResult,
-    grid: Grid,
-    anatomy: Anatomy,
-    before: TissueState,
-    after: TissueState,
-) -> dict[str, Any]:
-    voxel_ml = grid.voxel_volume * 1e6
-    axes_mm = grid.axes_mm()
-    zone = _damage(res.fields) >= ZONE_OMEGA
-    axis = res.focus[1]
-    axes = zone_axes(zone, grid.spacing * 1e3, axes_mm, axis)
-    tumor_mask = anatomy.tumor_fraction >= 0.5
-    tumor_before = float(before.tumor.sum(dtype=np.float64))
-    tumor_after = float(after.tumor.sum(dtype=np.float64))
-    per_tumor = {}
-    for n, name in enumerate(anatomy.tumor_names, start=1):
-        mine = anatomy.tumor_id == n
-        b = float(before.tumor[mine].sum(dtype=np.float64))
-        a = float(after.tumor[mine].sum(dtype=np.float64))
-        per_tumor[name] = {
-            "viable_before_ml": b * voxel_ml,
-            "viable_after_ml": a * voxel_ml,
-            "kill_fraction": 1.0 - a / b if b > 0 else None,
-            "min_margin_mm": min_margin(mine & tumor_mask, zone, grid.spacing * 1e3),
-        }
-    peak = res.fields["peak_temperature"]
-    trough = res.fields["min_temperature"]
-    return {
-        "index": index,
-        "day": day,
-        "modality": res.modality,
-        "delivered": res.delivered,
-        "peak_temperature_c": float(peak.max()),
-        "min_temperature_c": float(trough.min()),
-        "solver": res.solver,
-        "ablation_zone": {
-            "volume_ml": axes.volume_ml,
-            "long_axis_mm": axes.long_axis_mm,
-            "short_axis_mm": axes.short_axis_mm,
-            "threshold_omega": ZONE_OMEGA,
-        },
-        "tumor_kill_fraction": 1.0 - tumor_after / tumor_before if tumor_before > 0 else None,
-        "min_margin_mm": min_margin(tumor_mask, zone, grid.spacing * 1e3),
-        "normal_necrosis_ml": float(
-            np.clip(before.normal - after.normal, 0, None).sum(dtype=np.float64)
-        )
-        * voxel_ml,
-        "energy": res.energy,
-        "tumors": per_tumor,
-        **res.extra,
-    }
-
-
-def _damage(fields: dict[str, np.ndarray]) -> np.ndarray:
-    """Damage Ω of any modality (killed fraction 1 - exp(-Ω)); heat-only results lack the key."""
-    return fields["damage"] if "damage" in fields else fields["thermal_dose"]
-
-
-def _describe(session: Any) -> str:
-    if session.modality == "microwave":
-        return (
-            f"{session.modality} {session.power_w:g} W x {len(session.applicators)}, "
-            f"{session.duration_s / 60:g} min"
-        )
-    if session.modality == "radiofrequency":
-        return (
-            f"{session.modality} {session.power_w:g} W x {len(session.electrodes)} electrode(s), "
-            f"{session.duration_s / 60:g} min"
-        )
-    if session.modality == "cryo":
-        return (
-            f"cryo x {len(session.probes)} probe(s), {len(session.protocol)} phases, "
-            f"{session.freeze_time_s / 60:g} min freezing"
-        )
-    if session.modality == "injection":
-        return (
-            f"injection of {session.volume_m3 * 1e6:g} mL {session.agent} at "
-            f"{len(session.sites)} site(s)"
-        )
-    return f"{session.modality}, {session.duration_s / 60:g} min"
-
-
-def _repair_model(
-    scenario: Scenario,
-    grid: Grid,
-    tissue: TissueModel,
-    anatomy: Anatomy,
-    impl: str,
-    source: str | None,
-) -> RepairModel | None:
-    """The repair model of the scenario, or None when it is off or the tissue has none."""
-    params = check_repair(scenario, source)
-    if params is None:
-        return None
-    return RepairModel(grid, anatomy, tissue, params, law=scenario.repair.growth_law, impl=impl)  # type: ignore[arg-type]
-
-
-def _repair_inputs(
-    session: Any, agent: Agent | None, params: RepairParameters
-) -> tuple[float, float | None, dict[str, Any]]:
-    """Immunogenicity of a session's kill and the occlusion recovery time after it, with where
-    each comes from (the agent for injections, the repair parameters otherwise)."""
-    if agent is not None:
-        imm, imm_from = agent.immunogenicity, f"agent {agent.name}: immunogenicity"
-        recovery: float | None = agent.occlusion_recovery_time
-        rec_from = f"agent {agent.name}: occlusion_recovery_time"
-    else:
-        key = "cold_immunogenicity" if session.modality == "cryo" else "heat_immunogenicity"
-        imm, imm_from = getattr(params, key), f"repair.{key}"
-        recovery, rec_from = None, "repair.occlusion_recovery_time"
-    rec_s = params.occlusion_recovery_time if recovery is None else recovery
-    inputs = {
-        "immunogenicity": imm,
-        "immunogenicity_from": imm_from,
-        "occlusion_recovery_d": rec_s / DAY,
-        "occlusion_recovery_from": rec_from,
-    }
-    return imm, recovery, inputs
-
-
-def _repair_interval(
-    repair: RepairModel,
-    state: TissueState,
-    start: float,
-    end: float,
-    step: float,
-    recovery: float | None,
-    pending: list[float],
-    rows: list[dict[str, Any]],
-    snapshots: list[tuple[str, float, TissueState]],
-    normal0: np.ndarray,
-    voxel_ml: float,
-    report: Callable[[float], None],
-    clock: dict[str, float],
-) -> float:
-    """Repair from day ``start`` to ``end``: a row per step, a snapshot at each pending day.
-
-    ``clock`` accumulates the wall time (``wall_s``) and the number of steps (``steps``).
-    """
-    stops = [d for d in pending if start < d < end] + [end]
-    day = start
-    began = time.perf_counter()
-    for stop in stops:
-        checked = math.floor(day)
-        for t in repair.advance(state, (stop - day) * DAY, step, occlusion_recovery_time=recovery):
-            now = day + t / DAY
-            rows.append({"day": now, "event": "repair", **_volumes(state, normal0, voxel_ml)})
-            if math.floor(now) > checked or t >= (stop - day) * DAY:  # once a day, and at stop
-                _check_finite(state, now, int(clock["steps"]) + 1)
-                checked = math.floor(now)
-            report(now)
-            clock["steps"] += 1
-        day = stop
-        if stop in pending:
-            snapshots.append((f"day {stop:g}", stop, state.copy()))
-    clock["wall_s"] += time.perf_counter() - began
-    return end
-
-
-def _check_finite(state: TissueState, day: float, step: int) -> None:
+def check_finite(state: TissueState, day: float, step: int) -> None:
     """Raise :class:`NumericalError` naming the first state field and voxel that is not finite."""
     for fname, arr in state.as_dict().items():
         if not np.isfinite(arr).all():
@@ -334,53 +235,549 @@ def _check_finite(state: TissueState, day: float, step: int) -> None:
             )
 
 
-def _local_progression(rows: list[dict[str, Any]], last_day: float) -> float | None:
-    """First day after the last session when visible tumour reappears after none was visible,
-    or grows by ``PROGRESSION_VOLUME_RATIO`` over its smallest volume since that session."""
-    after = [r for r in rows if r["day"] >= last_day and r["event"] != "baseline"]
-    if not after:
+# -- observers ------------------------------------------------------------------------------------
+class Observer:
+    """Watches a course from outside the loop; every hook is optional.
+
+    Hooks receive the course and its state; they must not change the state.
+    """
+
+    def stepped(self, course: Course, state: CourseState) -> None:
+        """After each repair step (and after each jump when repair is off)."""
+
+    def session_done(self, course: Course, state: CourseState) -> None:
+        """After each session (its summary is ``state.sessions[-1]``)."""
+
+    def scanned(self, course: Course, state: CourseState) -> None:
+        """After each scan (``state.scans[-1]``)."""
+
+    def finished(self, course: Course, state: CourseState) -> None:
+        """When the course has reached its end."""
+
+
+class ProgressObserver(Observer):
+    """Feeds a ``progress(fraction, text)`` callback: sessions share the first part of the bar in
+    proportion to their number, repair the rest by course day."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def fraction(self, course: Course, state: CourseState, within: float = 0.0) -> float:
+        n_total = max(1, course.expected_sessions(state))
+        end = course.expected_end(state)
+        if course.repair is None or end <= 0:
+            return min(1.0, (len(state.sessions) + within) / n_total)
+        share = n_total / (n_total + 1.0)
+        done = share * min(1.0, (len(state.sessions) + within) / n_total)
+        return min(1.0, done + (1.0 - share) * min(1.0, state.day / end))
+
+    def stepped(self, course: Course, state: CourseState) -> None:
+        self.progress(self.fraction(course, state), f"repair, day {state.day:.0f}")
+
+    def session(self, course: Course, state: CourseState, frac: float, text: str) -> None:
+        """Progress inside a session."""
+        self.progress(self.fraction(course, state, frac), text)
+
+    def finished(self, course: Course, state: CourseState) -> None:
+        self.progress(1.0, "done")
+
+
+class Checkpointer(Observer):
+    """Saves the course after every session and every ``every_d`` days of course time, in
+    ``folder`` (one sub-folder per checkpoint, named ``NNNN-day-D.DD[-session-K]``)."""
+
+    def __init__(self, folder: str | os.PathLike[str], every_d: float) -> None:
+        if every_d <= 0:
+            raise ValueError(f"checkpoint interval must be positive, got {every_d}")
+        self.folder = Path(folder)
+        self.every_d = every_d
+
+    def save(self, course: Course, state: CourseState, suffix: str = "") -> Path:
+        """Write a checkpoint of ``state`` now."""
+        name = f"{len(state.checkpoints) + 1:04d}-day-{state.day:.2f}{suffix}"
+        state.checkpoints.append(name)
+        while state.next_checkpoint_day <= state.day + _EPS_D:
+            state.next_checkpoint_day += self.every_d
+        return state.save(self.folder / name, course.identity())
+
+    def stepped(self, course: Course, state: CourseState) -> None:
+        if state.day + _EPS_D >= state.next_checkpoint_day:
+            self.save(course, state)
+
+    def session_done(self, course: Course, state: CourseState) -> None:
+        self.save(course, state, f"-session-{len(state.sessions)}")
+
+
+def latest_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
+    """The newest complete checkpoint in ``folder`` (by its number), or None."""
+    path = Path(folder)
+    if not path.is_dir():
         return None
-    low = after[0]["visible_tumor_ml"]
-    for r in after[1:]:
-        v = r["visible_tumor_ml"]
-        if (low <= 0.0 < v) or (low > 0.0 and v >= PROGRESSION_VOLUME_RATIO * low):
-            return float(r["day"])
-        low = min(low, v)
-    return None
+    found = sorted(p for p in path.iterdir() if p.name[:4].isdigit() and is_checkpoint(p))
+    return found[-1] if found else None
 
 
-def _repair_summary(
-    scenario: Scenario,
-    repair: RepairModel,
-    inputs: list[dict[str, Any]],
-    rows: list[dict[str, Any]],
-    voxel_ml: float,
-) -> dict[str, Any]:
-    """What the repair model used and did: settings, parameters, switches, ledgers, milestones."""
-    last_session = max(
-        (i for i, r in enumerate(rows) if r["event"].startswith("session")), default=0
-    )
-    peak = max((r["lesion_ml"] for r in rows[last_session:]), default=0.0)
-    start = rows[last_session]["lesion_ml"]
-    return {
-        "step_h": scenario.repair.step_s / 3600.0,
-        "growth_law": scenario.repair.growth_law,
-        "parameters": repair.params.table(),
-        "sessions": inputs,
-        "hypotheses": {
-            "H3": "the agent's reversible_vascular_fraction and occlusion_recovery_time",
-            "H4": "the agent's fixation (debris vs coagulated) and the clearance rates",
-            "H5": "immunogenicity (agent, or repair.heat_/cold_immunogenicity) and the fibrosis "
-            "gains",
-        },
-        "cleared_ml": repair.cleared * voxel_ml,
-        "lesion_after_last_session_ml": start,
-        "lesion_peak_ml": peak,
-        "lesion_final_ml": rows[-1]["lesion_ml"],
-        "extinction_fraction": repair.extinction,
-    }
+# -- the course -----------------------------------------------------------------------------------
+class Course:
+    """The controller of one strategy's course.
+
+    Parameters
+    ----------
+    prepared
+        The checked and built strategy (:func:`prepare`).
+    observers
+        Watchers of the course (progress, checkpoints).
+    """
+
+    def __init__(self, prepared: Prepared, observers: Sequence[Observer] = ()) -> None:
+        self.p = prepared
+        self.scenario = prepared.scenario
+        self.name = prepared.strategy
+        self.strat = self.scenario.strategies[prepared.strategy]
+        self.grid, self.tissue, self.anatomy = prepared.grid, prepared.tissue, prepared.anatomy
+        self.repair = (
+            None
+            if prepared.repair is None
+            else RepairModel(
+                self.grid,
+                self.anatomy,
+                self.tissue,
+                prepared.repair,
+                law=self.scenario.repair.growth_law,  # type: ignore[arg-type]
+                impl=prepared.impl,  # type: ignore[arg-type]
+            )
+        )
+        self.observers = list(observers)
+        self.options = _thermal_options(self.scenario)
+        self.voxel_ml = self.grid.voxel_volume * 1e6
+        self.imaging = self.scenario.imaging
+        self.policy = self.strat.policy
+
+    # -- identity of what a checkpoint belongs to --------------------------------------------------
+    def identity(self) -> dict[str, Any]:
+        """What a checkpoint of this course belongs to: the scenario (resolved YAML), the
+        strategy, and the parts a branch must share (grid, tissue, anatomy, repair)."""
+        data = self.scenario.model_dump(mode="json")
+        return {
+            "scenario": dump_scenario(self.scenario),
+            "scenario_name": self.scenario.name,
+            "strategy": self.name,
+            "version": __version__,
+            "world": {k: data.get(k) for k in ("grid", "tissue", "anatomy", "repair")},
+        }
+
+    # -- start, resume, branch ---------------------------------------------------------------------
+    def start(self) -> CourseState:
+        """The state before treatment (day 0), with its baseline row, snapshot and scan."""
+        tissue = TissueState.initial(self.anatomy)
+        state = CourseState(
+            strategy=self.name,
+            day=0.0,
+            tissue=tissue,
+            normal0=tissue.normal.copy(),
+            clock=None if self.repair is None else RepairClock(self.scenario.repair.step_s),
+            rng=np.random.default_rng(self.scenario.seed),
+            policy=None if self.policy is None else PolicyRun(next_day=self.policy.first_day_d),
+            next_checkpoint_day=self.scenario.outputs.checkpoint_every_d,
+        )
+        state.rows.append({"day": 0.0, "event": "baseline", **self._volumes(state)})
+        state.snapshots.append(("before treatment", 0.0, tissue.copy()))
+        self._scan(state, "baseline")
+        return state
+
+    def branch(self, state: CourseState, identity: dict[str, Any], source: str) -> CourseState:
+        """Continue ``state`` (read from a checkpoint) with this course's strategy.
+
+        The same strategy goes on exactly where it was. Another strategy keeps the history and
+        takes its explicit sessions and policy decisions that fall after the checkpoint's day
+        (on that day too, when the checkpoint was not taken right after a session).
+
+        Raises
+        ------
+        ScenarioError
+            When the checkpoint belongs to another grid, tissue, anatomy or repair model.
+        """
+        mine = self.identity()
+        if identity.get("world") != mine["world"]:
+            differ = [k for k in mine["world"] if identity["world"].get(k) != mine["world"][k]]
+            raise ScenarioError(
+                "the checkpoint belongs to another scenario: its "
+                + ", ".join(differ)
+                + " differ from this scenario's",
+                key="--from",
+                source=source,
+            )
+        if identity.get("strategy") == self.name and identity.get("scenario") == mine["scenario"]:
+            return state
+        after_session = bool(state.sessions) and abs(state.sessions[-1]["day"] - state.day) < 1e-9
+
+        def later(day: float) -> bool:
+            return day > state.day + _EPS_D or (not after_session and day > state.day - _EPS_D)
+
+        state.strategy = self.name
+        state.next_session = next(
+            (i for i, s in enumerate(self.strat.sessions) if later(s.day)),
+            len(self.strat.sessions),
+        )
+        state.policy = None
+        if self.policy is not None:
+            day = self.policy.first_day_d
+            step = self.policy.every_d
+            while not later(day):
+                day += step
+            state.policy = PolicyRun(next_day=day)
+        return state
+
+    # -- timeline ----------------------------------------------------------------------------------
+    def _next_session_day(self, state: CourseState) -> float | None:
+        if state.next_session < len(self.strat.sessions):
+            return self.strat.sessions[state.next_session].day
+        return None
+
+    def _next_decision_day(self, state: CourseState) -> float | None:
+        if state.policy is None or state.policy.next_day is None:
+            return None
+        if state.next_session < len(self.strat.sessions):
+            return None  # the explicit sessions come first
+        return state.policy.next_day
+
+    def end_day(self, state: CourseState) -> float | None:
+        """Day the course ends, once no session can come any more (else None)."""
+        if self._next_session_day(state) is not None or self._next_decision_day(state) is not None:
+            return None
+        last = state.last_session_day if state.last_session_day is not None else 0.0
+        end = last + self.scenario.follow_up_d
+        return max(end, state.day) if self.repair is not None else max(last, state.day)
+
+    def expected_sessions(self, state: CourseState) -> int:
+        """Sessions this course is expected to give (the policy's maximum for a policy)."""
+        planned = len(self.strat.sessions)
+        if self.policy is not None:
+            planned += self.policy.max_sessions
+        return max(planned, len(state.sessions))
+
+    def expected_end(self, state: CourseState) -> float:
+        """An estimate of the end day, for progress."""
+        end = self.end_day(state)
+        if end is not None:
+            return end
+        last = max((s.day for s in self.strat.sessions), default=0.0)
+        if self.policy is not None and state.policy is not None:
+            remaining = self.policy.max_sessions - state.policy.sessions_used
+            start = state.policy.next_day if state.policy.next_day is not None else last
+            last = max(last, start + max(0, remaining - 1) * self.policy.every_d)
+        return last + self.scenario.follow_up_d
+
+    def run(self, state: CourseState) -> CourseState:
+        """Advance ``state`` to the end of the course (in place) and return it."""
+        began = time.perf_counter()
+        try:
+            while True:
+                session_day = self._next_session_day(state)
+                decision_day = self._next_decision_day(state)
+                end = self.end_day(state)
+                until = min(d for d in (session_day, decision_day, end) if d is not None)
+                event = until if end is None or until < end - _EPS_D else None
+                self._advance(state, until, event)
+                if session_day is not None and session_day <= until + _EPS_D:
+                    session = self.strat.sessions[state.next_session]
+                    state.next_session += 1
+                    self._session(state, session, self.p.agents.get(state.next_session - 1))
+                elif decision_day is not None and decision_day <= until + _EPS_D:
+                    self._decide(state)
+                else:
+                    break
+                self._snapshot_if_untreated(state)
+        finally:
+            state.wall_time_s += time.perf_counter() - began
+        for obs in self.observers:
+            obs.finished(self, state)
+        return state
+
+    # -- repair between events ---------------------------------------------------------------------
+    def _advance(self, state: CourseState, until: float, event: float | None = None) -> None:
+        """Repair (or, without repair, jump) from ``state.day`` to ``until``, taking the
+        snapshots and scans that fall on the way at the first step end on or after their day.
+
+        ``event`` is the day of a session or decision that ends this interval: a snapshot
+        wanted that day waits for it (a session's "after" snapshot covers it)."""
+        if until <= state.day + _EPS_D:
+            return
+        clock = state.clock
+        if self.repair is None or clock is None:
+            for day in [*self._scan_days(state, until), until]:
+                prev, state.day = state.day, day
+                self._observe(state, prev, event)
+            return
+        checked = math.floor(state.day)
+        began = time.perf_counter()
+        for t in self.repair.run(
+            state.tissue, clock, until * DAY, occlusion_recovery_time=state.recovery_s
+        ):
+            now = t / DAY
+            if abs(now - until) < 1e-9:
+                now = until
+            prev, state.day = state.day, now
+            state.rows.append({"day": now, "event": "repair", **self._volumes(state)})
+            if math.floor(now) > checked or now >= until:  # once a day, and at the end
+                check_finite(state.tissue, now, clock.steps)
+                checked = math.floor(now)
+            state.repair_wall_s += time.perf_counter() - began
+            self._observe(state, prev, event)
+            began = time.perf_counter()
+
+    def _snapshot_if_untreated(self, state: CourseState) -> None:
+        """After a decision that gave no session: the snapshot wanted today, if any."""
+        if self.repair is None or any(abs(s["day"] - state.day) < _EPS_D for s in state.sessions):
+            return
+        if any(abs(d - state.day) < _EPS_D for _, d, _ in state.snapshots):
+            return
+        if any(abs(d - state.day) < _EPS_D for d in self.scenario.outputs.snapshots_d):
+            state.snapshots.append((f"day {state.day:g}", state.day, state.tissue.copy()))
+
+    def _scan_days(self, state: CourseState, until: float) -> list[float]:
+        return [d for d in self._periodic_scans(until) if state.day + _EPS_D < d < until - _EPS_D]
+
+    def _periodic_scans(self, until: float) -> list[float]:
+        days = [d for d in self.imaging.days_d if d > 0]
+        every = self.imaging.every_d
+        if every is not None:
+            days += [k * every for k in range(1, int(until / every + 1e-9) + 1)]
+        return sorted(set(days))
+
+    def _observe(self, state: CourseState, prev: float, event: float | None = None) -> None:
+        """At a step end (the state went from day ``prev`` to ``state.day``): the snapshots and
+        periodic scans due in that time, then the observers. A snapshot wanted on the day of
+        ``event`` waits for it."""
+        day = state.day
+
+        def due(want: float) -> bool:
+            return prev + _EPS_D < want <= day + _EPS_D
+
+        if self.repair is not None:
+            wanted = [d for d in self.scenario.outputs.snapshots_d if due(d)]
+            if event is not None:
+                wanted = [d for d in wanted if abs(d - event) > _EPS_D]
+            if wanted:
+                state.snapshots.append((f"day {day:g}", day, state.tissue.copy()))
+        if any(due(d) for d in self._periodic_scans(day + _EPS_D)):
+            self._scan(state, "follow-up")
+        for obs in self.observers:
+            obs.stepped(self, state)
+
+    # -- scans -------------------------------------------------------------------------------------
+    def _scan(self, state: CourseState, reason: str) -> dict[str, Any]:
+        """Scan the tissue now (a scan already taken today is reused) and record it."""
+        if state.scans and abs(state.scans[-1]["day"] - state.day) < 1e-9:
+            return state.scans[-1]
+        img = self.imaging
+        result, _ = take_scan(
+            state.tissue.tumor,
+            self.grid,
+            state.day,
+            viable_fraction=img.viable_fraction,
+            detection=img.detection,
+            rng=state.rng if img.detection == "stochastic" else None,
+        )
+        record = {**result.as_dict(), "reason": reason}
+        state.scans.append(record)
+        for obs in self.observers:
+            obs.scanned(self, state)
+        return record
+
+    def _labels(self, state: CourseState) -> np.ndarray:
+        """The lesion labels of today's scan (labelling is deterministic; visibility, which may
+        be drawn at random, is in the scan's record)."""
+        _, labels = take_scan(
+            state.tissue.tumor, self.grid, state.day, viable_fraction=self.imaging.viable_fraction
+        )
+        return labels
+
+    # -- sessions and decisions --------------------------------------------------------------------
+    def _decide(self, state: CourseState) -> None:
+        """A policy decision: scan, then treat what is visible or stop (with the reason)."""
+        run, policy = state.policy, self.policy
+        if run is None or policy is None:
+            raise RuntimeError("a policy decision in a strategy without a policy")
+        record = self._scan(state, "policy")
+        reason = pol.stop_reason(policy, run, record, state)
+        if reason is not None:
+            run.stop_reason, run.next_day = reason, None
+            return
+        labels = self._labels(state)
+        session = pol.plan_session(policy, record, labels, self.grid, state.day)
+        run.sessions_used += 1
+        run.next_day = state.day + policy.every_d
+        self._session(state, session, self.p.agents.get(-1), planned=True)
+
+    def _session(
+        self, state: CourseState, session: Any, agent: Agent | None, *, planned: bool = False
+    ) -> None:
+        """Run one session on the state, record it and hand the kill to the repair model."""
+        n = len(state.sessions) + 1
+        progress = next((o for o in self.observers if isinstance(o, ProgressObserver)), None)
+
+        def report(frac: float, text: str) -> None:
+            if progress is not None:
+                progress.session(self, state, frac, f"session {n}: {text}")
+
+        ctx = SessionContext(
+            self.grid, self.anatomy, self.tissue, state.tissue, self.options, self.p.impl, report
+        )
+        ctx.agent = agent
+        before = state.tissue.copy()
+        res = RUNNERS[session.modality](ctx, session, f"session {n}")
+        summ = session_summary(n, session.day, res, self.grid, self.anatomy, before, state.tissue)
+        summ["planned_by_policy"] = planned
+        if planned:
+            summ["planned"] = pol.describe_plan(session)
+        if self.repair is not None and state.clock is not None:
+            imm, recovery, inputs = repair_inputs(session, agent, self.repair.params)
+            killed = (before.tumor + before.normal) - (state.tissue.tumor + state.tissue.normal)
+            self.repair.injure(state.tissue, killed, imm)
+            state.recovery_s = recovery
+            state.clock.invalidate()
+            summ["repair_inputs"] = inputs
+            state.repair_inputs.append(inputs)
+        dose = summ.get("systemic_dose", {}).get("amount_mmol")
+        if dose is not None:
+            state.systemic_mmol += float(dose)
+        state.sessions.append(summ)
+        state.session_fields.append(res.fields)
+        ts = res.timeseries.copy()
+        ts.insert(0, "day", session.day)
+        ts.insert(0, "session", n)
+        state.session_rows.append(ts)
+        state.rows.append({"day": session.day, "event": f"session {n} end", **self._volumes(state)})
+        state.snapshots.append((f"after session {n}", session.day, state.tissue.copy()))
+        state.extras.append(
+            {
+                "focus_mm": [float(c) * 1e3 for c in res.focus[0]],
+                "axis": None if res.focus[1] is None else [float(c) for c in res.focus[1]],
+                "label": f"session {n}: {describe(session)}, day {session.day:g}",
+            }
+        )
+        state.last_session_day = session.day
+        for obs in self.observers:
+            obs.session_done(self, state)
+
+    def _volumes(self, state: CourseState) -> dict[str, float]:
+        return volumes(state.tissue, state.normal0, self.voxel_ml, self.imaging.viable_fraction)
+
+    # -- the result --------------------------------------------------------------------------------
+    def result(self, state: CourseState) -> Result:
+        """The outputs of a finished course."""
+        scenario, rows = self.scenario, state.rows
+        final = rows[-1]
+        last_day = state.last_session_day if state.last_session_day is not None else 0.0
+        notes = self._notes(state)
+        visible_days = [r["day"] for r in rows[1:] if r["visible_tumor_ml"] <= 0.0]
+        if state.policy is not None:
+            stop = state.policy.stop_reason or "course_end"
+        else:
+            stop = "schedule_complete"
+        outcome = {
+            "days": state.day,
+            "viable_tumor_ml": final["viable_tumor_ml"],
+            "visible_tumor_ml": final["visible_tumor_ml"],
+            "scar_ml": final["scar_ml"],
+            "normal_lost_ml": final["normal_lost_ml"],
+            "tumor_free": final["viable_tumor_ml"] < TUMOR_FREE_ML,
+            "days_to_no_visible_tumor": visible_days[0]
+            if visible_days and rows[0]["visible_tumor_ml"] > 0
+            else None,
+            "local_progression_day": local_progression(rows, last_day)
+            if self.repair is not None
+            else None,
+            "treatability": None,
+            "stop_reason": stop,
+            "sessions_used": len(state.sessions),
+            "scans": len(state.scans),
+            "systemic_dose_mmol": state.systemic_mmol,
+        }
+        scenario_yaml = dump_scenario(scenario)
+        fields = fields_dataset(
+            self.grid,
+            self.anatomy,
+            state.snapshots,
+            state.session_fields,
+            scenario_yaml,
+            scenario,
+            self.name,
+        )
+        summary: dict[str, Any] = {
+            "scenario": scenario.name,
+            "strategy": self.name,
+            "version": __version__,
+            "seed": scenario.seed,
+            "wall_time_s": state.wall_time_s,
+            "research_use": RESEARCH_USE,
+            "grid": {"shape": list(self.grid.shape), "spacing_mm": self.grid.spacing * 1e3},
+            "sessions": state.sessions,
+            "outcome": outcome,
+            "scans": state.scans,
+            "imaging": {
+                "viable_fraction": self.imaging.viable_fraction,
+                "detection": self.imaging.detection,
+            },
+            "notes": notes,
+        }
+        if state.policy is not None and self.policy is not None:
+            summary["policy"] = {"kind": self.policy.kind, **state.policy.as_dict()}
+        if self.repair is not None and state.clock is not None:
+            summary["repair"] = repair_summary(
+                scenario, self.repair, state.clock, state.repair_inputs, rows, self.voxel_ml
+            )
+            summary["repair"]["steps"] = int(state.clock.steps)
+            summary["repair"]["wall_time_s"] = state.repair_wall_s
+        if state.checkpoints:
+            summary["checkpoints"] = list(state.checkpoints)
+        return Result(
+            summary=summary,
+            timeseries=pd.DataFrame(rows),
+            fields=fields,
+            session_timeseries=pd.concat(state.session_rows, ignore_index=True)
+            if state.session_rows
+            else pd.DataFrame(),
+            scenario_yaml=scenario_yaml,
+            extras={"sessions": state.extras},
+        )
+
+    def _notes(self, state: CourseState) -> list[str]:
+        scenario = self.scenario
+        notes = []
+        agents = {a.name: a for a in self.p.agents.values() if not a.validated}
+        for agent in agents.values():
+            notes.append(f"agent {agent.name} is UNVALIDATED: {agent.status_note}")
+        end = state.day
+        if self.repair is None and (scenario.follow_up_d > 0 or len(state.sessions) > 1):
+            why = (
+                "switched off (repair.enabled: false)"
+                if not scenario.repair.enabled
+                else f"not defined for tissue preset {scenario.tissue.preset!r}"
+            )
+            notes.append(
+                f"tissue repair is {why}: the state carries over unchanged between sessions and "
+                "the outcome is evaluated right after the last session"
+            )
+        wanted = sorted(set(scenario.outputs.snapshots_d))
+        session_days = {round(s["day"], 9) for s in state.sessions}
+        pending = [d for d in wanted if round(d, 9) not in session_days and 0 < d <= end]
+        if self.repair is None and pending:
+            notes.append(
+                "snapshots between or after sessions need the repair model and were not taken: "
+                + ", ".join(f"{d:g} d" for d in pending)
+            )
+        late = [d for d in wanted if d > end + _EPS_D]
+        if late:
+            notes.append(
+                f"snapshots after the end of the course (day {end:g}) were not taken: "
+                + ", ".join(f"{d:g} d" for d in late)
+            )
+        return notes
 
 
+# -- the public entry points ----------------------------------------------------------------------
 def simulate(
     scenario: Scenario,
     strategy: str | None = None,
@@ -388,8 +785,12 @@ def simulate(
     progress: Progress | None = None,
     impl: str = "compiled",
     source: str | None = None,
+    checkpoints: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    start_from: str | os.PathLike[str] | None = None,
+    observers: Sequence[Observer] = (),
 ) -> Result:
-    """Simulate one strategy of ``scenario``.
+    """Simulate one strategy of ``scenario`` as a course.
 
     Parameters
     ----------
@@ -403,258 +804,72 @@ def simulate(
         ``"compiled"`` (numba kernels, default) or ``"numpy"`` (reference implementation, slow).
     source
         The scenario's file name, for error messages.
+    checkpoints
+        A folder to write checkpoints to: after every session and every
+        ``outputs.checkpoint_every`` of course time. None writes none.
+    resume
+        Continue from the newest checkpoint in ``checkpoints`` (it must hold one of this
+        scenario and strategy).
+    start_from
+        A checkpoint folder (of any strategy of a scenario with the same grid, tissue, anatomy and
+        repair) to branch from: its history is kept and this strategy goes on from there.
+    observers
+        More observers of the course.
 
     Returns
     -------
     Result
         ``.summary`` (dict), ``.timeseries`` (DataFrame), ``.fields`` (xarray.Dataset) and more.
     """
-    started = time.perf_counter()
-    check_scenario(scenario, source)
-    name, strat = scenario.strategy(strategy)
-    agents = check_agents(scenario, source)
-    grid, tissue, anatomy = build_tissue(scenario, source)
-    repair = _repair_model(scenario, grid, tissue, anatomy, impl, source)
-    state = TissueState.initial(anatomy)
-    normal0 = state.normal.copy()
-    voxel_ml = grid.voxel_volume * 1e6
-    options = _thermal_options(scenario)
-
-    rows = [{"day": 0.0, "event": "baseline", **_volumes(state, normal0, voxel_ml)}]
-    snapshots = [("before treatment", 0.0, state.copy())]
-    sessions_summary: list[dict[str, Any]] = []
-    session_fields: list[dict[str, np.ndarray]] = []
-    session_rows: list[pd.DataFrame] = []
-    extras: list[dict[str, Any]] = []
-    n_sessions = len(strat.sessions)
-    last_day = strat.sessions[-1].day
-    end_day = last_day + scenario.follow_up_d
-    wanted = sorted(set(scenario.outputs.snapshots_d))
-    session_days = {s.day for s in strat.sessions}
-    pending = [d for d in wanted if d not in session_days and 0 < d <= end_day]
-    share = n_sessions / (n_sessions + 1.0) if repair is not None and end_day > 0 else 1.0
-
-    def report_repair(day: float) -> None:
-        if progress is not None and end_day > 0:
-            progress(share + (1.0 - share) * day / end_day, f"repair, day {day:.0f}")
-
-    recovery: float | None = None
-    clock = {"wall_s": 0.0, "steps": 0}
-    day = 0.0
-    repair_info: list[dict[str, Any]] = []
-    for n, session in enumerate([*strat.sessions, None], start=1):
-        until = session.day if session is not None else end_day
-        if repair is not None and until > day:
-            day = _repair_interval(
-                repair,
-                state,
-                day,
-                until,
-                scenario.repair.step_s,
-                recovery,
-                pending,
-                rows,
-                snapshots,
-                normal0,
-                voxel_ml,
-                report_repair,
-                clock,
-            )
-        day = until
-        if session is None:
-            break
-        label = f"session {n}/{n_sessions}"
-
-        def report(frac: float, text: str, n: int = n) -> None:
-            if progress is not None:
-                progress(share * (n - 1 + frac) / n_sessions, text)
-
-        ctx = SessionContext(grid, anatomy, tissue, state, options, impl, report)
-        ctx.agent = agents.get(name, {}).get(n - 1)
-        before = state.copy()
-        res = RUNNERS[session.modality](ctx, session, label)
-        summ = _session_summary(n, session.day, res, grid, anatomy, before, state)
-        if repair is not None:
-            immunogenicity, recovery, inputs = _repair_inputs(session, ctx.agent, repair.params)
-            killed = (before.tumor + before.normal) - (state.tumor + state.normal)
-            repair.injure(state, killed, immunogenicity)
-            summ["repair_inputs"] = inputs
-            repair_info.append(inputs)
-        sessions_summary.append(summ)
-        session_fields.append(res.fields)
-        ts = res.timeseries.copy()
-        ts.insert(0, "day", session.day)
-        ts.insert(0, "session", n)
-        session_rows.append(ts)
-        rows.append(
-            {"day": session.day, "event": f"session {n} end", **_volumes(state, normal0, voxel_ml)}
-        )
-        snapshots.append((f"after session {n}", session.day, state.copy()))
-        extras.append(
-            {
-                "focus_mm": [float(c) * 1e3 for c in res.focus[0]],
-                "axis": None if res.focus[1] is None else [float(c) for c in res.focus[1]],
-                "label": f"session {n}: {_describe(session)}, day {session.day:g}",
-            }
-        )
-
-    final = rows[-1]
-    notes = []
-    unvalidated = {a.name: a for a in agents.get(name, {}).values() if not a.validated}
-    for agent in unvalidated.values():
-        notes.append(f"agent {agent.name} is UNVALIDATED: {agent.status_note}")
-    if repair is None and (scenario.follow_up_d > 0 or n_sessions > 1):
-        why = (
-            "switched off (repair.enabled: false)"
-            if not scenario.repair.enabled
-            else f"not defined for tissue preset {scenario.tissue.preset!r}"
-        )
-        notes.append(
-            f"tissue repair is {why}: the state carries over unchanged between sessions and the "
-            "outcome is evaluated right after the last session"
-        )
-    if repair is None and pending:
-        notes.append(
-            "snapshots between or after sessions need the repair model and were not taken: "
-            + ", ".join(f"{d:g} d" for d in pending)
-        )
-    late = [d for d in wanted if d > end_day]
-    if late:
-        notes.append(
-            f"snapshots after the end of the course (day {end_day:g}) were not taken: "
-            + ", ".join(f"{d:g} d" for d in late)
-        )
-    visible_days = [r["day"] for r in rows[1:] if r["visible_tumor_ml"] <= 0.0]
-    outcome = {
-        "days": end_day if repair is not None else last_day,
-        "viable_tumor_ml": final["viable_tumor_ml"],
-        "visible_tumor_ml": final["visible_tumor_ml"],
-        "scar_ml": final["scar_ml"],
-        "normal_lost_ml": final["normal_lost_ml"],
-        "tumor_free": final["viable_tumor_ml"] < TUMOR_FREE_ML,
-        "days_to_no_visible_tumor": visible_days[0]
-        if visible_days and rows[0]["visible_tumor_ml"] > 0
-        else None,
-        "local_progression_day": _local_progression(rows, last_day) if repair is not None else None,
-        "treatability": None,
-    }
-    scenario_yaml = dump_scenario(scenario)
-    fields = _fields_dataset(
-        grid, anatomy, snapshots, session_fields, scenario_yaml, scenario, name
-    )
-    summary = {
-        "scenario": scenario.name,
-        "strategy": name,
-        "version": __version__,
-        "seed": scenario.seed,
-        "wall_time_s": time.perf_counter() - started,
-        "research_use": RESEARCH_USE,
-        "grid": {"shape": list(grid.shape), "spacing_mm": grid.spacing * 1e3},
-        "sessions": sessions_summary,
-        "outcome": outcome,
-        "notes": notes,
-    }
-    if repair is not None:
-        summary["repair"] = _repair_summary(scenario, repair, repair_info, rows, voxel_ml)
-        summary["repair"]["steps"] = int(clock["steps"])
-        summary["repair"]["wall_time_s"] = clock["wall_s"]
+    prepared = prepare(scenario, strategy, impl=impl, source=source)
+    watchers: list[Observer] = list(observers)
     if progress is not None:
-        progress(1.0, "done")
-    return Result(
-        summary=summary,
-        timeseries=pd.DataFrame(rows),
-        fields=fields,
-        session_timeseries=pd.concat(session_rows, ignore_index=True)
-        if session_rows
-        else pd.DataFrame(),
-        scenario_yaml=scenario_yaml,
-        extras={"sessions": extras},
-    )
+        watchers.insert(0, ProgressObserver(progress))
+    if checkpoints is not None:
+        watchers.append(Checkpointer(checkpoints, scenario.outputs.checkpoint_every_d))
+    course = Course(prepared, watchers)
+    state = _initial_state(course, checkpoints, resume, start_from)
+    course.run(state)
+    return course.result(state)
 
 
-def _fields_dataset(
-    grid: Grid,
-    anatomy: Anatomy,
-    snapshots: list[tuple[str, float, TissueState]],
-    session_fields: list[dict[str, np.ndarray]],
-    scenario_yaml: str,
-    scenario: Scenario,
-    strategy: str,
-) -> xr.Dataset:
-    x, y, z = grid.axes_mm()
-    coords: dict[str, Any] = {
-        "x": ("x", x, {"units": "mm", "long_name": "voxel centre x"}),
-        "y": ("y", y, {"units": "mm", "long_name": "voxel centre y"}),
-        "z": ("z", z, {"units": "mm", "long_name": "voxel centre z"}),
-        "snapshot": ("snapshot", np.arange(len(snapshots))),
-        "snapshot_label": ("snapshot", [s[0] for s in snapshots]),
-        "snapshot_day": ("snapshot", [s[1] for s in snapshots], {"units": "d"}),
-        "session": ("session", np.arange(1, len(session_fields) + 1)),
-    }
-    xyz = ("x", "y", "z")
-    data: dict[str, Any] = {
-        "material": (xyz, anatomy.material, {"units": "1", "long_name": "material index"}),
-        "tumor_id": (
-            xyz,
-            anatomy.tumor_id,
-            {"units": "1", "long_name": "1 + tumour index, 0 none"},
-        ),
-        "vessel": (
-            xyz,
-            anatomy.vessel.astype(np.uint8),
-            {"units": "1", "long_name": "large vessel"},
-        ),
-        "tumor_fraction_initial": (
-            xyz,
-            anatomy.tumor_fraction,
-            {"units": "1", "long_name": "tumour volume fraction"},
-        ),
-    }
-    for fname, (units, desc) in FIELD_INFO.items():
-        stack = np.stack([getattr(s[2], fname) for s in snapshots])
-        data[fname] = (("snapshot", *xyz), stack, {"units": units, "long_name": desc})
-    dose_info = {
-        "peak_temperature": ("degC", "peak temperature during the session"),
-        "min_temperature": ("degC", "lowest temperature during the session"),
-        "thermal_dose": ("1", "Arrhenius damage integral Omega"),
-        "cem43": ("min", "cumulative equivalent minutes at 43 degC"),
-        "kill_fraction": ("1", "fraction of cells killed in the session"),
-        "damage": ("1", "damage of any kind as Omega: killed fraction 1 - exp(-Omega)"),
-    }
-    agent_info = {
-        "agent_peak_concentration": ("mol/m^3", "peak agent concentration in the tissue fluid"),
-        "injectate_peak_fraction": ("1", "peak share of the tissue fluid that was injectate"),
-        "demand_consumed_fraction": ("1", "share of the tissue's agent demand consumed"),
-    }
-    if session_fields:
-        for fname, (units, desc) in dose_info.items():
-            if fname == "damage":
-                stack = np.stack([_damage(f) for f in session_fields])
-            else:
-                stack = np.stack([f[fname] for f in session_fields])
-            data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
-        for fname, (units, desc) in agent_info.items():
-            if any(fname in f for f in session_fields):  # NaN for sessions without an agent
-                nan = np.full(grid.shape, np.nan, np.float32)
-                stack = np.stack([f.get(fname, nan) for f in session_fields])
-                data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
-        zone = np.stack([(_damage(f) >= ZONE_OMEGA).astype(np.uint8) for f in session_fields])
-        data["ablation_zone"] = (
-            ("session", *xyz),
-            zone,
-            {"units": "1", "long_name": f"ablation zone (damage Omega >= {ZONE_OMEGA:g})"},
-        )
-    ds = xr.Dataset(data, coords=coords)
-    ds.attrs.update(
-        {
-            "scenario": scenario_yaml,
-            "tissuefate_version": __version__,
-            "seed": scenario.seed,
-            "strategy": strategy,
-            "research_use": RESEARCH_USE,
-        }
-    )
-    return ds
+def _initial_state(
+    course: Course,
+    checkpoints: str | os.PathLike[str] | None,
+    resume: bool,
+    start_from: str | os.PathLike[str] | None,
+) -> CourseState:
+    if resume and start_from is not None:
+        raise ScenarioError("choose one of --resume and --from", key="--resume")
+    if resume:
+        found = None if checkpoints is None else latest_checkpoint(checkpoints)
+        if found is None:
+            raise ScenarioError(
+                "holds no checkpoint to resume from", key="--resume", source=str(checkpoints)
+            )
+        state, identity = load_course_state(found, "--resume")
+        mine = course.identity()
+        if (
+            identity.get("scenario") != mine["scenario"]
+            or identity.get("strategy") != mine["strategy"]
+        ):
+            raise ScenarioError(
+                f"its checkpoint belongs to scenario {identity.get('scenario_name')!r}, strategy "
+                f"{identity.get('strategy')!r}, not to this one; use --from to branch",
+                key="--resume",
+                source=str(checkpoints),
+            )
+        return state
+    if start_from is not None:
+        state, identity = load_course_state(start_from, "--from")
+        state.checkpoints = []
+        state = course.branch(state, identity, str(start_from))
+    else:
+        state = course.start()
+    if checkpoints is not None:  # a new run: the checkpoints of an earlier one are stale
+        for old in Path(checkpoints).glob("[0-9][0-9][0-9][0-9]-*"):
+            shutil.rmtree(old, ignore_errors=True)
+    return state
 
 
 def compare(
@@ -662,4 +877,6 @@ def compare(
 ) -> dict[str, Result]:
     """Simulate several strategies of ``scenario`` (all by default) on the same anatomy."""
     names = list(scenario.strategies) if strategies is None else strategies
+    for name in names:
+        prepare(scenario, name, impl=kwargs.get("impl", "compiled"), source=kwargs.get("source"))
     return {name: simulate(scenario, name, **kwargs) for name in names}

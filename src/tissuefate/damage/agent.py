@@ -26,7 +26,7 @@ exact, not incremental:
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -34,10 +34,7 @@ from ..kernels import agent as ka
 from ..tissue.state import TissueState
 from .cold import OMEGA_CAP
 
-if TYPE_CHECKING:  # the agent preset lives with the injection modality, above damage
-    from ..modalities.agent import Agent
-
-__all__ = ["ISCHEMIA_THRESHOLD", "AgentDamage"]
+__all__ = ["ISCHEMIA_THRESHOLD", "AgentDamage", "AgentKillParameters"]
 
 ISCHEMIA_THRESHOLD = 0.5
 """Perfusion (relative to the session start) below which ischaemic death begins. An assumption:
@@ -54,13 +51,54 @@ FIELDS = ("tumor", "normal", "coagulated", "debris", "vessels", "occlusion", "ec
 """The state fields an agent changes, in the order of the kernel's stacks."""
 
 
+class AgentKillParameters(Protocol):
+    """The properties of an agent that its damage depends on (SI units).
+
+    :class:`tissuefate.modalities.agent.Agent` has them; the preset lives with the injection
+    modality, above ``damage``, so it is described here by what is read, not imported.
+    """
+
+    @property
+    def kill_reference_concentration(self) -> float: ...  # mol/m³
+    @property
+    def kill_reference_time(self) -> float: ...  # s
+    @property
+    def kill_exponent(self) -> float: ...
+    @property
+    def tumor_sensitivity(self) -> float: ...
+    @property
+    def oxidation_kill_onset(self) -> float | None: ...
+    @property
+    def oxidation_kill_lethal(self) -> float | None: ...
+    @property
+    def vascular_sensitivity(self) -> float: ...
+    @property
+    def tumor_vessel_preference(self) -> float: ...
+    @property
+    def vascular_response_time(self) -> float: ...  # s
+    @property
+    def reversible_vascular_fraction(self) -> float: ...
+    @property
+    def tumor_reversible_vascular_fraction(self) -> float | None: ...
+    @property
+    def occlusion_recovery_time(self) -> float: ...  # s
+    @property
+    def fixation(self) -> float: ...
+    @property
+    def ecm_sensitivity(self) -> float: ...
+    @property
+    def dehydration(self) -> float: ...
+    @property
+    def water_shift_time(self) -> float: ...  # s
+
+
 class AgentDamage:
     """Ω fields of one injection session and their application to the tissue state.
 
     Parameters
     ----------
     agent
-        The resolved :class:`~tissuefate.modalities.agent.Agent`.
+        The resolved agent (a :class:`~tissuefate.modalities.agent.Agent`).
     state
         The tissue state at the session start (copied).
     ischemic_death_time
@@ -70,7 +108,11 @@ class AgentDamage:
     """
 
     def __init__(
-        self, agent: Agent, state: TissueState, ischemic_death_time: float, impl: str = "compiled"
+        self,
+        agent: AgentKillParameters,
+        state: TissueState,
+        ischemic_death_time: float,
+        impl: str = "compiled",
     ) -> None:
         self.agent = agent
         self.impl = impl

@@ -3,8 +3,10 @@
 Everything is first written to a hidden sibling ``.<name>.partial-<random>`` in the same parent
 folder and moved into place by one rename when all of it is there, so a reader sees either the
 complete new output, or the previous one, never a mixture. An existing folder is replaced only if
-it is empty or a previous tissuefate output (it holds ``summary.json``); anything else is refused,
-so a mistyped ``-o`` cannot delete a user's folder.
+it is empty or a previous tissuefate output (it holds ``summary.json``, or the ``checkpoints/`` of
+a run that was stopped); anything else is refused, so a mistyped ``-o`` cannot delete a user's
+folder. A run writes its checkpoints into ``checkpoints/`` while it goes on; they are kept when the
+outputs are moved into place.
 
 Folder contents::
 
@@ -15,6 +17,7 @@ Folder contents::
     fields.zarr/            field snapshots (only if fields were kept)
     *.png                   figures (``figures=True``)
     report.html             the report (``report=True``)
+    checkpoints/NNNN-day-D/ checkpoints of the course (``tissuefate run --resume`` / ``--from``)
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ import os
 import secrets
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..course.result import Result
 from ..errors import ScenarioError
 from .fields import write_fields
-from .jsonio import write_json
+from .jsonio import read_json, write_json
+
+if TYPE_CHECKING:  # result.py imports this module for Result.save
+    from .result import Result
 
 __all__ = ["check_output_dir", "write_result"]
 
@@ -38,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 #: The file whose presence marks a folder as a tissuefate output that may be replaced.
 MARKER = "summary.json"
+#: The folder of a run's checkpoints: it also marks a folder as ours (a run that was killed),
+#: and it is kept when the outputs are written.
+CHECKPOINTS = "checkpoints"
 _NOT_OURS = "exists and is not a tissuefate output folder; choose another -o"
 
 
@@ -62,16 +71,34 @@ def _check_target(target: Path, directory: str | os.PathLike[str]) -> None:
     except OSError as exc:
         reason = f"cannot be read ({exc.strerror or exc}); choose another -o"
         raise _error(reason, directory) from exc
-    if not (empty or (target / MARKER).is_file()):
+    if not (empty or (target / MARKER).is_file() or (target / CHECKPOINTS).is_dir()):
         raise _error(_NOT_OURS, directory)
 
 
-def check_output_dir(directory: str | os.PathLike[str]) -> Path:
+def _scenario_of(target: Path) -> str | None:
+    """Name of the scenario whose outputs (or checkpoints) ``target`` holds, if it says."""
+    try:
+        return str(read_json(target / MARKER)["scenario"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    for meta in sorted((target / CHECKPOINTS).glob("*/state.json"), reverse=True):
+        try:
+            return str(read_json(meta)["meta"]["identity"]["scenario_name"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def check_output_dir(
+    directory: str | os.PathLike[str], *, scenario: str | None = None, overwrite: bool = True
+) -> Path:
     """Check, before a run starts, that its outputs can be written to ``directory``.
 
     ``directory`` may be absent, an empty folder or a previous tissuefate output (which
-    :func:`write_result` will replace). Its nearest existing ancestor must be a writable folder
-    (missing parents are created only when the outputs are written). Nothing is written here.
+    :func:`write_result` will replace). With ``scenario`` given and ``overwrite`` False, a
+    previous output of another scenario is refused (it is probably not meant to be replaced).
+    Its nearest existing ancestor must be a writable folder (missing parents are created only
+    when the outputs are written). Nothing is written here.
     Returns the resolved path of ``directory``.
 
     Raises
@@ -86,6 +113,14 @@ def check_output_dir(directory: str | os.PathLike[str]) -> Path:
     if target == cwd or target in cwd.parents:
         raise _error("is or contains the current folder; choose another -o", directory)
     _check_target(target, directory)
+    if scenario is not None and not overwrite and target.is_dir():
+        other = _scenario_of(target)
+        if other is not None and other != scenario:
+            raise _error(
+                f"holds the outputs of scenario {other!r}, not {scenario!r}; choose another -o "
+                "or add --overwrite",
+                directory,
+            )
     ancestor = target.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
@@ -126,7 +161,8 @@ def _write_all(result: Result, folder: Path, *, figures: bool, report: bool) -> 
         write_fields(result.fields, folder / "fields.zarr")
     figure_files: list[str] = []
     if figures:
-        # Imported here: matplotlib is only needed when figures are written.
+        # Imported here, not for a cycle (report never imports io at run time) but because
+        # matplotlib and jinja2 are only needed when figures or the report are written.
         from ..report.figures import write_figures
 
         figure_files = write_figures(result, folder)
@@ -145,9 +181,14 @@ def _move_into_place(partial: Path, target: Path, directory: str | os.PathLike[s
     _check_target(target, directory)
     backup = _sibling(target, "replaced")
     os.rename(target, backup)
+    kept = backup / CHECKPOINTS
     try:
+        if kept.is_dir():  # a run's checkpoints stay with its outputs
+            os.rename(kept, partial / CHECKPOINTS)
         os.rename(partial, target)
     except BaseException:
+        if (partial / CHECKPOINTS).is_dir() and not kept.exists():
+            os.rename(partial / CHECKPOINTS, kept)
         os.rename(backup, target)
         raise
     try:

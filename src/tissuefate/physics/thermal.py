@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -23,12 +23,20 @@ from ..errors import NumericalError
 from ..grid.grid import Grid
 from ..kernels import thermal as kt
 
-if TYPE_CHECKING:
-    from ..damage.thermal import ThermalDose
-
-__all__ = ["EnergyLedger", "Freezing", "PhaseWindow", "ThermalSolver"]
+__all__ = ["DoseAccumulator", "EnergyLedger", "Freezing", "PhaseWindow", "ThermalSolver"]
 
 MAX_WINDOWS = 3
+
+
+class DoseAccumulator(Protocol):
+    """What :meth:`ThermalSolver.step` needs of a thermal dose (such as
+    :class:`tissuefate.damage.thermal.ThermalDose`; physics does not import damage)."""
+
+    def accumulate(self, current: np.ndarray, dt: float, /) -> None:
+        """Add a dose interval of ``dt`` s ending at the padded offsets ``current`` (K)."""
+
+    def warm_up(self, theta: np.ndarray, /) -> float:
+        """Compile the dose kernels for arrays like ``theta`` (padded offsets); returns s."""
 
 
 @dataclass(frozen=True)
@@ -426,7 +434,7 @@ class ThermalSolver:
         )
 
     # -------------------------------------------------------------- stepping
-    def warm_up(self, dose: ThermalDose | None = None) -> float:
+    def warm_up(self, dose: DoseAccumulator | None = None) -> float:
         """Compile (or load from the disk cache) the kernels a :meth:`step` will use; returns s.
 
         Call it before timing a run, so that the timing measures the solve alone.
@@ -437,7 +445,7 @@ class ThermalSolver:
         return time.perf_counter() - start
 
     def step(
-        self, dt: float, n: int = 1, dose: ThermalDose | None = None, _dry: bool = False
+        self, dt: float, n: int = 1, dose: DoseAccumulator | None = None, _dry: bool = False
     ) -> None:
         """Advance ``n`` steps of ``dt`` seconds, keeping the energy ledger.
 

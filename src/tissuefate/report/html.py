@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
 
-from ..course.result import Result
+if TYPE_CHECKING:  # the type only: report never imports io at run time (io writes reports)
+    from ..io.result import Result
 
 __all__ = ["REPAIR_INTRO", "RESEARCH_NOTICE", "render_report"]
 

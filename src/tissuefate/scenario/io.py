@@ -148,11 +148,15 @@ def _kind(value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: The keys that pick the model of a discriminated union, and what they name in messages.
+_DISCRIMINATORS = {"modality": "modality", "kind": "policy kind"}
+
+
 def _key_path(loc: Sequence[str | int], data: Any) -> str | None:
     """The dotted key path of a pydantic error location, walking the input alongside.
 
-    Pydantic puts the tag of a discriminated union (the session's modality) into the location;
-    it is not a key of the file, so it is dropped here.
+    Pydantic puts the tag of a discriminated union (a session's modality, a policy's kind) into
+    the location; it is not a key of the file, so it is dropped here.
     """
     parts: list[str | int] = []
     node = data
@@ -163,7 +167,7 @@ def _key_path(loc: Sequence[str | int], data: Any) -> str | None:
             isinstance(node, dict)
             and part not in node
             and isinstance(part, str)
-            and node.get("modality") == part
+            and any(node.get(tag) == part for tag in _DISCRIMINATORS)
         ):
             continue
         parts.append(part)
@@ -239,16 +243,18 @@ def _first_error(exc: ValidationError, data: Any, source: str | None) -> Scenari
     if kind in ("value_error", "assertion_error") and cause is not None:
         reason = str(cause)
     elif kind == "union_tag_invalid":
-        key = _join(key, "modality")
+        tag = str(ctx.get("discriminator", "modality")).strip("'")
+        key = _join(key, tag)
         known = _tags(ctx["expected_tags"])
-        session = error.get("input")
-        given = session.get("modality") if isinstance(session, dict) else None
+        item = error.get("input")
+        given = item.get(tag) if isinstance(item, dict) else None
+        what = _DISCRIMINATORS.get(tag, tag)
         if isinstance(given, str):
-            reason = f"unknown modality {given!r}; known: {known}"
+            reason = f"unknown {what} {given!r}; known: {known}"
         else:
-            reason = f"expected a modality name ({known}), got {_shown(given)}"
+            reason = f"expected a {what} name ({known}), got {_shown(given)}"
     elif kind == "union_tag_not_found":
-        key = _join(key, "modality")
+        key = _join(key, str(ctx.get("discriminator", "modality")).strip("'"))
         reason = "missing required key"
     elif kind in _MESSAGES:
         fields = {**ctx, "input": _shown(error.get("input"))}
@@ -496,7 +502,8 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
     and probe tip, injection needle tip and heat source lies inside it; vessel ends and the far
     ends of the active parts of electrodes and probes may lie up to half a voxel beyond its faces.
     The active part of an electrode or probe must not overlap a vessel, and an injection needle
-    tip must not lie inside one.
+    tip must not lie inside one. A policy's session template, filled with its placeholders at the
+    first tumor's centre, must have its tips inside the grid too.
 
     Raises
     ------
@@ -583,3 +590,35 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
                         raise ScenarioError(
                             problem[1], source=source, key=f"{prefix}.sources[{j}].{problem[0]}"
                         )
+
+    tumors = scenario.anatomy.tumors
+    centre_mm = tuple(c * 1e3 for c in tumors[0].center_m) if tumors else (0.0, 0.0, 0.0)
+    for name, strategy in scenario.strategies.items():
+        if strategy.policy is not None:
+            template = strategy.policy.session
+            _check_template_tips(
+                template.example(centre_mm),  # type: ignore[arg-type]
+                template.device_key or "sites",
+                f"strategies.{name}.policy.session",
+                half,
+                source,
+            )
+
+
+def _check_template_tips(
+    session: Any, devices: str, prefix: str, half: Sequence[float], source: str | None
+) -> None:
+    """A policy's session template, filled with its placeholders at the first tumour's centre:
+    every tip lies in the grid. Only the tips a template writes can fail; the other checks of a
+    session (active parts, vessels) depend on where the planner puts the devices."""
+    for j, item in enumerate(getattr(session, devices)):
+        problem = _reach_error(
+            f"the tip of {devices}[{j}]",
+            item.tip_m,
+            (0.0, 0.0, 0.0),
+            half,
+            size_key="tip",
+            centre_is="is",
+        )
+        if problem is not None:
+            raise ScenarioError(problem[1], source=source, key=f"{prefix}.{devices}[{j}].tip")

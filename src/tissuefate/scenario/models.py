@@ -65,6 +65,7 @@ __all__ = [
     "GridSpec",
     "HeatSource",
     "HeatSourceSession",
+    "ImagingSettings",
     "InjectionSession",
     "InjectionSite",
     "MicrowaveApplicator",
@@ -1251,70 +1252,19 @@ Session = Annotated[
 ]
 
 
-class Strategy(_Model):
-    """A treatment strategy: its sessions, in order of day."""
-
-    sessions: list[Session] = Field(min_length=1)
-
-    @field_validator("sessions")
-    @classmethod
-    def _in_order(
-        cls,
-        sessions: list[
-            MicrowaveSession
-            | RadiofrequencySession
-            | CryoSession
-            | HeatSourceSession
-            | InjectionSession
-        ],
-    ) -> list[Any]:
-        for index in range(1, len(sessions)):
-            before, day = sessions[index - 1].day, sessions[index].day
-            if day < before:
-                raise KeyedValueError(
-                    f"sessions must be in order of day: day {day:g} comes after day {before:g}",
-                    index,
-                    "day",
-                )
-        return sessions
-
-
-class OutputSettings(_Model):
-    """What a run writes: field snapshots at the given course times, figures, report."""
-
-    snapshots: list[NonNegativeDuration] = Field(default_factory=list)
-    fields: Annotated[bool, Strict()] = True
-    figures: Annotated[bool, Strict()] = True
-    report: Annotated[bool, Strict()] = True
-
-    @property
-    def snapshots_d(self) -> tuple[float, ...]:
-        """Snapshot times in days."""
-        return tuple(float(t.to("day").magnitude) for t in self.snapshots)
-
-
-class RepairSettings(_Model):
-    """The repair model between sessions and after the last one (``tissuefate.biology.repair``).
-
-    ``parameters`` overrides the base tissue preset's ``repair`` values (``{name: "value with
-    units"}``, checked by :func:`tissuefate.biology.load_repair`); this is how a scenario switches
-    the fibrosis and clearance assumptions (e.g. ``heat_immunogenicity``). The agent-specific
-    switches (H3 occlusion recovery, H4 fixation, H5 immunogenicity) are the agent's parameters.
-    """
-
-    enabled: Annotated[bool, Strict()] = True
-    step: PositiveDuration = "6 h"  # type: ignore[assignment]
-    growth_law: Literal["logistic", "gompertz"] = "logistic"
-    parameters: dict[_Name, str] = Field(default_factory=dict)
-
-    @property
-    def step_s(self) -> float:
-        """Repair step in s."""
-        return float(self.step.to("s").magnitude)
+# The course models (strategies, policies, imaging, outputs) build on the session models above,
+# so they are imported here, not at the top; they are re-exported from this module.
+from tissuefate.scenario.course import (  # noqa: E402
+    ImagingSettings,
+    OutputSettings,
+    RepairSettings,
+    Strategy,
+)
 
 
 class Scenario(_Model):
-    """A scenario: grid, tissue, anatomy and one or more treatment strategies to simulate."""
+    """A scenario: grid, tissue, anatomy, one or more treatment strategies to simulate, the
+    follow-up imaging and what a run writes."""
 
     name: _Name
     description: str = ""
@@ -1325,6 +1275,7 @@ class Scenario(_Model):
     thermal: ThermalSettings = Field(default_factory=ThermalSettings)
     strategies: dict[str, Strategy]
     follow_up: NonNegativeDuration = "0 d"  # type: ignore[assignment]
+    imaging: ImagingSettings = Field(default_factory=ImagingSettings)
     repair: RepairSettings = Field(default_factory=RepairSettings)
     outputs: OutputSettings = Field(default_factory=OutputSettings)
 

@@ -1,9 +1,10 @@
-"""A small synthetic :class:`~tissuefate.course.result.Result` for tests of writers and figures.
+"""A small synthetic :class:`~tissuefate.io.result.Result` for tests of writers and figures.
 
 The numbers are plausible but made up: a spherical tumour at the grid centre, a Gaussian heat
 blob around the applicator's emitting centre, Arrhenius-like damage derived from it, and (with
 ``repair_days``) an ablation zone that is cleared and turns partly into collagen. Nothing here is
-physics; it only has the structure a real run produces.
+physics; it only has the structure a real run produces. Its scenario (``scenario_yaml``) is a
+valid scenario of the same grid, tumour and sessions when every side has at least 8 voxels.
 """
 
 from __future__ import annotations
@@ -14,22 +15,33 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..course.result import Result
+from tissuefate.io.result import Result
 
 __all__ = ["synthetic_result"]
 
+#: The scenario of a synthetic result, in the format of ``examples/*.yaml``; ``{sessions}`` and
+#: ``{repair}`` are filled in by :func:`_scenario_yaml`.
 _SCENARIO_YAML = """\
 name: synthetic
 seed: 7
-grid: {{size: [{size} mm, {size} mm, {size} mm], spacing: {spacing} mm}}
+grid: {{size: [{size}], spacing: {spacing:g} mm}}
 tissue: liver
-tumors:
-  - {{center: [0 mm, 0 mm, 0 mm], radius: 5 mm}}
+anatomy:
+  tumors:
+    - {{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 5 mm, preset: hcc}}
 strategies:
   mwa:
     sessions:
-      - {{modality: microwave, power: 60 W, duration: 10 min, day: 0}}
+{sessions}{repair}"""
+_SESSION_YAML = """\
+      - day: {day:g}
+        modality: microwave
+        applicators: [{{tip: [{tip}], direction: [{direction}], antenna: dual_slot}}]
+        power: 60 W
+        duration: 10 min
 """
+#: Distance of the applicator tip beyond the session's focus, mm.
+_TIP_BEYOND_MM = 5.0
 
 _STATE = (
     "tumor",
@@ -99,6 +111,30 @@ _HYPOTHESES = {
     "H4": "the agent's fixation (debris vs coagulated) and the clearance rates",
     "H5": "immunogenicity (agent, or repair.heat_/cold_immunogenicity) and the fibrosis gains",
 }
+
+
+def _scenario_yaml(
+    shape: tuple[int, int, int],
+    spacing: float,
+    days: list[float],
+    focus: list[tuple[float, float, float]],
+    axes: list[tuple[float, float, float]],
+    repair_days: int,
+) -> str:
+    """The scenario of the result: its grid, the tumour, a microwave session per day in ``days``
+    (applicator along ``-axis`` with its tip :data:`_TIP_BEYOND_MM` beyond the focus) and, with
+    ``repair_days`` > 0, the follow-up with tissue repair."""
+    sessions = ""
+    for day, f, a in zip(days, focus, axes, strict=True):
+        tip = ", ".join(f"{c - _TIP_BEYOND_MM * d:g} mm" for c, d in zip(f, a, strict=True))
+        direction = ", ".join(f"{0.0 - d:g}" for d in a)  # 0.0 - d: no "-0"
+        sessions += _SESSION_YAML.format(day=day, tip=tip, direction=direction)
+    repair = ""
+    if repair_days > 0:
+        repair = f"follow_up: {repair_days} d\n"
+        repair += f"repair: {{step: {_REPAIR_STEP_H:g} h, growth_law: logistic}}\n"
+    size = ", ".join(f"{n * spacing:g} mm" for n in shape)
+    return _SCENARIO_YAML.format(size=size, spacing=spacing, sessions=sessions, repair=repair)
 
 
 def _follow_up_days(last_day: float, repair_days: int) -> list[float]:
@@ -328,8 +364,7 @@ def synthetic_result(
         "kill_fraction": _v(sxyz, kill, "1", "cell kill fraction"),
         "ablation_zone": _v(sxyz, zone, "1", "ablation zone (Omega >= 1)"),
     }
-    size = shape[0] * spacing
-    scenario_yaml = _SCENARIO_YAML.format(size=size, spacing=spacing)
+    scenario_yaml = _scenario_yaml(shape, spacing, days, focus, axes, repair_days)
     fields = xr.Dataset(
         data_vars,
         coords={

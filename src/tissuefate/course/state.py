@@ -1,0 +1,201 @@
+"""`CourseState`: everything a course needs to go on from where it is, and its checkpoints.
+
+A course is the tissue state plus its history: the repair clock (absolute step grid, active
+block, slow movers' elapsed time, clearance ledger), what has been done (rows, sessions, scans,
+snapshots), what is in force (the occlusion recovery time of the last session), where the
+timeline is (next explicit session, the policy's state) and the random generator. It is saved
+whole in a checkpoint and read back bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..biology.repair import RepairClock
+from ..io.checkpoint import read_checkpoint, write_checkpoint
+from ..tissue.state import TissueState
+
+__all__ = ["CourseState", "PolicyRun", "load_course_state"]
+
+
+@dataclass
+class PolicyRun:
+    """Where a strategy's policy is: sessions it gave, its next decision day, why it stopped."""
+
+    sessions_used: int = 0
+    next_day: float | None = None
+    """Day of the next decision (scan, then treat or stop); None once stopped."""
+    stop_reason: str | None = None
+    retreats: int = 0
+    """Re-treatments of local progression given so far."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class CourseState:
+    """The state of one strategy's course at course time ``day``.
+
+    Attributes
+    ----------
+    strategy
+        Name of the strategy being run.
+    day
+        Course time reached, in days since the start.
+    tissue
+        The per-voxel tissue state (changed in place as the course goes on).
+    normal0
+        Parenchyma of the untreated tissue (for normal tissue lost).
+    clock
+        The repair model's clock (None when repair is off).
+    recovery_s
+        Occlusion recovery time in force (s; None: the repair default), set by the last session.
+    rng
+        The course's random generator (stochastic detection), seeded from the scenario.
+    next_session
+        Index of the next explicit session of the strategy.
+    policy
+        The policy's progress (None when the strategy has no policy).
+    last_session_day
+        Day of the last session given (None before the first).
+    next_checkpoint_day
+        Day of the next periodic checkpoint.
+    rows, sessions, session_fields, session_rows, extras, repair_inputs, snapshots, scans
+        What has been recorded (timeseries rows, session summaries and dose fields, session
+        timeseries, figure hints, repair inputs, field snapshots, scans).
+    systemic_mmol
+        Agent that reached the circulation so far, mmol.
+    wall_time_s, repair_wall_s
+        Wall time spent on this course so far, all of it and in repair, s (summed over resumed
+        runs).
+    checkpoints
+        Checkpoints written so far (their folder names).
+    """
+
+    strategy: str
+    day: float
+    tissue: TissueState
+    normal0: np.ndarray
+    clock: RepairClock | None
+    rng: np.random.Generator
+    recovery_s: float | None = None
+    next_session: int = 0
+    policy: PolicyRun | None = None
+    last_session_day: float | None = None
+    next_checkpoint_day: float = 0.0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    session_fields: list[dict[str, np.ndarray]] = field(default_factory=list)
+    session_rows: list[pd.DataFrame] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    repair_inputs: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[tuple[str, float, TissueState]] = field(default_factory=list)
+    scans: list[dict[str, Any]] = field(default_factory=list)
+    systemic_mmol: float = 0.0
+    wall_time_s: float = 0.0
+    repair_wall_s: float = 0.0
+    checkpoints: list[str] = field(default_factory=list)
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike[str], identity: dict[str, Any]) -> Path:
+        """Write this state as a checkpoint folder (atomically); ``identity`` records what it
+        belongs to (scenario, strategy, grid and anatomy) for the checks of a later resume."""
+        arrays: dict[str, np.ndarray] = {"normal0": self.normal0}
+        for name, arr in self.tissue.as_dict().items():
+            arrays[f"tissue.{name}"] = arr
+        for i, (_, _, snap) in enumerate(self.snapshots):
+            for name, arr in snap.as_dict().items():
+                arrays[f"snapshot{i}.{name}"] = arr
+        for i, fields in enumerate(self.session_fields):
+            for name, arr in fields.items():
+                arrays[f"session{i}.{name}"] = arr
+        meta = {
+            "identity": identity,
+            "strategy": self.strategy,
+            "day": self.day,
+            "clock": None if self.clock is None else self.clock.as_dict(),
+            "rng": self.rng.bit_generator.state,
+            "recovery_s": self.recovery_s,
+            "next_session": self.next_session,
+            "policy": None if self.policy is None else self.policy.as_dict(),
+            "last_session_day": self.last_session_day,
+            "next_checkpoint_day": self.next_checkpoint_day,
+            "rows": self.rows,
+            "sessions": self.sessions,
+            "session_fields": [sorted(f) for f in self.session_fields],
+            "session_rows": self.session_rows,
+            "extras": self.extras,
+            "repair_inputs": self.repair_inputs,
+            "snapshots": [(label, day) for label, day, _ in self.snapshots],
+            "scans": self.scans,
+            "systemic_mmol": self.systemic_mmol,
+            "wall_time_s": self.wall_time_s,
+            "repair_wall_s": self.repair_wall_s,
+            "checkpoints": self.checkpoints,
+        }
+        return write_checkpoint(folder, arrays, meta)
+
+
+def _tissue(arrays: dict[str, np.ndarray], prefix: str) -> TissueState:
+    return TissueState(
+        **{name: arrays[f"{prefix}.{name}"] for name in TissueState.field_names()}  # type: ignore[arg-type]
+    )
+
+
+def load_course_state(
+    folder: str | os.PathLike[str], key: str = "--from"
+) -> tuple[CourseState, dict[str, Any]]:
+    """Read a checkpoint written by :meth:`CourseState.save`: the state and its identity.
+
+    Raises
+    ------
+    ScenarioError
+        When ``folder`` is not a readable checkpoint (``key`` names the option).
+    """
+    arrays, meta = read_checkpoint(folder, key)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = meta["rng"]
+    snapshots = [
+        (label, day, _tissue(arrays, f"snapshot{i}"))
+        for i, (label, day) in enumerate(meta["snapshots"])
+    ]
+    session_fields = [
+        {name: arrays[f"session{i}.{name}"] for name in names}
+        for i, names in enumerate(meta["session_fields"])
+    ]
+    clock = None if meta["clock"] is None else RepairClock.from_dict(meta["clock"])
+    policy = None if meta["policy"] is None else PolicyRun(**meta["policy"])
+    state = CourseState(
+        strategy=meta["strategy"],
+        day=meta["day"],
+        tissue=_tissue(arrays, "tissue"),
+        normal0=arrays["normal0"],
+        clock=clock,
+        rng=rng,
+        recovery_s=meta["recovery_s"],
+        next_session=meta["next_session"],
+        policy=policy,
+        last_session_day=meta["last_session_day"],
+        next_checkpoint_day=meta["next_checkpoint_day"],
+        rows=meta["rows"],
+        sessions=meta["sessions"],
+        session_fields=session_fields,
+        session_rows=meta["session_rows"],
+        extras=meta["extras"],
+        repair_inputs=meta["repair_inputs"],
+        snapshots=snapshots,
+        scans=meta["scans"],
+        systemic_mmol=meta["systemic_mmol"],
+        wall_time_s=meta["wall_time_s"],
+        repair_wall_s=meta["repair_wall_s"],
+        checkpoints=meta["checkpoints"],
+    )
+    return state, meta["identity"]

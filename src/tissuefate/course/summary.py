@@ -1,0 +1,304 @@
+"""What a course reports: volumes per row, per-session summaries, repair summary, fields.
+
+Pure functions of the course's state and results; the controller calls them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._version import __version__
+from ..biology.repair import RepairClock, RepairModel, RepairParameters
+from ..damage.zone import ZONE_OMEGA, min_margin, zone_axes
+from ..grid.anatomy import Anatomy
+from ..grid.grid import Grid
+from ..kernels.repair import pool_totals
+from ..modalities import SessionResult
+from ..modalities.agent import Agent
+from ..scenario.models import Scenario
+from ..tissue.state import FIELD_INFO, TissueState
+from .imaging import VIABLE_THRESHOLD, visible_tumor
+
+DAY = 86400.0
+RESEARCH_USE = (
+    "For research and teaching only, not for treating patients: tissuefate gives no "
+    "patient-specific dosing advice."
+)
+PROGRESSION_VOLUME_RATIO = 1.2**3
+"""Local progression: visible tumour reappears, or grows by this factor over its smallest volume
+after the last session (a 20 % longer diameter, the RECIST 1.1 threshold of progressive disease,
+as a volume ratio; RECIST is the standard, not a number from the project's references)."""
+
+
+def volumes(
+    state: TissueState,
+    normal0: np.ndarray,
+    voxel_ml: float,
+    viable_fraction: float = VIABLE_THRESHOLD,
+) -> dict[str, float]:
+    """The volumes of a timeseries row (mL; ``inflammation_max`` dimensionless). Visible tumour
+    counts voxels at least ``viable_fraction`` viable, in lesions a scan would detect."""
+    visible, _ = visible_tumor(state.tumor, voxel_ml, viable_fraction=viable_fraction)
+    s = state
+    tot = pool_totals(
+        s.tumor, s.coagulated, s.debris, s.myofibroblasts, s.collagen, s.normal, normal0,
+        s.inflammation,
+    )  # fmt: skip
+    tumor, coagulated, debris, myofibroblasts, collagen = (float(x) * voxel_ml for x in tot[:5])
+    return {
+        "viable_tumor_ml": tumor,
+        "visible_tumor_ml": visible,
+        "necrotic_ml": coagulated + debris,
+        "coagulated_ml": coagulated,
+        "debris_ml": debris,
+        "scar_ml": float(tot[5]) * voxel_ml,
+        "normal_lost_ml": float(tot[6]) * voxel_ml,
+        "lesion_ml": coagulated + debris + myofibroblasts + collagen,
+        "collagen_ml": collagen,
+        "myofibroblasts_ml": myofibroblasts,
+        "inflammation_max": float(tot[7]),
+    }
+
+
+def session_summary(
+    index: int,
+    day: float,
+    res: SessionResult,
+    grid: Grid,
+    anatomy: Anatomy,
+    before: TissueState,
+    after: TissueState,
+) -> dict[str, Any]:
+    voxel_ml = grid.voxel_volume * 1e6
+    axes_mm = grid.axes_mm()
+    zone = damage_of(res.fields) >= ZONE_OMEGA
+    axis = res.focus[1]
+    axes = zone_axes(zone, grid.spacing * 1e3, axes_mm, axis)
+    tumor_mask = anatomy.tumor_fraction >= 0.5
+    tumor_before = float(before.tumor.sum(dtype=np.float64))
+    tumor_after = float(after.tumor.sum(dtype=np.float64))
+    per_tumor = {}
+    for n, name in enumerate(anatomy.tumor_names, start=1):
+        mine = anatomy.tumor_id == n
+        b = float(before.tumor[mine].sum(dtype=np.float64))
+        a = float(after.tumor[mine].sum(dtype=np.float64))
+        per_tumor[name] = {
+            "viable_before_ml": b * voxel_ml,
+            "viable_after_ml": a * voxel_ml,
+            "kill_fraction": 1.0 - a / b if b > 0 else None,
+            "min_margin_mm": min_margin(mine & tumor_mask, zone, grid.spacing * 1e3),
+        }
+    peak = res.fields["peak_temperature"]
+    trough = res.fields["min_temperature"]
+    return {
+        "index": index,
+        "day": day,
+        "modality": res.modality,
+        "delivered": res.delivered,
+        "peak_temperature_c": float(peak.max()),
+        "min_temperature_c": float(trough.min()),
+        "solver": res.solver,
+        "ablation_zone": {
+            "volume_ml": axes.volume_ml,
+            "long_axis_mm": axes.long_axis_mm,
+            "short_axis_mm": axes.short_axis_mm,
+            "threshold_omega": ZONE_OMEGA,
+        },
+        "tumor_kill_fraction": 1.0 - tumor_after / tumor_before if tumor_before > 0 else None,
+        "min_margin_mm": min_margin(tumor_mask, zone, grid.spacing * 1e3),
+        "normal_necrosis_ml": float(
+            np.clip(before.normal - after.normal, 0, None).sum(dtype=np.float64)
+        )
+        * voxel_ml,
+        "energy": res.energy,
+        "tumors": per_tumor,
+        **res.extra,
+    }
+
+
+def damage_of(fields: dict[str, np.ndarray]) -> np.ndarray:
+    """Damage Ω of any modality (killed fraction 1 - exp(-Ω)); heat-only results lack the key."""
+    return fields["damage"] if "damage" in fields else fields["thermal_dose"]
+
+
+def describe(session: Any) -> str:
+    if session.modality == "microwave":
+        return (
+            f"{session.modality} {session.power_w:g} W x {len(session.applicators)}, "
+            f"{session.duration_s / 60:g} min"
+        )
+    if session.modality == "radiofrequency":
+        return (
+            f"{session.modality} {session.power_w:g} W x {len(session.electrodes)} electrode(s), "
+            f"{session.duration_s / 60:g} min"
+        )
+    if session.modality == "cryo":
+        return (
+            f"cryo x {len(session.probes)} probe(s), {len(session.protocol)} phases, "
+            f"{session.freeze_time_s / 60:g} min freezing"
+        )
+    if session.modality == "injection":
+        return (
+            f"injection of {session.volume_m3 * 1e6:g} mL {session.agent} at "
+            f"{len(session.sites)} site(s)"
+        )
+    return f"{session.modality}, {session.duration_s / 60:g} min"
+
+
+def repair_inputs(
+    session: Any, agent: Agent | None, params: RepairParameters
+) -> tuple[float, float | None, dict[str, Any]]:
+    """Immunogenicity of a session's kill and the occlusion recovery time after it, with where
+    each comes from (the agent for injections, the repair parameters otherwise)."""
+    if agent is not None:
+        imm, imm_from = agent.immunogenicity, f"agent {agent.name}: immunogenicity"
+        recovery: float | None = agent.occlusion_recovery_time
+        rec_from = f"agent {agent.name}: occlusion_recovery_time"
+    else:
+        key = "cold_immunogenicity" if session.modality == "cryo" else "heat_immunogenicity"
+        imm, imm_from = getattr(params, key), f"repair.{key}"
+        recovery, rec_from = None, "repair.occlusion_recovery_time"
+    rec_s = params.occlusion_recovery_time if recovery is None else recovery
+    inputs = {
+        "immunogenicity": imm,
+        "immunogenicity_from": imm_from,
+        "occlusion_recovery_d": rec_s / DAY,
+        "occlusion_recovery_from": rec_from,
+    }
+    return imm, recovery, inputs
+
+
+def local_progression(rows: list[dict[str, Any]], last_day: float) -> float | None:
+    """First day after the last session when visible tumour reappears after none was visible,
+    or grows by ``PROGRESSION_VOLUME_RATIO`` over its smallest volume since that session."""
+    after = [r for r in rows if r["day"] >= last_day and r["event"] != "baseline"]
+    if not after:
+        return None
+    low = after[0]["visible_tumor_ml"]
+    for r in after[1:]:
+        v = r["visible_tumor_ml"]
+        if (low <= 0.0 < v) or (low > 0.0 and v >= PROGRESSION_VOLUME_RATIO * low):
+            return float(r["day"])
+        low = min(low, v)
+    return None
+
+
+def repair_summary(
+    scenario: Scenario,
+    repair: RepairModel,
+    clock: RepairClock,
+    inputs: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    voxel_ml: float,
+) -> dict[str, Any]:
+    """What the repair model used and did: settings, parameters, switches, ledgers, milestones."""
+    last_session = max(
+        (i for i, r in enumerate(rows) if r["event"].startswith("session")), default=0
+    )
+    peak = max((r["lesion_ml"] for r in rows[last_session:]), default=0.0)
+    start = rows[last_session]["lesion_ml"]
+    return {
+        "step_h": scenario.repair.step_s / 3600.0,
+        "growth_law": scenario.repair.growth_law,
+        "parameters": repair.params.table(),
+        "sessions": inputs,
+        "hypotheses": {
+            "H3": "the agent's reversible_vascular_fraction and occlusion_recovery_time",
+            "H4": "the agent's fixation (debris vs coagulated) and the clearance rates",
+            "H5": "immunogenicity (agent, or repair.heat_/cold_immunogenicity) and the fibrosis "
+            "gains",
+        },
+        "cleared_ml": clock.cleared * voxel_ml,
+        "lesion_after_last_session_ml": start,
+        "lesion_peak_ml": peak,
+        "lesion_final_ml": rows[-1]["lesion_ml"],
+        "extinction_fraction": repair.extinction,
+    }
+
+
+def fields_dataset(
+    grid: Grid,
+    anatomy: Anatomy,
+    snapshots: list[tuple[str, float, TissueState]],
+    session_fields: list[dict[str, np.ndarray]],
+    scenario_yaml: str,
+    scenario: Scenario,
+    strategy: str,
+) -> xr.Dataset:
+    x, y, z = grid.axes_mm()
+    coords: dict[str, Any] = {
+        "x": ("x", x, {"units": "mm", "long_name": "voxel centre x"}),
+        "y": ("y", y, {"units": "mm", "long_name": "voxel centre y"}),
+        "z": ("z", z, {"units": "mm", "long_name": "voxel centre z"}),
+        "snapshot": ("snapshot", np.arange(len(snapshots))),
+        "snapshot_label": ("snapshot", [s[0] for s in snapshots]),
+        "snapshot_day": ("snapshot", [s[1] for s in snapshots], {"units": "d"}),
+        "session": ("session", np.arange(1, len(session_fields) + 1)),
+    }
+    xyz = ("x", "y", "z")
+    data: dict[str, Any] = {
+        "material": (xyz, anatomy.material, {"units": "1", "long_name": "material index"}),
+        "tumor_id": (
+            xyz,
+            anatomy.tumor_id,
+            {"units": "1", "long_name": "1 + tumour index, 0 none"},
+        ),
+        "vessel": (
+            xyz,
+            anatomy.vessel.astype(np.uint8),
+            {"units": "1", "long_name": "large vessel"},
+        ),
+        "tumor_fraction_initial": (
+            xyz,
+            anatomy.tumor_fraction,
+            {"units": "1", "long_name": "tumour volume fraction"},
+        ),
+    }
+    for fname, (units, desc) in FIELD_INFO.items():
+        stack = np.stack([getattr(s[2], fname) for s in snapshots])
+        data[fname] = (("snapshot", *xyz), stack, {"units": units, "long_name": desc})
+    dose_info = {
+        "peak_temperature": ("degC", "peak temperature during the session"),
+        "min_temperature": ("degC", "lowest temperature during the session"),
+        "thermal_dose": ("1", "Arrhenius damage integral Omega"),
+        "cem43": ("min", "cumulative equivalent minutes at 43 degC"),
+        "kill_fraction": ("1", "fraction of cells killed in the session"),
+        "damage": ("1", "damage of any kind as Omega: killed fraction 1 - exp(-Omega)"),
+    }
+    agent_info = {
+        "agent_peak_concentration": ("mol/m^3", "peak agent concentration in the tissue fluid"),
+        "injectate_peak_fraction": ("1", "peak share of the tissue fluid that was injectate"),
+        "demand_consumed_fraction": ("1", "share of the tissue's agent demand consumed"),
+    }
+    if session_fields:
+        for fname, (units, desc) in dose_info.items():
+            if fname == "damage":
+                stack = np.stack([damage_of(f) for f in session_fields])
+            else:
+                stack = np.stack([f[fname] for f in session_fields])
+            data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
+        for fname, (units, desc) in agent_info.items():
+            if any(fname in f for f in session_fields):  # NaN for sessions without an agent
+                nan = np.full(grid.shape, np.nan, np.float32)
+                stack = np.stack([f.get(fname, nan) for f in session_fields])
+                data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
+        zone = np.stack([(damage_of(f) >= ZONE_OMEGA).astype(np.uint8) for f in session_fields])
+        data["ablation_zone"] = (
+            ("session", *xyz),
+            zone,
+            {"units": "1", "long_name": f"ablation zone (damage Omega >= {ZONE_OMEGA:g})"},
+        )
+    ds = xr.Dataset(data, coords=coords)
+    ds.attrs.update(
+        {
+            "scenario": scenario_yaml,
+            "tissuefate_version": __version__,
+            "seed": scenario.seed,
+            "strategy": strategy,
+            "research_use": RESEARCH_USE,
+        }
+    )
+    return ds

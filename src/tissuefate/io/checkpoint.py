@@ -1,0 +1,171 @@
+"""Checkpoints: a folder of arrays (``arrays.npz``) and bookkeeping (``state.json``), exact.
+
+A checkpoint must give back bit for bit what was saved, so that a resumed run equals an
+uninterrupted one. Arrays go to an uncompressed ``.npz`` (no pickles). The bookkeeping is JSON in
+which every value keeps its type: numpy scalars are tagged with their dtype and written by
+``repr`` (exact), tuples are tagged, and pandas DataFrames are stored column by column in the
+arrays file and tagged in the JSON; NaN and infinities use JSON's common extension. A checkpoint
+is written to a hidden sibling folder and renamed into place, so a killed run never leaves a
+half-written one.
+
+Folder contents::
+
+    state.json   {"format": 1, "meta": {...}}   bookkeeping (tagged JSON)
+    arrays.npz   named arrays                   fields, DataFrame columns
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScenarioError
+
+__all__ = ["CHECKPOINT_FORMAT", "is_checkpoint", "read_checkpoint", "write_checkpoint"]
+
+CHECKPOINT_FORMAT = 1
+_META, _ARRAYS = "state.json", "arrays.npz"
+
+
+class _Encoder:
+    """Turns bookkeeping into tagged JSON, moving DataFrames into the arrays."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+
+    def __call__(self, obj: Any) -> Any:  # noqa: PLR0911 (one return per type)
+        if isinstance(obj, Mapping):
+            if not all(isinstance(k, str) for k in obj):
+                return {"__dict_items__": [[self(k), self(v)] for k, v in obj.items()]}
+            return {k: self(v) for k, v in obj.items()}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self(v) for v in obj]}
+        if isinstance(obj, list):
+            return [self(v) for v in obj]
+        if isinstance(obj, np.generic):
+            return {"__np__": obj.dtype.str, "v": repr(obj.item())}
+        if isinstance(obj, np.ndarray):
+            key = f"_a{len(self.arrays)}"
+            self.arrays[key] = obj
+            return {"__ndarray__": key}
+        if isinstance(obj, pd.DataFrame):
+            cols = []
+            for name in obj.columns:
+                values = obj[name].to_numpy()
+                kind = "object" if values.dtype == object else ""
+                if kind:
+                    values = values.astype(str)
+                key = f"_a{len(self.arrays)}"
+                self.arrays[key] = values
+                cols.append([name, key, kind])
+            return {"__frame__": cols}
+        if obj is None or isinstance(obj, bool | int | float | str):
+            return obj
+        raise TypeError(f"cannot checkpoint a value of type {type(obj).__name__}")
+
+
+def _decode(obj: Any, arrays: Mapping[str, np.ndarray]) -> Any:  # noqa: PLR0911 (one per tag)
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__tuple__" in obj:
+        return tuple(_decode(v, arrays) for v in obj["__tuple__"])
+    if "__np__" in obj:
+        text = obj["v"]
+        value = float(text) if text in ("nan", "inf", "-inf") else ast.literal_eval(text)
+        return np.dtype(obj["__np__"]).type(value)
+    if "__ndarray__" in obj:
+        return arrays[obj["__ndarray__"]]
+    if "__dict_items__" in obj:
+        return {_decode(k, arrays): _decode(v, arrays) for k, v in obj["__dict_items__"]}
+    if "__frame__" in obj:
+        data = {}
+        for name, key, kind in obj["__frame__"]:
+            values = arrays[key]
+            data[name] = values.astype(object) if kind == "object" else values
+        return pd.DataFrame(data)
+    return {k: _decode(v, arrays) for k, v in obj.items()}
+
+
+def write_checkpoint(
+    folder: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+) -> Path:
+    """Write a checkpoint folder atomically (an existing one of that name is replaced).
+
+    Parameters
+    ----------
+    folder
+        The checkpoint folder to create.
+    arrays
+        Named arrays (names must not start with ``_a``).
+    meta
+        Bookkeeping: dicts, lists, tuples, str, int, float, bool, None, numpy scalars and
+        arrays, pandas DataFrames.
+    """
+    target = Path(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    store = dict(arrays)
+    encoded = _Encoder(store)(dict(meta))
+    partial = target.with_name(f".{target.name}.partial-{secrets.token_hex(4)}")
+    partial.mkdir()
+    try:
+        with open(partial / _ARRAYS, "wb") as fh:
+            np.savez(fh, **store)
+        text = json.dumps({"format": CHECKPOINT_FORMAT, "meta": encoded}, indent=None)
+        (partial / _META).write_text(text, encoding="utf-8")
+        if target.exists():
+            old = target.with_name(f".{target.name}.replaced-{secrets.token_hex(4)}")
+            os.rename(target, old)
+            os.rename(partial, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return target
+
+
+def is_checkpoint(folder: str | os.PathLike[str]) -> bool:
+    """True when ``folder`` holds a complete checkpoint."""
+    path = Path(folder)
+    return (path / _META).is_file() and (path / _ARRAYS).is_file()
+
+
+def read_checkpoint(
+    folder: str | os.PathLike[str], key: str = "--from"
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a checkpoint written by :func:`write_checkpoint`: ``(arrays, meta)``.
+
+    Raises
+    ------
+    ScenarioError
+        With ``key`` and the folder as source, when it is not a readable checkpoint.
+    """
+    path = Path(folder)
+    if not is_checkpoint(path):
+        raise ScenarioError("is not a tissuefate checkpoint folder", key=key, source=str(path))
+    try:
+        doc = json.loads((path / _META).read_text(encoding="utf-8"))
+        with np.load(path / _ARRAYS, allow_pickle=False) as data:
+            store = {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(f"cannot be read ({exc})", key=key, source=str(path)) from exc
+    if doc.get("format") != CHECKPOINT_FORMAT:
+        raise ScenarioError(
+            f"has checkpoint format {doc.get('format')!r}; this version reads {CHECKPOINT_FORMAT}",
+            key=key,
+            source=str(path),
+        )
+    meta = _decode(doc["meta"], store)
+    return {k: v for k, v in store.items() if not k.startswith("_a")}, meta
