@@ -20,11 +20,11 @@ from rich.text import Text
 
 from ._version import __version__
 from .course.controller import CHECKPOINTS, RESEARCH_USE, prepare, simulate
+from .course.runner import Job, default_jobs, run_jobs
 from .errors import NumericalError, ScenarioError
 from .io.jsonio import write_json
 from .io.output import check_output_dir, write_result
 from .scenario.io import load_scenario
-from .scenario.models import Scenario
 
 __all__ = ["app", "main"]
 
@@ -61,21 +61,25 @@ def _fail(exc: Exception, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err,
+        disable=not enabled,
+        transient=False,
+    )
+
+
 class _Bar:
     """A rich progress bar fed by the simulator's progress callback."""
 
     def __init__(self, label: str, enabled: bool) -> None:
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[status]}"),
-            console=err,
-            disable=not enabled,
-            transient=False,
-        )
+        self.progress = _progress(enabled)
         self.task = self.progress.add_task(label, total=1.0, status="")
 
     def __enter__(self) -> _Bar:
@@ -87,6 +91,24 @@ class _Bar:
 
     def __call__(self, fraction: float, status: str) -> None:
         self.progress.update(self.task, completed=fraction, status=status)
+
+
+class _Bars:
+    """One progress line per strategy, fed with ``(key, fraction, text)``."""
+
+    def __init__(self, keys: list[str], enabled: bool) -> None:
+        self.progress = _progress(enabled)
+        self.tasks = {key: self.progress.add_task(key, total=1.0, status="") for key in keys}
+
+    def __enter__(self) -> _Bars:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, key: str, fraction: float, status: str) -> None:
+        self.progress.update(self.tasks[key], completed=fraction, status=status)
 
 
 def _run_one(
@@ -119,24 +141,60 @@ def _run_one(
     return result.summary
 
 
+def _session_line(s: dict) -> str:
+    """One line of what a session did, in the terms of its modality."""
+    zone = s["ablation_zone"]
+    kill = s["tumor_kill_fraction"]
+    margin = s["min_margin_mm"]
+    parts = [f"session {s['index']} (day {s['day']:g}, {s['modality']})"]
+    inj = s.get("injection")
+    if inj is not None:
+        agent = s.get("agent", {}).get("name", "agent")
+        parts.append(
+            f"{agent} {inj['injected_volume_ml']:.2f} mL, leaked {inj['leaked_volume_ml']:.2f} mL, "
+            f"distribution {inj['distribution_volume_ml']:.2f} mL, kill zone "
+            f"{zone['volume_ml']:.2f} mL, systemic {s['systemic_dose']['amount_mmol']:.3g} mmol"
+        )
+    else:
+        peak = (
+            f"lowest {s['min_temperature_c']:.1f} °C"
+            if s["modality"] == "cryo"
+            else f"peak {s['peak_temperature_c']:.1f} °C"
+        )
+        parts.append(
+            f"{peak}, zone {zone['volume_ml']:.2f} mL "
+            f"({zone['long_axis_mm']:.1f} x {zone['short_axis_mm']:.1f} mm)"
+        )
+    if kill is not None:
+        parts.append(f"tumour kill {kill:.3f}")
+    if margin is not None and math.isfinite(margin):
+        parts.append(f"min margin {margin:.1f} mm")
+    parts.append(f"normal necrosis {s['normal_necrosis_ml']:.2f} mL")
+    treat = s.get("treatability")
+    if treat is not None and treat.get("kill_ratio") is not None:
+        parts.append(f"treatability {treat['kill_ratio']:.2f}")
+    return ", ".join(parts)
+
+
 def _print_summary(summary: dict, output: Path) -> None:
     for s in summary["sessions"]:
-        zone = s["ablation_zone"]
-        kill = s["tumor_kill_fraction"]
-        margin = s["min_margin_mm"]
-        out.print(
-            f"session {s['index']} (day {s['day']:g}, {s['modality']}): "
-            f"peak {s['peak_temperature_c']:.1f} °C, zone {zone['volume_ml']:.2f} mL "
-            f"({zone['long_axis_mm']:.1f} x {zone['short_axis_mm']:.1f} mm), "
-            + (f"tumour kill {kill:.3f}, " if kill is not None else "")
-            + (
-                f"min margin {margin:.1f} mm, "
-                if margin is not None and math.isfinite(margin)
-                else ""
-            )
-            + f"normal necrosis {s['normal_necrosis_ml']:.2f} mL, "
-            f"solver {s['solver']['steps']} steps in {s['solver']['wall_time_s']:.2f} s"
+        out.print(_session_line(s))
+    o = summary["outcome"]
+    clear = o["days_to_no_visible_tumor"]
+    out.print(
+        f"outcome at day {o['days']:g}: viable tumour {o['viable_tumor_ml']:.2f} mL, visible "
+        f"{o['visible_tumor_ml']:.2f} mL"
+        + (f" (none visible from day {clear:g})" if clear is not None else "")
+        + f", scar {o['scar_ml']:.2f} mL, normal tissue lost {o['normal_lost_ml']:.2f} mL, "
+        f"{o['sessions_used']} session(s), stopped: {o['stop_reason'].replace('_', ' ')}"
+        + (
+            f", local progression on day {o['local_progression_day']:g}"
+            if o["local_progression_day"] is not None
+            else ""
         )
+    )
+    for note in summary.get("notes", []):
+        out.print(f"[yellow]note:[/] {note}")
     out.print(f"outputs in {output}/ (summary.json, timeseries.csv, fields.zarr, report.html)")
     out.print(f"[dim]{RESEARCH_USE}[/]")
 
@@ -191,29 +249,15 @@ def compare(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     impl: Impl = "compiled",
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the cores)."),
+    ] = None,
 ) -> None:
-    """Run every strategy of each SCENARIO: DIR/comparison.json and one folder per strategy."""
+    """Run every strategy of each SCENARIO side by side: DIR/comparison.json, comparison.csv,
+    report.html and one folder per strategy."""
     try:
-        loaded = [(p, load_scenario(p)) for p in scenarios]
-        runs: dict[str, tuple[Path, Scenario, str]] = {}
-        for path, sc in loaded:
-            for name in sc.strategies:
-                prepare(sc, name, impl=impl, source=str(path))
-                key = name if len(loaded) == 1 else f"{sc.name}-{name}"
-                if key in runs:
-                    raise ScenarioError(
-                        f"two strategies would both be called {key!r}", source=str(path)
-                    )
-                runs[key] = (path, sc, name)
-        check_output_dir(output)
-        output.mkdir(parents=True, exist_ok=True)
-        summaries: dict[str, dict] = {}
-        for key, (path, sc, name) in runs.items():
-            with _Bar(f"{sc.name} / {name}", enabled=not quiet) as bar:
-                result = simulate(sc, name, progress=bar, impl=impl, source=str(path))
-            write_result(result, output / key, figures=sc.outputs.figures, report=sc.outputs.report)
-            summaries[key] = result.summary
-        write_json(output / "comparison.json", {"strategies": summaries})
+        summaries = _compare(scenarios, output, quiet, impl, jobs or default_jobs())
     except ScenarioError as exc:
         _fail(exc, 2)
     except NumericalError as exc:
@@ -221,6 +265,30 @@ def compare(
     for key, summ in summaries.items():
         out.print(f"[bold]{key}[/]")
         _print_summary(summ, output / key)
+
+
+def _compare(
+    scenarios: list[Path], output: Path, quiet: bool, impl: str, jobs: int
+) -> dict[str, dict]:
+    loaded = [(p, load_scenario(p)) for p in scenarios]
+    runs: list[Job] = []
+    for path, sc in loaded:
+        for name in sc.strategies:
+            prepare(sc, name, impl=impl, source=str(path))
+            key = name if len(loaded) == 1 else f"{sc.name}-{name}"
+            if any(job.key == key for job in runs):
+                raise ScenarioError(
+                    f"two strategies would both be called {key!r}", source=str(path)
+                )
+            runs.append(Job(key, str(path), name, str(output / key), impl))
+    check_output_dir(output)
+    for job in runs:
+        check_output_dir(job.output)
+    output.mkdir(parents=True, exist_ok=True)
+    with _Bars([job.key for job in runs], enabled=not quiet) as bars:
+        summaries = run_jobs(runs, jobs, bars)
+    write_json(output / "comparison.json", {"strategies": summaries})
+    return summaries
 
 
 @app.command()

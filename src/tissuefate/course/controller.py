@@ -54,6 +54,7 @@ from .summary import (
     session_summary,
     volumes,
 )
+from .treatability import course_treatability, session_treatability, treatability_maps
 
 __all__ = [
     "CHECKPOINTS",
@@ -352,6 +353,7 @@ class Course:
         self.voxel_ml = self.grid.voxel_volume * 1e6
         self.imaging = self.scenario.imaging
         self.policy = self.strat.policy
+        self.untreated = TissueState.initial(self.anatomy)
 
     # -- identity of what a checkpoint belongs to --------------------------------------------------
     def identity(self) -> dict[str, Any]:
@@ -581,6 +583,9 @@ class Course:
         )
         record = {**result.as_dict(), "reason": reason}
         state.scans.append(record)
+        state.scan_maps.append(
+            treatability_maps(self.tissue, self.anatomy, state.tissue, self.untreated)
+        )
         for obs in self.observers:
             obs.scanned(self, state)
         return record
@@ -629,6 +634,9 @@ class Course:
         res = RUNNERS[session.modality](ctx, session, f"session {n}")
         summ = session_summary(n, session.day, res, self.grid, self.anatomy, before, state.tissue)
         summ["planned_by_policy"] = planned
+        summ["treatability"] = (
+            session_treatability(ctx, session, before, res, n) if state.sessions else None
+        )
         if planned:
             summ["planned"] = pol.describe_plan(session)
         if self.repair is not None and state.clock is not None:
@@ -689,7 +697,7 @@ class Course:
             "local_progression_day": local_progression(rows, last_day)
             if self.repair is not None
             else None,
-            "treatability": None,
+            "treatability": course_treatability(state.sessions),
             "stop_reason": stop,
             "sessions_used": len(state.sessions),
             "scans": len(state.scans),
@@ -701,6 +709,7 @@ class Course:
             self.anatomy,
             state.snapshots,
             state.session_fields,
+            [(scan["day"], maps) for scan, maps in zip(state.scans, state.scan_maps, strict=True)],
             scenario_yaml,
             scenario,
             self.name,

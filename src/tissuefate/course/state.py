@@ -71,6 +71,8 @@ class CourseState:
     rows, sessions, session_fields, session_rows, extras, repair_inputs, snapshots, scans
         What has been recorded (timeseries rows, session summaries and dose fields, session
         timeseries, figure hints, repair inputs, field snapshots, scans).
+    scan_maps
+        The per-voxel treatability maps of each scan.
     systemic_mmol
         Agent that reached the circulation so far, mmol.
     wall_time_s, repair_wall_s
@@ -99,6 +101,7 @@ class CourseState:
     repair_inputs: list[dict[str, Any]] = field(default_factory=list)
     snapshots: list[tuple[str, float, TissueState]] = field(default_factory=list)
     scans: list[dict[str, Any]] = field(default_factory=list)
+    scan_maps: list[dict[str, np.ndarray]] = field(default_factory=list)
     systemic_mmol: float = 0.0
     wall_time_s: float = 0.0
     repair_wall_s: float = 0.0
@@ -114,9 +117,10 @@ class CourseState:
         for i, (_, _, snap) in enumerate(self.snapshots):
             for name, arr in snap.as_dict().items():
                 arrays[f"snapshot{i}.{name}"] = arr
-        for i, fields in enumerate(self.session_fields):
-            for name, arr in fields.items():
-                arrays[f"session{i}.{name}"] = arr
+        for prefix, items in (("session", self.session_fields), ("scanmap", self.scan_maps)):
+            for i, fields in enumerate(items):
+                for name, arr in fields.items():
+                    arrays[f"{prefix}{i}.{name}"] = arr
         meta = {
             "identity": identity,
             "strategy": self.strategy,
@@ -131,6 +135,7 @@ class CourseState:
             "rows": self.rows,
             "sessions": self.sessions,
             "session_fields": [sorted(f) for f in self.session_fields],
+            "scan_maps": [sorted(f) for f in self.scan_maps],
             "session_rows": self.session_rows,
             "extras": self.extras,
             "repair_inputs": self.repair_inputs,
@@ -167,10 +172,13 @@ def load_course_state(
         (label, day, _tissue(arrays, f"snapshot{i}"))
         for i, (label, day) in enumerate(meta["snapshots"])
     ]
-    session_fields = [
-        {name: arrays[f"session{i}.{name}"] for name in names}
-        for i, names in enumerate(meta["session_fields"])
-    ]
+    session_fields, scan_maps = (
+        [
+            {name: arrays[f"{prefix}{i}.{name}"] for name in names}
+            for i, names in enumerate(meta[key])
+        ]
+        for prefix, key in (("session", "session_fields"), ("scanmap", "scan_maps"))
+    )
     clock = None if meta["clock"] is None else RepairClock.from_dict(meta["clock"])
     policy = None if meta["policy"] is None else PolicyRun(**meta["policy"])
     state = CourseState(
@@ -193,6 +201,7 @@ def load_course_state(
         repair_inputs=meta["repair_inputs"],
         snapshots=snapshots,
         scans=meta["scans"],
+        scan_maps=scan_maps,
         systemic_mmol=meta["systemic_mmol"],
         wall_time_s=meta["wall_time_s"],
         repair_wall_s=meta["repair_wall_s"],

@@ -21,6 +21,7 @@ from ..modalities.agent import Agent
 from ..scenario.models import Scenario
 from ..tissue.state import FIELD_INFO, TissueState
 from .imaging import VIABLE_THRESHOLD, visible_tumor
+from .treatability import MAP_INFO
 
 DAY = 86400.0
 RESEARCH_USE = (
@@ -224,6 +225,7 @@ def fields_dataset(
     anatomy: Anatomy,
     snapshots: list[tuple[str, float, TissueState]],
     session_fields: list[dict[str, np.ndarray]],
+    scan_maps: list[tuple[float, dict[str, np.ndarray]]],
     scenario_yaml: str,
     scenario: Scenario,
     strategy: str,
@@ -237,6 +239,8 @@ def fields_dataset(
         "snapshot_label": ("snapshot", [s[0] for s in snapshots]),
         "snapshot_day": ("snapshot", [s[1] for s in snapshots], {"units": "d"}),
         "session": ("session", np.arange(1, len(session_fields) + 1)),
+        "scan": ("scan", np.arange(len(scan_maps))),
+        "scan_day": ("scan", [day for day, _ in scan_maps], {"units": "d"}),
     }
     xyz = ("x", "y", "z")
     data: dict[str, Any] = {
@@ -291,6 +295,10 @@ def fields_dataset(
             zone,
             {"units": "1", "long_name": f"ablation zone (damage Omega >= {ZONE_OMEGA:g})"},
         )
+    for fname, desc in MAP_INFO.items():
+        if scan_maps:
+            stack = np.stack([maps[fname] for _, maps in scan_maps])
+            data[fname] = (("scan", *xyz), stack, {"units": "1", "long_name": desc})
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
         {

@@ -47,6 +47,8 @@ MARKER = "summary.json"
 #: The folder of a run's checkpoints: it also marks a folder as ours (a run that was killed),
 #: and it is kept when the outputs are written.
 CHECKPOINTS = "checkpoints"
+#: The file that marks the folder of a comparison (``tissuefate compare``).
+COMPARISON = "comparison.json"
 _NOT_OURS = "exists and is not a tissuefate output folder; choose another -o"
 
 
@@ -71,7 +73,8 @@ def _check_target(target: Path, directory: str | os.PathLike[str]) -> None:
     except OSError as exc:
         reason = f"cannot be read ({exc.strerror or exc}); choose another -o"
         raise _error(reason, directory) from exc
-    if not (empty or (target / MARKER).is_file() or (target / CHECKPOINTS).is_dir()):
+    ours = (target / MARKER).is_file() or (target / COMPARISON).is_file()
+    if not (empty or ours or (target / CHECKPOINTS).is_dir()):
         raise _error(_NOT_OURS, directory)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numba
 from numba.core import config
 
-__all__ = ["cache_dir", "jit", "num_threads"]
+__all__ = ["cache_dir", "jit", "num_threads", "set_num_threads"]
 
 # Reassociation and contraction are allowed (vectorised reductions, FMA), and NaN/inf are assumed
 # absent inside kernels (needed to vectorise min/max); the callers check finiteness afterwards.
@@ -67,3 +67,8 @@ def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[.
 def num_threads() -> int:
     """Number of threads the parallel kernels use."""
     return int(numba.get_num_threads())
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (at most the number numba started with) in the parallel kernels."""
+    numba.set_num_threads(max(1, min(int(n), config.NUMBA_NUM_THREADS)))

@@ -1,0 +1,84 @@
+"""Treatability is measured: 1 on untreated tissue, below 1 for an injection into scar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tissuefate.course.controller import build_tissue
+from tissuefate.course.treatability import (
+    naive_with_tumor,
+    session_treatability,
+    treatability_maps,
+)
+from tissuefate.modalities import RUNNERS, SessionContext
+from tissuefate.modalities.agent import load_agent
+from tissuefate.scenario import loads_scenario
+from tissuefate.tissue.state import TissueState
+
+INJECTION = """
+name: treatability
+grid: {size: [30 mm, 30 mm, 30 mm], spacing: 1 mm}
+anatomy:
+  tumors: [{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 6 mm, preset: hcc}]
+strategies:
+  s:
+    sessions:
+      - day: 7
+        modality: injection
+        agent: ethanol
+        sites: [{tip: [0 mm, 0 mm, 0 mm], direction: [0, 0, -1], volume: 0.4 mL}]
+        rate: 30 mL/h
+        observe: 10 min
+"""
+
+
+def _measure(scarred: bool):
+    scenario = loads_scenario(INJECTION)
+    grid, tissue, anatomy = build_tissue(scenario)
+    state = TissueState.initial(anatomy)
+    if scarred:  # a scar shell through the tumour's rim and around it: collagen, no vessels
+        x, y, z = np.meshgrid(*(a for a in grid.axes_mm()), indexing="ij")
+        r = np.sqrt(x**2 + y**2 + z**2)
+        shell = (r >= 3.0) & (r <= 9.0)
+        scar = np.where(shell, 0.8, 0.0).astype(np.float32)
+        state.tumor -= np.minimum(state.tumor, scar)
+        state.normal = np.clip((1.0 - scar) - state.tumor, 0.0, None).astype(np.float32)
+        state.collagen += scar
+        state.vessels[shell] = 0.0
+    session = scenario.strategies["s"].sessions[0]
+    ctx = SessionContext(grid, anatomy, tissue, state)
+    ctx.agent = load_agent(session.agent)
+    before = state.copy()
+    res = RUNNERS["injection"](ctx, session, "s")
+    return session_treatability(ctx, session, before, res, 2), (tissue, anatomy, state)
+
+
+def test_treatability_is_one_on_untreated_tissue():
+    measured, (tissue, anatomy, state) = _measure(scarred=False)
+    assert measured["kill_ratio"] == 1.0  # the same session on the same tissue, bit for bit
+    assert measured["distribution_ratio"] == 1.0
+    assert measured["leak_ratio"] in (1.0, None)  # None when neither leaked
+    assert measured["tumor_killed_ml"] > 0.05
+    untreated = TissueState.initial(anatomy)
+    maps = treatability_maps(tissue, anatomy, untreated, untreated)
+    for name, values in maps.items():
+        tissue_voxels = ~anatomy.vessel
+        np.testing.assert_array_equal(values[tissue_voxels], 1.0, err_msg=name)
+
+
+def test_an_injection_into_scar_is_less_effective_and_the_map_shows_why():
+    measured, (tissue, anatomy, state) = _measure(scarred=True)
+    # scar resists the liquid (permeability x 0.01**0.8 in the shell) and holds no vessels
+    assert measured["kill_ratio"] < 0.9
+    assert measured["distribution_ratio"] < 0.9
+    untreated = naive_with_tumor(anatomy, state.tumor)
+    maps = treatability_maps(tissue, anatomy, state, TissueState.initial(anatomy))
+    body = tissue.body
+    centre = tuple(n // 2 for n in state.shape)
+    shell = (centre[0] + 6, centre[1], centre[2])  # 6 mm from the centre: in the scar
+    assert maps["treatability_permeability"][shell] == pytest.approx(
+        body.scar_permeability_factor**0.8, rel=1e-4
+    )
+    assert maps["treatability_perfusion"][shell] == 0.0
+    assert untreated.collagen.max() == 0.0  # the untreated twin holds no scar
