@@ -55,7 +55,7 @@ def _measure(scarred: bool):
 
 
 def test_treatability_is_one_on_untreated_tissue():
-    measured, (tissue, anatomy, state) = _measure(scarred=False)
+    measured, (tissue, anatomy, _) = _measure(scarred=False)
     assert measured["kill_ratio"] == 1.0  # the same session on the same tissue, bit for bit
     assert measured["distribution_ratio"] == 1.0
     assert measured["leak_ratio"] in (1.0, None)  # None when neither leaked

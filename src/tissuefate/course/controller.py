@@ -35,6 +35,7 @@ from ..io.output import CHECKPOINTS
 from ..io.result import Result
 from ..modalities import RUNNERS, SessionContext, ThermalOptions
 from ..modalities.agent import Agent, load_agent
+from ..modalities.thermal import stable_time_step
 from ..scenario.io import check_scenario, dump_scenario
 from ..scenario.models import Scenario
 from ..tissue.presets import TissueModel, available_presets, load_tissue
@@ -205,7 +206,47 @@ def prepare(
     agents = check_agents(scenario, source).get(name, {})
     params = check_repair(scenario, source)
     pol.check_policy(scenario, name, strat, source)
+    _check_time_step(scenario, strat, grid, tissue, anatomy, impl, source)
     return Prepared(scenario, name, grid, tissue, anatomy, agents, params, impl, source)
+
+
+_THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source")
+_COLDEST_C = -200.0
+"""Colder than any cryoprobe: a cryo session's time step must be stable in every window."""
+
+
+def _check_time_step(
+    scenario: Scenario,
+    strat: Any,
+    grid: Grid,
+    tissue: TissueModel,
+    anatomy: Anatomy,
+    impl: str,
+    source: str | None,
+) -> None:
+    """A fixed ``thermal.time_step`` must be stable for the strategy's thermal sessions (checked
+    on the untreated tissue, before any work starts)."""
+    step = scenario.thermal.time_step_s
+    if step is None:
+        return
+    template = pol.template_session(strat)
+    modalities = {s.modality for s in strat.sessions}
+    if template is not None:
+        modalities.add(template.modality)
+    for modality in sorted(m for m in modalities if m in _THERMAL):
+        ctx = SessionContext(
+            grid, anatomy, tissue, TissueState.initial(anatomy), _thermal_options(scenario), impl
+        )
+        cryo = modality == "cryo"
+        limit = stable_time_step(ctx, freezing=cryo, coldest=_COLDEST_C if cryo else None)
+        if step > limit * (1 + 1e-9):
+            raise ScenarioError(
+                f"{step:g} s exceeds the stability limit {limit:.3g} s of the {modality} session "
+                f"on this grid and tissue; use at most {limit:.3g} s, or leave it unset (the "
+                "solver then takes thermal.time_step_safety x the limit)",
+                source=source,
+                key="thermal.time_step",
+            )
 
 
 def _thermal_options(scenario: Scenario) -> ThermalOptions:

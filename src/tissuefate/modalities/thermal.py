@@ -26,7 +26,13 @@ from ..tissue.coefficients import (
 from ..tissue.presets import TissueModel
 from .base import SessionContext
 
-__all__ = ["ThermalSessionRun", "ThermalSource", "phase_windows", "run_thermal_session"]
+__all__ = [
+    "ThermalSessionRun",
+    "ThermalSource",
+    "phase_windows",
+    "run_thermal_session",
+    "stable_time_step",
+]
 
 MAX_AUTO_COOLDOWN = 600.0  # s: an "auto" cool-down stops here even if tissue is still hot
 MAX_DOSE_INTERVAL = 2.0  # s: the thermal dose is integrated over intervals at most this long
@@ -76,6 +82,47 @@ def phase_windows(tissue: TissueModel) -> list[PhaseWindow]:
     ]
 
 
+def _solver(
+    ctx: SessionContext, freezing: bool, coldest: float | None
+) -> tuple[ThermalSolver, float, float]:
+    """The heat solver of a session on ``ctx``, its initial temperature and the lowest temperature
+    the session can reach (°C; for the stable time step)."""
+    opts = ctx.thermal
+    body = ctx.tissue.body
+    t_init = body.body_temperature if opts.initial_temperature is None else opts.initial_temperature
+    t_bnd = t_init if opts.boundary_temperature is None else opts.boundary_temperature
+    state, anatomy, tissue = ctx.state, ctx.anatomy, ctx.tissue
+    solver = ThermalSolver(
+        ctx.grid,
+        thermal_conductivity(tissue, anatomy, state),
+        volumetric_heat_capacity(tissue, anatomy, state),
+        perfusion_coefficient(tissue, anatomy, state),
+        reference_temperature=t_init,
+        initial_temperature=t_init,
+        arterial_temperature=body.body_temperature,
+        boundary="insulated" if opts.boundary == "insulated" else "dirichlet",
+        boundary_temperature=t_bnd,
+        fixed=anatomy.vessel,
+        fixed_temperature=body.body_temperature,
+        windows=phase_windows(tissue),
+        freezing=Freezing(body.freezing_end, body.freezing_start, body.frozen_conductivity_ratio)
+        if freezing
+        else None,
+        dtype=np.dtype(opts.dtype).type,
+        impl=ctx.impl,
+    )
+    lowest = min(t_init, t_bnd, body.body_temperature, math.inf if coldest is None else coldest)
+    return solver, t_init, lowest
+
+
+def stable_time_step(
+    ctx: SessionContext, *, freezing: bool = False, coldest: float | None = None
+) -> float:
+    """Largest stable heat-equation time step (s) of a session on ``ctx`` (nothing is run)."""
+    solver, _, lowest = _solver(ctx, freezing, coldest)
+    return solver.max_stable_dt(lowest)
+
+
 class ThermalSessionRun:
     """One thermal session on a context: builds the solver and runs heating and cool-down."""
 
@@ -91,37 +138,8 @@ class ThermalSessionRun:
         the lowest temperature any held voxel will have (for the stable time step)."""
         self.ctx = ctx
         self.label = label
-        opts = ctx.thermal
-        body = ctx.tissue.body
-        t_init = (
-            body.body_temperature if opts.initial_temperature is None else opts.initial_temperature
-        )
-        t_bnd = t_init if opts.boundary_temperature is None else opts.boundary_temperature
         state, anatomy, tissue = ctx.state, ctx.anatomy, ctx.tissue
-        self.solver = ThermalSolver(
-            ctx.grid,
-            thermal_conductivity(tissue, anatomy, state),
-            volumetric_heat_capacity(tissue, anatomy, state),
-            perfusion_coefficient(tissue, anatomy, state),
-            reference_temperature=t_init,
-            initial_temperature=t_init,
-            arterial_temperature=body.body_temperature,
-            boundary="insulated" if opts.boundary == "insulated" else "dirichlet",
-            boundary_temperature=t_bnd,
-            fixed=anatomy.vessel,
-            fixed_temperature=body.body_temperature,
-            windows=phase_windows(tissue),
-            freezing=Freezing(
-                body.freezing_end, body.freezing_start, body.frozen_conductivity_ratio
-            )
-            if freezing
-            else None,
-            dtype=np.dtype(opts.dtype).type,
-            impl=ctx.impl,
-        )
-        self.min_temperature = min(
-            t_init, t_bnd, body.body_temperature, math.inf if coldest is None else coldest
-        )
+        self.solver, t_init, self.min_temperature = _solver(ctx, freezing, coldest)
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
         self.load_s = self.solver.warm_up(self.dose)

@@ -19,9 +19,12 @@ writes them (:func:`write_figures`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from ._layout import (
@@ -41,6 +44,7 @@ if TYPE_CHECKING:  # the type only: report never imports io at run time (io writ
     from ..io.result import Result
 
 __all__ = [
+    "FigureFile",
     "course_volumes",
     "injection_slices",
     "injection_timecourse",
@@ -49,6 +53,40 @@ __all__ = [
     "session_timecourse",
     "write_figures",
 ]
+
+
+class FigureFile(str):
+    """The name of a written figure file (relative to its folder) that also holds the file's
+    PNG bytes (``png``), so that the report can embed the figure without knowing the folder.
+
+    It compares, hashes and prints as the plain name.
+    """
+
+    png: bytes
+
+    def __new__(cls, name: str, png: bytes) -> FigureFile:
+        obj = super().__new__(cls, name)
+        obj.png = png
+        return obj
+
+
+def _png_bytes(fig: Figure) -> bytes:
+    """``fig`` as a PNG file (at :data:`DPI`), in memory."""
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _spans_time(ts: pd.DataFrame) -> bool:
+    """Whether the time series covers more than one day (else its plot would be a flat, or
+    vertical, line: a run without follow-up, its rows all on the day of its one session)."""
+    if ts.empty:
+        return False
+    if "day" not in ts:
+        return len(ts) > 1
+    day = ts["day"].to_numpy(dtype=float)
+    day = day[np.isfinite(day)]
+    return day.size > 1 and float(day.max()) > float(day.min())
 
 
 def _modality(result: Result, session: int) -> str | None:
@@ -64,8 +102,9 @@ _THERMAL_FIELDS = ("peak_temperature", "kill_fraction", "thermal_dose", "tumor_f
 _INJECTION_FIELDS = ("agent_peak_concentration", "kill_fraction", "tumor_fraction_initial")
 
 
-def write_figures(result: Result, folder: str | Path) -> list[str]:
-    """Write the PNG figures of ``result`` into ``folder`` and return their file names.
+def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
+    """Write the PNG figures of ``result`` into ``folder`` and return their file names (as
+    :class:`FigureFile`, which also carry the bytes written, for the report to embed).
 
     Per session ``n`` (1-based): ``session_<n>_slices.png`` (when the dose fields were stored) and
     ``session_<n>_timecourse.png`` (when a time course was recorded); then ``course_volumes.png``.
@@ -77,11 +116,12 @@ def write_figures(result: Result, folder: str | Path) -> list[str]:
     session.
     """
     folder = Path(folder)
-    names: list[str] = []
+    names: list[FigureFile] = []
 
     def save(fig: Figure, name: str) -> None:
-        fig.savefig(folder / name, dpi=DPI)
-        names.append(name)
+        data = _png_bytes(fig)
+        (folder / name).write_bytes(data)
+        names.append(FigureFile(name, data))
 
     n_sessions = len(result.summary.get("sessions") or [])
     st = result.session_timeseries
@@ -97,7 +137,7 @@ def write_figures(result: Result, folder: str | Path) -> list[str]:
             save(slices(result, n), f"session_{n}_slices.png")
         if "session" in st and (st["session"] == n).any():
             save(timecourse(result, n), f"session_{n}_timecourse.png")
-    if not result.timeseries.empty:
+    if _spans_time(result.timeseries):
         save(course_volumes(result), "course_volumes.png")
     if _has_follow_up(result):
         save(repair_slices(result), "repair_slices.png")

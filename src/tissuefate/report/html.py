@@ -1,7 +1,8 @@
-"""The self-contained HTML report of one run (inline CSS, figures as relative links)."""
+"""The self-contained HTML report of one run (inline CSS, figures embedded as PNG data URIs)."""
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -298,11 +299,21 @@ def _session_warnings(s: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _data_uri(png: bytes) -> str:
+    """``png`` (the bytes of a PNG file) as a ``data:`` URI for an ``<img src>``."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _figure_entry(name: str, modality: str | None = None) -> dict[str, str]:
+    """Source and caption of the figure ``name``: the figure embedded as a data URI when
+    ``name`` carries its bytes (a :class:`tissuefate.report.figures.FigureFile`), else a link
+    to the file."""
     stem = name.rsplit(".", 1)[0]
     kind = stem if stem in ("course_volumes", "repair_slices") else stem.rsplit("_", 1)[-1]
     captions = {**_CAPTIONS, **_INJECTION_CAPTIONS} if modality == "injection" else _CAPTIONS
-    return {"src": name, "caption": captions.get(kind, stem.replace("_", " "))}
+    png = getattr(name, "png", None)
+    src = _data_uri(png) if isinstance(png, bytes) else str(name)
+    return {"src": src, "caption": captions.get(kind, stem.replace("_", " "))}
 
 
 #: What the repair model does, for the reader of a report of a run with repair.
@@ -427,10 +438,18 @@ def _repair_parameters(parameters: Any) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def _repair_section(summary: Mapping[str, Any], figures: Sequence[str]) -> dict[str, Any] | None:
-    """The content of the "Between sessions and follow-up" section, or None without repair."""
+def _repair_ran(summary: Mapping[str, Any]) -> bool:
+    """Whether tissue repair ran: ``summary["repair"]`` is there and took steps (a run with
+    repair switched on but no time after its one session records ``steps: 0``)."""
     repair = summary.get("repair")
-    if not repair:
+    return bool(repair) and repair.get("steps") != 0
+
+
+def _repair_section(summary: Mapping[str, Any], figures: Sequence[str]) -> dict[str, Any] | None:
+    """The content of the "Between sessions and follow-up" section, or None when repair did not
+    run (:func:`_repair_ran`)."""
+    repair = summary.get("repair")
+    if not _repair_ran(summary):
         return None
     return {
         "intro": REPAIR_INTRO,
@@ -457,13 +476,15 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
     figure_files
         Names of figure files relative to the report (as returned by
         :func:`tissuefate.report.figures.write_figures`): ``session_<n>_*`` files are shown with
-        session ``n`` (1-based), the others with the outcome.
+        session ``n`` (1-based), the others with the outcome. Names that carry the PNG bytes
+        (:class:`tissuefate.report.figures.FigureFile`, as ``write_figures`` returns them) are
+        embedded as data URIs, so the report is one self-contained file; plain names are linked.
 
     The research-use notice is shown at the top and the bottom, the run's ``summary["notes"]``
     below the top one, and a warning box above each session that used an unvalidated agent
-    preset. When tissue repair ran (``summary["repair"]``), a section "Between sessions and
-    follow-up" after the sessions explains the repair model and lists its settings, results,
-    hypotheses and parameters, with ``repair_slices.png`` when given.
+    preset. When tissue repair ran (``summary["repair"]``, with steps), a section "Between
+    sessions and follow-up" after the sessions explains the repair model and lists its settings,
+    results, hypotheses and parameters, with ``repair_slices.png`` when given.
     """
     summary = result.summary
     extras = result.extras.get("sessions") or []
@@ -482,7 +503,7 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
                 "figures": [_figure_entry(f, s.get("modality")) for f in mine],
             }
         )
-    repair_figures = [f for f in remaining if f in _REPAIR_FIGURES] if summary.get("repair") else []
+    repair_figures = [f for f in remaining if f in _REPAIR_FIGURES] if _repair_ran(summary) else []
     remaining = [f for f in remaining if f not in repair_figures]
     repair = _repair_section(summary, repair_figures)
     outcome = [(_LABELS.get(k, k), _fmt(v)) for k, v in (summary.get("outcome") or {}).items()]
