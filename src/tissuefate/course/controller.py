@@ -41,6 +41,7 @@ from ..scenario.models import Scenario
 from ..tissue.presets import TissueModel, available_presets, load_tissue
 from ..tissue.state import TissueState
 from . import policy as pol
+from .hypotheses import hypothesis_table
 from .imaging import scan as take_scan
 from .state import CourseState, PolicyRun, load_course_state
 from .summary import (
@@ -743,6 +744,7 @@ class Course:
             "sessions_used": len(state.sessions),
             "scans": len(state.scans),
             "systemic_dose_mmol": state.systemic_mmol,
+            "reaction_products_mmol": _products(state.sessions),
         }
         scenario_yaml = dump_scenario(scenario)
         fields = fields_dataset(
@@ -772,14 +774,17 @@ class Course:
             },
             "notes": notes,
         }
-        if state.policy is not None and self.policy is not None:
-            summary["policy"] = {"kind": self.policy.kind, **state.policy.as_dict()}
         if self.repair is not None and state.clock is not None:
             summary["repair"] = repair_summary(
                 scenario, self.repair, state.clock, state.repair_inputs, rows, self.voxel_ml
             )
             summary["repair"]["steps"] = int(state.clock.steps)
             summary["repair"]["wall_time_s"] = state.repair_wall_s
+        summary["hypotheses"] = hypothesis_table(
+            state.sessions, outcome, final["collagen_ml"], summary.get("repair")
+        )
+        if state.policy is not None and self.policy is not None:
+            summary["policy"] = {"kind": self.policy.kind, **state.policy.as_dict()}
         if state.checkpoints:
             summary["checkpoints"] = list(state.checkpoints)
         return Result(
@@ -825,6 +830,16 @@ class Course:
                 + ", ".join(f"{d:g} d" for d in late)
             )
         return notes
+
+
+def _products(sessions: list[dict[str, Any]]) -> dict[str, float]:
+    """Reaction products formed over the course, mmol by product."""
+    total: dict[str, float] = {}
+    for s in sessions:
+        formed = s.get("systemic_dose", {}).get("reaction_products_formed_mmol", {})
+        for name, amount in formed.items():
+            total[name] = total.get(name, 0.0) + amount
+    return total
 
 
 # -- the public entry points ----------------------------------------------------------------------

@@ -43,7 +43,7 @@ import yaml
 from ..errors import ScenarioError
 from ..tissue.presets import parse_entries, parse_value
 
-__all__ = ["AGENT_SCHEMA", "Agent", "available_agents", "load_agent"]
+__all__ = ["AGENT_SCHEMA", "PRODUCTS", "Agent", "available_agents", "load_agent"]
 
 AGENT_PACKAGE = "tissuefate.modalities"
 AGENT_FOLDER = "agents"
@@ -77,8 +77,13 @@ AGENT_SCHEMA: dict[str, tuple[str, bool]] = {
     "dehydration": ("dimensionless", True),
     "water_shift_time": ("[time]", True),
     "immunogenicity": ("dimensionless", True),
+    "chlorite_yield": ("dimensionless", False),
+    "hypochlorous_acid_yield": ("dimensionless", False),
 }
+PRODUCTS = {"chlorite_yield": "chlorite", "hypochlorous_acid_yield": "hypochlorous_acid"}
+"""Reaction products an agent forms as it is consumed: yield parameter -> product name."""
 _FRACTIONS = ("reversible_vascular_fraction", "fixation")
+_YIELDS = tuple(PRODUCTS)
 _NOT_NEGATIVE = (
     "washout_factor",
     "reaction_rate_constant",
@@ -138,6 +143,8 @@ class Agent:
     tumor_reversible_vascular_fraction: float | None = None
     oxidation_kill_onset: float | None = None
     oxidation_kill_lethal: float | None = None
+    chlorite_yield: float = 0.0  # mol formed per mol consumed
+    hypochlorous_acid_yield: float = 0.0  # mol formed per mol consumed
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -153,6 +160,14 @@ class Agent:
             return self.kill_reference_time * (self.kill_reference_concentration / c) ** (
                 self.kill_exponent
             )
+
+    def products(self, consumed: float) -> dict[str, float]:
+        """Amounts (mol) of the reaction products formed from ``consumed`` mol of agent."""
+        return {
+            product: getattr(self, key) * consumed
+            for key, product in PRODUCTS.items()
+            if getattr(self, key) > 0
+        }
 
     def describe(self) -> dict[str, Any]:
         """JSON-able header of the preset for summaries and reports."""
@@ -282,7 +297,7 @@ def _check(agent: Agent, fail: Any) -> None:
     for name in _NOT_NEGATIVE:
         if not getattr(agent, name) >= 0:
             fail(name, "must not be negative")
-    for name in (*_FRACTIONS, "tumor_reversible_vascular_fraction"):
+    for name in (*_FRACTIONS, *_YIELDS, "tumor_reversible_vascular_fraction"):
         value = getattr(agent, name)
         if value is not None and not 0 <= value <= 1:
             fail(name, "must lie in [0, 1]")

@@ -463,6 +463,9 @@ def run_injection_session(
             "washed_out_mmol": led.washed_out * 1e3,
             "leaked_into_vessels_mmol": run.leak_vessels * 1e3,
             "fraction_of_injected": systemic / injected if injected > 0 else 0.0,
+            "reaction_products_formed_mmol": {
+                name: amount * 1e3 for name, amount in agent.products(led.consumed).items()
+            },
         },
     }
     first = session.sites[0]
