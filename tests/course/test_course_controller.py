@@ -261,3 +261,51 @@ def test_the_dose_rule_injects_its_fraction_of_the_visible_volume_inside_the_les
     assert "not a dosing recommendation" in planned["note"]
     for site in planned["sites"]:
         assert np.linalg.norm(site["tip_mm"]) <= 6.0  # inside the tumour
+
+
+RETREAT = """
+name: retreat
+grid: {size: [40 mm, 40 mm, 40 mm], spacing: 1 mm}
+anatomy:
+  tumors: [{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 9 mm, preset: hcc}]
+tissue:
+  preset: liver
+  parameters: {hcc.volume_doubling_time: 10 d}
+strategies:
+  mwa:
+    policy:
+      kind: ablate_visible
+      every: 30 d
+      max_sessions: 1
+      margin: 3 mm
+      max_duration: 1 min
+      session:
+        modality: microwave
+        applicators: [{antenna: dual_slot}]
+        power: 5 W
+      on_local_progression: {retreat: true, max: 1}
+follow_up: 60 d
+repair: {step: 1 d}
+imaging: {every: 10 d}
+"""
+
+
+def test_ablate_visible_reports_an_undercovered_target_and_retreats_local_progression():
+    summary = simulate(loads_scenario(RETREAT)).summary
+    first, second = summary["sessions"]
+    # 5 W for at most 1 min cannot cover an 18 mm tumour + 3 mm: said, not hidden
+    assert first["planned"]["predicted_covered"] is False
+    assert "max_duration" in first["planned"]["reason"]
+    assert first["planned"]["duration_s"] == 60.0
+    assert first["planned"]["margin_reached_mm"] < 0
+    # the survivors regrow (10-day doubling); the re-treatment comes at the first follow-up scan
+    # after the stop (day 30) where the visible tumour is 1.2**3 times its low since session 1
+    scans = {s["day"]: s["visible_ml"] for s in summary["scans"]}
+    low = min(scans[d] for d in (10.0, 20.0, 30.0))
+    assert scans[40.0] >= 1.2**3 * low
+    assert second["day"] == 40.0
+    assert second["retreatment"] is True
+    assert first["retreatment"] is False
+    assert summary["policy"]["retreats"] == 1
+    assert summary["outcome"]["stop_reason"] == "max_sessions"
+    assert summary["outcome"]["days"] == 100.0  # 60 days of follow-up after the re-treatment

@@ -43,6 +43,7 @@ from ..tissue.state import TissueState
 from . import policy as pol
 from .hypotheses import hypothesis_table
 from .imaging import scan as take_scan
+from .planner import PlanningContext, plan_ablation
 from .state import CourseState, PolicyRun, load_course_state
 from .summary import (
     DAY,
@@ -642,23 +643,69 @@ class Course:
 
     # -- sessions and decisions --------------------------------------------------------------------
     def _decide(self, state: CourseState) -> None:
-        """A policy decision: scan, then treat what is visible or stop (with the reason)."""
+        """A policy decision: scan, then treat what is visible or stop (with the reason). After
+        the stop, a policy that re-treats local progression watches the follow-up scans."""
         run, policy = state.policy, self.policy
         if run is None or policy is None:
             raise RuntimeError("a policy decision in a strategy without a policy")
         record = self._scan(state, "policy")
-        reason = pol.stop_reason(policy, run, record, state)
-        if reason is not None:
-            run.stop_reason, run.next_day = reason, None
+        if run.stop_reason is not None:  # watching for local progression
+            if pol.progression(state.scans, state.last_session_day):
+                run.retreats += 1
+                self._treat(state, record, retreat=True)
+            run.next_day = self._next_watch(state, run)
             return
+        reason = pol.stop_reason(policy, run, record, state)
+        if reason is None:
+            run.next_day = state.day + policy.every_d
+            self._treat(state, record)
+            return
+        run.stop_reason = reason
+        run.next_day = self._next_watch(state, run)
+
+    def _next_watch(self, state: CourseState, run: PolicyRun) -> float | None:
+        """Day of the next follow-up scan at which a policy that re-treats local progression
+        looks again (None when it does not, has no re-treatment left, or the course ends)."""
+        retreat = getattr(self.policy, "on_local_progression", None)
+        if retreat is None or not retreat.retreat or run.retreats >= retreat.max:
+            return None
+        last = state.last_session_day if state.last_session_day is not None else 0.0
+        end = last + self.scenario.follow_up_d
+        scans = [d for d in self._periodic_scans(end) if d > state.day + _EPS_D]
+        return scans[0] if scans else None
+
+    def _treat(self, state: CourseState, record: dict[str, Any], *, retreat: bool = False) -> None:
+        """Plan today's session from the scan and run it."""
+        run, policy = state.policy, self.policy
+        if run is None or policy is None:
+            raise RuntimeError("a policy session in a strategy without a policy")
         labels = self._labels(state)
-        session = pol.plan_session(policy, record, labels, self.grid, state.day)
+        plan: dict[str, Any] | None = None
+        if policy.session.modality == "injection":
+            session = pol.plan_session(policy, record, labels, self.grid, state.day)
+        else:
+            ctx = PlanningContext(
+                scenario=self.scenario,
+                grid=self.grid,
+                tissue=self.tissue,
+                anatomy=self.anatomy,
+                state=state.tissue,
+                options=self.options,
+                impl=self.p.impl,
+            )
+            session, plan = plan_ablation(ctx, policy, record, labels, state.day)
         run.sessions_used += 1
-        run.next_day = state.day + policy.every_d
-        self._session(state, session, self.p.agents.get(-1), planned=True)
+        self._session(state, session, self.p.agents.get(-1), planned=True, plan=plan)
+        state.sessions[-1]["retreatment"] = retreat
 
     def _session(
-        self, state: CourseState, session: Any, agent: Agent | None, *, planned: bool = False
+        self,
+        state: CourseState,
+        session: Any,
+        agent: Agent | None,
+        *,
+        planned: bool = False,
+        plan: dict[str, Any] | None = None,
     ) -> None:
         """Run one session on the state, record it and hand the kill to the repair model."""
         n = len(state.sessions) + 1
@@ -680,7 +727,9 @@ class Course:
             session_treatability(ctx, session, before, res, n) if state.sessions else None
         )
         if planned:
-            summ["planned"] = pol.describe_plan(session)
+            summ["planned"] = pol.describe_plan(session) if plan is None else plan
+            if plan is not None:  # the verifying run: what the full-resolution session reached
+                plan["margin_reached_mm"] = summ["min_margin_mm"]
         if self.repair is not None and state.clock is not None:
             imm, recovery, inputs = repair_inputs(session, agent, self.repair.params)
             killed = (before.tumor + before.normal) - (state.tissue.tumor + state.tissue.normal)

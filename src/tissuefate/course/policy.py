@@ -25,6 +25,7 @@ from ..errors import ScenarioError
 from ..grid.grid import Grid
 from ..scenario.models import Scenario
 from .state import CourseState, PolicyRun
+from .summary import PROGRESSION_VOLUME_RATIO
 
 __all__ = [
     "SITE_VOLUME_ML",
@@ -33,6 +34,7 @@ __all__ = [
     "describe_plan",
     "injection_sites",
     "plan_session",
+    "progression",
     "stop_reason",
     "template_session",
 ]
@@ -81,13 +83,6 @@ def check_policy(scenario: Scenario, name: str, strategy: Any, source: str | Non
             source=source,
             key=f"{key}.kind",
         )
-    if policy.kind == "ablate_visible":
-        raise ScenarioError(
-            "the ablate_visible planner is not part of this release yet; give the sessions "
-            "explicitly, or use repeat_until_clear with an injection template",
-            source=source,
-            key=f"{key}.kind",
-        )
 
 
 def stop_reason(
@@ -105,6 +100,20 @@ def stop_reason(
     if dose_budget is not None and state.systemic_mmol >= dose_budget:
         return "systemic_dose_budget"
     return None
+
+
+def progression(scans: list[dict[str, Any]], last_session_day: float | None) -> bool:
+    """Local progression on the last scan: visible tumour again after a scan since the last
+    session showed none, or visible tumour grown by ``PROGRESSION_VOLUME_RATIO`` (RECIST 1.1's
+    20 % in diameter) over its smallest volume since that session."""
+    since = [s for s in scans if last_session_day is None or s["day"] > last_session_day + 1e-9]
+    if len(since) < 2:
+        return False
+    *before, now = since
+    low = min(s["visible_ml"] for s in before)
+    return (low <= 0.0 < now["visible_ml"]) or (
+        low > 0.0 and now["visible_ml"] >= PROGRESSION_VOLUME_RATIO * low
+    )
 
 
 def _split(counts: np.ndarray, total: int) -> np.ndarray:

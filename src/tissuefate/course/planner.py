@@ -1,0 +1,457 @@
+"""The planner of ``ablate_visible``: aim the devices, then find the session that covers the target.
+
+The planner places one applicator (microwave), electrode (radiofrequency) or ring of probes (cryo)
+through the centre of each target lesion, along the template's first device ``direction``
+(default ``[0, 0, -1]``), with the tip placed so that the device's heating (or freezing) centre
+sits at the lesion centre (:func:`heating_offset_m`). It then asks the session model itself what
+that placement does: on the grid coarsened by 2 (:func:`coarse_world`) it searches the shortest
+duration (at the template's power) or, for cryo, the fewest probes per lesion (with the template's
+protocol) whose zone (Ω ≥ ``ZONE_OMEGA``) covers the target: the lesion voxels grown by the
+policy's margin (:func:`target_mask`). A target the device limits cannot cover is reported
+(``predicted_covered: False`` and a ``reason``), never silently under-treated. The controller runs
+the session at full resolution: that is the verifying run.
+
+Electrodes and cryoprobes are held voxels (a voxel mask of the needle), so their size on a grid
+depends on where the axis falls: on a face between voxels it takes both, doubling the held
+cross-section on the coarse grid (two probes froze 6.1 mL there against 3.5 mL at full resolution in
+``tests/course/test_planner.py``). The planner therefore moves the axis of an electrode or probe
+that runs along a grid axis onto the nearest line of coarse voxel centres (at most one fine voxel
+per axis), where it holds one coarse voxel and the 2×2 fine voxels around it on the fine grid: the
+same cross-section on both grids. Microwave antennas are a continuous source and stay where aimed.
+
+What the planner chose is a *model input* computed from a modelled scan, not a treatment plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from ..damage.zone import ZONE_OMEGA, min_margin
+from ..grid.anatomy import Anatomy
+from ..grid.grid import Grid
+from ..modalities import RUNNERS, SessionContext, ThermalOptions
+from ..modalities.microwave import antenna_pattern
+from ..scenario.course import AblateVisible, SessionTemplate
+from ..scenario.models import (
+    MAX_MICROWAVE_DURATION_S,
+    MAX_RF_DURATION_S,
+    CryoSession,
+    MicrowaveSession,
+    RadiofrequencySession,
+    Scenario,
+)
+from ..scenario.quantities import ureg
+from ..tissue.presets import TissueModel
+from ..tissue.state import TissueState
+
+__all__ = [
+    "CRYO_RING_RADIUS_M",
+    "DEFAULT_DIRECTION",
+    "MAX_CRYO_PROBES",
+    "MAX_DURATION_S",
+    "MIN_DURATION_S",
+    "NOTE",
+    "PlanningContext",
+    "aim",
+    "coarse_world",
+    "heating_offset_m",
+    "plan_ablation",
+    "target_mask",
+]
+
+logger = logging.getLogger(__name__)
+
+Planned = MicrowaveSession | RadiofrequencySession | CryoSession
+
+NOTE = "planned by the model from a modelled scan: a model input, not a treatment plan"
+DEFAULT_DIRECTION = (0.0, 0.0, -1.0)
+"""Insertion direction (shaft → tip) when the template gives none: along −z, as in the examples."""
+MIN_DURATION_S = 60.0
+"""Shortest session the planner considers, in s."""
+MAX_DURATION_S = {"microwave": MAX_MICROWAVE_DURATION_S, "radiofrequency": MAX_RF_DURATION_S}
+"""Longest session of each heating modality (s): the limit of its scenario model."""
+MAX_CRYO_PROBES = 4
+"""Most cryoprobes per lesion the planner tries."""
+CRYO_RING_RADIUS_M = 6e-3
+"""Radius (m) of the ring on which 2 or more probes of one lesion stand. One 2.4 mm argon probe
+freezes a lethal (≤ −30 °C) ball of 12 mm diameter in 15 min (Littrup et al., JVIR 2009: the one
+number ``modalities/cryoprobes.yaml`` is fitted to). On a ring of that lethal radius the ring's
+centre lies on every probe's lethal isotherm and neighbours stand at most 12 mm apart (2 probes:
+12 mm, 3: 10.4 mm, 4: 8.5 mm), so their lethal balls overlap into one zone about the centre."""
+_SEARCH_FACTOR = 2
+_DEVICE_KEYS = {"microwave": "applicators", "radiofrequency": "electrodes", "cryo": "probes"}
+
+
+@dataclass
+class PlanningContext:
+    """What the planner sees: the world of the course and its current tissue.
+
+    ``state`` is the current tissue state on ``grid``; the planner never changes it. ``options``
+    are the thermal solver settings and ``impl`` the kernel implementation of the course's
+    sessions. ``scenario`` is the course's scenario (for the record; the coarse anatomy is
+    reduced from ``anatomy``, see :func:`coarse_world`).
+    """
+
+    scenario: Scenario
+    grid: Grid
+    tissue: TissueModel
+    anatomy: Anatomy
+    state: TissueState
+    options: ThermalOptions
+    impl: str
+
+
+# -- aiming ---------------------------------------------------------------------------------------
+def _first_device(template: SessionTemplate) -> Any:
+    """The template's first device with its defaults filled in (position a placeholder)."""
+    return getattr(template.example(), str(template.device_key))[0]
+
+
+def _direction(template: SessionTemplate) -> np.ndarray:
+    """Unit insertion direction of the template's first device (shaft → tip)."""
+    devices = template.values.get(str(template.device_key)) or [{}]
+    given = devices[0].get("direction") if isinstance(devices[0], dict) else None
+    d = np.asarray(DEFAULT_DIRECTION if given is None else given, dtype=float)
+    return d / np.linalg.norm(d)
+
+
+def heating_offset_m(template: SessionTemplate) -> float:
+    """Distance (m) from the device tip back along the shaft to its heating or freezing centre.
+
+    Negative when the centre lies ahead of the tip. From the device models:
+
+    - microwave: the antenna's ``center`` in ``modalities/antennas.yaml`` (7 mm for both
+      antennas), around which :func:`~tissuefate.physics.microwave.emitter_density` places the
+      emitting segment;
+    - radiofrequency ``needle`` and ``cluster``: half the ``active_length``
+      (:func:`~tissuefate.grid.needles.needle_segment` runs it back from the tip);
+    - radiofrequency ``multi_tine``: minus half the tines' reach ahead of the cannula tip,
+      ``sqrt(L² − (D/2)²)`` (:func:`~tissuefate.grid.needles.multi_tine_segments`);
+    - cryo: half the probe's freezing ``active_length`` (``modalities/cryo.py`` holds that length
+      behind the tip at the gas temperature).
+    """
+    device = _first_device(template)
+    if template.modality == "microwave":
+        return float(antenna_pattern(device.antenna).center)
+    if template.modality == "radiofrequency" and device.kind == "multi_tine":
+        radius = 0.5 * device.deployed_diameter_m
+        return -0.5 * math.sqrt(max(device.active_length_m**2 - radius**2, 0.0)) + 0.0
+    return 0.5 * float(device.active_length_m)
+
+
+def _ring(n: int, direction: np.ndarray) -> np.ndarray:
+    """Offsets (m), shape (n, 3): 0 for one probe, else ``n`` points evenly on a circle of
+    :data:`CRYO_RING_RADIUS_M` perpendicular to ``direction``."""
+    if n == 1:
+        return np.zeros((1, 3))
+    helper = np.eye(3)[int(np.argmin(np.abs(direction)))]
+    e1 = np.cross(direction, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(direction, e1)
+    angles = 2.0 * math.pi * np.arange(n) / n
+    return CRYO_RING_RADIUS_M * (np.cos(angles)[:, None] * e1 + np.sin(angles)[:, None] * e2)
+
+
+def aim(
+    template: SessionTemplate, lesions: Iterable[Mapping[str, Any]], probes: int = 1
+) -> list[dict[str, Any]]:
+    """Device positions through the centre of each lesion.
+
+    Parameters
+    ----------
+    template
+        A thermal session template (microwave, radiofrequency or cryo).
+    lesions
+        Scan lesions (``Scan.as_dict()["lesions"]`` entries): ``label`` and ``center_mm`` (grid
+        frame, mm).
+    probes
+        Cryo only: probes per lesion, ≥ 1 (1 at the centre; more on a ring of
+        :data:`CRYO_RING_RADIUS_M` about it). Other modalities get one device per lesion.
+
+    Returns
+    -------
+    list of dict
+        One per device: ``lesion`` (label), ``tip_mm`` (grid frame, mm) and unit ``direction``;
+        the tip lies :func:`heating_offset_m` ahead of the heating centre along ``direction``.
+    """
+    direction = _direction(template)
+    offset = heating_offset_m(template)
+    ring = _ring(probes if template.modality == "cryo" else 1, direction)
+    devices = []
+    for lesion in lesions:
+        centre = np.asarray(lesion["center_mm"], dtype=float) * 1e-3
+        for shift in ring:
+            tip = centre + shift + offset * direction
+            devices.append(
+                {
+                    "lesion": int(lesion["label"]),
+                    "tip_mm": [round(float(c) * 1e3, 6) + 0.0 for c in tip],
+                    "direction": [float(c) for c in direction],
+                }
+            )
+    return devices
+
+
+def _snapped(device: dict[str, Any], grid: Grid) -> dict[str, Any]:
+    """``device`` (an :func:`aim` entry) with its tip moved to the centre of its voxel of
+    ``grid`` along each axis its direction is perpendicular to (see the module docstring)."""
+    tip = np.asarray(device["tip_mm"]) * 1e-3
+    step = grid.spacing
+    lower = grid.lower
+    centre = lower + (np.floor((tip - lower) / step) + 0.5) * step
+    across = np.abs(np.asarray(device["direction"])) < 1e-9
+    tip = np.where(across, centre, tip)
+    return {**device, "tip_mm": [round(float(c) * 1e3, 6) + 0.0 for c in tip]}
+
+
+# -- the coarse world -----------------------------------------------------------------------------
+def _blocks(values: np.ndarray) -> np.ndarray:
+    """``values`` (nx, ny, nz), odd sides padded by edge replication, as blocks of 2×2×2: shape
+    (cx, cy, cz, 8)."""
+    f = _SEARCH_FACTOR
+    padded = np.pad(values, [(0, -n % f) for n in values.shape], mode="edge")
+    cx, cy, cz = (n // f for n in padded.shape)
+    blocks = padded.reshape(cx, f, cy, f, cz, f).transpose(0, 2, 4, 1, 3, 5)
+    return blocks.reshape(cx, cy, cz, f**3)
+
+
+def _any(mask: np.ndarray) -> np.ndarray:
+    """True in a coarse voxel when any fine voxel of its block is."""
+    return _blocks(mask).any(axis=-1)
+
+
+def coarse_world(ctx: PlanningContext) -> SessionContext:
+    """The planning context on the grid coarsened by 2, as a session context to run sessions on.
+
+    The coarse grid has voxels of twice the edge and the same lower corner, so scenario positions
+    mean the same points (a side of odd length gains half a coarse voxel at its upper end). Each
+    state field is the mean over the 2×2×2 block. The anatomy is reduced from the fine one rather
+    than rasterised again, so it agrees with the averaged state and a vessel thinner than the
+    coarse grid resolves is kept: a coarse voxel is vessel (held at blood temperature) when any
+    voxel of its block is, which errs toward a stronger heat sink, i.e. a longer plan; tumour
+    fraction is the block mean, and the material and tumour of the block's most tumorous voxel
+    name it where that mean reaches 0.5 (the rule of
+    :func:`~tissuefate.grid.anatomy.build_anatomy`).
+    """
+    fine = ctx.anatomy
+    grid = Grid(
+        shape=tuple(math.ceil(n / _SEARCH_FACTOR) for n in ctx.grid.shape),
+        spacing=ctx.grid.spacing * _SEARCH_FACTOR,
+        origin=ctx.grid.origin,
+    )
+    fraction_blocks = _blocks(fine.tumor_fraction)
+    fraction = fraction_blocks.mean(axis=-1, dtype=np.float64).astype(np.float32)
+    most = np.argmax(fraction_blocks, axis=-1)[..., None]
+    tumor_id = np.take_along_axis(_blocks(fine.tumor_id), most, axis=-1)[..., 0]
+    material = np.take_along_axis(_blocks(fine.material), most, axis=-1)[..., 0]
+    vessel = _any(fine.vessel)
+    tumor_id = np.where((fraction > 0) & ~vessel, tumor_id, 0).astype(np.uint8)
+    material = np.where((fraction >= 0.5) & ~vessel, material, 0).astype(np.uint8)
+    fraction[vessel] = 0.0
+    anatomy = dataclasses.replace(
+        fine,
+        grid=grid,
+        material=material,
+        tumor_fraction=fraction,
+        tumor_id=tumor_id,
+        vessel=vessel,
+    )
+    state = TissueState(
+        **{
+            name: _blocks(values).mean(axis=-1, dtype=np.float64).astype(np.float32)
+            for name, values in ctx.state.as_dict().items()
+        }
+    )
+    return SessionContext(grid, anatomy, ctx.tissue, state, ctx.options, ctx.impl)
+
+
+def target_mask(
+    labels: np.ndarray, targets: Iterable[int], margin_m: float, spacing_m: float
+) -> np.ndarray:
+    """Voxels within ``margin_m`` (m, Euclidean, between voxel centres) of the target lesions.
+
+    ``labels`` are a scan's lesion labels (int, grid shape), ``targets`` the labels to ablate and
+    ``spacing_m`` the voxel edge in m. Returns a bool array of the grid shape.
+    """
+    lesion = np.isin(labels, list(targets))
+    if margin_m <= 0 or not lesion.any():
+        return lesion
+    distance = ndimage.distance_transform_edt(~lesion, sampling=spacing_m)
+    return distance <= margin_m * (1.0 + 1e-9)
+
+
+# -- the search -----------------------------------------------------------------------------------
+def _zone(world: SessionContext, session: Planned) -> np.ndarray:
+    """The zone (bool) of ``session`` run on a fresh copy of ``world``'s state."""
+    trial = dataclasses.replace(world, state=world.state.copy(), progress=None)
+    fields = RUNNERS[session.modality](trial, session, "planning").fields
+    return np.asarray(fields["damage"] if "damage" in fields else fields["thermal_dose"]) >= (
+        ZONE_OMEGA
+    )
+
+
+def _shortest(covers: Callable[[float], bool], shortest: float, longest: float) -> float | None:
+    """Shortest duration (s) in [``shortest``, ``longest``] for which ``covers`` holds, to within
+    ``max(10 %, 30 s)``; None if ``longest`` does not cover.
+
+    Doubles from ``shortest`` until a duration covers (cheaper than starting at ``longest``, as
+    the cost of a try grows with its duration), then bisects between the longest failing and the
+    shortest covering duration. Assumes the zone grows with the duration.
+    """
+    failed, tried = None, shortest
+    while not covers(tried):
+        if tried >= longest:
+            return None
+        failed, tried = tried, min(2.0 * tried, longest)
+    covering = tried
+    while failed is not None and covering - failed > max(0.1 * covering, 30.0):
+        middle = float(round(0.5 * (failed + covering)))
+        if covers(middle):
+            covering = middle
+        else:
+            failed = middle
+    return covering
+
+
+def plan_ablation(
+    ctx: PlanningContext,
+    policy: AblateVisible,
+    scan: Mapping[str, Any],
+    labels: np.ndarray,
+    day: float,
+    targets: list[int] | None = None,
+) -> tuple[Planned, dict[str, Any]]:
+    """The session that covers the target lesions with the policy's margin, and its record.
+
+    Parameters
+    ----------
+    ctx
+        The world and current tissue (not changed).
+    policy
+        The ``ablate_visible`` policy: ``margin_m``, ``max_duration_s`` and the session template.
+    scan
+        A scan record (``Scan.as_dict()``) of ``ctx.state``; ``labels`` its lesion labels (int,
+        grid shape).
+    day
+        Day of the session (days).
+    targets
+        Labels of the lesions to ablate; None for the visible ones.
+
+    Returns
+    -------
+    session, record
+        The session (``policy.session`` instantiated on ``day``) and a JSON-able record:
+        ``modality``, ``targets`` (``label``, ``center_mm``, ``diameter_mm``), ``devices``,
+        ``duration_s`` (or ``probes`` per lesion and ``protocol_s`` for cryo), ``margin_mm``
+        (asked), ``predicted_covered``, ``predicted_margin_mm`` (lesion to zone edge on the
+        search grid, mm; negative when lesion is left out, None without any zone), ``tries``
+        (``[duration_s or probes, covered]`` in order), ``search_grid`` (``shape``,
+        ``spacing_mm``), ``reason`` (None, or why the target is not covered) and ``note``.
+        When no try covers, the session is the largest one the limits allow.
+
+    Raises
+    ------
+    ValueError
+        If there is no lesion to target.
+    """
+    wanted = set(targets) if targets is not None else None
+    lesions = [
+        les
+        for les in scan["lesions"]
+        if (les["visible"] if wanted is None else int(les["label"]) in wanted)
+    ]
+    if not lesions:
+        raise ValueError("nothing to ablate: no visible lesion (or none of the given labels)")
+    template = policy.session
+    modality = template.modality
+    key = _DEVICE_KEYS[modality]
+    chosen = [int(les["label"]) for les in lesions]
+    world = coarse_world(ctx)
+    lesion = _any(np.isin(labels, chosen)) & ~world.anatomy.vessel
+    target = _any(target_mask(labels, chosen, policy.margin_m, ctx.grid.spacing))
+    target &= ~world.anatomy.vessel  # the lumen of a large vessel is not tissue to ablate
+    tries: list[list[Any]] = []
+    zones: dict[float, np.ndarray] = {}
+
+    def session_for(amount: float) -> tuple[Planned, list[dict[str, Any]]]:
+        if modality == "cryo":
+            devices = aim(template, lesions, probes=int(amount))
+            fills: dict[str, Any] = {}
+        else:
+            devices = aim(template, lesions)
+            fills = {"duration": ureg.Quantity(float(amount), "s")}
+        if modality != "microwave":
+            devices = [_snapped(d, world.grid) for d in devices]
+        entries = [
+            {"tip": [ureg.Quantity(c, "mm") for c in d["tip_mm"]], "direction": d["direction"]}
+            for d in devices
+        ]
+        return template.instantiate(day, **{key: entries}, **fills), devices
+
+    def covers(amount: float) -> bool:
+        zones[amount] = _zone(world, session_for(amount)[0])
+        covered = not (target & ~zones[amount]).any()
+        tries.append([int(amount) if modality == "cryo" else amount, covered])
+        logger.info("planning %s: %g -> covered %s", modality, amount, covered)
+        return covered
+
+    if modality == "cryo":
+        found = next((float(n) for n in range(1, MAX_CRYO_PROBES + 1) if covers(float(n))), None)
+        largest = float(MAX_CRYO_PROBES)
+    else:
+        largest = min(policy.max_duration_s or math.inf, MAX_DURATION_S[modality])
+        found = _shortest(covers, min(MIN_DURATION_S, largest), largest)
+    amount = largest if found is None else found
+    session, devices = session_for(amount)
+    margin = min_margin(lesion, zones[amount], world.grid.spacing * 1e3)
+    record: dict[str, Any] = {
+        "modality": modality,
+        "targets": [
+            {
+                "label": int(les["label"]),
+                "center_mm": [float(c) for c in les["center_mm"]],
+                "diameter_mm": float(les["diameter_mm"]),
+            }
+            for les in lesions
+        ],
+        "devices": devices,
+        "margin_mm": policy.margin_m * 1e3,
+        "predicted_covered": found is not None,
+        "predicted_margin_mm": float(margin) if math.isfinite(margin) else None,
+        "tries": tries,
+        "search_grid": {
+            "shape": list(world.grid.shape),
+            "spacing_mm": world.grid.spacing * 1e3,
+        },
+        "reason": None if found is not None else _reason(template, amount, policy),
+        "note": NOTE,
+    }
+    if modality == "cryo":
+        record.update(probes=int(amount), protocol_s=float(session.duration_s))
+    else:
+        record["duration_s"] = float(amount)
+    return session, record
+
+
+def _reason(template: SessionTemplate, amount: float, policy: AblateVisible) -> str:
+    """Why the largest session the limits allow leaves part of the target uncovered."""
+    what = f"the lesion + {policy.margin_m * 1e3:g} mm margin on the search grid"
+    if template.modality == "cryo":
+        return (
+            f"even {int(amount)} probes per lesion (the most the planner tries) with the "
+            f"template's protocol do not freeze {what}"
+        )
+    limit = (
+        "the policy's max_duration"
+        if policy.max_duration_s is not None and policy.max_duration_s <= amount
+        else f"the {template.modality} limit"
+    )
+    return f"even {amount / 60:g} min ({limit}) at the template's power does not cover {what}"
