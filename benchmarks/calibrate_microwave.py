@@ -1,4 +1,4 @@
-"""Fit the parametric microwave antennas to the zone aspect ratios of reference/validation.md B.
+"""Fit the parametric microwave antennas to the published zone aspect ratios (PMC3721053).
 
 Data (Brace group, PMC3721053; ex vivo bovine liver, 2.45 GHz, 2 min): short/long axis ratio of
 the ablation zone 0.75 (dual-slot) vs 0.53 (monopole) at 50 W, and 0.52 vs 0.42 at 100 W.

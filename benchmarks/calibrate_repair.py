@@ -1,11 +1,12 @@
 """Calibrate the clearance and scar of heat-fixed necrosis on the involution of an ablation zone.
 
-Run: ``python benchmarks/calibrate_repair.py`` — runs ``examples/mwa_followup.yaml`` (one
-microwave ablation, a year of repair, 1 mm grid) over a grid of the liver preset's
-``coagulated_clearance_rate`` and ``trapped_necrosis_gain`` and prints, for each pair, the
-volume reduction of the lesion at 1, 6 and 12 months against the thyroid RFA surrogate of
-reference/validation.md D (58 %; 66–85 %; 74–80 %). The score is the squared distance from 58 %
-and from the middle of the other two ranges; the preset holds the best pair.
+Run: ``python benchmarks/calibrate_repair.py`` — runs ``examples/mwa_followup.yaml`` (one microwave
+ablation, a year of repair, 1 mm grid) over a grid of the liver preset's
+``coagulated_clearance_rate`` and ``trapped_necrosis_gain`` and prints, for each pair, the volume
+reduction of the lesion at 1, 6 and 12 months against the thyroid RFA surrogate (58 %, Jeong et al.
+2008; 66–85 %; 74–80 %; Jeong 2008, Ahn et al., Ultrasonography 2016, PMC10118859). The score is the
+squared distance from 58 % and from the middle of the other two ranges; the preset holds the best
+pair.
 
 The early reduction is set mostly by the clearance rate, the late one by the collagen left where
 phagocytes worked on fixed necrosis (the trapped-necrosis gain). Each run takes about a minute.

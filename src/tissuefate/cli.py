@@ -288,6 +288,9 @@ def _compare(
     with _Bars([job.key for job in runs], enabled=not quiet) as bars:
         summaries = run_jobs(runs, jobs, bars)
     write_json(output / "comparison.json", {"strategies": summaries})
+    from .report.comparison import write_comparison  # matplotlib only when it draws
+
+    write_comparison(output, list(summaries))
     return summaries
 
 

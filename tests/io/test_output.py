@@ -193,7 +193,8 @@ def test_write_result_creates_every_file(tmp_path, result):
     assert (target / "scenario.yaml").read_text(encoding="utf-8") == result.scenario_yaml
     assert open_fields(target / "fields.zarr").attrs["scenario"] == result.scenario_yaml
     html = (target / "report.html").read_text(encoding="utf-8")
-    assert 'src="session_1_slices.png"' in html
+    assert 'src="data:image/png;base64,' in html  # one self-contained file
+    assert 'src="session_1_slices.png"' not in html
 
 
 @pytest.mark.parametrize(

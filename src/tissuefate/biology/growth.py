@@ -2,8 +2,8 @@
 
 Per voxel, viable tumour ``u`` (fraction of voxel capacity) grows into the capacity the other
 pools leave free, ``K = 1 − (occupied − u)``, by a logistic or a Gompertz law, and invades its
-neighbours by diffusion (the proliferation–invasion, or Fisher–KPP, model of reference/
-chemical-and-repair.md §4.3)::
+neighbours by diffusion (the proliferation–invasion, or Fisher–KPP, model of glioma growth of
+Swanson and colleagues)::
 
     ∂u/∂t = ∇·(D ∇u) + ρ u (1 − u/K)           (logistic)
     ∂u/∂t = ∇·(D ∇u) + ρ u ln(K/u)             (Gompertz)
@@ -12,11 +12,12 @@ The local laws are integrated exactly over a step (K held fixed during it), so a
 length keeps ``0 ≤ u ≤ K``; invasion is an explicit diffusion step (sub-stepped to stability),
 split from the growth (Strang). In one dimension the front moves at ``2√(Dρ)``.
 
-Rates from a preset's ``volume_doubling_time`` T_d (reference/validation.md D): ``ρ = ln 2 / T_d``
+Rates from a preset's ``volume_doubling_time`` T_d (HCC: Nathani et al., Gut 2021; colorectal
+metastases: Br J Surg 2019, PMID 30957066): ``ρ = ln 2 / T_d``
 (the doubling of a small, well-supplied cell population), and ``D`` such that a sphere of
 ``REFERENCE_DIAMETER`` grown by its front alone doubles its volume in T_d:
-``2√(Dρ) = (2^{1/3} − 1) R / T_d``. That anchor is an assumption: the references give doubling
-times of visible tumours (about 1–3 cm), not separate ρ and D for liver tumours (§4.3: a gap).
+``2√(Dρ) = (2^{1/3} − 1) R / T_d``. That anchor is an assumption: the literature gives doubling
+times of visible tumours (about 1–3 cm), not separate ρ and D for liver tumours (none was found).
 """
 
 from __future__ import annotations

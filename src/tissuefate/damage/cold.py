@@ -6,11 +6,12 @@ Each freeze–thaw cycle ``c`` kills the fraction
 
 of the cells of a voxel, where ``T_min,c`` is the lowest temperature the voxel reached in that
 cycle, ``T_lethal`` (−40 °C by default) the temperature at which one freeze kills every cell and
-``T_partial`` (−20 °C) the onset of partial kill (reference/thermal-ablation.md §2.4). The linear
-ramp between them is an assumption: the references give the thresholds, not a dose-response
-curve. Survival compounds over cycles, ``S = Π (1 − k_c)``, so a second freeze raises the kill in
-the partial zone, as freeze–thaw–freeze protocols intend. Killed cells are lysed by ice: they
-become ``debris`` (not heat-fixed), and microvessels in the killed fraction die with them.
+``T_partial`` (−20 °C) the onset of partial kill (clinical targets of −20 to −40 °C; cells die below
+−20 °C, Papalexis et al., Curr Oncol 2023, doi 10.3390/curroncol30070495). The linear ramp between
+them is an assumption: the literature gives the thresholds, not a dose-response curve. Survival
+compounds over cycles, ``S = Π (1 − k_c)``, so a second freeze raises the kill in the partial zone,
+as freeze–thaw–freeze protocols intend. Killed cells are lysed by ice: they become ``debris`` (not
+heat-fixed), and microvessels in the killed fraction die with them.
 
 The damage is reported as ``Ω = −ln S`` so that every modality's zone is ``Ω ≥ 1`` (63 % killed).
 """

@@ -1,8 +1,9 @@
 """Baselines for ``tissuefate bench``: a bare stencil and a STREAM triad (private).
 
-``bare_stencil`` is the constant-coefficient 7-point Pennes update of the peer benchmarks
-(reference/performance.md): ``out = b * T + S + a * sum_n T_n`` on padded arrays, the floor any
-variable-coefficient step is compared with. ``triad`` is STREAM's ``x = y + s * z``.
+``bare_stencil`` is the constant-coefficient 7-point Pennes update of the developers' unpublished
+solver comparison on the reference problem (docs/performance.md): ``out = b * T + S + a * sum_n
+T_n`` on padded arrays, the floor any variable-coefficient step is compared with. ``triad`` is
+STREAM's ``x = y + s * z``.
 """
 
 from __future__ import annotations

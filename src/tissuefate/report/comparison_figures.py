@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import matplotlib as mpl
 import numpy as np
@@ -59,19 +60,22 @@ def strategy_timecourses(names: Sequence[str], timeseries: Sequence[pd.DataFrame
         ``lesion_ml`` (no tissue repair) the third panel shows the scar (``scar_ml``) instead.
     """
     colours = _colours(len(names))
-    has_lesion = any("lesion_ml" in ts for ts in timeseries)
+    panels = _PANELS
+    if not any("lesion_ml" in ts for ts in timeseries):  # no tissue repair: the scar instead
+        panels = tuple(
+            ("Scar", (("scar_ml", "-"),)) if cols[0][0] == "lesion_ml" else (title, cols)
+            for title, cols in _PANELS
+        )
     with _style():
         fig = _figure(10.0, 6.6)
         axes = fig.subplots(
             2,
             2,
             sharex=True,
-            gridspec_kw={"left": 0.075, "right": 0.985, "top": 0.93, "bottom": 0.17},
+            gridspec_kw={"left": 0.075, "right": 0.985, "top": 0.885, "bottom": 0.17},
         ).ravel()
         fig.subplots_adjust(hspace=0.28, wspace=0.2)
-        for ax, (title, columns) in zip(axes, _PANELS, strict=True):
-            if not has_lesion and columns[0][0] == "lesion_ml":
-                title, columns = "Scar", (("scar_ml", "-"),)
+        for ax, (title, columns) in zip(axes, panels, strict=True):
             for ts, colour in zip(timeseries, colours, strict=True):
                 day = ts["day"].to_numpy(dtype=float)
                 ends = _session_ends(ts)
@@ -206,6 +210,52 @@ def _centre(ds: xr.Dataset) -> tuple[float, float, float]:
     )
 
 
+class _Row(NamedTuple):
+    """One row of :func:`strategy_slices`: a quantity of a strategy in every shown snapshot."""
+
+    strategy: int
+    quantity: str
+    planes: list[np.ndarray]
+    before: np.ndarray | None
+    h: np.ndarray
+    v: np.ndarray
+    at_mm: float
+
+
+def _rows(
+    fields: Sequence[xr.Dataset], snapshots: Sequence[Snapshot], dims: tuple[str, str, str]
+) -> list[_Row]:
+    hdim, vdim, ndim = dims
+    rows = []
+    for k, ds in enumerate(fields):
+        cut = {ndim: int(np.abs(ds[ndim].values - _centre(ds)[_DIMS.index(ndim)]).argmin())}
+        before = (
+            _plane(ds["tumor_fraction_initial"], cut, hdim, vdim)
+            if "tumor_fraction_initial" in ds
+            else None
+        )
+        for quantity in ("tumor", "collagen"):
+            if quantity in ds:
+                planes = [
+                    _plane(ds[quantity].isel(snapshot=s.indices[k]), cut, hdim, vdim)
+                    for s in snapshots
+                ]
+                h = np.asarray(ds[hdim].values, dtype=float)
+                v = np.asarray(ds[vdim].values, dtype=float)
+                at = float(ds[ndim].values[cut[ndim]])
+                rows.append(_Row(k, quantity, planes, before, h, v, at))
+    return rows
+
+
+def _cropped(rows: list[_Row]) -> tuple[slice, slice]:
+    """The part of the planes to show: all of them where the grids differ."""
+    if len({p.shape for r in rows for p in r.planes}) != 1:
+        return slice(None), slice(None)
+    masks = [p > _VISIBLE for r in rows for p in r.planes]
+    masks += [r.before > _VISIBLE for r in rows if r.before is not None]
+    return _crop(masks)
+
+
 def strategy_slices(
     names: Sequence[str], fields: Sequence[xr.Dataset], snapshots: Sequence[Snapshot]
 ) -> Figure:
@@ -219,29 +269,12 @@ def strategy_slices(
     strategy without ``collagen`` (no tissue repair) gets the tumour row only.
     """
     (hdim, vdim, ndim), _ = _planes(None)
-    rows = []  # (strategy, quantity, per-column planes, tumour before, h, v)
-    for k, (name, ds) in enumerate(zip(names, fields, strict=True)):
-        cut = {ndim: int(np.abs(ds[ndim].values - _centre(ds)[_DIMS.index(ndim)]).argmin())}
-        before = (
-            _plane(ds["tumor_fraction_initial"], cut, hdim, vdim)
-            if "tumor_fraction_initial" in ds
-            else None
-        )
-        for quantity in ("tumor", "collagen"):
-            if quantity not in ds:
-                continue
-            planes = [
-                _plane(ds[quantity].isel(snapshot=s.indices[k]), cut, hdim, vdim) for s in snapshots
-            ]
-            at = float(ds[ndim].values[cut[ndim]])
-            rows.append((name, quantity, planes, before, ds[hdim].values, ds[vdim].values, at))
-    masks = [p > _VISIBLE for r in rows for p in r[2]]
-    masks += [r[3] > _VISIBLE for r in rows if r[3] is not None]
-    crop = _crop(masks) if masks and len({r[2][0].shape for r in rows}) == 1 else None
+    rows = _rows(fields, snapshots, (hdim, vdim, ndim))
+    rs, cs = _cropped(rows)
     n = len(snapshots)
     with _style():
         width = 1.9 + 2.35 * n
-        height = 1.15 + 2.3 * len(rows)
+        height = 1.6 + 2.3 * len(rows)
         fig = _figure(width, height)
         grid = fig.add_gridspec(
             len(rows),
@@ -249,48 +282,43 @@ def strategy_slices(
             width_ratios=(*([1.0] * n), 0.06),
             left=1.35 / width,
             right=1.0 - 0.75 / width,
-            bottom=0.55 / height,
+            bottom=1.0 / height,
             top=1.0 - 0.6 / height,
             wspace=0.18,
             hspace=0.35,
         )
-        strategy_index = {name: k for k, name in enumerate(names)}
-        images = {}
-        for r, (name, quantity, planes, before, h, v, at) in enumerate(rows):
-            rs, cs = crop if crop is not None else (slice(None), slice(None))
-            hh, vv = h[cs], v[rs]
-            extent = (*_edges(hh), *_edges(vv))
-            for c, (snap, data) in enumerate(zip(snapshots, planes, strict=True)):
+        for r, row in enumerate(rows):
+            h, v = row.h[cs], row.v[rs]
+            extent = (*_edges(h), *_edges(v))
+            tumour = row.quantity == "tumor"
+            for c, (snap, plane) in enumerate(zip(snapshots, row.planes, strict=True)):
                 ax = fig.add_subplot(grid[r, c])
-                data = data[rs, cs]
-                cmap = "Reds" if quantity == "tumor" else "Purples"
-                images[quantity] = _image(ax, data, extent, cmap=cmap, vmin=0.0, vmax=1.0)
-                if quantity == "collagen":
-                    _contour(ax, hh, vv, data, SCAR_LEVEL, style=_SCAR_STYLE)
-                elif before is not None:
-                    _contour(ax, hh, vv, before[rs, cs], 0.5, style=_TUMOR_BEFORE_STYLE)
-                own = snap.days[strategy_index[name]]
-                ax.set_title(f"Day {own:g}", fontsize=9.5)
+                data = plane[rs, cs]
+                image = _image(
+                    ax, data, extent, cmap="Reds" if tumour else "Purples", vmin=0.0, vmax=1.0
+                )
+                if not tumour:
+                    _contour(ax, h, v, data, SCAR_LEVEL, style=_SCAR_STYLE)
+                elif row.before is not None:
+                    _contour(ax, h, v, row.before[rs, cs], 0.5, style=_TUMOR_BEFORE_STYLE)
+                ax.set_title(f"Day {snap.days[row.strategy]:g}", fontsize=9.5)
                 ax.tick_params(labelsize=8)
                 if c == 0:
-                    what = "viable tumour" if quantity == "tumor" else "collagen"
-                    ax.set_ylabel(f"{name}\n{what}\n{vdim} (mm)", fontsize=9.5)
+                    what = "viable tumour" if tumour else "collagen"
+                    ax.set_ylabel(f"{names[row.strategy]}\n{what}\n{vdim} (mm)", fontsize=9.5)
                 else:
                     ax.set_yticklabels([])
                 if r == len(rows) - 1:
                     ax.set_xlabel(f"{hdim} (mm)")
                 else:
                     ax.set_xticklabels([])
-            if c == n - 1:
-                label = "Viable tumour (0–1)" if quantity == "tumor" else "Collagen (0–1)"
-                fig.colorbar(images[quantity], cax=fig.add_subplot(grid[r, n]), label=label)
+            label = "Viable tumour (0–1)" if tumour else "Collagen (0–1)"
+            fig.colorbar(image, cax=fig.add_subplot(grid[r, n]), label=label)
         handles = [
             Line2D([], [], color="0.15", ls="--", lw=1.3, label="Tumour before treatment"),
             Line2D([], [], color="black", ls="-", lw=1.3, label="Scar (collagen ≥ 0.5)"),
         ]
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=2)
-        ats = sorted({f"{r[6]:.1f}" for r in rows})
-        fig.suptitle(
-            f"{hdim}–{vdim} plane at {ndim} = {' / '.join(ats)} mm, through the first tumour"
-        )
+        ats = " / ".join(sorted({f"{r.at_mm:.1f}" for r in rows}))
+        fig.suptitle(f"{hdim}–{vdim} plane at {ndim} = {ats} mm, through the first tumour")
     return fig

@@ -23,8 +23,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 
 from ._layout import (
@@ -77,18 +75,6 @@ def _png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _spans_time(ts: pd.DataFrame) -> bool:
-    """Whether the time series covers more than one day (else its plot would be a flat, or
-    vertical, line: a run without follow-up, its rows all on the day of its one session)."""
-    if ts.empty:
-        return False
-    if "day" not in ts:
-        return len(ts) > 1
-    day = ts["day"].to_numpy(dtype=float)
-    day = day[np.isfinite(day)]
-    return day.size > 1 and float(day.max()) > float(day.min())
-
-
 def _modality(result: Result, session: int) -> str | None:
     return _session_summary(result, session).get("modality")
 
@@ -137,7 +123,7 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
             save(slices(result, n), f"session_{n}_slices.png")
         if "session" in st and (st["session"] == n).any():
             save(timecourse(result, n), f"session_{n}_timecourse.png")
-    if _spans_time(result.timeseries):
+    if not result.timeseries.empty:
         save(course_volumes(result), "course_volumes.png")
     if _has_follow_up(result):
         save(repair_slices(result), "repair_slices.png")

@@ -460,6 +460,17 @@ def _repair_section(summary: Mapping[str, Any], figures: Sequence[str]) -> dict[
     }
 
 
+def _spans_time(result: Result) -> bool:
+    """Whether the course's time series covers more than one day; if not (a run without
+    follow-up, every row on the day of its one session) its plot is a flat line, not shown."""
+    ts = result.timeseries
+    if "day" not in ts:
+        return len(ts) > 1
+    day = np.asarray(ts["day"], dtype=float)
+    day = day[np.isfinite(day)]
+    return day.size > 1 and float(day.max()) > float(day.min())
+
+
 def _template() -> jinja2.Template:
     text = resources.files(__package__).joinpath("templates", "report.html").read_text("utf-8")
     env = jinja2.Environment(
@@ -479,6 +490,7 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         session ``n`` (1-based), the others with the outcome. Names that carry the PNG bytes
         (:class:`tissuefate.report.figures.FigureFile`, as ``write_figures`` returns them) are
         embedded as data URIs, so the report is one self-contained file; plain names are linked.
+        ``course_volumes.png`` is left out when the time series covers a single day.
 
     The research-use notice is shown at the top and the bottom, the run's ``summary["notes"]``
     below the top one, and a warning box above each session that used an unvalidated agent
@@ -505,6 +517,8 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         )
     repair_figures = [f for f in remaining if f in _REPAIR_FIGURES] if _repair_ran(summary) else []
     remaining = [f for f in remaining if f not in repair_figures]
+    if not _spans_time(result):
+        remaining = [f for f in remaining if f != "course_volumes.png"]
     repair = _repair_section(summary, repair_figures)
     outcome = [(_LABELS.get(k, k), _fmt(v)) for k, v in (summary.get("outcome") or {}).items()]
     scenario_name = summary.get("scenario") or "scenario"

@@ -1,4 +1,4 @@
-"""Validation cases: the solver against exact solutions (reference/validation.md A).
+"""Validation cases: the solver against exact solutions and published data.
 
 Each case builds a :class:`~tissuefate.physics.thermal.ThermalSolver` directly, runs it and returns
 rows of simulated vs exact values with the tolerance the project holds them to. ``tissuefate
@@ -41,11 +41,11 @@ __all__ = [
     "vessel_heat_sink",
 ]
 
-# Worked-example tissue of reference/validation.md A
+# Worked-example tissue (liver, COMSOL bioheat library; perfusion 6.4e-3 1/s; IT'IS-type blood)
 K = 0.52  # W/m/K
 RHO_C = 1079.0 * 3540.0  # J/m³/K
 W = 6.4e-3 * 1050.0 * 3617.0  # W/m³/K
-# Reference problem of reference/performance.md
+# Reference problem of docs/performance.md
 REF_RHO_C = 1060.0 * 3600.0
 REF_W = 0.0064 * 1060.0 * 3600.0
 LIVER_A, LIVER_EA = 7.39e39, 2.577e5
@@ -160,7 +160,7 @@ def point_source(
     power: float = 1.0,
     r_max: float = 0.016,
 ) -> list[ValidationRow]:
-    """Transient point source (reference/validation.md A worked tissue), at ``t`` s.
+    """Transient point source (worked-example tissue), at ``t`` s.
 
     The source sits on a voxel corner (spread over 8 voxels, trilinear). Compared at every voxel
     at least 3 voxels from the source and within ``r_max`` of it. The 7-point stencil's lattice
@@ -280,7 +280,7 @@ def arrhenius_times() -> list[ValidationRow]:
     """Time to Ω = 1 at constant temperature through the dose kernel, liver pair.
 
     The kernel integrates 1000 intervals per exact time; the exact time is 1/(A e^{−Ea/RT}).
-    Also checks the published rounded values of reference/validation.md A (513, 61, 14, 3.5 s).
+    Also checks the rounded values derived from the liver pair (513, 61, 14, 3.5 s).
     """
     from ..grid.anatomy import Anatomy
     from ..tissue.presets import load_tissue
@@ -372,9 +372,9 @@ def held_sphere(h: float = 0.5e-3) -> list[ValidationRow]:
 
 
 def reference_problem(h: float = 1e-3) -> list[ValidationRow]:
-    """The peer-benchmark problem (64 mm cube, 5e6 W/m³ in 5 mm, 600 s): centre 97.38 °C.
+    """The reference problem of docs/performance.md (64 mm cube, 5e6 W/m³ in 5 mm, 600 s): 97.38 °C.
 
-    Centre temperature as the peer benchmarks measure it (mean of the 8 voxels around the centre)
+    Centre temperature as the solver comparison measures it (mean of the 8 voxels around the centre)
     and the 60 °C isotherm radius (5.69 mm) along the axes; tolerance 3 % of the rise and 3 %.
     """
     n = round(0.064 / h)
@@ -399,7 +399,7 @@ def reference_problem(h: float = 1e-3) -> list[ValidationRow]:
 
 
 def microwave_aspect_ratios(held_out: bool = True) -> list[ValidationRow]:
-    """Zone aspect ratios of the two antenna models vs Brace et al. (reference/validation.md B).
+    """Zone aspect ratios of the two antenna models vs the Brace group (PMC3721053).
 
     The four ex vivo ratios are those the antennas were fitted to (absolute tolerance 0.03, the
     spread of a 1 mm grid's axis measurement); the in vivo ratios were held out of the fit and are
@@ -441,10 +441,11 @@ def stefan_front(h: float = 0.25e-3, t_end: float = 600.0) -> list[ValidationRow
 
     Tissue water freezes over a 1 K window (−1…0 °C, 250 MJ/m³; frozen conductivity 4× and heat
     capacity 0.5× the unfrozen 0.52 W/m/K and 1079·3540 J/m³/K, the cryo properties of
-    reference/validation.md B). A plane of voxels at x = 0 is held at −60 °C from t = 0 against
-    tissue at 20 °C, on a 60 mm row of voxels (insulated elsewhere: 1-D). The front is the frozen
-    amount per unit area (the sum of the voxels' frozen fractions); the exact one is X = 2λ√(α_s t)
-    with the melting point at the window's middle, −0.5 °C. Tolerance 2 % (the issue's).
+    Micromachines 2025;16(12):1321, doi 10.3390/mi16121321). A plane of voxels at x = 0 is held
+    at −60 °C from t = 0 against tissue at 20 °C, on a 60 mm row of voxels (insulated elsewhere:
+    1-D). The front is the frozen amount per unit area (the sum of the voxels' frozen fractions);
+    the exact one is X = 2λ√(α_s t) with the melting point at the window's middle, −0.5 °C.
+    Tolerance 2 % (the issue's).
     """
     n = round(0.06 / h)
     grid = Grid(shape=(n, 1, 1), spacing=h)
@@ -504,13 +505,13 @@ def stefan_front(h: float = 0.25e-3, t_end: float = 600.0) -> list[ValidationRow
 
 
 def cryo_single_probe(spacing_mm: float = 1.0) -> list[ValidationRow]:
-    """Isotherms of one probe in gel against the phantom experiments (reference/validation.md B).
+    """Isotherms of one probe in gel against the phantom experiments (Littrup; PMC4850244).
 
     The −30 °C diameter of a 2.4 mm probe (15 min, agar at 39 °C; Littrup et al. 2009) is the
     number the probe's heat-transfer coefficient was fitted to: tolerance 15 % (the issue's). The
     distance between the 0 °C edge and the −40 °C isotherm (gel at 37 °C, 17 G and 10 G needles,
     freeze time not given, 10 min assumed; PMC4850244, "about 1 cm") was not fitted: tolerance
-    3 mm, since the reference gives the gap only roughly.
+    3 mm, since the publication gives the gap only roughly.
     """
     from .cryo import ISOTHERM_GAP_MM, LITTRUP_DIAMETER_MM, single_probe
 
@@ -544,7 +545,7 @@ def cryo_single_probe(spacing_mm: float = 1.0) -> list[ValidationRow]:
 
 
 def radiofrequency_ex_vivo() -> list[ValidationRow]:
-    """Cooled 2 cm electrode, 12 min, ex vivo bovine liver (reference/validation.md B), 1 mm grid.
+    """Cooled 2 cm electrode, 12 min, ex vivo bovine liver (CVIR 2009), 1 mm grid.
 
     The generator power was fitted to the volume (``validation/radiofrequency.py``); the axes are
     predictions. Tolerance 15 % (the issue's).
@@ -576,7 +577,7 @@ def vessel_heat_sink() -> list[ValidationRow]:
     """Direction of the heat-sink contrast of RF vs MW next to a 5 mm vessel (PMC5778864).
 
     The quantity is the fraction of the far side's temperature rise left 2 mm from the vessel
-    wall (``validation/heat_sink.py``); the experiment's geometry is not in the reference, so the
+    wall (``validation/heat_sink.py``); the experiment's geometry was not found, so the
     values are reported (tolerance inf) and the judged row is their order: MW keeps more of its
     rise than RF (measured 1.02 vs 0.32), i.e. MW minus RF must be positive; its error is 0 when
     it is and 1 when it is not.
@@ -647,7 +648,7 @@ def injection_exact(quick: bool = False) -> list[ValidationRow]:
 
 
 def injection_presets() -> list[ValidationRow]:
-    """The agent presets against published data (reference/validation.md C).
+    """The agent presets against published data (Tapani 1996; Vehmas 1993; Huo 2003).
 
     Ethanol kill times at constant concentration against Tapani et al. 1996 (all cells dead
     after 15 s at 30-40 %, 5-10 min at 15-20 %, about 60 min at 10 %; tolerances cover the
@@ -719,10 +720,10 @@ def injection_presets() -> list[ValidationRow]:
 
 
 def repair_involution() -> list[ValidationRow]:
-    """Involution of a microwave ablation zone over a year against the thyroid RFA surrogate
-    (reference/validation.md D; ``validation/repair.py``). The 1-month value is judged within
-    10 points of 58 % (the other thyroid series give 33–54 %), the 6- and 12-month values within
-    the published ranges. Calibrated: ``coagulated_clearance_rate``, ``trapped_necrosis_gain``."""
+    """Involution of a microwave ablation zone over a year against the thyroid RFA surrogate (Jeong
+    2008; Ahn 2016; PMC10118859; ``validation/repair.py``). The 1-month value is judged within 10
+    points of 58 % (the other thyroid series give 33–54 %), the 6- and 12-month values within the
+    published ranges. Calibrated: ``coagulated_clearance_rate``, ``trapped_necrosis_gain``."""
     from .repair import THYROID_RFA_VOLUME_REDUCTION, involution
 
     out = involution()

@@ -1,12 +1,12 @@
 """Cryo isotherms of one probe in a gel phantom against the published phantom experiments.
 
-Two experiments of reference/validation.md B, both with one probe in a water-based gel (preset
+Two published experiments, both with one probe in a water-based gel (preset
 ``gel_phantom``: water and ice properties, no perfusion):
 
 - Littrup et al., JVIR 2009: one 2.4 mm probe, 15 min freeze, agar at 39 °C: the −30 °C ("lethal
   ice") isotherm has a diameter of 1.2 cm.
 - PMC4850244: 17 G and 10 G needles in gel at 37 °C: the −40 °C isotherm lies about 1 cm inside
-  the 0 °C ice edge. The freeze time is not in the reference; 10 min (the length of one freeze of a
+  the 0 °C ice edge. The freeze time was not found; 10 min (the length of one freeze of a
   clinical protocol) is assumed.
 
 Isotherms are measured in the plane through the middle of the probe's active length as the
@@ -30,7 +30,7 @@ __all__ = ["LITTRUP_DIAMETER_MM", "isotherm_diameter", "single_probe"]
 
 LITTRUP_DIAMETER_MM = 12.0  # −30 °C isotherm, one 2.4 mm probe, 15 min, agar at 39 °C
 ISOTHERM_GAP_MM = 10.0  # −40 °C inside the 0 °C edge (PMC4850244), "about 1 cm"
-ACTIVE_LENGTH_MM = 40.0  # freezing length of the probe: an assumption (not in the references)
+ACTIVE_LENGTH_MM = 40.0  # freezing length of the probe: an assumption (no published value found)
 
 
 def isotherm_diameter(plane: np.ndarray, temperature: float, spacing: float) -> float:

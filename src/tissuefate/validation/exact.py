@@ -1,4 +1,4 @@
-"""Exact solutions of the Pennes equation and of the Arrhenius integral (reference/validation.md A).
+"""Exact solutions of the Pennes equation and of the Arrhenius integral.
 
 Notation: θ = T − T_b (K), W = ω_b ρ_b c_b (W/m³/K), L = sqrt(k/W) (perfusion length, m),
 α = k/(ρc) (m²/s), τ = ρc/W (s). Distances in m, powers in W, times in s.

@@ -1,13 +1,13 @@
-"""Heat sink of a large vessel: radiofrequency against microwave (reference/validation.md B).
+"""Heat sink of a large vessel: radiofrequency against microwave (Primavesi et al. 2018).
 
-Perfused porcine liver (PMC5778864): next to central vessels the surface temperature after RFA
-was 47.1 °C against 68.7 °C in peripheral tissue (a drop of 21.6 K); after MWA 50.5 °C against
-50.2 °C (no drop). The model is asked for the direction of this contrast, not its size (the
-experiment's geometry is not in the reference): one applicator in perfused liver with a 5 mm
-vessel parallel to it, 10 mm from its axis; the peak temperature 2 mm from the vessel wall
-(5.5 mm from the applicator) is compared with the point as far away on the other side, as the
-fraction of the far side's temperature rise that is left next to the vessel (measured: 0.32 for
-RFA, 1.02 for MWA, with body temperature 37 °C).
+Perfused porcine liver (Primavesi et al., Oncol Lett 2018, doi 10.3892/ol.2017.7634, PMC5778864):
+next to central vessels the surface temperature after RFA was 47.1 °C against 68.7 °C in peripheral
+tissue (a drop of 21.6 K); after MWA 50.5 °C against 50.2 °C (no drop). The model is asked for the
+direction of this contrast, not its size (the experiment's geometry was not found): one applicator
+in perfused liver with a 5 mm vessel parallel to it, 10 mm from its axis; the peak temperature 2 mm
+from the vessel wall (5.5 mm from the applicator) is compared with the point as far away on the
+other side, as the fraction of the far side's temperature rise that is left next to the vessel
+(measured: 0.32 for RFA, 1.02 for MWA, with body temperature 37 °C).
 RF: a 2 cm cooled tip for 8 min; MW: a dual-slot antenna for 2 min (the durations of the
 experiment). Powers (assumptions, chosen so that both zones are about 3 cm across, as in the
 experiment's 3.17 vs 3.38 cm mean diameters): see ``RF_POWER_W`` and ``MW_POWER_W``.

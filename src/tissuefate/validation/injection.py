@@ -40,8 +40,8 @@ __all__ = [
 
 NECROSIS_PER_INJECTED = 0.5
 """Ethanol necrosis per injected volume in perfused liver that the preset is calibrated to:
-"much smaller than the injected volume" (Vehmas et al. 1993; the exact relation is held back
-in the reference) read as one half."""
+"much smaller than the injected volume" (Vehmas et al., Scand J Gastroenterol 1993; the exact
+relation is held back for validation) read as one half."""
 ACETIC_TO_ETHANOL_KILL = 6.2 / 3.9
 """Kill volume of acetic acid over ethanol for the same injection: the inverse ratio of the
 sessions per treatment cycle, 3.9 ± 1.6 (PAI) vs 6.2 ± 2.3 (PEI), Huo et al. 2003."""

@@ -1,4 +1,4 @@
-"""Microwave ablation-zone shapes against published data (reference/validation.md B).
+"""Microwave ablation-zone shapes against published data (Brace group, PMC3721053).
 
 Brace group (PMC3721053), 2.45 GHz: the short/long axis ratio of the ablation zone of a dual-slot
 and a monopole antenna, ex vivo bovine liver for 2 min at 50 and 100 W (the four numbers the

@@ -1,11 +1,11 @@
-"""Radiofrequency zones against the ex vivo internally cooled electrode (reference/validation.md B).
+"""Radiofrequency zones against the ex vivo internally cooled electrode (CVIR 2009).
 
 CVIR 2009 (doi 10.1007/s00270-009-9600-0): an internally cooled electrode with a 2 cm active tip,
 12 min in ex vivo bovine liver, gave a zone of 3.01 × 2.62 cm and 11.08 cm³. The experiment's
-generator settings are not in the reference: the generator power of the model is the one number
+generator settings were not found: the generator power of the model is the one number
 fitted (to the volume, ``benchmarks/calibrate_radiofrequency.py``); the two axes are then
 predictions. Ex vivo settings: no perfusion, the liver at room temperature (20 °C, an assumption:
-the reference does not give it), a 17 G (1.5 mm) electrode cooled to 10 °C.
+no published value found), a 17 G (1.5 mm) electrode cooled to 10 °C.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Repair cases: the involution of a thermal ablation zone and fibrosis after chemical ablation.
 
-- ``involution``: ``examples/mwa_followup.yaml`` (one 20 W, 5 min microwave ablation of a 2 cm
-  HCC, 1 mm grid) followed for a year; the volume of the lesion (dead tissue, myofibroblasts and
-  collagen) relative to its volume right after the session. The volume reduction is compared with
-  the thyroid RFA surrogate of reference/validation.md D (58 % at 1 month, 66–85 % at 6 months,
-  74–80 % at 12 months). ``coagulated_clearance_rate`` and ``trapped_necrosis_gain`` of the liver
-  preset are calibrated on it (``benchmarks/calibrate_repair.py``).
+- ``involution``: ``examples/mwa_followup.yaml`` (one 20 W, 5 min microwave ablation of a 2 cm HCC,
+1 mm grid) followed for a year; the volume of the lesion (dead tissue, myofibroblasts and collagen)
+relative to its volume right after the session. The volume reduction is compared with the thyroid
+RFA surrogate (58 % at 1 month, Jeong et al. 2008; 66–85 % at 6 months and 74–80 % at 12 months,
+Jeong 2008, Ahn et al., Ultrasonography 2016, PMC10118859). ``coagulated_clearance_rate`` and
+``trapped_necrosis_gain`` of the liver preset are calibrated on it
+(``benchmarks/calibrate_repair.py``).
 - ``chemical_fibrosis``: one 0.5 mL injection of an agent into perfused liver (1 mm), then 7 days
   of repair; the fibrotic tissue (myofibroblasts and collagen) at day 7 as a share of the tissue
   the session killed. Ethanol, acetic acid (and phenol, hot saline) gave "regenerative fibrosis" by
-  day 7 in rat liver (J Korean Radiol Soc 1998, reference/chemical-and-repair.md §3.4).
+  day 7 in rat liver (J Korean Radiol Soc 1998).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 THYROID_RFA_VOLUME_REDUCTION = {30.0: (0.58, 0.58), 180.0: (0.66, 0.85), 365.0: (0.74, 0.80)}
-"""Day -> (low, high) volume reduction of thyroid RFA nodules (reference/validation.md D)."""
+"""Day -> (low, high) volume reduction after thyroid RFA (Jeong 2008; Ahn 2016; PMC10118859)."""
 FIBROSIS_PRESENT = 0.05
 """Share of the killed tissue that is fibrotic at day 7 for fibrosis to count as present (an
 assumption: histology reports fibrosis qualitatively; a twentieth of the lesion is a visible
