@@ -229,8 +229,9 @@ def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
 def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
     """Whole sessions: the reference problem (64³), and on 128³ a 10 min 60 W microwave session,
     a 12 min radiofrequency session and a freeze–thaw–freeze cryo session; four ethanol
-    injections on 96³; and 180 days of repair after a microwave ablation on 96³
-    (``repair:mwa_180d``, whose ``wall_s`` is the repair alone).
+    injections on 96³; 180 days of repair after a microwave ablation on 96³
+    (``repair:mwa_180d``, whose ``wall_s`` is the repair alone); and the flagship comparison with
+    one and two worker processes (``course:demo``, :func:`course_demo_record`).
 
     ``wall_s`` is the time of the heat-equation steps (as for every record); ``session_s`` adds
     the source updates (potential solves, probe and coefficient updates), and for
@@ -258,6 +259,8 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
         REPAIR_BENCH.format(size=96, days=180),
         "bench: 180 days of repair after a microwave ablation, 96^3 at 1 mm",
     )
+    if cases is None or "course:demo" in cases:
+        records.append(course_demo_record(log))
     for case, (text, name) in scenarios.items():
         if cases is not None and case not in cases:
             continue
@@ -293,6 +296,49 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
                 f"{s['kernel_load_s']:.2f} s not counted){extra}"
             )
     return records
+
+
+def course_demo_record(log: Log, jobs: tuple[int, ...] = (1, 2)) -> dict:
+    """``course:demo``: the flagship comparison (``tissuefate demo``) run whole, once per worker
+    count in ``jobs`` (default 1 and 2), each into a fresh temporary folder; ``wall_s`` is the
+    run with the most workers, ``jobs_N_s`` each run, ``speedup`` the ratio of the first to the
+    last. The compiled kernels' disk cache is whatever this machine has (a cold cache makes the
+    first run slower: run twice to see the warm figures)."""
+    import tempfile
+    from pathlib import Path
+
+    from .course.runner import Job, run_jobs
+    from .report.comparison import write_comparison
+    from .scenario.io import load_scenario
+
+    examples = resources.files("tissuefate") / "examples"
+    with resources.as_file(examples / "course_demo.yaml") as path:
+        scenario = load_scenario(path)
+        walls = {}
+        for n in jobs:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                runs = [Job(name, str(path), name, str(out / name)) for name in scenario.strategies]
+                start = time.perf_counter()
+                run_jobs(runs, n)
+                write_comparison(out, list(scenario.strategies))
+                walls[n] = time.perf_counter() - start
+            if log:
+                log(f"{'course:demo':>26} jobs {n}: {walls[n]:.1f} s")
+    spec = scenario.grid
+    rec = {
+        "case": "course:demo",
+        "grid": "x".join(str(n) for n in spec.shape),
+        "dtype": "float32",
+        "impl": "compiled",
+        "wall_s": walls[jobs[-1]],
+        **{f"jobs_{n}_s": w for n, w in walls.items()},
+        "speedup": walls[jobs[0]] / walls[jobs[-1]],
+        "strategies": len(scenario.strategies),
+    }
+    if log:
+        log(f"{'course:demo':>26} speed-up of {jobs[-1]} jobs over {jobs[0]}: {rec['speedup']:.2f}")
+    return rec
 
 
 def _repair_record(case: str, text: str, name: str, log: Log) -> dict:
@@ -335,9 +381,16 @@ def _injection_record(case: str, summary: dict, log: Log) -> dict:
 
 
 def run_benchmarks(
-    sizes: list[int], numpy: bool = True, sessions: bool = True, log: Log = None
+    sizes: list[int],
+    numpy: bool = True,
+    sessions: bool = True,
+    log: Log = None,
+    cases: tuple[str, ...] | None = None,
 ) -> list[dict]:
-    """Run the benchmark cases; returns the records."""
+    """Run the benchmark cases; returns the records. ``cases`` names the session and course
+    cases to run (default: all), and then only those run."""
+    if cases:
+        return session_cases(log, cases)
     bw = bandwidth()
     if log:
         log(f"memory bandwidth (STREAM triad, numba): {bw['gb_per_s']:.1f} GB/s")

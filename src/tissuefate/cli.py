@@ -299,11 +299,65 @@ def demo(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path(
         "demo-out"
     ),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes (default: the cores)."),
+    ] = None,
 ) -> None:
-    """Run the shipped demo: one microwave ablation of a liver tumour (examples/mwa_single.yaml)."""
-    with resources.as_file(resources.files("tissuefate") / "examples" / "mwa_single.yaml") as path:
-        run(path, output, None, quiet, "compiled")
+    """Run the flagship comparison (examples/course_demo.yaml): a 3 cm liver tumour with a
+    satellite, treated by margin-based microwave ablation or by repeated injections of chlorine
+    dioxide (as the founding essay has it, and as the measured chemistry has it) or ethanol."""
+    name = "course_demo.yaml"
+    with resources.as_file(resources.files("tissuefate") / "examples" / name) as path:
+        try:
+            summaries = _compare([path], output, quiet, "compiled", jobs or default_jobs())
+        except ScenarioError as exc:
+            _fail(exc, 2)
+        except NumericalError as exc:
+            _fail(exc, 1)
+    _print_comparison(output, list(summaries))
+
+
+_COMPARISON_ROWS = (
+    ("days_to_no_visible_tumor", "days to no visible tumour", "{:g}"),
+    ("viable_tumor_ml_30d", "viable tumour at 30 d (mL)", "{:.2f}"),
+    ("visible_tumor_ml_30d", "visible tumour at 30 d (mL)", "{:.2f}"),
+    ("viable_tumor_ml_180d", "viable tumour at 180 d (mL)", "{:.2f}"),
+    ("visible_tumor_ml_180d", "visible tumour at 180 d (mL)", "{:.2f}"),
+    ("viable_tumor_ml", "viable tumour at the end (mL)", "{:.2f}"),
+    ("scar_ml", "scar (mL)", "{:.2f}"),
+    ("lesion_ml", "lesion: dead + fibrous (mL)", "{:.2f}"),
+    ("normal_lost_ml", "normal tissue lost (mL)", "{:.2f}"),
+    ("sessions_used", "sessions", "{:g}"),
+    ("systemic_dose_mmol", "systemic agent (mmol)", "{:.3g}"),
+    ("min_treatability", "lowest treatability", "{:.2f}"),
+    ("local_progression_day", "local progression (day)", "{:g}"),
+    ("stop_reason", "why it stopped", "{}"),
+)
+
+
+def _print_comparison(output: Path, names: list[str]) -> None:
+    """The comparison table on the terminal, one column per strategy."""
+    import pandas as pd
+    from rich.table import Table
+
+    frame = pd.read_csv(output / "comparison.csv").set_index("strategy")
+    table = Table(title="tissuefate comparison (model results under stated assumptions)")
+    table.add_column("")
+    for name in names:
+        table.add_column(name, justify="right")
+    for key, label, fmt in _COMPARISON_ROWS:
+        if key not in frame.columns:
+            continue
+        cells = []
+        for name in names:
+            value = frame.loc[name, key]
+            cells.append("-" if pd.isna(value) else fmt.format(value).replace("_", " "))
+        table.add_row(label, *cells)
+    (out if out.is_terminal else Console(highlight=False, width=160)).print(table)
+    out.print(f"report: {output / 'report.html'}; one folder per strategy in {output}/")
+    out.print(f"[dim]{RESEARCH_USE}[/]")
 
 
 @app.command()
@@ -350,8 +404,12 @@ def bench(
     sessions: Annotated[
         bool, typer.Option("--sessions/--no-sessions", help="Also time whole sessions.")
     ] = True,
+    case: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this session or course case (repeatable), e.g. course:demo."),
+    ] = None,
 ) -> None:
-    """Measure voxel updates per second of the kernels (and whole sessions) on this machine."""
+    """Measure voxel updates per second of the kernels (and whole sessions and courses)."""
     from .bench import run_benchmarks
 
     try:
@@ -359,7 +417,11 @@ def bench(
     except ValueError:
         _fail(ScenarioError(f"not a list of integers: {sizes!r}", key="--sizes"), 2)
     records = run_benchmarks(
-        grid_sizes, numpy=numpy_ref, sessions=sessions, log=None if json_out else out.print
+        grid_sizes,
+        numpy=numpy_ref,
+        sessions=sessions,
+        log=None if json_out else out.print,
+        cases=tuple(case) if case else None,
     )
     if json_out:
         print(json.dumps(records, indent=2))

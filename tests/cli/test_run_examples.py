@@ -12,12 +12,14 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 import tissuefate
 from tissuefate.cli import app
+from tissuefate.course.policy import STOP_REASONS
 from tissuefate.io import open_fields
 from tissuefate.scenario import loads_scenario
 from tissuefate.tissue import FIELD_INFO
@@ -172,13 +174,51 @@ def test_simulate_reduced_microwave_example(tmp_path):
 
 
 def test_demo_scenario_is_packaged_and_loads():
-    packaged = resources.files("tissuefate") / "examples" / "mwa_single.yaml"
+    packaged = resources.files("tissuefate") / "examples" / "course_demo.yaml"
     assert packaged.is_file()
     with resources.as_file(packaged) as path:
         scenario = tissuefate.load_scenario(path)
-    _, strategy = scenario.strategy()
-    assert strategy.sessions[0].modality == "microwave"
-    assert scenario.anatomy.tumors  # the demo treats a tumour
+    assert list(scenario.strategies) == [
+        "microwave_margin",
+        "clo2_essay",
+        "clo2_literature",
+        "ethanol",
+    ]
+    kinds = {name: s.policy.kind for name, s in scenario.strategies.items()}
+    assert kinds["microwave_margin"] == "ablate_visible"
+    assert set(kinds.values()) == {"ablate_visible", "repeat_until_clear"}
+    assert {t.name for t in scenario.anatomy.tumors} == {"main", "satellite"}
+    assert scenario.follow_up_d == 180.0
+    assert scenario.imaging.every_d == 30.0
     result = CliRunner().invoke(app, ["demo", "--help"])
     assert result.exit_code == 0
-    assert "mwa_single.yaml" in result.output
+    assert "course_demo.yaml" in result.output
+
+
+@pytest.mark.slow
+def test_a_reduced_demo_compares_all_four_courses_end_to_end(tmp_path):
+    data = yaml.safe_load((EXAMPLES / "course_demo.yaml").read_text(encoding="utf-8"))
+    data["grid"]["spacing"] = "4 mm"
+    data["follow_up"] = "30 d"
+    data["outputs"] = {"snapshots": ["1 d", "30 d"], "figures": False}
+    for strategy in data["strategies"].values():
+        strategy["policy"]["max_sessions"] = min(2, strategy["policy"]["max_sessions"])
+    path = tmp_path / "demo_small.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(app, ["compare", str(path), "-o", str(out), "-q", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["strategy"]) == list(data["strategies"])
+    comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
+    for name, summary in comparison["strategies"].items():
+        outcome = summary["outcome"]
+        assert outcome["sessions_used"] >= 1, name
+        assert outcome["stop_reason"] in STOP_REASONS, name
+        row = table[table["strategy"] == name].iloc[0]
+        assert row["sessions_used"] == outcome["sessions_used"]
+        assert set(summary["hypotheses"]) == {f"H{i}" for i in range(1, 10)}
+    mwa = comparison["strategies"]["microwave_margin"]["sessions"][0]
+    # one applicator through each visible lesion: the main tumour and the satellite
+    assert len(mwa["planned"]["devices"]) == 2
+    assert (out / "report.html").is_file()

@@ -82,3 +82,20 @@ def test_an_injection_into_scar_is_less_effective_and_the_map_shows_why():
     )
     assert maps["treatability_perfusion"][shell] == 0.0
     assert untreated.collagen.max() == 0.0  # the untreated twin holds no scar
+
+
+def test_every_course_with_a_session_measures_the_treatability_it_leaves_behind():
+    from tissuefate.course.controller import simulate
+
+    text = INJECTION.replace("day: 7", "day: 0") + "follow_up: 20 d\nrepair: {step: 1 d}\n"
+    outcome = simulate(loads_scenario(text)).summary["outcome"]
+    treat = outcome["treatability"]
+    assert treat["sessions"] == []  # a single session: no repeat session to measure
+    final = treat["final"]
+    assert final["day"] == 20.0  # the first session given again at the end of the course
+    assert final["zone_untreated_ml"] > 0
+    # the dead and fibrous tissue the first session left takes the injectate differently
+    assert final["zone_ratio"] != pytest.approx(1.0, abs=1e-3)
+    assert treat["min_zone_ratio"] == final["zone_ratio"]
+    if final["kill_ratio"] is not None:
+        assert treat["min_kill_ratio"] == final["kill_ratio"]

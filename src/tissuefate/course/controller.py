@@ -533,11 +533,66 @@ class Course:
                 else:
                     break
                 self._snapshot_if_untreated(state)
+            if state.sessions and state.final_treatability is None:
+                standard = self._standard_session(state)
+                if standard is not None:
+                    state.final_treatability = self._final_treatability(state, *standard)
         finally:
             state.wall_time_s += time.perf_counter() - began
         for obs in self.observers:
             obs.finished(self, state)
         return state
+
+    def _standard_session(self, state: CourseState) -> tuple[Any, Agent | None] | None:
+        """This strategy's first session, given again today: its first explicit session, or
+        the first session its policy planned (same sites or devices); None if it has neither."""
+        if self.strat.sessions:
+            return self.strat.sessions[0].model_copy(update={"day": state.day}), self.p.agents.get(
+                0
+            )
+        policy = self.policy
+        planned = next((s for s in state.sessions if s["planned_by_policy"]), None)
+        if policy is None or planned is None or planned["modality"] != policy.session.modality:
+            return None
+        return self._replan(planned, state.day), self.p.agents.get(-1)
+
+    def _final_treatability(
+        self, state: CourseState, session: Any, agent: Agent | None
+    ) -> dict[str, Any]:
+        """``session`` on a copy of today's tissue and on untreated tissue with today's tumour
+        (:mod:`tissuefate.course.treatability`)."""
+        copy = state.tissue.copy()
+        ctx = SessionContext(
+            self.grid, self.anatomy, self.tissue, copy, self.options, self.p.impl, None, agent
+        )
+        res = RUNNERS[session.modality](ctx, session, "treatability")
+        return session_treatability(ctx, session, state.tissue, res, 1)
+
+    def _replan(self, first: dict[str, Any], day: float) -> Any:
+        """The session a policy planned first (its recorded sites or devices), on ``day``."""
+        policy = self.policy
+        if policy is None:
+            raise RuntimeError("a planned session in a strategy without a policy")
+        plan = first["planned"]
+        if policy.session.modality == "injection":
+            sites = [
+                {
+                    "tip": [f"{c!r} mm" for c in site["tip_mm"]],
+                    "direction": list(pol.NEEDLE_DIRECTION),
+                    "volume": f"{site['volume_ml']!r} mL",
+                    "rate": f"{site['rate_ml_h']!r} mL/h",
+                }
+                for site in plan["sites"]
+            ]
+            return policy.session.instantiate(day, sites=sites)
+        devices = [
+            {"tip": [f"{c!r} mm" for c in d["tip_mm"]], "direction": list(d["direction"])}
+            for d in plan["devices"]
+        ]
+        fills: dict[str, Any] = {policy.session.device_key: devices}
+        if plan.get("duration_s") is not None:
+            fills["duration"] = f"{plan['duration_s']!r} s"
+        return policy.session.instantiate(day, **fills)
 
     # -- repair between events ---------------------------------------------------------------------
     def _advance(self, state: CourseState, until: float, event: float | None = None) -> None:
@@ -695,8 +750,9 @@ class Course:
             )
             session, plan = plan_ablation(ctx, policy, record, labels, state.day)
         run.sessions_used += 1
-        self._session(state, session, self.p.agents.get(-1), planned=True, plan=plan)
-        state.sessions[-1]["retreatment"] = retreat
+        self._session(
+            state, session, self.p.agents.get(-1), planned=True, plan=plan, retreat=retreat
+        )
 
     def _session(
         self,
@@ -706,6 +762,7 @@ class Course:
         *,
         planned: bool = False,
         plan: dict[str, Any] | None = None,
+        retreat: bool = False,
     ) -> None:
         """Run one session on the state, record it and hand the kill to the repair model."""
         n = len(state.sessions) + 1
@@ -723,6 +780,7 @@ class Course:
         res = RUNNERS[session.modality](ctx, session, f"session {n}")
         summ = session_summary(n, session.day, res, self.grid, self.anatomy, before, state.tissue)
         summ["planned_by_policy"] = planned
+        summ["retreatment"] = retreat
         summ["treatability"] = (
             session_treatability(ctx, session, before, res, n) if state.sessions else None
         )
@@ -788,7 +846,7 @@ class Course:
             "local_progression_day": local_progression(rows, last_day)
             if self.repair is not None
             else None,
-            "treatability": course_treatability(state.sessions),
+            "treatability": course_treatability(state.sessions, state.final_treatability),
             "stop_reason": stop,
             "sessions_used": len(state.sessions),
             "scans": len(state.scans),

@@ -75,6 +75,8 @@ class CourseState:
         The per-voxel treatability maps of each scan.
     systemic_mmol
         Agent that reached the circulation so far, mmol.
+    final_treatability
+        The treatability of the course's first session given again at its end (once measured).
     wall_time_s, repair_wall_s
         Wall time spent on this course so far, all of it and in repair, s (summed over resumed
         runs).
@@ -103,6 +105,7 @@ class CourseState:
     scans: list[dict[str, Any]] = field(default_factory=list)
     scan_maps: list[dict[str, np.ndarray]] = field(default_factory=list)
     systemic_mmol: float = 0.0
+    final_treatability: dict[str, Any] | None = None
     wall_time_s: float = 0.0
     repair_wall_s: float = 0.0
     checkpoints: list[str] = field(default_factory=list)
@@ -142,6 +145,7 @@ class CourseState:
             "snapshots": [(label, day) for label, day, _ in self.snapshots],
             "scans": self.scans,
             "systemic_mmol": self.systemic_mmol,
+            "final_treatability": self.final_treatability,
             "wall_time_s": self.wall_time_s,
             "repair_wall_s": self.repair_wall_s,
             "checkpoints": self.checkpoints,
@@ -203,6 +207,7 @@ def load_course_state(
         scans=meta["scans"],
         scan_maps=scan_maps,
         systemic_mmol=meta["systemic_mmol"],
+        final_treatability=meta["final_treatability"],
         wall_time_s=meta["wall_time_s"],
         repair_wall_s=meta["repair_wall_s"],
         checkpoints=meta["checkpoints"],

@@ -8,6 +8,12 @@ for injections ``distribution_ratio`` (volume the injectate reached) and ``leak_
 room) made the tumour harder to treat; above 1, easier. The session in the course's tissue is
 the course's own session, so no extra run is needed for it.
 
+At the end of a course, its first session is given once more (same devices or sites, same
+settings) on a copy of the final tissue and on untreated tissue holding the final tumour: the
+``final`` ratios say how treatable the region the course leaves behind is, also after a single
+session. ``zone_ratio`` compares the volumes the session's damage reached (Ω ≥ 1), defined even
+when no tumour is left to kill.
+
 The per-voxel map at each scan holds the derived coefficients that history changes, relative to
 the untreated tissue: perfusion (blood flow), hydraulic permeability and the fluid space open to
 an injectate (1 = as untreated; NaN in large vessels).
@@ -19,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..damage.zone import ZONE_OMEGA
 from ..grid.anatomy import Anatomy
 from ..modalities import RUNNERS, SessionContext, SessionResult
 from ..tissue.coefficients import extracellular_fraction, hydraulic_permeability, perfusion_rate
@@ -47,6 +54,12 @@ def naive_with_tumor(anatomy: Anatomy, tumor: np.ndarray) -> TissueState:
     tissue = (~anatomy.vessel).astype(np.float32)
     state.normal[...] = np.clip(tissue - state.tumor, 0.0, None)
     return state
+
+
+def _zone_ml(fields: dict[str, np.ndarray], voxel_ml: float) -> float:
+    """Volume (mL) where a session's damage reached the zone threshold."""
+    omega = fields["damage"] if "damage" in fields else fields["thermal_dose"]
+    return float(np.count_nonzero(omega >= ZONE_OMEGA)) * voxel_ml
 
 
 def _killed_ml(before: np.ndarray, after: np.ndarray, voxel_ml: float) -> float:
@@ -78,12 +91,16 @@ def session_treatability(
     ref = RUNNERS[session.modality](twin, session, "treatability")
     killed_now = _killed_ml(before.tumor, ctx.state.tumor, voxel_ml)
     killed_naive = _killed_ml(tumor0, naive.tumor, voxel_ml)
+    zone_now, zone_naive = (_zone_ml(r.fields, voxel_ml) for r in (res, ref))
     out: dict[str, Any] = {
         "session": index,
         "day": session.day,
         "tumor_killed_ml": killed_now,
         "tumor_killed_untreated_ml": killed_naive,
-        "kill_ratio": _ratio(killed_now, killed_naive),
+        "kill_ratio": _ratio(killed_now, killed_naive) if killed_naive > 0 else None,
+        "zone_ml": zone_now,
+        "zone_untreated_ml": zone_naive,
+        "zone_ratio": _ratio(zone_now, zone_naive),
         "distribution_ratio": None,
         "leak_ratio": None,
     }
@@ -124,11 +141,21 @@ def treatability_maps(
     }
 
 
-def course_treatability(sessions: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """``outcome.treatability``: the per-session ratios and the smallest kill ratio; None when
-    no session was measured (a course of fewer than two sessions)."""
+def course_treatability(
+    sessions: list[dict[str, Any]], final: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """``outcome.treatability``: the ratios of each session after the first (``sessions``), of
+    the course's first session given again at its end (``final``), and the smallest kill and zone
+    ratios among them; None for a course without sessions."""
     rows = [s["treatability"] for s in sessions if s.get("treatability") is not None]
-    if not rows:
+    every = [*rows, *([final] if final is not None else [])]
+    if not every:
         return None
-    kills = [r["kill_ratio"] for r in rows if r["kill_ratio"] is not None]
-    return {"sessions": rows, "min_kill_ratio": min(kills) if kills else None}
+    kills = [r["kill_ratio"] for r in every if r["kill_ratio"] is not None]
+    zones = [r["zone_ratio"] for r in every if r["zone_ratio"] is not None]
+    return {
+        "sessions": rows,
+        "final": final,
+        "min_kill_ratio": min(kills) if kills else None,
+        "min_zone_ratio": min(zones) if zones else None,
+    }
