@@ -331,7 +331,8 @@ _COMPARISON_ROWS = (
     ("normal_lost_ml", "normal tissue lost (mL)", "{:.2f}"),
     ("sessions_used", "sessions", "{:g}"),
     ("systemic_dose_mmol", "systemic agent (mmol)", "{:.3g}"),
-    ("min_treatability", "lowest treatability", "{:.2f}"),
+    ("min_treatability", "lowest treatability: kill", "{:.2f}"),
+    ("min_zone_ratio", "lowest treatability: zone", "{:.2f}"),
     ("local_progression_day", "local progression (day)", "{:g}"),
     ("stop_reason", "why it stopped", "{}"),
 )

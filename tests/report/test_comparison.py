@@ -142,12 +142,14 @@ def test_table_is_nan_for_days_after_the_end_of_the_course(compared):
     assert table["viable_tumor_ml_30d"].notna().all()
 
 
-def test_table_has_the_treatability_of_a_repeated_strategy_only(compared):
+def test_table_has_the_treatability_of_every_strategy(compared):
     table = comparison_table(compared, STRATEGIES).set_index("strategy")
-    # one session: no treatability; the other's is a number if it was recorded
-    assert math.isnan(table.loc["essay", "min_treatability"])
-    if isinstance(_summary(compared, "weekly")["outcome"].get("treatability"), dict):
-        assert table.loc["weekly", "min_treatability"] >= 0.0
+    for name in STRATEGIES:
+        # every course is measured: its repeat sessions, and its first session given at the end
+        treatability = _summary(compared, name)["outcome"]["treatability"]
+        assert treatability["final"] is not None
+        assert _same(table.loc[name, "min_zone_ratio"], treatability["min_zone_ratio"])
+    assert _summary(compared, "essay")["outcome"]["treatability"]["sessions"] == []
 
 
 def test_comparison_csv_holds_the_table(compared):

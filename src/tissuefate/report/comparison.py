@@ -63,7 +63,8 @@ COLUMNS = {
     "systemic_dose_mmol": "Systemic dose of agent, all sessions (mmol)",
     "local_progression_day": "Day of local progression",
     "stop_reason": "Why the course stopped",
-    "min_treatability": "Lowest treatability (kill ratio of a repeat session)",
+    "min_treatability": "Lowest treatability (tumour killed vs untreated tissue)",
+    "min_zone_ratio": "Lowest treatability (zone reached vs untreated tissue)",
     "viable_tumor_ml": "Viable tumour at the end (mL)",
     "visible_tumor_ml": "Tumour visible on imaging at the end (mL)",
 }
@@ -123,11 +124,11 @@ def _at_day(ts: pd.DataFrame, column: str, day: float) -> float:
     return _number(ts[column].iloc[rows[-1]]) if rows.size else float("nan")
 
 
-def _min_treatability(outcome: Mapping[str, Any]) -> float:
+def _min_treatability(outcome: Mapping[str, Any], key: str = "min_kill_ratio") -> float:
     treatability = outcome.get("treatability")
     if not isinstance(treatability, Mapping):
         return float("nan")
-    return _number(treatability.get("min_kill_ratio"))
+    return _number(treatability.get(key))
 
 
 def _row(s: _Strategy) -> dict[str, Any]:
@@ -150,6 +151,7 @@ def _row(s: _Strategy) -> dict[str, Any]:
         "local_progression_day": _number(o.get("local_progression_day")),
         "stop_reason": o.get("stop_reason"),
         "min_treatability": _min_treatability(o),
+        "min_zone_ratio": _min_treatability(o, "min_zone_ratio"),
         "viable_tumor_ml": _number(o.get("viable_tumor_ml")),
         "visible_tumor_ml": _number(o.get("visible_tumor_ml")),
     }
@@ -169,8 +171,11 @@ def comparison_table(folder: Path, names: list[str]) -> pd.DataFrame:
     :data:`TABLE_DAYS`, read from ``timeseries.csv`` at the last row on or before day N (NaN when
     the course is shorter); ``scar_ml``; ``lesion_ml`` (the last row of the time series);
     ``normal_lost_ml``, ``sessions_used``, ``systemic_dose_mmol``, ``local_progression_day`` and
-    ``stop_reason`` from the outcome; ``min_treatability`` (``outcome.treatability
-    .min_kill_ratio``, NaN without a repeat session); ``viable_tumor_ml`` and
+    ``stop_reason`` from the outcome; ``min_treatability`` and ``min_zone_ratio``
+    (``outcome.treatability.min_kill_ratio`` and ``.min_zone_ratio``: the smallest ratio of what
+    a session achieved in the course's tissue to what it achieves in untreated tissue, over the
+    repeat sessions and the first session given again at the end; NaN when not measured);
+    ``viable_tumor_ml`` and
     ``visible_tumor_ml`` at the end. Missing values are NaN.
 
     Raises
