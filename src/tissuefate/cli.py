@@ -368,7 +368,7 @@ def validate(
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
-    """Compare simulated and exact values (reference/validation.md A); exit 1 if any fails."""
+    """Compare simulated and exact values (docs/validation.md); exit 1 if any fails."""
     from .validation import run_validation
 
     rows = run_validation(quick=quick)

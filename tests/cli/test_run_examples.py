@@ -204,7 +204,7 @@ def test_a_reduced_demo_compares_all_four_courses_end_to_end(tmp_path):
     for strategy in data["strategies"].values():
         strategy["policy"]["max_sessions"] = min(2, strategy["policy"]["max_sessions"])
     path = tmp_path / "demo_small.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     out = tmp_path / "cmp"
     result = CliRunner().invoke(app, ["compare", str(path), "-o", str(out), "-q", "--jobs", "1"])
     assert result.exit_code == 0, result.output

@@ -275,7 +275,7 @@ def test_report_flags_an_unvalidated_agent(chlorine_dioxide):
     assert "No peer-reviewed intratumoral chlorine dioxide data exist" in html
     assert "Active hypotheses</th><td>H4 (dead tissue is left as clearable debris" in html
     # the run's notes (here: the unvalidated agent) are listed under the notice
-    assert "agent chlorine_dioxide_literature is UNVALIDATED" in html
+    assert "agent chlorine_dioxide_literature: UNVALIDATED" in html
 
 
 def test_report_says_none_without_active_hypotheses(chlorine_dioxide):

@@ -16,8 +16,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,26 +24,29 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..biology.repair import RepairClock, RepairModel, RepairParameters, load_repair
+from ..biology.repair import RepairClock, RepairModel
 from ..errors import NumericalError, ScenarioError
-from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
-from ..grid.grid import Grid
-from ..grid.shapes import Cylinder, Ellipsoid, Sphere
-from ..io.checkpoint import is_checkpoint
 from ..io.output import CHECKPOINTS
 from ..io.result import Result
-from ..modalities import RUNNERS, SessionContext, ThermalOptions
-from ..modalities.agent import Agent, load_agent
-from ..modalities.thermal import stable_time_step
-from ..scenario.io import check_scenario, dump_scenario
+from ..modalities import RUNNERS, SessionContext
+from ..modalities.agent import Agent
+from ..scenario.io import dump_scenario
 from ..scenario.models import Scenario
-from ..tissue.presets import TissueModel, available_presets, load_tissue
 from ..tissue.state import TissueState
 from . import policy as pol
 from .hypotheses import hypothesis_table
 from .imaging import scan as take_scan
+from .observers import Checkpointer, Observer, Progress, ProgressObserver, latest_checkpoint
 from .planner import PlanningContext, plan_ablation
-from .state import CourseState, PolicyRun, load_course_state
+from .prepare import (
+    Prepared,
+    build_tissue,
+    check_agents,
+    check_repair,
+    prepare,
+    thermal_options,
+)
+from .state import PARTS, CourseState, PolicyRun, load_course_state
 from .summary import (
     DAY,
     PROGRESSION_VOLUME_RATIO,
@@ -80,190 +82,8 @@ logger = logging.getLogger(__name__)
 
 TUMOR_FREE_ML = 1e-3
 """Viable tumour below this volume (1 mm³) counts as none (an assumption: a cell cluster)."""
-IMPLS = ("compiled", "numpy")
 _EPS_D = 1e-9
 """Two course days closer than this are the same day."""
-
-Progress = Callable[[float, str], None]
-
-
-# -- checks before any work starts ----------------------------------------------------------------
-def build_tissue(
-    scenario: Scenario, source: str | None = None
-) -> tuple[Grid, TissueModel, Anatomy]:
-    """Grid, resolved tissue presets and anatomy of a scenario."""
-    spec = scenario.grid
-    grid = Grid(shape=spec.shape, spacing=spec.spacing_m)
-    known = available_presets()
-    if scenario.tissue.preset not in known:
-        raise ScenarioError(
-            f"unknown tissue preset {scenario.tissue.preset!r}; available: {', '.join(known)}",
-            source=source,
-            key="tissue.preset",
-        )
-    for i, tumor in enumerate(scenario.anatomy.tumors):
-        if tumor.preset not in known:
-            raise ScenarioError(
-                f"unknown tissue preset {tumor.preset!r}; available: {', '.join(known)}",
-                source=source,
-                key=f"anatomy.tumors[{i}].preset",
-            )
-    tissue = load_tissue(
-        scenario.tissue.preset,
-        [t.preset for t in scenario.anatomy.tumors],
-        scenario.tissue.parameters,
-        source=source,
-    )
-    tumors = []
-    for t in scenario.anatomy.tumors:
-        shape = (
-            Sphere(t.center_m, t.radius_m)
-            if t.shape == "sphere"
-            else Ellipsoid(t.center_m, t.semi_axes_m)
-        )
-        tumors.append(TumorShape(t.name, shape, tissue.index(t.preset)))
-    vessels = [
-        VesselShape(v.name, Cylinder(v.start_m, v.end_m, v.radius_m))
-        for v in scenario.anatomy.vessels
-    ]
-    try:
-        anatomy = build_anatomy(grid, tumors, vessels)
-    except ValueError as exc:
-        name = str(exc).split("'")[1] if "'" in str(exc) else ""
-        idx = next((i for i, v in enumerate(scenario.anatomy.vessels) if v.name == name), 0)
-        raise ScenarioError(str(exc), source=source, key=f"anatomy.vessels[{idx}].radius") from exc
-    return grid, tissue, anatomy
-
-
-def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dict[int, Agent]]:
-    """Resolve the agent of every injection session (before any work starts).
-
-    Returns ``{strategy: {session index: Agent}}`` for the explicit sessions, and the key
-    ``-1`` for a policy's session template; raises :class:`ScenarioError` naming the session's
-    ``agent`` or ``agent_parameters`` key for an unknown agent or a bad override.
-    """
-    out: dict[str, dict[int, Agent]] = {}
-    for name, strat in scenario.strategies.items():
-        for i, session in enumerate(strat.sessions):
-            if session.modality != "injection":
-                continue
-            key = f"strategies.{name}.sessions[{i}].agent"
-            agent = load_agent(session.agent, session.agent_parameters, source=source, key=key)
-            out.setdefault(name, {})[i] = agent
-        template = pol.template_session(strat)
-        if template is not None and template.modality == "injection":
-            key = f"strategies.{name}.policy.session.agent"
-            agent = load_agent(template.agent, template.agent_parameters, source=source, key=key)
-            out.setdefault(name, {})[-1] = agent
-    return out
-
-
-def check_repair(scenario: Scenario, source: str | None = None) -> RepairParameters | None:
-    """Resolve the repair parameters (before any work starts); None when repair is off or the
-    base tissue has no repair model. Raises :class:`ScenarioError` naming
-    ``repair.parameters.NAME`` for a bad override."""
-    params = load_repair(scenario.tissue.preset, scenario.repair.parameters, source=source)
-    return params if scenario.repair.enabled else None
-
-
-@dataclass
-class Prepared:
-    """A scenario's strategy checked and built, ready to run (:func:`prepare`)."""
-
-    scenario: Scenario
-    strategy: str
-    grid: Grid
-    tissue: TissueModel
-    anatomy: Anatomy
-    agents: dict[int, Agent]
-    repair: RepairParameters | None
-    impl: str
-    source: str | None
-
-
-def prepare(
-    scenario: Scenario,
-    strategy: str | None = None,
-    *,
-    impl: str = "compiled",
-    source: str | None = None,
-) -> Prepared:
-    """Check every input of one strategy before any work starts, and build what it runs on.
-
-    The CLI and :func:`simulate` both call this, so a user error is found in one place.
-
-    Raises
-    ------
-    ScenarioError
-        For the first problem found: the file, the key and the reason.
-    """
-    if impl not in IMPLS:
-        raise ScenarioError(
-            f"unknown kernel implementation {impl!r}; use one of: {', '.join(IMPLS)}",
-            key="--impl",
-        )
-    check_scenario(scenario, source)
-    name, strat = scenario.strategy(strategy)
-    grid, tissue, anatomy = build_tissue(scenario, source)
-    agents = check_agents(scenario, source).get(name, {})
-    params = check_repair(scenario, source)
-    pol.check_policy(scenario, name, strat, source)
-    _check_time_step(scenario, strat, grid, tissue, anatomy, impl, source)
-    return Prepared(scenario, name, grid, tissue, anatomy, agents, params, impl, source)
-
-
-_THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source")
-_COLDEST_C = -200.0
-"""Colder than any cryoprobe: a cryo session's time step must be stable in every window."""
-
-
-def _check_time_step(
-    scenario: Scenario,
-    strat: Any,
-    grid: Grid,
-    tissue: TissueModel,
-    anatomy: Anatomy,
-    impl: str,
-    source: str | None,
-) -> None:
-    """A fixed ``thermal.time_step`` must be stable for the strategy's thermal sessions (checked
-    on the untreated tissue, before any work starts)."""
-    step = scenario.thermal.time_step_s
-    if step is None:
-        return
-    template = pol.template_session(strat)
-    modalities = {s.modality for s in strat.sessions}
-    if template is not None:
-        modalities.add(template.modality)
-    for modality in sorted(m for m in modalities if m in _THERMAL):
-        ctx = SessionContext(
-            grid, anatomy, tissue, TissueState.initial(anatomy), _thermal_options(scenario), impl
-        )
-        cryo = modality == "cryo"
-        limit = stable_time_step(ctx, freezing=cryo, coldest=_COLDEST_C if cryo else None)
-        if step > limit * (1 + 1e-9):
-            raise ScenarioError(
-                f"{step:g} s exceeds the stability limit {limit:.3g} s of the {modality} session "
-                f"on this grid and tissue; use at most {limit:.3g} s, or leave it unset (the "
-                "solver then takes thermal.time_step_safety x the limit)",
-                source=source,
-                key="thermal.time_step",
-            )
-
-
-def _thermal_options(scenario: Scenario) -> ThermalOptions:
-    th = scenario.thermal
-    return ThermalOptions(
-        initial_temperature=th.initial_temperature_c,
-        boundary=th.boundary,
-        boundary_temperature=th.boundary_temperature_c,
-        dtype=th.dtype,
-        time_step_safety=th.time_step_safety,
-        time_step=th.time_step_s,
-        update_interval=th.update_interval_s,
-        record_interval=th.record_interval_s,
-        perfusion_shutdown=th.perfusion_shutdown,
-    )
 
 
 def check_finite(state: TissueState, day: float, step: int) -> None:
@@ -277,88 +97,6 @@ def check_finite(state: TissueState, day: float, step: int) -> None:
                 field=fname,
                 index=idx,
             )
-
-
-# -- observers ------------------------------------------------------------------------------------
-class Observer:
-    """Watches a course from outside the loop; every hook is optional.
-
-    Hooks receive the course and its state; they must not change the state.
-    """
-
-    def stepped(self, course: Course, state: CourseState) -> None:
-        """After each repair step (and after each jump when repair is off)."""
-
-    def session_done(self, course: Course, state: CourseState) -> None:
-        """After each session (its summary is ``state.sessions[-1]``)."""
-
-    def scanned(self, course: Course, state: CourseState) -> None:
-        """After each scan (``state.scans[-1]``)."""
-
-    def finished(self, course: Course, state: CourseState) -> None:
-        """When the course has reached its end."""
-
-
-class ProgressObserver(Observer):
-    """Feeds a ``progress(fraction, text)`` callback: sessions share the first part of the bar in
-    proportion to their number, repair the rest by course day."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-
-    def fraction(self, course: Course, state: CourseState, within: float = 0.0) -> float:
-        n_total = max(1, course.expected_sessions(state))
-        end = course.expected_end(state)
-        if course.repair is None or end <= 0:
-            return min(1.0, (len(state.sessions) + within) / n_total)
-        share = n_total / (n_total + 1.0)
-        done = share * min(1.0, (len(state.sessions) + within) / n_total)
-        return min(1.0, done + (1.0 - share) * min(1.0, state.day / end))
-
-    def stepped(self, course: Course, state: CourseState) -> None:
-        self.progress(self.fraction(course, state), f"repair, day {state.day:.0f}")
-
-    def session(self, course: Course, state: CourseState, frac: float, text: str) -> None:
-        """Progress inside a session."""
-        self.progress(self.fraction(course, state, frac), text)
-
-    def finished(self, course: Course, state: CourseState) -> None:
-        self.progress(1.0, "done")
-
-
-class Checkpointer(Observer):
-    """Saves the course after every session and every ``every_d`` days of course time, in
-    ``folder`` (one sub-folder per checkpoint, named ``NNNN-day-D.DD[-session-K]``)."""
-
-    def __init__(self, folder: str | os.PathLike[str], every_d: float) -> None:
-        if every_d <= 0:
-            raise ValueError(f"checkpoint interval must be positive, got {every_d}")
-        self.folder = Path(folder)
-        self.every_d = every_d
-
-    def save(self, course: Course, state: CourseState, suffix: str = "") -> Path:
-        """Write a checkpoint of ``state`` now."""
-        name = f"{len(state.checkpoints) + 1:04d}-day-{state.day:.2f}{suffix}"
-        state.checkpoints.append(name)
-        while state.next_checkpoint_day <= state.day + _EPS_D:
-            state.next_checkpoint_day += self.every_d
-        return state.save(self.folder / name, course.identity())
-
-    def stepped(self, course: Course, state: CourseState) -> None:
-        if state.day + _EPS_D >= state.next_checkpoint_day:
-            self.save(course, state)
-
-    def session_done(self, course: Course, state: CourseState) -> None:
-        self.save(course, state, f"-session-{len(state.sessions)}")
-
-
-def latest_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
-    """The newest complete checkpoint in ``folder`` (by its number), or None."""
-    path = Path(folder)
-    if not path.is_dir():
-        return None
-    found = sorted(p for p in path.iterdir() if p.name[:4].isdigit() and is_checkpoint(p))
-    return found[-1] if found else None
 
 
 # -- the course -----------------------------------------------------------------------------------
@@ -392,7 +130,7 @@ class Course:
             )
         )
         self.observers = list(observers)
-        self.options = _thermal_options(self.scenario)
+        self.options = thermal_options(self.scenario)
         self.voxel_ml = self.grid.voxel_volume * 1e6
         self.imaging = self.scenario.imaging
         self.policy = self.strat.policy
@@ -910,7 +648,12 @@ class Course:
         notes = []
         agents = {a.name: a for a in self.p.agents.values() if not a.validated}
         for agent in agents.values():
-            notes.append(f"agent {agent.name} is UNVALIDATED: {agent.status_note}")
+            said = "UNVALIDATED" in agent.status_note
+            notes.append(
+                f"agent {agent.name}: {agent.status_note}"
+                if said
+                else f"agent {agent.name} is UNVALIDATED: {agent.status_note}"
+            )
         end = state.day
         if self.repair is None and (scenario.follow_up_d > 0 or len(state.sessions) > 1):
             why = (
@@ -1039,7 +782,7 @@ def _initial_state(
     else:
         state = course.start()
     if checkpoints is not None:  # a new run: the checkpoints of an earlier one are stale
-        for old in Path(checkpoints).glob("[0-9][0-9][0-9][0-9]-*"):
+        for old in [*Path(checkpoints).glob("[0-9][0-9][0-9][0-9]-*"), Path(checkpoints) / PARTS]:
             shutil.rmtree(old, ignore_errors=True)
     return state
 

@@ -84,15 +84,22 @@ def hypothesis_table(
     }
     treat = outcome.get("treatability")
     ratio = None if treat is None else treat.get("min_kill_ratio")
+    zone = None if treat is None else treat.get("min_zone_ratio")
+    readings = []
+    if ratio is not None:
+        readings.append(
+            f"a later session killed {ratio:.2f} x the tumour it would in untreated tissue"
+        )
+    if zone is not None:
+        readings.append(f"its zone reached {zone:.2f} x the volume it would in untreated tissue")
     table["H2"] = {
         "kind": "outcome",
         "applies": treat is not None,
         "min_kill_ratio": ratio,
-        "reading": "fewer than two sessions: nothing to re-treat"
+        "min_zone_ratio": zone,
+        "reading": "no session: nothing to re-treat"
         if treat is None
-        else f"a later session killed {ratio:.2f} x what it would in untreated tissue"
-        if ratio is not None
-        else "no kill ratio could be measured",
+        else "; ".join(readings) or "no ratio could be measured",
     }
     for key in ("H3", "H4", "H5", "H6", "H7", "H8"):
         table[key] = _switches(sessions, key)

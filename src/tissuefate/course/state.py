@@ -18,10 +18,13 @@ import numpy as np
 import pandas as pd
 
 from ..biology.repair import RepairClock
-from ..io.checkpoint import read_checkpoint, write_checkpoint
+from ..io.checkpoint import read_checkpoint, read_part, write_checkpoint, write_part
 from ..tissue.state import TissueState
 
-__all__ = ["CourseState", "PolicyRun", "load_course_state"]
+__all__ = ["PARTS", "CourseState", "PolicyRun", "load_course_state"]
+
+PARTS = "parts"
+"""The folder beside the checkpoints that holds the history each of them shares."""
 
 
 @dataclass
@@ -113,17 +116,18 @@ class CourseState:
     # -- checkpoints ------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike[str], identity: dict[str, Any]) -> Path:
         """Write this state as a checkpoint folder (atomically); ``identity`` records what it
-        belongs to (scenario, strategy, grid and anatomy) for the checks of a later resume."""
+        belongs to (scenario, strategy, grid and anatomy) for the checks of a later resume.
+
+        The recorded history (snapshots, session doses, scan maps) goes to the parts folder
+        beside it (``PARTS``), each written once and shared by later checkpoints."""
+        target = Path(folder)
+        parts = target.parent / PARTS
         arrays: dict[str, np.ndarray] = {"normal0": self.normal0}
         for name, arr in self.tissue.as_dict().items():
             arrays[f"tissue.{name}"] = arr
-        for i, (_, _, snap) in enumerate(self.snapshots):
-            for name, arr in snap.as_dict().items():
-                arrays[f"snapshot{i}.{name}"] = arr
-        for prefix, items in (("session", self.session_fields), ("scanmap", self.scan_maps)):
+        for prefix, items in self._history().items():
             for i, fields in enumerate(items):
-                for name, arr in fields.items():
-                    arrays[f"{prefix}{i}.{name}"] = arr
+                write_part(parts / f"{prefix}-{i:04d}.npz", fields)
         meta = {
             "identity": identity,
             "strategy": self.strategy,
@@ -152,6 +156,14 @@ class CourseState:
         }
         return write_checkpoint(folder, arrays, meta)
 
+    def _history(self) -> dict[str, list[dict[str, np.ndarray]]]:
+        """What the course recorded once, by part kind."""
+        return {
+            "snapshot": [snap.as_dict() for _, _, snap in self.snapshots],
+            "session": self.session_fields,
+            "scanmap": self.scan_maps,
+        }
+
 
 def _tissue(arrays: dict[str, np.ndarray], prefix: str) -> TissueState:
     return TissueState(
@@ -172,17 +184,19 @@ def load_course_state(
     arrays, meta = read_checkpoint(folder, key)
     rng = np.random.default_rng()
     rng.bit_generator.state = meta["rng"]
+    parts = Path(folder).parent / PARTS
+
+    def read(kind: str, count: int) -> list[dict[str, np.ndarray]]:
+        return [read_part(parts / f"{kind}-{i:04d}.npz", key) for i in range(count)]
+
     snapshots = [
-        (label, day, _tissue(arrays, f"snapshot{i}"))
-        for i, (label, day) in enumerate(meta["snapshots"])
+        (label, day, TissueState(**fields))  # type: ignore[arg-type]
+        for (label, day), fields in zip(
+            meta["snapshots"], read("snapshot", len(meta["snapshots"])), strict=True
+        )
     ]
-    session_fields, scan_maps = (
-        [
-            {name: arrays[f"{prefix}{i}.{name}"] for name in names}
-            for i, names in enumerate(meta[key])
-        ]
-        for prefix, key in (("session", "session_fields"), ("scanmap", "scan_maps"))
-    )
+    session_fields = read("session", len(meta["session_fields"]))
+    scan_maps = read("scanmap", len(meta["scan_maps"]))
     clock = None if meta["clock"] is None else RepairClock.from_dict(meta["clock"])
     policy = None if meta["policy"] is None else PolicyRun(**meta["policy"])
     state = CourseState(

@@ -1,7 +1,7 @@
 """Checkpoints: a folder of arrays (``arrays.npz``) and bookkeeping (``state.json``), exact.
 
 A checkpoint must give back bit for bit what was saved, so that a resumed run equals an
-uninterrupted one. Arrays go to an uncompressed ``.npz`` (no pickles). The bookkeeping is JSON in
+uninterrupted one. Arrays go to a compressed ``.npz`` (no pickles). The bookkeeping is JSON in
 which every value keeps its type: numpy scalars are tagged with their dtype and written by
 ``repr`` (exact), tuples are tagged, and pandas DataFrames are stored column by column in the
 arrays file and tagged in the JSON; NaN and infinities use JSON's common extension. A checkpoint
@@ -12,6 +12,10 @@ Folder contents::
 
     state.json   {"format": 1, "meta": {...}}   bookkeeping (tagged JSON)
     arrays.npz   named arrays                   fields, DataFrame columns
+
+What a course records once and never changes (field snapshots, session doses, scan maps) goes to
+*parts* beside the checkpoints (:func:`write_part`), written once and shared by every later
+checkpoint, so a checkpoint holds only the current state.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ import pandas as pd
 
 from ..errors import ScenarioError
 
-__all__ = ["CHECKPOINT_FORMAT", "is_checkpoint", "read_checkpoint", "write_checkpoint"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "is_checkpoint",
+    "read_checkpoint",
+    "read_part",
+    "write_checkpoint",
+    "write_part",
+]
 
 CHECKPOINT_FORMAT = 1
 _META, _ARRAYS = "state.json", "arrays.npz"
@@ -120,7 +131,7 @@ def write_checkpoint(
     partial.mkdir()
     try:
         with open(partial / _ARRAYS, "wb") as fh:
-            np.savez(fh, **store)
+            np.savez_compressed(fh, **store)
         text = json.dumps({"format": CHECKPOINT_FORMAT, "meta": encoded}, indent=None)
         (partial / _META).write_text(text, encoding="utf-8")
         if target.exists():
@@ -134,6 +145,41 @@ def write_checkpoint(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return target
+
+
+def write_part(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write named arrays to a compressed ``.npz`` file atomically; an existing file is kept
+    (a part is written once: the same index of the same course always holds the same data)."""
+    target = Path(path)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial-{secrets.token_hex(4)}")
+    try:
+        with open(partial, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def read_part(path: str | os.PathLike[str], key: str = "--from") -> dict[str, np.ndarray]:
+    """The arrays of a part written by :func:`write_part`.
+
+    Raises
+    ------
+    ScenarioError
+        When the part is missing or unreadable (``key`` names the option that led here).
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except (OSError, ValueError) as exc:
+        raise ScenarioError(
+            f"the checkpoint's history part cannot be read ({exc})", key=key, source=str(path)
+        ) from exc
 
 
 def is_checkpoint(folder: str | os.PathLike[str]) -> bool:

@@ -289,7 +289,7 @@ def _assumptions(s: _Strategy) -> dict[str, Any]:
     a dose rule set."""
     agents: dict[str, dict[str, Any]] = {}
     hypotheses: dict[str, str] = {}
-    ruled = []
+    ruled, planned = [], []
     for i, session in enumerate(s.summary.get("sessions") or [], start=1):
         agent = session.get("agent") or {}
         if agent.get("name") and agent["name"] not in agents:
@@ -306,7 +306,8 @@ def _assumptions(s: _Strategy) -> dict[str, Any]:
             if isinstance(h, Mapping) and h.get("active") and key not in hypotheses:
                 hypotheses[key] = f"{h.get('claim')} ({h.get('parameter')} {_fmt(h.get('value'))})"
         if session.get("planned_by_policy"):
-            ruled.append(f"{i} (day {_fmt(session.get('day'))})")
+            which = ruled if session.get("modality") == "injection" else planned
+            which.append(f"{i} (day {_fmt(session.get('day'))})")
     repair = s.summary.get("repair") or {}
     repair_h = repair.get("hypotheses") if repair.get("steps") != 0 else None
     notes = [(str(n), "UNVALIDATED" in str(n).upper()) for n in s.summary.get("notes") or []]
@@ -324,6 +325,7 @@ def _assumptions(s: _Strategy) -> dict[str, Any]:
         ],
         "outcomes": _outcome_claims(s.summary.get("hypotheses")),
         "ruled": ", ".join(ruled),
+        "planned": ", ".join(planned),
         "unvalidated": any(a["unvalidated"] for a in agents.values())
         or any(flag for _, flag in notes),
     }

@@ -1,0 +1,216 @@
+"""Every input of a strategy checked before any work starts, and the world it runs on built.
+
+The CLI and :func:`tissuefate.simulate` share :func:`prepare`, so a user error (an unknown preset
+or agent, a bad override, an unstable fixed time step, an unknown kernel implementation, a policy
+that cannot run) is found in one place, with the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..biology.repair import RepairParameters, load_repair
+from ..errors import ScenarioError
+from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
+from ..grid.grid import Grid
+from ..grid.shapes import Cylinder, Ellipsoid, Sphere
+from ..modalities import SessionContext, ThermalOptions
+from ..modalities.agent import Agent, load_agent
+from ..modalities.thermal import stable_time_step
+from ..scenario.io import check_scenario
+from ..scenario.models import Scenario
+from ..tissue.presets import TissueModel, available_presets, load_tissue
+from ..tissue.state import TissueState
+from . import policy as pol
+
+__all__ = [
+    "IMPLS",
+    "Prepared",
+    "build_tissue",
+    "check_agents",
+    "check_repair",
+    "prepare",
+    "thermal_options",
+]
+
+IMPLS = ("compiled", "numpy")
+"""Kernel implementations: numba-compiled, or the NumPy reference."""
+
+
+def build_tissue(
+    scenario: Scenario, source: str | None = None
+) -> tuple[Grid, TissueModel, Anatomy]:
+    """Grid, resolved tissue presets and anatomy of a scenario."""
+    spec = scenario.grid
+    grid = Grid(shape=spec.shape, spacing=spec.spacing_m)
+    known = available_presets()
+    if scenario.tissue.preset not in known:
+        raise ScenarioError(
+            f"unknown tissue preset {scenario.tissue.preset!r}; available: {', '.join(known)}",
+            source=source,
+            key="tissue.preset",
+        )
+    for i, tumor in enumerate(scenario.anatomy.tumors):
+        if tumor.preset not in known:
+            raise ScenarioError(
+                f"unknown tissue preset {tumor.preset!r}; available: {', '.join(known)}",
+                source=source,
+                key=f"anatomy.tumors[{i}].preset",
+            )
+    tissue = load_tissue(
+        scenario.tissue.preset,
+        [t.preset for t in scenario.anatomy.tumors],
+        scenario.tissue.parameters,
+        source=source,
+    )
+    tumors = []
+    for t in scenario.anatomy.tumors:
+        shape = (
+            Sphere(t.center_m, t.radius_m)
+            if t.shape == "sphere"
+            else Ellipsoid(t.center_m, t.semi_axes_m)
+        )
+        tumors.append(TumorShape(t.name, shape, tissue.index(t.preset)))
+    vessels = [
+        VesselShape(v.name, Cylinder(v.start_m, v.end_m, v.radius_m))
+        for v in scenario.anatomy.vessels
+    ]
+    try:
+        anatomy = build_anatomy(grid, tumors, vessels)
+    except ValueError as exc:
+        name = str(exc).split("'")[1] if "'" in str(exc) else ""
+        idx = next((i for i, v in enumerate(scenario.anatomy.vessels) if v.name == name), 0)
+        raise ScenarioError(str(exc), source=source, key=f"anatomy.vessels[{idx}].radius") from exc
+    return grid, tissue, anatomy
+
+
+def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dict[int, Agent]]:
+    """Resolve the agent of every injection session (before any work starts).
+
+    Returns ``{strategy: {session index: Agent}}`` for the explicit sessions, and the key
+    ``-1`` for a policy's session template; raises :class:`ScenarioError` naming the session's
+    ``agent`` or ``agent_parameters`` key for an unknown agent or a bad override.
+    """
+    out: dict[str, dict[int, Agent]] = {}
+    for name, strat in scenario.strategies.items():
+        for i, session in enumerate(strat.sessions):
+            if session.modality != "injection":
+                continue
+            key = f"strategies.{name}.sessions[{i}].agent"
+            agent = load_agent(session.agent, session.agent_parameters, source=source, key=key)
+            out.setdefault(name, {})[i] = agent
+        template = pol.template_session(strat)
+        if template is not None and template.modality == "injection":
+            key = f"strategies.{name}.policy.session.agent"
+            agent = load_agent(template.agent, template.agent_parameters, source=source, key=key)
+            out.setdefault(name, {})[-1] = agent
+    return out
+
+
+def check_repair(scenario: Scenario, source: str | None = None) -> RepairParameters | None:
+    """Resolve the repair parameters (before any work starts); None when repair is off or the
+    base tissue has no repair model. Raises :class:`ScenarioError` naming
+    ``repair.parameters.NAME`` for a bad override."""
+    params = load_repair(scenario.tissue.preset, scenario.repair.parameters, source=source)
+    return params if scenario.repair.enabled else None
+
+
+@dataclass
+class Prepared:
+    """A scenario's strategy checked and built, ready to run (:func:`prepare`)."""
+
+    scenario: Scenario
+    strategy: str
+    grid: Grid
+    tissue: TissueModel
+    anatomy: Anatomy
+    agents: dict[int, Agent]
+    repair: RepairParameters | None
+    impl: str
+    source: str | None
+
+
+def prepare(
+    scenario: Scenario,
+    strategy: str | None = None,
+    *,
+    impl: str = "compiled",
+    source: str | None = None,
+) -> Prepared:
+    """Check every input of one strategy before any work starts, and build what it runs on.
+
+    The CLI and :func:`simulate` both call this, so a user error is found in one place.
+
+    Raises
+    ------
+    ScenarioError
+        For the first problem found: the file, the key and the reason.
+    """
+    if impl not in IMPLS:
+        raise ScenarioError(
+            f"unknown kernel implementation {impl!r}; use one of: {', '.join(IMPLS)}",
+            key="--impl",
+        )
+    check_scenario(scenario, source)
+    name, strat = scenario.strategy(strategy)
+    grid, tissue, anatomy = build_tissue(scenario, source)
+    agents = check_agents(scenario, source).get(name, {})
+    params = check_repair(scenario, source)
+    pol.check_policy(scenario, name, strat, source)
+    _check_time_step(scenario, strat, grid, tissue, anatomy, impl, source)
+    return Prepared(scenario, name, grid, tissue, anatomy, agents, params, impl, source)
+
+
+_THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source")
+_COLDEST_C = -200.0
+"""Colder than any cryoprobe: a cryo session's time step must be stable in every window."""
+
+
+def _check_time_step(
+    scenario: Scenario,
+    strat: Any,
+    grid: Grid,
+    tissue: TissueModel,
+    anatomy: Anatomy,
+    impl: str,
+    source: str | None,
+) -> None:
+    """A fixed ``thermal.time_step`` must be stable for the strategy's thermal sessions (checked
+    on the untreated tissue, before any work starts)."""
+    step = scenario.thermal.time_step_s
+    if step is None:
+        return
+    template = pol.template_session(strat)
+    modalities = {s.modality for s in strat.sessions}
+    if template is not None:
+        modalities.add(template.modality)
+    for modality in sorted(m for m in modalities if m in _THERMAL):
+        ctx = SessionContext(
+            grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario), impl
+        )
+        cryo = modality == "cryo"
+        limit = stable_time_step(ctx, freezing=cryo, coldest=_COLDEST_C if cryo else None)
+        if step > limit * (1 + 1e-9):
+            raise ScenarioError(
+                f"{step:g} s exceeds the stability limit {limit:.3g} s of the {modality} session "
+                f"on this grid and tissue; use at most {limit:.3g} s, or leave it unset (the "
+                "solver then takes thermal.time_step_safety x the limit)",
+                source=source,
+                key="thermal.time_step",
+            )
+
+
+def thermal_options(scenario: Scenario) -> ThermalOptions:
+    th = scenario.thermal
+    return ThermalOptions(
+        initial_temperature=th.initial_temperature_c,
+        boundary=th.boundary,
+        boundary_temperature=th.boundary_temperature_c,
+        dtype=th.dtype,
+        time_step_safety=th.time_step_safety,
+        time_step=th.time_step_s,
+        update_interval=th.update_interval_s,
+        record_interval=th.record_interval_s,
+        perfusion_shutdown=th.perfusion_shutdown,
+    )
