@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ from .course.controller import CHECKPOINTS, RESEARCH_USE, prepare, simulate
 from .course.runner import Job, default_jobs, run_jobs
 from .errors import NumericalError, ScenarioError
 from .io.jsonio import write_json
-from .io.output import check_output_dir, write_result
+from .io.output import check_output_dir, make_checkpoint_dir, write_result
 from .scenario.io import load_scenario
 
 __all__ = ["app", "main"]
@@ -125,17 +126,24 @@ def _run_one(
     scenario = load_scenario(scenario_path)
     prepared = prepare(scenario, strategy, impl=impl, source=str(scenario_path))
     check_output_dir(output, scenario=scenario.name, overwrite=overwrite or resume)
-    with _Bar(f"{scenario.name} / {prepared.strategy}", enabled=not quiet) as bar:
-        result = simulate(
-            scenario,
-            prepared.strategy,
-            progress=bar,
-            impl=impl,
-            source=str(scenario_path),
-            checkpoints=output / CHECKPOINTS,
-            resume=resume,
-            start_from=start_from,
-        )
+    existed = output.exists()
+    checkpoints = output / CHECKPOINTS if resume else make_checkpoint_dir(output)
+    try:
+        with _Bar(f"{scenario.name} / {prepared.strategy}", enabled=not quiet) as bar:
+            result = simulate(
+                scenario,
+                prepared.strategy,
+                progress=bar,
+                impl=impl,
+                source=str(scenario_path),
+                checkpoints=checkpoints,
+                resume=resume,
+                start_from=start_from,
+            )
+    except ScenarioError:  # refused before any work (a checkpoint that does not fit)
+        if not existed:
+            shutil.rmtree(output, ignore_errors=True)
+        raise
     outs = scenario.outputs
     write_result(result, output, figures=outs.figures, report=outs.report)
     return result.summary
@@ -284,7 +292,8 @@ def _compare(
     check_output_dir(output)
     for job in runs:
         check_output_dir(job.output)
-    output.mkdir(parents=True, exist_ok=True)
+    for job in runs:
+        make_checkpoint_dir(job.output)
     with _Bars([job.key for job in runs], enabled=not quiet) as bars:
         summaries = run_jobs(runs, jobs, bars)
     write_json(output / "comparison.json", {"strategies": summaries})

@@ -153,3 +153,31 @@ def test_compare_in_two_processes_gives_the_same_results_as_in_one(tmp_path):
         summaries[jobs] = comparison
         assert (out / "weak" / "checkpoints").is_dir()
     assert summaries["1"] == summaries["2"]
+
+
+def test_a_policy_that_plans_an_impossible_session_is_a_one_line_error(tmp_path, error_line):
+    path = tmp_path / "big.yaml"
+    path.write_text(
+        """
+name: big-dose
+grid: {size: [60 mm, 60 mm, 60 mm], spacing: 2 mm}
+anatomy:
+  tumors: [{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 25 mm, preset: hcc}]
+strategies:
+  s:
+    policy:
+      kind: repeat_until_clear
+      every: 7 d
+      max_sessions: 2
+      session: {modality: injection, agent: ethanol}
+      dose: {fraction_of_visible_volume: 1.0, sites: 1, rate: 10 mL/min}
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(path), "-o", str(out), "-q"])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "strategies.s.policy" in line
+    assert "at most 50 mL per site" in line
+    assert not out.exists()

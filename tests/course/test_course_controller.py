@@ -311,3 +311,28 @@ def test_ablate_visible_reports_an_undercovered_target_and_retreats_local_progre
     assert summary["policy"]["retreats"] == 1
     assert summary["outcome"]["stop_reason"] == "max_sessions"
     assert summary["outcome"]["days"] == 100.0  # 60 days of follow-up after the re-treatment
+
+
+def test_with_a_history_folder_the_recorded_fields_stream_to_disk(whole, tmp_path):
+    from tissuefate.course.controller import Course, prepare
+    from tissuefate.io.checkpoint import OnDisk
+
+    result, _ = whole
+    course = Course(prepare(_scenario(every="4 d"), "weekly"))
+    state = course.start()
+    state.history = tmp_path / PARTS
+    state = course.run(state)
+    # only references stay in memory once the baseline is recorded
+    streamed = [snap for _, _, snap in state.snapshots[1:]] + state.session_fields
+    assert all(isinstance(entry, OnDisk) for entry in streamed)
+    maps = [m for m in state.scan_maps if isinstance(m, OnDisk)]  # all but the baseline's
+    assert len(maps) == len(state.scan_maps) - 1
+    assert len(list((tmp_path / PARTS).glob("*.npz"))) == len(streamed) + len(maps)
+    fields = course.result(state).fields
+    for name in ("tumor", "collagen", "damage", "ablation_zone", "treatability_perfusion"):
+        np.testing.assert_array_equal(fields[name].values, result.fields[name].values, name)
+    # a lazily read slice is the same as a slice of the whole
+    np.testing.assert_array_equal(
+        fields["tumor"].isel(snapshot=-1, x=slice(3, 9)).values,
+        result.fields["tumor"].isel(snapshot=-1, x=slice(3, 9)).values,
+    )

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from .._version import __version__
 from ..biology.repair import RepairClock, RepairModel
@@ -164,7 +165,7 @@ class Course:
             next_checkpoint_day=self.scenario.outputs.checkpoint_every_d,
         )
         state.rows.append({"day": 0.0, "event": "baseline", **self._volumes(state)})
-        state.snapshots.append(("before treatment", 0.0, tissue.copy()))
+        state.snapshots.append(("before treatment", 0.0, state.stash("snapshot", tissue.as_dict())))
         self._scan(state, "baseline")
         return state
 
@@ -371,7 +372,8 @@ class Course:
         if any(abs(d - state.day) < _EPS_D for _, d, _ in state.snapshots):
             return
         if any(abs(d - state.day) < _EPS_D for d in self.scenario.outputs.snapshots_d):
-            state.snapshots.append((f"day {state.day:g}", state.day, state.tissue.copy()))
+            snap = state.stash("snapshot", state.tissue.as_dict())
+            state.snapshots.append((f"day {state.day:g}", state.day, snap))
 
     def _scan_days(self, state: CourseState, until: float) -> list[float]:
         return [d for d in self._periodic_scans(until) if state.day + _EPS_D < d < until - _EPS_D]
@@ -397,7 +399,8 @@ class Course:
             if event is not None:
                 wanted = [d for d in wanted if abs(d - event) > _EPS_D]
             if wanted:
-                state.snapshots.append((f"day {day:g}", day, state.tissue.copy()))
+                snap = state.stash("snapshot", state.tissue.as_dict())
+                state.snapshots.append((f"day {day:g}", day, snap))
         if any(due(d) for d in self._periodic_scans(day + _EPS_D)):
             self._scan(state, "follow-up")
         for obs in self.observers:
@@ -419,9 +422,8 @@ class Course:
         )
         record = {**result.as_dict(), "reason": reason}
         state.scans.append(record)
-        state.scan_maps.append(
-            treatability_maps(self.tissue, self.anatomy, state.tissue, self.untreated)
-        )
+        maps = treatability_maps(self.tissue, self.anatomy, state.tissue, self.untreated)
+        state.scan_maps.append(state.stash("scanmap", maps))
         for obs in self.observers:
             obs.scanned(self, state)
         return record
@@ -474,19 +476,29 @@ class Course:
             raise RuntimeError("a policy session in a strategy without a policy")
         labels = self._labels(state)
         plan: dict[str, Any] | None = None
-        if policy.session.modality == "injection":
-            session = pol.plan_session(policy, record, labels, self.grid, state.day)
-        else:
-            ctx = PlanningContext(
-                scenario=self.scenario,
-                grid=self.grid,
-                tissue=self.tissue,
-                anatomy=self.anatomy,
-                state=state.tissue,
-                options=self.options,
-                impl=self.p.impl,
-            )
-            session, plan = plan_ablation(ctx, policy, record, labels, state.day)
+        try:
+            if policy.session.modality == "injection":
+                session = pol.plan_session(policy, record, labels, self.grid, state.day)
+            else:
+                ctx = PlanningContext(
+                    scenario=self.scenario,
+                    grid=self.grid,
+                    tissue=self.tissue,
+                    anatomy=self.anatomy,
+                    state=state.tissue,
+                    options=self.options,
+                    impl=self.p.impl,
+                )
+                session, plan = plan_ablation(ctx, policy, record, labels, state.day)
+        except ValidationError as exc:  # e.g. a dose rule asking more than a site can take
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise ScenarioError(
+                f"the session it planned on day {state.day:g} is not a valid session "
+                f"({where}: {error['msg']}); change the policy",
+                source=self.p.source,
+                key=f"strategies.{self.name}.policy",
+            ) from exc
         run.sessions_used += 1
         self._session(
             state, session, self.p.agents.get(-1), planned=True, plan=plan, retreat=retreat
@@ -538,13 +550,14 @@ class Course:
         if dose is not None:
             state.systemic_mmol += float(dose)
         state.sessions.append(summ)
-        state.session_fields.append(res.fields)
+        state.session_fields.append(state.stash("session", res.fields))
         ts = res.timeseries.copy()
         ts.insert(0, "day", session.day)
         ts.insert(0, "session", n)
         state.session_rows.append(ts)
         state.rows.append({"day": session.day, "event": f"session {n} end", **self._volumes(state)})
-        state.snapshots.append((f"after session {n}", session.day, state.tissue.copy()))
+        snap = state.stash("snapshot", state.tissue.as_dict())
+        state.snapshots.append((f"after session {n}", session.day, snap))
         state.extras.append(
             {
                 "focus_mm": [float(c) * 1e3 for c in res.focus[0]],
@@ -744,6 +757,8 @@ def simulate(
         watchers.append(Checkpointer(checkpoints, scenario.outputs.checkpoint_every_d))
     course = Course(prepared, watchers)
     state = _initial_state(course, checkpoints, resume, start_from)
+    if checkpoints is not None:  # recorded fields stream to disk beside the checkpoints
+        state.history = Path(checkpoints) / PARTS
     course.run(state)
     return course.result(state)
 
@@ -762,7 +777,7 @@ def _initial_state(
             raise ScenarioError(
                 "holds no checkpoint to resume from", key="--resume", source=str(checkpoints)
             )
-        state, identity = load_course_state(found, "--resume")
+        state, identity = load_course_state(found, "--resume", lazy=True)
         mine = course.identity()
         if (
             identity.get("scenario") != mine["scenario"]

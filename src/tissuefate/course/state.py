@@ -10,6 +10,8 @@ whole in a checkpoint and read back bit for bit.
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..biology.repair import RepairClock
-from ..io.checkpoint import read_checkpoint, read_part, write_checkpoint, write_part
+from ..errors import ScenarioError
+from ..io.checkpoint import OnDisk, read_checkpoint, read_part, write_checkpoint, write_part
 from ..tissue.state import TissueState
 
 __all__ = ["PARTS", "CourseState", "PolicyRun", "load_course_state"]
@@ -76,6 +79,8 @@ class CourseState:
         timeseries, figure hints, repair inputs, field snapshots, scans).
     scan_maps
         The per-voxel treatability maps of each scan.
+    history
+        Where recorded fields are streamed to as parts (None: they are kept in memory).
     systemic_mmol
         Agent that reached the circulation so far, mmol.
     final_treatability
@@ -100,18 +105,29 @@ class CourseState:
     next_checkpoint_day: float = 0.0
     rows: list[dict[str, Any]] = field(default_factory=list)
     sessions: list[dict[str, Any]] = field(default_factory=list)
-    session_fields: list[dict[str, np.ndarray]] = field(default_factory=list)
+    session_fields: list[Mapping[str, np.ndarray]] = field(default_factory=list)
     session_rows: list[pd.DataFrame] = field(default_factory=list)
     extras: list[dict[str, Any]] = field(default_factory=list)
     repair_inputs: list[dict[str, Any]] = field(default_factory=list)
-    snapshots: list[tuple[str, float, TissueState]] = field(default_factory=list)
+    snapshots: list[tuple[str, float, Mapping[str, np.ndarray]]] = field(default_factory=list)
     scans: list[dict[str, Any]] = field(default_factory=list)
-    scan_maps: list[dict[str, np.ndarray]] = field(default_factory=list)
+    scan_maps: list[Mapping[str, np.ndarray]] = field(default_factory=list)
     systemic_mmol: float = 0.0
     final_treatability: dict[str, Any] | None = None
     wall_time_s: float = 0.0
     repair_wall_s: float = 0.0
     checkpoints: list[str] = field(default_factory=list)
+    history: Path | None = None
+
+    def stash(self, kind: str, fields: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """Keep fields the course records (``kind``: ``snapshot``, ``session`` or ``scanmap``):
+        streamed to a part in ``history`` when the course has one (then only a reference stays
+        in memory), else a copy in memory. Returns what to append to the record."""
+        if self.history is None:
+            return {name: np.array(arr, copy=True) for name, arr in fields.items()}
+        index = len(self._history()[kind])
+        path = write_part(self.history / f"{kind}-{index:04d}.npz", fields)
+        return OnDisk(path, fields)
 
     # -- checkpoints ------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike[str], identity: dict[str, Any]) -> Path:
@@ -127,7 +143,12 @@ class CourseState:
             arrays[f"tissue.{name}"] = arr
         for prefix, items in self._history().items():
             for i, fields in enumerate(items):
-                write_part(parts / f"{prefix}-{i:04d}.npz", fields)
+                part = parts / f"{prefix}-{i:04d}.npz"
+                if not isinstance(fields, OnDisk):
+                    write_part(part, fields)
+                elif fields.path.resolve() != part.resolve() and not part.is_file():
+                    part.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(fields.path, part)
         meta = {
             "identity": identity,
             "strategy": self.strategy,
@@ -141,8 +162,8 @@ class CourseState:
             "next_checkpoint_day": self.next_checkpoint_day,
             "rows": self.rows,
             "sessions": self.sessions,
-            "session_fields": [sorted(f) for f in self.session_fields],
-            "scan_maps": [sorted(f) for f in self.scan_maps],
+            "session_fields": [list(f) for f in self.session_fields],
+            "scan_maps": [list(f) for f in self.scan_maps],
             "session_rows": self.session_rows,
             "extras": self.extras,
             "repair_inputs": self.repair_inputs,
@@ -156,10 +177,10 @@ class CourseState:
         }
         return write_checkpoint(folder, arrays, meta)
 
-    def _history(self) -> dict[str, list[dict[str, np.ndarray]]]:
+    def _history(self) -> dict[str, list[Mapping[str, np.ndarray]]]:
         """What the course recorded once, by part kind."""
         return {
-            "snapshot": [snap.as_dict() for _, _, snap in self.snapshots],
+            "snapshot": [snap for _, _, snap in self.snapshots],
             "session": self.session_fields,
             "scanmap": self.scan_maps,
         }
@@ -172,9 +193,12 @@ def _tissue(arrays: dict[str, np.ndarray], prefix: str) -> TissueState:
 
 
 def load_course_state(
-    folder: str | os.PathLike[str], key: str = "--from"
+    folder: str | os.PathLike[str], key: str = "--from", *, lazy: bool = False
 ) -> tuple[CourseState, dict[str, Any]]:
     """Read a checkpoint written by :meth:`CourseState.save`: the state and its identity.
+
+    With ``lazy`` the recorded history stays on disk (the parts beside the checkpoint) and
+    goes on streaming there; else it is read into memory.
 
     Raises
     ------
@@ -186,17 +210,26 @@ def load_course_state(
     rng.bit_generator.state = meta["rng"]
     parts = Path(folder).parent / PARTS
 
-    def read(kind: str, count: int) -> list[dict[str, np.ndarray]]:
-        return [read_part(parts / f"{kind}-{i:04d}.npz", key) for i in range(count)]
+    def read(kind: str, names: list[list[str]]) -> list[Mapping[str, np.ndarray]]:
+        paths = [parts / f"{kind}-{i:04d}.npz" for i in range(len(names))]
+        for path in paths:
+            if not path.is_file():
+                raise ScenarioError("the history part is missing", key=key, source=str(path))
+        if lazy:
+            return [OnDisk(path, n) for path, n in zip(paths, names, strict=True)]
+        return [read_part(path, key) for path in paths]
 
+    fields = TissueState.field_names()
     snapshots = [
-        (label, day, TissueState(**fields))  # type: ignore[arg-type]
-        for (label, day), fields in zip(
-            meta["snapshots"], read("snapshot", len(meta["snapshots"])), strict=True
+        (label, day, entry)
+        for (label, day), entry in zip(
+            meta["snapshots"],
+            read("snapshot", [list(fields)] * len(meta["snapshots"])),
+            strict=True,
         )
     ]
-    session_fields = read("session", len(meta["session_fields"]))
-    scan_maps = read("scanmap", len(meta["scan_maps"]))
+    session_fields = read("session", meta["session_fields"])
+    scan_maps = read("scanmap", meta["scan_maps"])
     clock = None if meta["clock"] is None else RepairClock.from_dict(meta["clock"])
     policy = None if meta["policy"] is None else PolicyRun(**meta["policy"])
     state = CourseState(
@@ -225,5 +258,6 @@ def load_course_state(
         wall_time_s=meta["wall_time_s"],
         repair_wall_s=meta["repair_wall_s"],
         checkpoints=meta["checkpoints"],
+        history=parts if lazy else None,
     )
     return state, meta["identity"]

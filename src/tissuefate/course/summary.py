@@ -5,6 +5,7 @@ Pure functions of the course's state and results; the controller calls them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from ..biology.repair import RepairClock, RepairModel, RepairParameters
 from ..damage.zone import ZONE_OMEGA, min_margin, zone_axes
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
+from ..io.checkpoint import stacked
 from ..kernels.repair import pool_totals
 from ..modalities import SessionResult
 from ..modalities.agent import Agent
@@ -120,7 +122,7 @@ def session_summary(
     }
 
 
-def damage_of(fields: dict[str, np.ndarray]) -> np.ndarray:
+def damage_of(fields: Mapping[str, np.ndarray]) -> np.ndarray:
     """Damage Ω of any modality (killed fraction 1 - exp(-Ω)); heat-only results lack the key."""
     return fields["damage"] if "damage" in fields else fields["thermal_dose"]
 
@@ -223,9 +225,9 @@ def repair_summary(
 def fields_dataset(
     grid: Grid,
     anatomy: Anatomy,
-    snapshots: list[tuple[str, float, TissueState]],
-    session_fields: list[dict[str, np.ndarray]],
-    scan_maps: list[tuple[float, dict[str, np.ndarray]]],
+    snapshots: list[tuple[str, float, Mapping[str, np.ndarray]]],
+    session_fields: list[Mapping[str, np.ndarray]],
+    scan_maps: list[tuple[float, Mapping[str, np.ndarray]]],
     scenario_yaml: str,
     scenario: Scenario,
     strategy: str,
@@ -261,9 +263,20 @@ def fields_dataset(
             {"units": "1", "long_name": "tumour volume fraction"},
         ),
     }
+    shape = grid.shape
+
+    def stack(entries: list[Mapping[str, np.ndarray]], pick: Any, dtype: Any = None) -> Any:
+        """The entries' ``pick`` stacked (lazily when they are on disk)."""
+        dtype = np.asarray(pick(entries[0])).dtype if dtype is None else dtype
+        return stacked(entries, pick, shape, dtype)
+
+    states = [s[2] for s in snapshots]
     for fname, (units, desc) in FIELD_INFO.items():
-        stack = np.stack([getattr(s[2], fname) for s in snapshots])
-        data[fname] = (("snapshot", *xyz), stack, {"units": units, "long_name": desc})
+        data[fname] = (
+            ("snapshot", *xyz),
+            stack(states, lambda e, f=fname: e[f], np.float32),
+            {"units": units, "long_name": desc},
+        )
     dose_info = {
         "peak_temperature": ("degC", "peak temperature during the session"),
         "min_temperature": ("degC", "lowest temperature during the session"),
@@ -279,26 +292,33 @@ def fields_dataset(
     }
     if session_fields:
         for fname, (units, desc) in dose_info.items():
-            if fname == "damage":
-                stack = np.stack([damage_of(f) for f in session_fields])
-            else:
-                stack = np.stack([f[fname] for f in session_fields])
-            data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
+            pick = damage_of if fname == "damage" else (lambda e, f=fname: e[f])
+            data[fname] = (
+                ("session", *xyz),
+                stack(session_fields, pick),
+                {"units": units, "long_name": desc},
+            )
+        nan = np.full(shape, np.nan, np.float32)
         for fname, (units, desc) in agent_info.items():
             if any(fname in f for f in session_fields):  # NaN for sessions without an agent
-                nan = np.full(grid.shape, np.nan, np.float32)
-                stack = np.stack([f.get(fname, nan) for f in session_fields])
-                data[fname] = (("session", *xyz), stack, {"units": units, "long_name": desc})
-        zone = np.stack([(damage_of(f) >= ZONE_OMEGA).astype(np.uint8) for f in session_fields])
+                data[fname] = (
+                    ("session", *xyz),
+                    stack(session_fields, lambda e, f=fname: e.get(f, nan), np.float32),
+                    {"units": units, "long_name": desc},
+                )
         data["ablation_zone"] = (
             ("session", *xyz),
-            zone,
+            stack(session_fields, lambda e: damage_of(e) >= ZONE_OMEGA, np.uint8),
             {"units": "1", "long_name": f"ablation zone (damage Omega >= {ZONE_OMEGA:g})"},
         )
+    maps = [m for _, m in scan_maps]
     for fname, desc in MAP_INFO.items():
-        if scan_maps:
-            stack = np.stack([maps[fname] for _, maps in scan_maps])
-            data[fname] = (("scan", *xyz), stack, {"units": "1", "long_name": desc})
+        if maps:
+            data[fname] = (
+                ("scan", *xyz),
+                stack(maps, lambda e, f=fname: e[f], np.float32),
+                {"units": "1", "long_name": desc},
+            )
     ds = xr.Dataset(data, coords=coords)
     ds.attrs.update(
         {

@@ -25,20 +25,24 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from xarray.backends import BackendArray
+from xarray.core import indexing
 
 from ..errors import ScenarioError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "OnDisk",
     "is_checkpoint",
     "read_checkpoint",
     "read_part",
+    "stacked",
     "write_checkpoint",
     "write_part",
 ]
@@ -180,6 +184,74 @@ def read_part(path: str | os.PathLike[str], key: str = "--from") -> dict[str, np
         raise ScenarioError(
             f"the checkpoint's history part cannot be read ({exc})", key=key, source=str(path)
         ) from exc
+
+
+class OnDisk(Mapping[str, np.ndarray]):
+    """Named arrays kept in a part file (:func:`write_part`), read member by member on access.
+
+    A read-only mapping, so code that takes a ``{name: array}`` works on it unchanged.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], names: Iterable[str]) -> None:
+        self.path = Path(path)
+        self.names = tuple(names)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.names:
+            raise KeyError(name)
+        with np.load(self.path, allow_pickle=False) as data:
+            return data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"OnDisk({str(self.path)!r}, {list(self.names)})"
+
+
+class _LazyStack(BackendArray):
+    """``pick(entry)`` of each entry, stacked along a new first axis, read only when indexed."""
+
+    def __init__(
+        self,
+        entries: Sequence[Mapping[str, np.ndarray]],
+        pick: Callable[[Mapping[str, np.ndarray]], np.ndarray],
+        shape: tuple[int, ...],
+        dtype: Any,
+    ) -> None:
+        self.entries, self.pick = list(entries), pick
+        self.shape = (len(self.entries), *shape)
+        self.dtype = np.dtype(dtype)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return indexing.explicit_indexing_adapter(
+            key, self.shape, indexing.IndexingSupport.BASIC, self._get
+        )
+
+    def _get(self, key: tuple[Any, ...]) -> np.ndarray:
+        first, rest = key[0], key[1:]
+        rows = range(self.shape[0])[first] if isinstance(first, slice) else [first]
+        out = np.empty((len(rows), *self.shape[1:]), self.dtype)[(slice(None), *rest)]
+        for n, i in enumerate(rows):
+            out[n] = np.asarray(self.pick(self.entries[i]), dtype=self.dtype)[rest]
+        return out if isinstance(first, slice) else out[0]
+
+
+def stacked(
+    entries: Sequence[Mapping[str, np.ndarray]],
+    pick: Callable[[Mapping[str, np.ndarray]], np.ndarray],
+    shape: tuple[int, ...],
+    dtype: Any,
+) -> Any:
+    """``pick(entry)`` of every entry stacked along a new first axis: a NumPy array when all
+    entries are in memory, else an array xarray reads lazily (part by part, only what is
+    indexed), so that a course's recorded fields need not all be in memory at once."""
+    if not any(isinstance(e, OnDisk) for e in entries):
+        return np.stack([np.asarray(pick(e), dtype=dtype) for e in entries])
+    return indexing.LazilyIndexedArray(_LazyStack(entries, pick, shape, dtype))
 
 
 def is_checkpoint(folder: str | os.PathLike[str]) -> bool:

@@ -38,7 +38,7 @@ from .jsonio import read_json, write_json
 if TYPE_CHECKING:  # result.py imports this module for Result.save
     from .result import Result
 
-__all__ = ["check_output_dir", "write_result"]
+__all__ = ["CHECKPOINTS", "check_output_dir", "make_checkpoint_dir", "write_result"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +131,26 @@ def check_output_dir(
         raise _error(f"cannot create the parent folder: {ancestor} is not a folder", directory)
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise _error(f"the folder {ancestor} is not writable", directory)
+    return target
+
+
+def make_checkpoint_dir(directory: str | os.PathLike[str]) -> Path:
+    """Create ``directory/checkpoints`` before a run starts (it lives beside the outputs while
+    the run goes on). Returns its path.
+
+    Raises
+    ------
+    ScenarioError
+        With ``key="-o"`` when the folder cannot be created (a read-only or virtual file system).
+    """
+    target = _resolve(directory) / CHECKPOINTS
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".probe-{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise _error(f"cannot be written ({exc.strerror or exc})", directory) from exc
     return target
 
 

@@ -38,22 +38,12 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
-from tissuefate.scenario.models import (
-    MAX_MICROWAVE_DURATION_S,
-    MAX_RF_DURATION_S,
-    CryoSession,
-    HeatSourceSession,
-    InjectionSession,
+from tissuefate.scenario._base import (
     KeyedValueError,
-    MicrowaveSession,
     NonNegativeDuration,
     PositiveDuration,
     PositiveVolume,
     PositiveVolumeRate,
-    RadiofrequencySession,
-    Session,
-    _at_most,
-    _injection_rate,
     _Model,
     _Name,
     _not_negative,
@@ -62,7 +52,21 @@ from tissuefate.scenario.models import (
     _positive,
     _shown,
 )
+from tissuefate.scenario.limits import (
+    MAX_MICROWAVE_DURATION_S,
+    MAX_RF_DURATION_S,
+    _at_most,
+    _injection_rate,
+)
 from tissuefate.scenario.quantities import Length, QuantityField, to_si, ureg
+from tissuefate.scenario.sessions import (
+    CryoSession,
+    HeatSourceSession,
+    InjectionSession,
+    MicrowaveSession,
+    RadiofrequencySession,
+    Session,
+)
 
 __all__ = [
     "AblateVisible",

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..course.controller import _thermal_options, build_tissue
+from ..course.prepare import build_tissue, thermal_options
 from ..modalities.base import SessionContext
 from ..modalities.cryo import run_cryo_session
 from ..scenario.io import loads_scenario
@@ -74,7 +74,7 @@ strategies:
     scenario = loads_scenario(text)
     grid, tissue, anatomy = build_tissue(scenario)
     state = TissueState.initial(anatomy)
-    ctx = SessionContext(grid, anatomy, tissue, state, _thermal_options(scenario))
+    ctx = SessionContext(grid, anatomy, tissue, state, thermal_options(scenario))
     _, strategy = scenario.strategy()
     result = run_cryo_session(ctx, strategy.sessions[0])
     lowest = result.fields["min_temperature"]

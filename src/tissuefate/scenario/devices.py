@@ -1,0 +1,295 @@
+"""The devices a session places in the grid: microwave applicators, radiofrequency electrodes,
+cryoprobes, prescribed heat sources and injection needles.
+
+Positions are in the grid's frame (relative to the grid centre, axes x, y, z matching array
+indices i, j, k); a direction points along the insertion, from the shaft to the tip.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import pint
+from pydantic import Field, Strict, field_validator, model_validator
+
+from tissuefate.scenario._base import (
+    Direction,
+    KeyedValueError,
+    PositiveLength,
+    PositivePower,
+    PositivePowerDensity,
+    PositiveVolume,
+    PositiveVolumeRate,
+    Vec3,
+    Vec3Float,
+    _Model,
+    _optional_si,
+    _si3,
+    _unset,
+)
+from tissuefate.scenario.limits import (
+    MAX_INJECTION_VOLUME_M3,
+    RF_COOLANT_RANGE_C,
+    RF_TINES_RANGE,
+    _at_most,
+    _between,
+    _injection_rate,
+)
+from tissuefate.scenario.quantities import Temperature, parse_quantity, to_si
+
+__all__ = [
+    "CryoProbe",
+    "HeatSource",
+    "InjectionSite",
+    "MicrowaveApplicator",
+    "RadiofrequencyElectrode",
+]
+
+
+class MicrowaveApplicator(_Model):
+    """One microwave antenna: tip position (grid frame) and insertion direction (shaft → tip)."""
+
+    tip: Vec3
+    direction: Direction
+    antenna: Literal["dual_slot", "monopole"] = "dual_slot"
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Tip position relative to the grid centre, in m."""
+        return _si3(self.tip)
+
+
+class HeatSource(_Model):
+    """A prescribed heat source: a uniform sphere or a point; ``power`` (W) or ``power_density``."""
+
+    shape: Literal["sphere", "point"]
+    center: Vec3
+    radius: PositiveLength | None = None
+    power: PositivePower | None = None
+    power_density: PositivePowerDensity | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HeatSource:
+        if self.shape == "sphere" and self.radius is None:
+            raise KeyedValueError("a sphere needs a radius, e.g. '5 mm'", "radius")
+        if self.shape == "point":
+            if self.radius is not None:
+                raise KeyedValueError("a point source has no radius", "radius")
+            if self.power_density is not None:
+                raise KeyedValueError(
+                    "a point source takes a power, not a power density", "power_density"
+                )
+        if self.power is None and self.power_density is None:
+            raise KeyedValueError("give either power or power_density", "power")
+        if self.power is not None and self.power_density is not None:
+            raise KeyedValueError("give power or power_density, not both", "power_density")
+        return self
+
+    @property
+    def center_m(self) -> Vec3Float:
+        """Centre relative to the grid centre, in m."""
+        return _si3(self.center)
+
+    @property
+    def radius_m(self) -> float | None:
+        """Sphere radius in m (None for a point)."""
+        return _optional_si(self.radius)
+
+    @property
+    def power_w(self) -> float:
+        """Total power in W (from the power density times the sphere volume if need be)."""
+        if self.power is not None:
+            return to_si(self.power)
+        radius = to_si(self.radius)  # type: ignore[arg-type]  # checked: spheres have one
+        return to_si(self.power_density) * 4.0 / 3.0 * math.pi * radius**3  # type: ignore[arg-type]
+
+    @property
+    def power_density_w_m3(self) -> float | None:
+        """Power density in W/m³ when given that way, else None."""
+        return _optional_si(self.power_density)
+
+
+class RadiofrequencyElectrode(_Model):
+    """One radiofrequency electrode: tip position (grid frame) and insertion direction
+    (shaft → tip), as for microwave applicators.
+
+    ``kind`` picks the geometry of the active (uninsulated) part, which runs from the tip back
+    along the shaft:
+
+    - ``needle``: a single straight needle of ``diameter`` with an exposed tip of
+      ``active_length`` (required).
+    - ``cluster``: three parallel needles of that kind, ``spacing`` apart (default 5 mm), the
+      ``tip`` being the centre of their tips.
+    - ``multi_tine``: ``tines`` curved tines (default 9) deployed from the shaft end at ``tip``
+      and spreading to ``deployed_diameter`` (required); ``active_length`` is the tine length
+      along the axis and defaults to half the deployed diameter.
+
+    An internally ``cooled`` electrode (the default) holds its surface near
+    ``coolant_temperature`` (default 10 °C, allowed -20 to 40 °C); the key is an error on an
+    uncooled one. Keys that do not apply to the kind (``spacing`` off a cluster, ``tines`` and
+    ``deployed_diameter`` off a multi-tine) are errors, never silently ignored. The defaults that
+    depend on the kind are filled in on validation, so a dumped scenario shows them.
+    """
+
+    tip: Vec3
+    direction: Direction
+    kind: Literal["needle", "cluster", "multi_tine"] = "needle"
+    active_length: PositiveLength | None = None
+    diameter: PositiveLength = "1.5 mm"  # type: ignore[assignment]
+    cooled: Annotated[bool, Strict()] = True
+    coolant_temperature: Temperature | None = None
+    spacing: PositiveLength | None = None
+    tines: Annotated[int, Strict(), Field(ge=RF_TINES_RANGE[0], le=RF_TINES_RANGE[1])] | None = None
+    deployed_diameter: PositiveLength | None = None
+
+    @classmethod
+    def _coerce_input(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        kind = data.get("kind", "needle")
+        if data.get("cooled", True) is True and _unset(data, "coolant_temperature"):
+            data["coolant_temperature"] = "10 degC"
+        if kind == "cluster" and _unset(data, "spacing"):
+            data["spacing"] = "5 mm"
+        if kind == "multi_tine":
+            if _unset(data, "tines"):
+                data["tines"] = 9
+            if _unset(data, "active_length") and not _unset(data, "deployed_diameter"):
+                try:
+                    spread = parse_quantity(data["deployed_diameter"], "[length]", what="length")
+                except ValueError:
+                    spread = None  # reported by the field itself
+                if spread is not None and spread.magnitude > 0:
+                    data["active_length"] = spread / 2
+        return data
+
+    @field_validator("coolant_temperature")
+    @classmethod
+    def _coolant_range(cls, value: pint.Quantity | None) -> pint.Quantity | None:
+        return None if value is None else _between(value, *RF_COOLANT_RANGE_C)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> RadiofrequencyElectrode:
+        if not self.cooled and self.coolant_temperature is not None:
+            raise KeyedValueError(
+                "coolant_temperature is only for a cooled electrode (cooled: true)",
+                "coolant_temperature",
+            )
+        if self.kind != "cluster" and self.spacing is not None:
+            raise KeyedValueError(f"spacing is only for kind: cluster, not {self.kind}", "spacing")
+        if self.kind != "multi_tine":
+            for key in ("tines", "deployed_diameter"):
+                if getattr(self, key) is not None:
+                    raise KeyedValueError(
+                        f"{key} is only for kind: multi_tine, not {self.kind}", key
+                    )
+            if self.active_length is None:
+                raise KeyedValueError(
+                    f"a {self.kind} electrode needs an active_length (its exposed tip), "
+                    "e.g. '20 mm'",
+                    "active_length",
+                )
+        elif self.deployed_diameter is None:
+            raise KeyedValueError(
+                "a multi_tine electrode needs a deployed_diameter (the spread of the tine tips), "
+                "e.g. '30 mm'",
+                "deployed_diameter",
+            )
+        return self
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Tip position relative to the grid centre, in m (centre of the tips for a cluster)."""
+        return _si3(self.tip)
+
+    @property
+    def active_length_m(self) -> float:
+        """Length of the active part along the axis, behind the tip, in m."""
+        return to_si(self.active_length)  # type: ignore[arg-type]  # checked or filled in
+
+    @property
+    def diameter_m(self) -> float:
+        """Needle (shaft) diameter in m."""
+        return to_si(self.diameter)
+
+    @property
+    def coolant_temperature_c(self) -> float | None:
+        """Coolant temperature of a cooled electrode in °C; None when not cooled."""
+        return _optional_si(self.coolant_temperature)
+
+    @property
+    def spacing_m(self) -> float | None:
+        """Distance between the needles of a cluster in m; None for the other kinds."""
+        return _optional_si(self.spacing)
+
+    @property
+    def deployed_diameter_m(self) -> float | None:
+        """Spread of the tine tips of a multi-tine electrode in m; None for the other kinds."""
+        return _optional_si(self.deployed_diameter)
+
+
+class CryoProbe(_Model):
+    """One cryoprobe: tip position (grid frame) and insertion direction (shaft → tip); it
+    freezes along ``active_length`` behind the tip."""
+
+    tip: Vec3
+    direction: Direction
+    diameter: PositiveLength = "2.4 mm"  # type: ignore[assignment]
+    active_length: PositiveLength = "40 mm"  # type: ignore[assignment]
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Tip position relative to the grid centre, in m."""
+        return _si3(self.tip)
+
+    @property
+    def diameter_m(self) -> float:
+        """Probe diameter in m."""
+        return to_si(self.diameter)
+
+    @property
+    def active_length_m(self) -> float:
+        """Freezing length behind the tip, in m."""
+        return to_si(self.active_length)
+
+
+class InjectionSite(_Model):
+    """One injection site: needle tip position (grid frame) and insertion direction
+    (shaft → tip), as for microwave applicators; ``volume`` (> 0, at most 50 mL) is infused there
+    at ``rate`` (> 0, at most 10 mL/min), or at the session's rate when ``rate`` is unset."""
+
+    tip: Vec3
+    direction: Direction
+    volume: PositiveVolume
+    rate: PositiveVolumeRate | None = None
+
+    @field_validator("volume")
+    @classmethod
+    def _single_injection(cls, volume: pint.Quantity) -> pint.Quantity:
+        return _at_most(
+            volume,
+            MAX_INJECTION_VOLUME_M3,
+            "more than any single injection (at most 50 mL per site)",
+        )
+
+    @field_validator("rate")
+    @classmethod
+    def _site_rate(cls, rate: pint.Quantity | None) -> pint.Quantity | None:
+        return None if rate is None else _injection_rate(rate)
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Needle tip position relative to the grid centre, in m."""
+        return _si3(self.tip)
+
+    @property
+    def volume_m3(self) -> float:
+        """Volume injected at this site, in m³."""
+        return to_si(self.volume)
+
+    @property
+    def rate_m3_s(self) -> float | None:
+        """Infusion rate at this site in m³/s; None means the session's rate."""
+        return _optional_si(self.rate)
