@@ -266,7 +266,7 @@ def test_instantiate_rejects_what_a_session_rejects() -> None:
         thermal.session.instantiate(0.0, duration="5 min")  # the template has no tip
 
 
-def test_example_fills_the_placeholders() -> None:
+def test_example_fills_the_stand_in_values() -> None:
     text = EXAMPLE.replace("follow_up:", RF_AND_CRYO + "follow_up:")
     scenario = loads_scenario(text)
     rfa = scenario.strategies["rfa"].policy

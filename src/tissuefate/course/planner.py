@@ -111,7 +111,7 @@ class PlanningContext:
 
 # -- aiming ---------------------------------------------------------------------------------------
 def _first_device(template: SessionTemplate) -> Any:
-    """The template's first device with its defaults filled in (position a placeholder)."""
+    """The template's first device with its defaults filled in (position a stand-in)."""
     return getattr(template.example(), str(template.device_key))[0]
 
 

@@ -6,7 +6,7 @@ then the policy from its ``first_day``). A policy decides on fixed days (``first
 ``every``): it looks at the latest scan, stops (nothing visible, ``max_sessions`` used, a budget
 spent) or plans the next session from its **session template**: the mapping of a session without
 ``day`` and without what the planner fills in. A template is validated when the scenario is loaded
-by filling those keys with placeholders, so an error in it names its key
+by filling those keys with stand-in values, so an error in it names its key
 (``strategies.NAME.policy.session.KEY``); :meth:`SessionTemplate.instantiate` builds the real
 session a planner designed.
 
@@ -196,19 +196,19 @@ _INJECTION_PLANNED = {
     "rate": "a planned injection runs at dose.rate; set the rate there",
 }
 _POSITION_KEYS = ("tip", "direction")
-_PLACEHOLDER_DIRECTION = (0.0, 0.0, 1.0)
-_PLACEHOLDER_DURATION = "1 min"
-_PLACEHOLDER_VOLUME = "1 mL"
+_STAND_IN_DIRECTION = (0.0, 0.0, 1.0)
+_STAND_IN_DURATION = "1 min"
+_STAND_IN_VOLUME = "1 mL"
 
 
 def _tip(center_mm: tuple[float, float, float]) -> list[pint.Quantity]:
     return [ureg.Quantity(float(c), "mm") for c in center_mm]
 
 
-def _with_placeholders(
+def _with_stand_ins(
     values: dict[str, Any], center_mm: tuple[float, float, float]
 ) -> tuple[dict[str, Any], set[str], dict[int, set[str]]]:
-    """``values`` (a template mapping) completed to a session on day 0 with placeholders.
+    """``values`` (a template mapping) completed to a session on day 0 with stand-in values.
 
     Returns the session mapping, the top-level keys filled in, and per device entry (index) the
     position keys filled in.
@@ -218,18 +218,18 @@ def _with_placeholders(
     in_devices: dict[int, set[str]] = {}
     modality = data["modality"]
     if modality == "injection":
-        site = {"tip": _tip(center_mm), "direction": _PLACEHOLDER_DIRECTION}
-        data["sites"] = [{**site, "volume": _PLACEHOLDER_VOLUME}]
+        site = {"tip": _tip(center_mm), "direction": _STAND_IN_DIRECTION}
+        data["sites"] = [{**site, "volume": _STAND_IN_VOLUME}]
         # the session rate is not the template's (sites run at dose.rate): left at its default
         filled.update(("sites", "rate"))
         return data, filled, in_devices
     key = _DEVICES[modality]
     devices = data.get(key)
     if devices is None:
-        data[key] = [{"tip": _tip(center_mm), "direction": _PLACEHOLDER_DIRECTION}]
+        data[key] = [{"tip": _tip(center_mm), "direction": _STAND_IN_DIRECTION}]
         filled.add(key)
     elif isinstance(devices, list):
-        placeholder = {"tip": _tip(center_mm), "direction": _PLACEHOLDER_DIRECTION}
+        stand_in = {"tip": _tip(center_mm), "direction": _STAND_IN_DIRECTION}
         entries = []
         for index, entry in enumerate(devices):
             missing = (
@@ -239,10 +239,10 @@ def _with_placeholders(
             )
             if missing:
                 in_devices[index] = missing
-            entries.append({**entry, **{k: placeholder[k] for k in missing}} if missing else entry)
+            entries.append({**entry, **{k: stand_in[k] for k in missing}} if missing else entry)
         data[key] = entries
     if modality != "cryo" and data.get("duration") is None:
-        data["duration"] = _PLACEHOLDER_DURATION
+        data["duration"] = _STAND_IN_DURATION
         filled.add("duration")
     return data, filled, in_devices
 
@@ -268,7 +268,7 @@ class SessionTemplate(BaseModel):
     ``cooled`` ...) under the position the planner gives, so the template's devices may leave out
     ``tip`` and ``direction``. ``heat_source`` sessions cannot be planned.
 
-    The template is checked on loading by filling placeholders (day 0; one device or injection
+    The template is checked on loading by filling stand-in values (day 0; one device or injection
     site at [0, 0, 0] mm pointing along +z; a 1 mL site volume; a 1 min duration where absent)
     and validating the session model, so an error names the key in the template.
     :attr:`values` holds the template with every default filled in, as it is written back.
@@ -317,7 +317,7 @@ class SessionTemplate(BaseModel):
                 close = difflib.get_close_matches(str(key), allowed, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise KeyedValueError(f"unknown key{hint}; allowed: {', '.join(allowed)}", str(key))
-        session, filled, in_devices = _with_placeholders(data, (0.0, 0.0, 0.0))
+        session, filled, in_devices = _with_stand_ins(data, (0.0, 0.0, 0.0))
         # a ValidationError raised here keeps its locations below the template's key
         validated = _SESSION.validate_python(session)
         values = validated.model_dump(mode="json")
@@ -381,9 +381,9 @@ class SessionTemplate(BaseModel):
         return _SESSION.validate_python(data)
 
     def example(self, center_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> _Sessions:
-        """The template filled with the load-time placeholders, its positions at ``center_mm``
+        """The template filled with the load-time stand-in values, its positions at ``center_mm``
         (grid frame, mm) on day 0: for checks and descriptions, never for a simulation."""
-        data, _, _ = _with_placeholders(copy.deepcopy(self.values), center_mm)
+        data, _, _ = _with_stand_ins(copy.deepcopy(self.values), center_mm)
         return _SESSION.validate_python(data)
 
 

@@ -502,7 +502,7 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
     and probe tip, injection needle tip and heat source lies inside it; vessel ends and the far
     ends of the active parts of electrodes and probes may lie up to half a voxel beyond its faces.
     The active part of an electrode or probe must not overlap a vessel, and an injection needle
-    tip must not lie inside one. A policy's session template, filled with its placeholders at the
+    tip must not lie inside one. A policy's session template, filled with its stand-in values at the
     first tumor's centre, must have its tips inside the grid too.
 
     Raises
@@ -608,7 +608,7 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
 def _check_template_tips(
     session: Any, devices: str, prefix: str, half: Sequence[float], source: str | None
 ) -> None:
-    """A policy's session template, filled with its placeholders at the first tumour's centre:
+    """A policy's session template, filled with its stand-in values at the first tumour's centre:
     every tip lies in the grid. Only the tips a template writes can fail; the other checks of a
     session (active parts, vessels) depend on where the planner puts the devices."""
     for j, item in enumerate(getattr(session, devices)):
