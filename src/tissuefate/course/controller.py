@@ -37,7 +37,7 @@ from ..tissue.state import TissueState
 from . import policy as pol
 from .hypotheses import hypothesis_table
 from .imaging import scan as take_scan
-from .observers import Checkpointer, Observer, Progress, ProgressObserver, latest_checkpoint
+from .observers import _EPS_D, Checkpointer, Observer, Progress, ProgressObserver, latest_checkpoint
 from .planner import PlanningContext, plan_ablation
 from .prepare import (
     Prepared,
@@ -83,8 +83,6 @@ logger = logging.getLogger(__name__)
 
 TUMOR_FREE_ML = 1e-3
 """Viable tumour below this volume (1 mm³) counts as none (an assumption: a cell cluster)."""
-_EPS_D = 1e-9
-"""Two course days closer than this are the same day."""
 
 
 def check_finite(state: TissueState, day: float, step: int) -> None:
@@ -136,6 +134,8 @@ class Course:
         self.imaging = self.scenario.imaging
         self.policy = self.strat.policy
         self.untreated = TissueState.initial(self.anatomy)
+        self._labelled: tuple[float, np.ndarray] = (-1.0, np.zeros(0, np.int32))
+        """The day and lesion labels of the last scan this process took."""
 
     # -- identity of what a checkpoint belongs to --------------------------------------------------
     def identity(self) -> dict[str, Any]:
@@ -314,16 +314,7 @@ class Course:
             raise RuntimeError("a planned session in a strategy without a policy")
         plan = first["planned"]
         if policy.session.modality == "injection":
-            sites = [
-                {
-                    "tip": [f"{c!r} mm" for c in site["tip_mm"]],
-                    "direction": list(pol.NEEDLE_DIRECTION),
-                    "volume": f"{site['volume_ml']!r} mL",
-                    "rate": f"{site['rate_ml_h']!r} mL/h",
-                }
-                for site in plan["sites"]
-            ]
-            return policy.session.instantiate(day, sites=sites)
+            return pol.injection_session(policy, plan["sites"], day)
         devices = [
             {"tip": [f"{c!r} mm" for c in d["tip_mm"]], "direction": list(d["direction"])}
             for d in plan["devices"]
@@ -412,7 +403,7 @@ class Course:
         if state.scans and abs(state.scans[-1]["day"] - state.day) < 1e-9:
             return state.scans[-1]
         img = self.imaging
-        result, _ = take_scan(
+        result, labels = take_scan(
             state.tissue.tumor,
             self.grid,
             state.day,
@@ -422,6 +413,7 @@ class Course:
         )
         record = {**result.as_dict(), "reason": reason}
         state.scans.append(record)
+        self._labelled = (state.day, labels)
         maps = treatability_maps(self.tissue, self.anatomy, state.tissue, self.untreated)
         state.scan_maps.append(state.stash("scanmap", maps))
         for obs in self.observers:
@@ -430,10 +422,16 @@ class Course:
 
     def _labels(self, state: CourseState) -> np.ndarray:
         """The lesion labels of today's scan (labelling is deterministic; visibility, which may
-        be drawn at random, is in the scan's record)."""
-        _, labels = take_scan(
-            state.tissue.tumor, self.grid, state.day, viable_fraction=self.imaging.viable_fraction
-        )
+        be drawn at random, is in the scan's record): kept from the scan when it was taken in
+        this process, else labelled again (after a resume)."""
+        day, labels = self._labelled
+        if day != state.day:
+            _, labels = take_scan(
+                state.tissue.tumor,
+                self.grid,
+                state.day,
+                viable_fraction=self.imaging.viable_fraction,
+            )
         return labels
 
     # -- sessions and decisions --------------------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from ..damage.zone import ZONE_OMEGA, min_margin
+from ..damage.zone import ZONE_OMEGA, damage_of, min_margin
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
 from ..modalities import RUNNERS, SessionContext, ThermalOptions
@@ -293,9 +293,7 @@ def _zone(world: SessionContext, session: Planned) -> np.ndarray:
     """The zone (bool) of ``session`` run on a fresh copy of ``world``'s state."""
     trial = dataclasses.replace(world, state=world.state.copy(), progress=None)
     fields = RUNNERS[session.modality](trial, session, "planning").fields
-    return np.asarray(fields["damage"] if "damage" in fields else fields["thermal_dose"]) >= (
-        ZONE_OMEGA
-    )
+    return np.asarray(damage_of(fields)) >= ZONE_OMEGA
 
 
 def _shortest(covers: Callable[[float], bool], shortest: float, longest: float) -> float | None:

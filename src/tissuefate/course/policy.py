@@ -32,6 +32,7 @@ __all__ = [
     "STOP_REASONS",
     "check_policy",
     "describe_plan",
+    "injection_session",
     "injection_sites",
     "plan_session",
     "progression",
@@ -223,7 +224,12 @@ def plan_session(
     policy: Any, scan: dict[str, Any], labels: np.ndarray, grid: Grid, day: float
 ) -> Any:
     """The session a policy gives today, aimed at what ``scan`` shows."""
-    sites = injection_sites(scan, labels, grid, policy.dose)
+    return injection_session(policy, injection_sites(scan, labels, grid, policy.dose), day)
+
+
+def injection_session(policy: Any, sites: list[dict[str, Any]], day: float) -> Any:
+    """The policy's injection session on ``day`` through ``sites`` (``tip_mm``, ``volume_ml``,
+    ``rate_ml_h`` each, as :func:`injection_sites` gives and the summary records them)."""
     return policy.session.instantiate(
         day,
         sites=[

@@ -13,7 +13,7 @@ import xarray as xr
 
 from .._version import __version__
 from ..biology.repair import RepairClock, RepairModel, RepairParameters
-from ..damage.zone import ZONE_OMEGA, min_margin, zone_axes
+from ..damage.zone import ZONE_OMEGA, damage_of, min_margin, zone_axes
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
 from ..io.checkpoint import stacked
@@ -120,11 +120,6 @@ def session_summary(
         "tumors": per_tumor,
         **res.extra,
     }
-
-
-def damage_of(fields: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Damage Ω of any modality (killed fraction 1 - exp(-Ω)); heat-only results lack the key."""
-    return fields["damage"] if "damage" in fields else fields["thermal_dose"]
 
 
 def describe(session: Any) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ..damage.zone import ZONE_OMEGA
+from ..damage.zone import ZONE_OMEGA, damage_of
 from ..grid.anatomy import Anatomy
 from ..modalities import RUNNERS, SessionContext, SessionResult
 from ..tissue.coefficients import extracellular_fraction, hydraulic_permeability, perfusion_rate
@@ -58,8 +58,7 @@ def naive_with_tumor(anatomy: Anatomy, tumor: np.ndarray) -> TissueState:
 
 def _zone_ml(fields: dict[str, np.ndarray], voxel_ml: float) -> float:
     """Volume (mL) where a session's damage reached the zone threshold."""
-    omega = fields["damage"] if "damage" in fields else fields["thermal_dose"]
-    return float(np.count_nonzero(omega >= ZONE_OMEGA)) * voxel_ml
+    return float(np.count_nonzero(damage_of(fields) >= ZONE_OMEGA)) * voxel_ml
 
 
 def _killed_ml(before: np.ndarray, after: np.ndarray, voxel_ml: float) -> float:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["ZONE_OMEGA", "ZoneAxes", "min_margin", "zone_axes"]
+__all__ = ["ZONE_OMEGA", "ZoneAxes", "damage_of", "min_margin", "zone_axes"]
 
 ZONE_OMEGA = 1.0
 """Arrhenius damage that bounds the ablation zone: 63 % of cells killed (the usual Ω = 1)."""
@@ -22,6 +23,12 @@ class ZoneAxes:
     long_axis_mm: float
     short_axis_mm: float
     direction: tuple[float, float, float] | None
+
+
+def damage_of(fields: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Damage Ω of a session of any modality from its dose fields (killed fraction
+    1 − exp(−Ω)): ``damage`` where the session reports it, else its heat dose ``thermal_dose``."""
+    return fields["damage"] if "damage" in fields else fields["thermal_dose"]
 
 
 def _extent(points: np.ndarray, direction: np.ndarray, spacing: float) -> float:
