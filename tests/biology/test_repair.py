@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tissuefate.biology import RepairModel, load_repair, logistic, proliferation_rate
-from tissuefate.biology.repair import RepairClock
+from tissuefate.biology.repair import REPAIR_FIELDS, RepairClock
 from tissuefate.errors import ScenarioError
 from tissuefate.grid import Grid, Sphere, TumorShape, build_anatomy
 from tissuefate.kernels import repair as kr
@@ -41,6 +41,7 @@ OFF = {  # every process off: tests switch on the one they check
     "phagocyte_lifetime": 1e30,
     "remodelling_time": 1e30,
     "myofibroblast_lifetime": 1e30,
+    "ischemia_threshold": 0.0,
 }
 
 
@@ -183,7 +184,8 @@ def _random_state(rng, shape, tissue_mask=True):
         injury=u(0, 2) * (rng.random(shape) < 0.5),
         phagocytes=u(0, 1),
     )
-    return TissueState(**{k: f[k].astype(np.float32) for k in TissueState.field_names()})
+    rest = {k: np.zeros(shape, np.float32) for k in TissueState.field_names() if k not in f}
+    return TissueState(**{k: f[k].astype(np.float32) for k in REPAIR_FIELDS}, **rest)
 
 
 def test_repair_kernel_matches_its_numpy_reference():
@@ -208,7 +210,7 @@ def test_repair_kernel_matches_its_numpy_reference():
             rate = np.full(shape, 1e-7, np.float32)
             tissue_mask = (np.random.default_rng(9).random(shape) > 0.1).astype(np.uint8)
             (kr.repair_step if impl == "compiled" else kr.repair_step_numpy)(
-                *view.values(), tissue_mask, rate, demand, p, *caps, cleared
+                *(view[k] for k in REPAIR_FIELDS), tissue_mask, rate, demand, p, *caps, cleared
             )
             out[impl, law] = (state.as_dict(), demand, caps, cleared)
     for law in ("logistic", "gompertz"):

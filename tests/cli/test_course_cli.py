@@ -150,6 +150,8 @@ def test_compare_in_two_processes_gives_the_same_results_as_in_one(tmp_path):
                 for key in ("wall_time_s", "source_update_s", "kernel_load_s"):
                     session["solver"].pop(key, None)
             summary.get("repair", {}).pop("wall_time_s", None)
+            for key in ("solve_s", "advect_s", "total_s"):  # timings, not results
+                summary.get("repair", {}).get("mechanics", {}).pop(key, None)
         summaries[jobs] = comparison
         assert (out / "weak" / "checkpoints").is_dir()
     assert summaries["1"] == summaries["2"]

@@ -16,7 +16,7 @@ def test_agent_damage_step_matches_reference(seed):
     consumed = rng.uniform(0, 1, shape)
     gain = rng.uniform(0, 5, shape)
     rev = rng.uniform(0, 1, shape)
-    acc0 = np.abs(rng.normal(0, 1, (6, *shape)))
+    acc0 = np.abs(rng.normal(0, 1, (5, *shape)))
     acc0[3] = rng.uniform(0, 1, shape)
     acc0[4] = rng.uniform(0, 1, shape) * acc0[3]
     start = rng.uniform(0, 1, (8, *shape)).astype(np.float32)
@@ -36,8 +36,6 @@ def test_agent_damage_step_matches_reference(seed):
             rng.uniform(1, 10),
             rng.uniform(0, 1),
             rng.uniform(0, 1),
-            rng.uniform(0, 0.1),
-            0.5,
             rng.uniform(-0.2, 0.5),
             rng.uniform(0, 1),
             rng.uniform(0, 1),
@@ -63,3 +61,27 @@ def test_agent_damage_step_matches_reference(seed):
     gained = (out[2] - start[2]) + (out[3] - start[3])
     np.testing.assert_allclose(gained, dead, atol=2e-6)
     assert np.all((out[4:7] >= -1e-7) & (out[4:7] <= 1 + 1e-6))
+
+
+@pytest.mark.parametrize("step", [ka.agent_damage_step, ka.agent_damage_step_numpy])
+def test_cells_die_by_the_agent_only_however_long_their_blood_is_gone(step):
+    # a voxel whose vessels the agent destroyed, then hours without agent: the kill is the
+    # chemical Ω's, the ischaemia that follows is the repair model's
+    shape = (1, 1, 1)
+    start = np.array([0.4, 0.6, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0], np.float32).reshape(8, *shape)
+    p = np.array([0.01, 1.0, 1.0, 0.0, 0.0, 3.0, 1.0, 1.0, 0.0, 0.0, 0.3, 0.0, 10.0, 100.0,
+                  np.log(100.0)])  # fmt: skip
+    assert p.size == len(ka.PARAMETERS)
+    acc, out = np.zeros((5, *shape)), start.copy()
+    gain, rev = np.full(shape, 50.0), np.zeros(shape)
+    step(np.full(shape, 2.0), np.zeros(shape), gain, rev, acc, start, out, p)  # 10 s of agent
+    for _ in range(360):  # 1 h without agent
+        step(np.zeros(shape), np.zeros(shape), gain, rev, acc, start, out, p)
+    chem = acc[0].item()
+    assert chem == pytest.approx(0.2)  # trapezoidal: 0.02/s over the 10 s
+    assert out[4].item() < 1e-4  # vessels gone
+    assert out[0].item() == pytest.approx(0.4 * np.exp(-3.0 * chem), rel=1e-6)
+    assert out[1].item() == pytest.approx(0.6 * np.exp(-chem), rel=1e-6)
+    killed = 1.0 - out[0].item() - out[1].item()
+    assert out[2].item() == pytest.approx(0.3 * killed, rel=1e-5)  # fixation 0.3
+    assert out[3].item() == pytest.approx(0.7 * killed, rel=1e-5)

@@ -129,6 +129,15 @@ def test_killed_cells_become_debris_where_the_tissue_froze_deep_enough(name):
     assert (debris[lowest > partial + 1e-3] == 0).all()
 
 
+@pytest.mark.parametrize("name", list(PROTOCOLS))
+def test_freezing_leaves_the_matrix_and_no_heat_fixed_tissue(name):
+    res = _run(name)
+    ecm0 = res.fields["ecm"].isel(snapshot=0).values
+    np.testing.assert_array_equal(_after(res, "ecm"), ecm0)
+    assert float(ecm0.max()) == 1.0  # there was a matrix to lose
+    assert float(np.abs(_after(res, "coagulated")).max()) == 0.0
+
+
 def test_freeze_thaw_freeze_leaves_more_debris():
     one = float(_after(_run("single"), "debris").sum(dtype=np.float64))
     two = float(_after(_run("ftf"), "debris").sum(dtype=np.float64))

@@ -3,6 +3,16 @@ vessels and tumour regrowth, on a repair clock of hours.
 
 Per voxel (``tissuefate.kernels.repair`` has the exact update of each process):
 
+- **Ischaemic death.** Cells, tumour and parenchyma alike, whose perfusion access ``a =
+  min(1, vessels (1 − occlusion))`` is below ``ischemia_threshold`` die at
+  ``(1 − a / ischemia_threshold) / ischemic_death_time`` (the full rate without perfusion, none at
+  the threshold), whatever took their blood: vessels an agent disrupted or occluded (H6's
+  secondary death), heat- or cold-killed microvessels, scar. A reversible occlusion kills only
+  while it lasts: the rate is integrated over its recovery within each step. Ischaemic death
+  acts first in each step, before any growth, so a voxel without blood does not grow. The
+  killed cells become ``debris`` and release ``ischemic_immunogenicity`` × killed of injury
+  signal. A session computes only the loss of blood (its kill, vessel loss and occlusion); the
+  death that follows is counted here, once, over the hours and days it takes.
 - **Injury signal.** Cells a session kills release a signal ``S`` in proportion to the killing
   modality's immunogenicity (an agent's ``immunogenicity``; ``heat_immunogenicity`` for microwave
   and radiofrequency, ``cold_immunogenicity`` for cryo). It decays with ``injury_signal_lifetime``.
@@ -25,9 +35,12 @@ Per voxel (``tissuefate.kernels.repair`` has the exact update of each process):
   ``1 + edema_gain · I``.
 - **Tumour** regrows from surviving cells: logistic or Gompertz growth at ``ρ = ln 2 / T_d`` of its
   preset's volume doubling time, scaled by perfusion access (no growth without blood), into
-  everything not dead or fibrous (it displaces parenchyma), and invades at ``D`` of
-  :func:`tissuefate.biology.growth.invasion_diffusivity`. Tumour inside scar is shielded: it has
-  no room to grow into and no blood.
+  everything not dead or fibrous, and invades at ``D`` of
+  :func:`tissuefate.biology.growth.invasion_diffusivity`. Without ``push`` the growth beyond the
+  free room displaces parenchyma and invasion that overfills a voxel crowds parenchyma out; with
+  ``push`` (for a mechanics model) it displaces nothing and the voxel overflows by the excess,
+  which the mechanics moves out. Tumour inside scar has no room to grow into and no blood: it
+  does not grow, and dies of ischaemia.
 - Cells and microvessels below one cell per voxel (``cell_density``) die out.
 
 Phagocytes, parenchyma, vessels and tumour move by explicit diffusion (cells only into free room:
@@ -56,8 +69,10 @@ from ..kernels import transport as kt
 from ..tissue.presets import TissueModel, parse_value, preset_section
 from ..tissue.state import TissueState
 from .growth import DIFFUSION_SAFETY, GrowthLaw, invasion_diffusivity, proliferation_rate
+from .mechanics import Mechanics, MechanicsParameters, MechanicsStats
 
 __all__ = [
+    "REPAIR_FIELDS",
     "REPAIR_SCHEMA",
     "RepairClock",
     "RepairModel",
@@ -94,10 +109,19 @@ REPAIR_SCHEMA: dict[str, tuple[str, bool]] = {
     "edema_gain": (ONE, True),
     "edema_time": (TIME, True),
     "cell_density": ("1/[length]**3", True),
+    "ischemic_death_time": (TIME, True),
+    "ischemia_threshold": (ONE, True),
+    "ischemic_immunogenicity": (ONE, True),
+    "contraction_rate": (RATE, True),
+    "contraction_half": (ONE, True),
 }
 _POSITIVE = {
-    k for k, (dim, _) in REPAIR_SCHEMA.items() if dim == TIME or k in ("activation_half",)
+    k
+    for k, (dim, _) in REPAIR_SCHEMA.items()
+    if dim == TIME or k in ("activation_half", "contraction_half")
 } | {"cell_density"}
+_FRACTIONS = {"ischemia_threshold"}
+"""Parameters that must lie in [0, 1] (a perfusion access is at most 1)."""
 _UNITS = {RATE: "1/d", TIME: "d", DIFFUSIVITY: "mm^2/d", ONE: "1", "1/[length]**3": "1/mL"}
 _TO_UNITS = {RATE: DAY, TIME: 1 / DAY, DIFFUSIVITY: 1e6 * DAY, ONE: 1.0, "1/[length]**3": 1e-6}
 
@@ -132,6 +156,11 @@ class RepairParameters:
     edema_gain: float
     edema_time: float
     cell_density: float
+    ischemic_death_time: float
+    ischemia_threshold: float
+    ischemic_immunogenicity: float
+    contraction_rate: float
+    contraction_half: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self) -> dict[str, dict[str, object]]:
@@ -190,6 +219,12 @@ def load_repair(
             where = f"repair.parameters.{key}" if prov == "scenario override" else f"repair.{key}"
             raise ScenarioError(
                 f"must be {what}, got {value:g}",
+                source=source if prov == "scenario override" else f"{base}.yaml",
+                key=where,
+            )
+        if key in _FRACTIONS and value > 1:
+            raise ScenarioError(
+                f"must lie in [0, 1], got {value:g}",
                 source=source if prov == "scenario override" else f"{base}.yaml",
                 key=where,
             )
@@ -277,6 +312,23 @@ class RepairClock:
 
 
 _MOBILE = ("phagocytes", "normal", "vessels", "tumor")
+REPAIR_FIELDS = (
+    "tumor",
+    "normal",
+    "coagulated",
+    "debris",
+    "ecm",
+    "vessels",
+    "occlusion",
+    "inflammation",
+    "myofibroblasts",
+    "collagen",
+    "water",
+    "injury",
+    "phagocytes",
+)
+"""The state fields the repair kernel reads and writes, in the order of its arguments (the state
+has others, e.g. the mechanics' displacements, that repair leaves alone)."""
 _EPS = 1e-6
 
 
@@ -296,6 +348,10 @@ class RepairModel:
         ``"compiled"`` (numba kernels) or ``"numpy"`` (reference).
     use_block
         Restrict the work to the active bounding box (default); False updates the whole grid.
+    push
+        False (default): tumour growth beyond a voxel's free room displaces parenchyma, and
+        invasion that overfills a voxel is crowded back. True: neither; the voxel overflows by
+        the excess (occupied fraction > 1) for a mechanics model to push out.
     """
 
     grid: Grid
@@ -305,8 +361,20 @@ class RepairModel:
     law: GrowthLaw = "logistic"
     impl: Impl = "compiled"
     use_block: bool = True
+    push: bool = False
+    mechanics: bool = False
 
     def __post_init__(self) -> None:
+        self._mechanics: Mechanics | None = None
+        if self.mechanics:
+            self.push = True
+            self._mechanics = Mechanics(
+                self.grid,
+                self.anatomy,
+                self.tissue,
+                MechanicsParameters(self.params.contraction_rate, self.params.contraction_half),
+                impl=self.impl,
+            )
         self._tissue = (~self.anatomy.vessel).astype(np.uint8)
         self._rate, self._tumor_d = self._tumor_rates()
         self._d = {
@@ -318,6 +386,11 @@ class RepairModel:
         self.extinction = 1.0 / (self.params.cell_density * self.grid.voxel_volume)
         self._work: tuple[np.ndarray, ...] | None = None
         self._vectors: dict[tuple[float, float | None], np.ndarray] = {}
+
+    @property
+    def mechanics_stats(self) -> MechanicsStats | None:
+        """The mechanics' running totals (None when the mechanics is off)."""
+        return None if self._mechanics is None else self._mechanics.stats
 
     def _tumor_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Growth rate ρ (1/s) and invasion D (m²/s) of each voxel: those of the nearest tumour's
@@ -376,6 +449,10 @@ class RepairModel:
             "water_decay": math.exp(-dt / p.edema_time),
             "extinction": self.extinction,
             "gompertz": 1.0 if self.law == "gompertz" else 0.0,
+            "inv_ischemic_death_time": 1.0 / p.ischemic_death_time,
+            "ischemia_threshold": p.ischemia_threshold,
+            "ischemic_immunogenicity": p.ischemic_immunogenicity,
+            "push": 1.0 if self.push else 0.0,
         }
         return np.array([values[k] for k in kr.PARAMETERS], dtype=np.float64)
 
@@ -437,6 +514,8 @@ class RepairModel:
             if clock.block is not None:
                 p = self._vector_cached(dt, occlusion_recovery_time)
                 clock.cleared += self._step(state, clock.block, dt, p, slow)
+                if slow > 0.0 and self._mechanics is not None:
+                    self._mechanics.step(state, slow, region=clock.block)
             clock.time = (k + 1) * clock.step if ends_on_grid else end
             clock.steps += 1
             yield clock.time
@@ -456,7 +535,7 @@ class RepairModel:
         full = (slice(None),) * 3
         if not self.use_block:
             return full
-        s = state
+        s, p = state, self.params
         dead = s.coagulated + s.debris
         free = 1.0 - s.occupied()
         tissue = self._tissue.astype(bool)
@@ -472,12 +551,18 @@ class RepairModel:
         )
         active |= tissue & ((free > _EPS) | (s.vessels < vcap - _EPS))
         active |= (s.tumor > 0) & (s.normal > _EPS)
+        if self._mechanics is not None:  # water the tissue's volume has not taken up yet
+            active |= tissue & (np.abs(s.water - s.water_settled) > _EPS)
+        if p.ischemia_threshold > 0:  # cells short of blood die (float64, as the kernel)
+            f64 = np.float64
+            access = np.minimum(1.0, s.vessels.astype(f64) * (1.0 - s.occlusion.astype(f64)))
+            ischemic = (s.tumor + s.normal > 0) & (access < p.ischemia_threshold)
+            active |= tissue & ischemic
         if not active.any():
             return None
         reach = 0.0
         for name in _MOBILE:
             reach = max(reach, 3.0 * math.sqrt(2.0 * self._d[name] * horizon))
-        p = self.params
         for d, rho in (
             (p.regeneration_diffusivity, p.regeneration_rate),
             (p.vessel_regrowth_diffusivity, p.vessel_regrowth_rate),
@@ -505,8 +590,7 @@ class RepairModel:
         """One step of the local processes and of the phagocytes' migration over ``dt`` s; when
         ``slow`` > 0 also the invasion of parenchyma, vessels and tumour over ``slow`` s.
         Returns the dead tissue cleared (voxel fractions summed)."""
-        s = state
-        view = {name: getattr(s, name)[block] for name in s.field_names()}
+        view = {name: getattr(state, name)[block] for name in REPAIR_FIELDS}
         shape = view["tumor"].shape
         compiled = self.impl == "compiled"
         demand = np.empty(shape, np.float32)
@@ -516,7 +600,7 @@ class RepairModel:
         caps = {name: np.empty(shape, np.float32) for name in ("normal", "vessels", "tumor")}
         cleared = np.zeros(shape[0], np.float64)
         (kr.repair_step if compiled else kr.repair_step_numpy)(
-            *(view[name] for name in s.field_names()),
+            *(view[name] for name in REPAIR_FIELDS),
             self._tissue[block],
             self._rate[block],
             demand,
@@ -532,7 +616,9 @@ class RepairModel:
             for name in ("normal", "vessels", "tumor"):
                 d = self._tumor_d[block] if name == "tumor" else self._d[name]
                 self._diffuse(view[name], d, caps[name], self._d[name], slow)
-            _crowd(view)
+            if not self.push:  # with push the mechanics moves the overflow out
+                _crowd(view)
+            np.clip(view["phagocytes"], 0.0, 1.0, out=view["phagocytes"])
         return float(cleared.sum())
 
     def _diffuse(
@@ -568,7 +654,7 @@ class RepairModel:
 
 def _crowd(view: dict[str, np.ndarray]) -> None:
     """Where invasion filled a voxel past capacity, tumour displaces parenchyma first, then is
-    itself held back; phagocytes stay within [0, 1]."""
+    itself held back."""
     occupied = (
         view["tumor"]
         + view["normal"]
@@ -584,4 +670,3 @@ def _crowd(view: dict[str, np.ndarray]) -> None:
         view["normal"] -= take_n
         rest = np.where(over, excess - take_n, 0.0)
         view["tumor"] -= np.minimum(view["tumor"], rest)
-    np.clip(view["phagocytes"], 0.0, 1.0, out=view["phagocytes"])

@@ -55,6 +55,7 @@ from .summary import (
     describe,
     fields_dataset,
     local_progression,
+    movement,
     repair_inputs,
     repair_summary,
     session_summary,
@@ -126,6 +127,7 @@ class Course:
                 prepared.repair,
                 law=self.scenario.repair.growth_law,  # type: ignore[arg-type]
                 impl=prepared.impl,  # type: ignore[arg-type]
+                mechanics=self.scenario.repair.mechanics.enabled,
             )
         )
         self.observers = list(observers)
@@ -134,6 +136,7 @@ class Course:
         self.imaging = self.scenario.imaging
         self.policy = self.strat.policy
         self.untreated = TissueState.initial(self.anatomy)
+        self.tissue_mask = ~self.anatomy.vessel
         self._labelled: tuple[float, np.ndarray] = (-1.0, np.zeros(0, np.int32))
         """The day and lesion labels of the last scan this process took."""
 
@@ -568,7 +571,13 @@ class Course:
             obs.session_done(self, state)
 
     def _volumes(self, state: CourseState) -> dict[str, float]:
-        return volumes(state.tissue, state.normal0, self.voxel_ml, self.imaging.viable_fraction)
+        return volumes(
+            state.tissue,
+            state.normal0,
+            self.voxel_ml,
+            self.imaging.viable_fraction,
+            self.tissue_mask,
+        )
 
     # -- the result --------------------------------------------------------------------------------
     def result(self, state: CourseState) -> Result:
@@ -601,6 +610,7 @@ class Course:
             "scans": len(state.scans),
             "systemic_dose_mmol": state.systemic_mmol,
             "reaction_products_mmol": _products(state.sessions),
+            **movement(state.tissue),
         }
         scenario_yaml = dump_scenario(scenario)
         fields = fields_dataset(

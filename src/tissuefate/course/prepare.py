@@ -12,7 +12,7 @@ from typing import Any
 
 from ..biology.repair import RepairParameters, load_repair
 from ..errors import ScenarioError
-from ..grid.anatomy import Anatomy, TumorShape, VesselShape, build_anatomy
+from ..grid.anatomy import Anatomy, CapsuleShell, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
 from ..modalities import SessionContext, ThermalOptions
@@ -52,18 +52,19 @@ def build_tissue(
             key="tissue.preset",
         )
     for i, tumor in enumerate(scenario.anatomy.tumors):
-        if tumor.preset not in known:
-            raise ScenarioError(
-                f"unknown tissue preset {tumor.preset!r}; available: {', '.join(known)}",
-                source=source,
-                key=f"anatomy.tumors[{i}].preset",
-            )
-    tissue = load_tissue(
-        scenario.tissue.preset,
-        [t.preset for t in scenario.anatomy.tumors],
-        scenario.tissue.parameters,
-        source=source,
-    )
+        presets = [("preset", tumor.preset)]
+        if tumor.capsule is not None:
+            presets.append(("capsule.preset", tumor.capsule.preset))
+        for key, preset in presets:
+            if preset not in known:
+                raise ScenarioError(
+                    f"unknown tissue preset {preset!r}; available: {', '.join(known)}",
+                    source=source,
+                    key=f"anatomy.tumors[{i}].{key}",
+                )
+    used = [t.preset for t in scenario.anatomy.tumors]
+    used += [t.capsule.preset for t in scenario.anatomy.tumors if t.capsule is not None]
+    tissue = load_tissue(scenario.tissue.preset, used, scenario.tissue.parameters, source=source)
     tumors = []
     for t in scenario.anatomy.tumors:
         shape = (
@@ -71,7 +72,12 @@ def build_tissue(
             if t.shape == "sphere"
             else Ellipsoid(t.center_m, t.semi_axes_m)
         )
-        tumors.append(TumorShape(t.name, shape, tissue.index(t.preset)))
+        capsule = None
+        if t.capsule is not None:
+            index = tissue.index(t.capsule.preset)
+            collagen = tissue.materials[index].collagen_fraction or 0.0
+            capsule = CapsuleShell(t.capsule.thickness_m, index, collagen)
+        tumors.append(TumorShape(t.name, shape, tissue.index(t.preset), capsule))
     vessels = [
         VesselShape(v.name, Cylinder(v.start_m, v.end_m, v.radius_m))
         for v in scenario.anatomy.vessels
@@ -80,8 +86,13 @@ def build_tissue(
         anatomy = build_anatomy(grid, tumors, vessels)
     except ValueError as exc:
         name = str(exc).split("'")[1] if "'" in str(exc) else ""
-        idx = next((i for i, v in enumerate(scenario.anatomy.vessels) if v.name == name), 0)
-        raise ScenarioError(str(exc), source=source, key=f"anatomy.vessels[{idx}].radius") from exc
+        if str(exc).startswith("the capsule of tumor"):
+            idx = next((i for i, t in enumerate(scenario.anatomy.tumors) if t.name == name), 0)
+            key = f"anatomy.tumors[{idx}].capsule.thickness"
+        else:
+            idx = next((i for i, v in enumerate(scenario.anatomy.vessels) if v.name == name), 0)
+            key = f"anatomy.vessels[{idx}].radius"
+        raise ScenarioError(str(exc), source=source, key=key) from exc
     return grid, tissue, anatomy
 
 

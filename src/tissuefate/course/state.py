@@ -22,7 +22,7 @@ import pandas as pd
 from ..biology.repair import RepairClock
 from ..errors import ScenarioError
 from ..io.checkpoint import OnDisk, read_checkpoint, read_part, write_checkpoint, write_part
-from ..tissue.state import TissueState
+from ..tissue.state import MECHANICS_FIELDS, TissueState
 
 __all__ = ["PARTS", "CourseState", "PolicyRun", "load_course_state"]
 
@@ -187,9 +187,16 @@ class CourseState:
 
 
 def _tissue(arrays: dict[str, np.ndarray], prefix: str) -> TissueState:
-    return TissueState(
-        **{name: arrays[f"{prefix}.{name}"] for name in TissueState.field_names()}  # type: ignore[arg-type]
-    )
+    fields = {name: arrays.get(f"{prefix}.{name}") for name in TissueState.field_names()}
+    # a checkpoint from before the mechanics: the tissue has not moved, its water settled
+    for name in MECHANICS_FIELDS:
+        if fields[name] is None:
+            fields[name] = (
+                fields["water"].copy()  # type: ignore[union-attr]
+                if name == "water_settled"
+                else np.zeros_like(fields["water"])
+            )
+    return TissueState(**fields)  # type: ignore[arg-type]
 
 
 def load_course_state(

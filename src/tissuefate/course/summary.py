@@ -41,9 +41,13 @@ def volumes(
     normal0: np.ndarray,
     voxel_ml: float,
     viable_fraction: float = VIABLE_THRESHOLD,
+    tissue: np.ndarray | None = None,
 ) -> dict[str, float]:
     """The volumes of a timeseries row (mL; ``inflammation_max`` dimensionless). Visible tumour
-    counts voxels at least ``viable_fraction`` viable, in lesions a scan would detect."""
+    counts voxels at least ``viable_fraction`` viable, in lesions a scan would detect.
+    ``lesion_scan_ml`` counts the voxels of ``tissue`` (default: all) that are less than half
+    viable cells: dead and fibrous tissue and the fluid of cleared room, the non-enhancing zone a
+    contrast scan outlines (0 before any treatment)."""
     visible, _ = visible_tumor(state.tumor, voxel_ml, viable_fraction=viable_fraction)
     s = state
     tot = pool_totals(
@@ -63,6 +67,39 @@ def volumes(
         "collagen_ml": collagen,
         "myofibroblasts_ml": myofibroblasts,
         "inflammation_max": float(tot[7]),
+        "lesion_scan_ml": _lesion_scan(state, tissue) * voxel_ml,
+    }
+
+
+def _lesion_scan(state: TissueState, tissue: np.ndarray | None) -> int:
+    """Voxels (of ``tissue``) less than half viable cells (:func:`volumes`)."""
+    viable = state.tumor + state.normal
+    low = viable < 0.5
+    if tissue is not None:
+        low &= tissue
+    return int(np.count_nonzero(low))
+
+
+def movement(state: TissueState) -> dict[str, float]:
+    """How far the tissue moved (mm): the lesion's and the scar's centroid shift since they
+    formed (the mean displacement of the material in them, weighted by its volume: dead and
+    fibrous tissue for the lesion, collagen in scar voxels for the scar; 0 without one) and the
+    largest displacement of any voxel."""
+    s = state
+    u = np.stack([s.displacement_x, s.displacement_y, s.displacement_z]).astype(np.float64)
+    lesion = s.coagulated.astype(np.float64) + s.debris + s.myofibroblasts + s.collagen
+    scar = np.where(s.collagen >= 0.5, s.collagen, 0.0).astype(np.float64)
+
+    def shift(weight: np.ndarray) -> float:
+        total = weight.sum()
+        if total <= 0.0:
+            return 0.0
+        return float(np.linalg.norm((u * weight).sum(axis=(1, 2, 3)) / total))
+
+    return {
+        "lesion_shift_mm": shift(lesion),
+        "scar_shift_mm": shift(scar),
+        "largest_displacement_mm": float(np.sqrt((u * u).sum(axis=0)).max()),
     }
 
 
@@ -213,7 +250,26 @@ def repair_summary(
         "lesion_after_last_session_ml": start,
         "lesion_peak_ml": peak,
         "lesion_final_ml": rows[-1]["lesion_ml"],
+        "final_volumes": {k: v for k, v in rows[-1].items() if k.endswith("_ml")},
         "extinction_fraction": repair.extinction,
+        "mechanics": _mechanics_summary(repair),
+    }
+
+
+def _mechanics_summary(repair: RepairModel) -> dict[str, Any]:
+    """Whether the tissue moved, and the work it took (solves, iterations, seconds)."""
+    stats = repair.mechanics_stats
+    if stats is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "intervals": stats.intervals,
+        "pressure_solves": stats.solves,
+        "cg_iterations": stats.iterations,
+        "advection_substeps": stats.substeps,
+        "solve_s": stats.solve_s,
+        "advect_s": stats.advect_s,
+        "total_s": stats.total_s,
     }
 
 

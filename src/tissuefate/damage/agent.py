@@ -1,4 +1,4 @@
-"""Damage by an injected agent: kill curves, vessels, ischaemia, matrix and water.
+"""Damage by an injected agent: kill curves, vessels, matrix and water.
 
 All damage is Ω (killed fraction 1 − e^−Ω), accumulated over the session and applied to the
 tissue state *from the state at the session start*, so applying it again after more exposure is
@@ -14,13 +14,16 @@ exact, not incremental:
   ``reversible_vascular_fraction`` (in tumour ``tumor_reversible_vascular_fraction`` if given,
   weighted by the tumour fraction) is occlusion that recovers with ``occlusion_recovery_time``
   (H3), the rest thrombosis;
-- ischaemia: where perfusion falls below ``ISCHEMIA_THRESHOLD`` of its start, cells die at up to
-  ``1/ischemic_death_time`` (Ω per s, full rate at no perfusion; H6's secondary death);
-- killed cells: the chemical share becomes ``coagulated`` (``fixation``) or ``debris``, the
-  ischaemic share ``debris``; matrix Ω = ``ecm_sensitivity`` × chemical Ω of normal cells;
+- killed cells become ``coagulated`` (``fixation``) or ``debris``; matrix Ω =
+  ``ecm_sensitivity`` × chemical Ω of normal cells;
 - water relaxes towards ``1 − dehydration · k`` over ``water_shift_time``, ``k`` the fraction of
   the voxel's cells the agent killed (H8: dead cells lose their water and the tissue shrinks; a
   negative dehydration swells it).
+
+The session does not kill by ischaemia: the vessel loss and occlusion it leaves are what starve
+cells afterwards, and that death (H6's secondary death) is integrated by the repair model
+(:mod:`tissuefate.biology.repair`, ``ischemic_death_time`` and ``ischemia_threshold`` of the
+repair parameters) over the hours and days it takes, whatever the session's ``observe`` time.
 """
 
 from __future__ import annotations
@@ -34,12 +37,8 @@ from ..kernels import agent as ka
 from ..tissue.state import TissueState
 from .cold import OMEGA_CAP
 
-__all__ = ["ISCHEMIA_THRESHOLD", "AgentDamage", "AgentKillParameters"]
+__all__ = ["AgentDamage", "AgentKillParameters"]
 
-ISCHEMIA_THRESHOLD = 0.5
-"""Perfusion (relative to the session start) below which ischaemic death begins. An assumption:
-the references hold no ischaemia dose-response; half of normal flow is where hypoxia starts in
-the usual oxygen-supply argument."""
 CELLS_PRESENT = 1e-3
 """Viable-cell fraction below which a voxel has no cells whose kill is measured (the remnant of
 an earlier ablation would otherwise give a noisy Ω)."""
@@ -101,8 +100,6 @@ class AgentDamage:
         The resolved agent (a :class:`~tissuefate.modalities.agent.Agent`).
     state
         The tissue state at the session start (copied).
-    ischemic_death_time
-        s of complete ischaemia for Ω = 1.
     impl
         ``"compiled"`` or ``"numpy"``.
     """
@@ -111,15 +108,13 @@ class AgentDamage:
         self,
         agent: AgentKillParameters,
         state: TissueState,
-        ischemic_death_time: float,
         impl: str = "compiled",
     ) -> None:
         self.agent = agent
         self.impl = impl
         self._start = np.stack([getattr(state, f) for f in FIELDS]).astype(np.float32)
-        # exposure Ω, last exposure rate, oxidation Ω, vessels lost, occluded, ischaemic Ω
-        self.acc = np.zeros((6, *state.shape))
-        self.tau_ischemia = ischemic_death_time
+        # exposure Ω, last exposure rate, oxidation Ω, vessels lost, occluded
+        self.acc = np.zeros((5, *state.shape))
         tumor0 = state.tumor.astype(np.float64)
         cells0 = tumor0 + state.normal
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -145,8 +140,6 @@ class AgentDamage:
             "tumor_sensitivity": a.tumor_sensitivity,
             "vessel_follow": -math.expm1(-dt / a.vascular_response_time),
             "occlusion_decay": math.exp(-dt / a.occlusion_recovery_time),
-            "ischemia_step": dt / self.tau_ischemia,
-            "ischemia_threshold": ISCHEMIA_THRESHOLD,
             "dehydration": a.dehydration,
             "water_relax": -math.expm1(-dt / a.water_shift_time),
             "fixation": a.fixation,
@@ -188,11 +181,6 @@ class AgentDamage:
     def chemical_omega(self) -> np.ndarray:
         """Ω of normal cells from the agent (exposure and oxidation), float64."""
         return self.acc[0] + self.acc[2]
-
-    @property
-    def ischemic_omega(self) -> np.ndarray:
-        """Ω of all cells from ischaemia, float64."""
-        return self.acc[5]
 
     def damage(
         self, state: TissueState, block: tuple[slice, slice, slice] | None = None

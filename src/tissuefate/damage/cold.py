@@ -11,7 +11,11 @@ cycle, ``T_lethal`` (−40 °C by default) the temperature at which one freeze k
 them is an assumption: the literature gives the thresholds, not a dose-response curve. Survival
 compounds over cycles, ``S = Π (1 − k_c)``, so a second freeze raises the kill in the partial zone,
 as freeze–thaw–freeze protocols intend. Killed cells are lysed by ice: they become ``debris`` (not
-heat-fixed), and microvessels in the killed fraction die with them.
+heat-fixed), and microvessels in the killed fraction die with them. The extracellular matrix
+survives the freeze: ``ecm`` is left as it is (a freeze–thaw lowers the denaturation temperature of
+collagen fibrils by only 1.4–1.6 °C, destabilising without denaturing them; Ozcelikkale & Han,
+PLoS One 2016, doi 10.1371/journal.pone.0146660), unlike heat above the collagen denaturation
+range (``damage/thermal.py``).
 
 The damage is reported as ``Ω = −ln S`` so that every modality's zone is ``Ω ≥ 1`` (63 % killed).
 """
@@ -103,6 +107,7 @@ def apply_cold_kill(
     """Kill ``1 − survival`` of the tumour and parenchymal cells into ``debris``.
 
     With ``vessel_death`` the microvessels fall by the same factor (vessels die in lethal ice).
+    The matrix (``ecm``) and dead tissue already present are left alone.
     Returns the killed tumour and parenchyma as sums of voxel fractions.
     """
     s = survival.astype(np.float32)

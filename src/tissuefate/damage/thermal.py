@@ -1,9 +1,29 @@
 """Thermal damage: the Arrhenius integral and CEM43 during a session, and what they kill.
 
 The dose arrays live here; the per-step update is the compiled kernel ``kernels/dose.py``. A voxel's
-surviving fraction after a dose Ω is ``exp(-Ω)``; the killed fraction of tumour and parenchymal
-cells becomes ``coagulated`` tissue (heat-fixed necrosis) and the microvessels die with the tissue,
-so perfusion stops where tissue coagulates.
+surviving fraction after a dose Ω is ``exp(-Ω)``. During the session the killed fraction of tumour
+and parenchymal cells is moved into ``coagulated`` and the microvessels die with the tissue, so
+perfusion stops where tissue dies (:func:`apply_thermal_kill`).
+
+What the dead tissue *is* depends on how hot it got, and is settled once the session ends
+(:func:`settle_heat_injury`), from the peak temperature ``T`` of each voxel over the session:
+
+- cells are heat-fixed (coagulative necrosis that keeps its architecture and clears slowly) only
+  where the proteins coagulate at once: the fixed share of the cells this session killed is
+  ``f(T) = ramp(T; fixation_temperature_low, fixation_temperature_high)``; the rest, killed over
+  minutes at moderate heat, becomes ``debris`` (clearable necrosis). Above 60 °C death is
+  "relatively instantaneous", while at 50–60 °C coagulation and death take minutes (Brace, Curr
+  Probl Diagn Radiol 2009;38:135, PMC2941203);
+- the collagen scaffold denatures: ``ecm`` is multiplied by ``1 − d(T)`` with
+  ``d(T) = ramp(T; matrix_denaturation_temperature_low, matrix_denaturation_temperature_high)``
+  (collagen of fully hydrated native fibres denatures at 65 °C, Miles et al., J Mol Biol 2005,
+  doi 10.1016/j.jmb.2004.12.001; heat-induced shrinkage of a collagenous tissue proceeds within
+  seconds to minutes at 65–90 °C, Chen, Wright & Humphrey, J Biomech Eng 1998, doi
+  10.1115/1.2798005).
+
+``ramp(T; low, high) = clip((T − low) / (high − low), 0, 1)``; the thresholds are the tissue
+preset's (``body:``) and their sources are given there. Cells killed in earlier sessions are left
+as they are. Cold leaves the matrix alone (``damage/cold.py``).
 """
 
 from __future__ import annotations
@@ -11,15 +31,26 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..grid.anatomy import Anatomy
 from ..kernels import dose as kd
-from ..tissue.presets import TissueModel
+from ..tissue.presets import Body, TissueModel
 from ..tissue.state import TissueState
 
-__all__ = ["GAS_CONSTANT", "ThermalDose", "apply_thermal_kill", "arrhenius_time"]
+__all__ = [
+    "GAS_CONSTANT",
+    "HeatInjury",
+    "ThermalDose",
+    "apply_thermal_kill",
+    "arrhenius_time",
+    "fixed_share",
+    "matrix_denatured_share",
+    "settle_heat_injury",
+    "temperature_ramp",
+]
 
 GAS_CONSTANT = 8.314462618  # J/mol/K (CODATA 2018, exact)
 KELVIN = 273.15
@@ -163,6 +194,9 @@ def apply_thermal_kill(
 ) -> None:
     """Move cells killed by the dose increase ``omega - applied`` into ``coagulated``.
 
+    Every cell killed during a session is held here until :func:`settle_heat_injury` moves the
+    share that was not heat-fixed to ``debris`` at the session's end.
+
     Survival composes exactly (``exp(-Ω1) exp(-Ω2) = exp(-(Ω1 + Ω2))``), so calling this at any
     interval gives the same final state. When ``perfusion`` (the solver's *padded* perfusion
     coefficient) is given, microvessels die with the tissue and the perfusion coefficient, which is
@@ -192,4 +226,71 @@ def apply_thermal_kill(
         k0,
         k1,
         shutdown,
+    )
+
+
+def temperature_ramp(temperature_c: np.ndarray | float, low: float, high: float) -> np.ndarray:
+    """Share in [0, 1] rising linearly from 0 at ``low`` to 1 at ``high`` (all °C), float32.
+
+    ``low == high`` is a step: 1 at or above ``low``, 0 below.
+    """
+    if not high >= low:
+        raise ValueError(
+            f"the ramp's upper temperature ({high} °C) lies below its lower ({low} °C)"
+        )
+    t = np.asarray(temperature_c, np.float64)
+    if high == low:
+        return (t >= low).astype(np.float32)
+    return np.clip((t - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+def fixed_share(peak_c: np.ndarray | float, body: Body) -> np.ndarray:
+    """Share of the cells a heat session killed that are heat-fixed, by peak temperature (°C)."""
+    return temperature_ramp(peak_c, body.fixation_temperature_low, body.fixation_temperature_high)
+
+
+def matrix_denatured_share(peak_c: np.ndarray | float, body: Body) -> np.ndarray:
+    """Share of the extracellular matrix denatured by heat, by peak temperature (°C)."""
+    return temperature_ramp(
+        peak_c, body.matrix_denaturation_temperature_low, body.matrix_denaturation_temperature_high
+    )
+
+
+@dataclass(frozen=True)
+class HeatInjury:
+    """What a heat session left behind, as sums of voxel fractions (× voxel volume = volume).
+
+    ``fixed``: cells killed this session that stay ``coagulated``; ``loose``: those moved to
+    ``debris``; ``matrix_lost``: ``ecm`` lost to denaturation.
+    """
+
+    fixed: float
+    loose: float
+    matrix_lost: float
+
+
+def settle_heat_injury(
+    state: TissueState,
+    coagulated_before: np.ndarray,
+    peak_c: np.ndarray,
+    body: Body,
+) -> HeatInjury:
+    """Sort the cells a heat session killed by mechanism and denature the matrix; call at its end.
+
+    ``coagulated_before`` is ``state.coagulated`` at the start of the session, so that
+    ``state.coagulated − coagulated_before`` is what :func:`apply_thermal_kill` added during it:
+    of that, the share ``1 − fixed_share(peak_c)`` moves to ``debris``. ``ecm`` is multiplied by
+    ``1 − matrix_denatured_share(peak_c)``. ``peak_c`` is the session's peak temperature (°C) of
+    each voxel; all arrays have the grid's shape. Dead tissue from earlier sessions is untouched.
+    """
+    new = np.clip(state.coagulated - coagulated_before, 0.0, None)
+    loose = new * (1.0 - fixed_share(peak_c, body))
+    state.coagulated -= loose
+    state.debris += loose
+    lost = state.ecm * matrix_denatured_share(peak_c, body)
+    state.ecm -= lost
+    return HeatInjury(
+        fixed=float(new.sum(dtype=np.float64) - loose.sum(dtype=np.float64)),
+        loose=float(loose.sum(dtype=np.float64)),
+        matrix_lost=float(lost.sum(dtype=np.float64)),
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from .grid import Grid
 
@@ -21,6 +22,7 @@ __all__ = [
     "Shape",
     "Sphere",
     "point_weights",
+    "shell_mask",
     "volume_fraction",
 ]
 
@@ -171,9 +173,7 @@ def volume_fraction(
     frac[d <= -half_diag] = 1.0
     cut = np.abs(d) < half_diag
     if np.any(cut):
-        offsets = (np.arange(samples) + 0.5) / samples - 0.5
-        ox, oy, oz = np.meshgrid(offsets, offsets, offsets, indexing="ij")
-        sub = np.stack([ox, oy, oz], axis=-1).reshape(-1, 3) * grid.spacing
+        sub = _sub_offsets(samples, grid.spacing)
         cut_centres = centres[cut]
         values = np.empty(len(cut_centres))
         for start in range(0, len(cut_centres), 16384):  # bounded memory for large shapes
@@ -181,6 +181,69 @@ def volume_fraction(
             values[start : start + 16384] = shape.contains(pts).mean(axis=1)
         frac[cut] = values
     return block, frac
+
+
+def _sub_offsets(samples: int, spacing: float) -> np.ndarray:
+    """The ``samples**3`` stratified sub-voxel offsets (m) from a voxel centre, shape (n, 3)."""
+    offsets = (np.arange(samples) + 0.5) / samples - 0.5
+    ox, oy, oz = np.meshgrid(offsets, offsets, offsets, indexing="ij")
+    return np.stack([ox, oy, oz], axis=-1).reshape(-1, 3) * spacing
+
+
+def shell_mask(
+    grid: Grid, shape: Shape, thickness: float, samples: int = 4
+) -> tuple[tuple[slice, slice, slice], np.ndarray]:
+    """Voxels whose centres lie outside ``shape`` within ``thickness`` (m) of its surface.
+
+    The distance is a Euclidean distance transform of the shape's mask sampled on the sub-voxel
+    lattice of :func:`volume_fraction` (spacing ``h / samples``): the distance from a voxel
+    centre to the nearest lattice point inside the shape. That distance lies between the true
+    distance ``s`` to the surface and ``s + sqrt(3) h / samples`` (for a shape not thinner than
+    a lattice cell), so half the lattice diagonal is subtracted and a voxel is in the shell when
+    the estimate is at most ``thickness``: every voxel taken lies within ``thickness +
+    sqrt(3) h / (2 samples)`` of the surface and every voxel closer than ``thickness - sqrt(3) h
+    / (2 samples)`` is taken (0.22 h at 4 samples). A distance transform of the voxel mask
+    itself errs by more than half a voxel either way.
+
+    Returns
+    -------
+    block, mask
+        Index slices into the grid and a bool array of that block's shape. An empty mask means
+        the shell holds no voxel centre (``thickness`` well under the voxel edge).
+    """
+    h = grid.spacing
+    lower, upper = shape.bounds()
+    reach = thickness + h
+    block = grid.block(lower - reach, upper + reach)
+    centres = grid.centres(block)
+    mask = np.zeros(centres.shape[:3], dtype=bool)
+    if mask.size == 0:
+        return block, mask
+    bound = shape.distance_bound(centres)  # never more than the true distance
+    candidate = (bound <= thickness) & ~shape.contains(centres)
+    if not candidate.any():
+        return block, mask
+    # The lattice point inside nearest to an outside point lies within a lattice diagonal of the
+    # surface, so only those are kept, from the voxels whose centres lie within half a voxel
+    # diagonal and that diagonal of the surface. The distance bound is a lower bound of the
+    # distance, so both filters keep a superset.
+    lattice_diag = np.sqrt(3.0) * h / samples
+    band = np.abs(bound) <= 0.5 * np.sqrt(3.0) * h + lattice_diag
+    sub = _sub_offsets(samples, h)
+    band_centres = centres[band]
+    kept = []
+    for start in range(0, len(band_centres), 16384):  # bounded memory for large shapes
+        pts = (band_centres[start : start + 16384, None, :] + sub[None, :, :]).reshape(-1, 3)
+        pts = pts[shape.contains(pts)]
+        kept.append(pts[shape.distance_bound(pts) >= -lattice_diag])
+    points = np.concatenate(kept) if kept else np.empty((0, 3))
+    if len(points) == 0:  # thinner than the lattice, or off the grid: nothing to measure from
+        return block, mask
+    distance, _ = cKDTree(points).query(
+        centres[candidate], distance_upper_bound=thickness + lattice_diag
+    )
+    mask[candidate] = distance - 0.5 * lattice_diag <= thickness
+    return block, mask
 
 
 def point_weights(grid: Grid, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

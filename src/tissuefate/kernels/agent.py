@@ -1,4 +1,4 @@
-"""Agent damage kernel: one time step of kill, vessel loss, ischaemia and water shift per voxel.
+"""Agent damage kernel: one time step of kill, vessel loss and water shift per voxel.
 
 The model is documented in :mod:`tissuefate.damage.agent`; this file only evaluates it. Arrays
 (all of one block's shape):
@@ -6,12 +6,15 @@ The model is documented in :mod:`tissuefate.damage.agent`; this file only evalua
 - ``c`` (mol/m³) and ``consumed`` (fraction of the demand) at the end of the step, float64;
 - ``gain``: vessel Ω per chemical Ω of the voxel, and ``rev``: the reversible share of its
   vessel loss, float64;
-- ``acc`` float64 ``(6, ...)``: exposure Ω, the last step's exposure rate, oxidation Ω, vessel
-  fraction lost, agent occlusion, ischaemic Ω (updated);
+- ``acc`` float64 ``(5, ...)``: exposure Ω, the last step's exposure rate, oxidation Ω, vessel
+  fraction lost, agent occlusion (updated);
 - ``start`` float32 ``(8, ...)``: tumor, normal, coagulated, debris, vessels, occlusion, ecm,
   water at the session start;
 - the eight state fields in the same order, float32 (written);
 - ``p``: the scalar parameters, see ``PARAMETERS``.
+
+Ischaemic death is not part of a session: the repair model integrates it from the vessels and
+occlusion this kernel leaves (:mod:`tissuefate.kernels.repair`).
 """
 
 from __future__ import annotations
@@ -34,8 +37,6 @@ PARAMETERS = (
     "tumor_sensitivity",
     "vessel_follow",  # 1 − exp(−dt / vascular_response_time)
     "occlusion_decay",  # exp(−dt / occlusion_recovery_time)
-    "ischemia_step",  # dt / ischemic_death_time
-    "ischemia_threshold",
     "dehydration",
     "water_relax",  # 1 − exp(−dt / water_shift_time)
     "fixation",
@@ -49,12 +50,12 @@ PARAMETERS = (
 @jit(inline=True)
 def _voxel(c, consumed, gain, rev, acc, start, out, p, i, j, k):
     rate = p[0] * (max(c, 0.0) / p[1]) ** p[2]
-    exposure = acc[0, i, j, k] + 0.5 * p[14] * (rate + acc[1, i, j, k])
+    exposure = acc[0, i, j, k] + 0.5 * p[12] * (rate + acc[1, i, j, k])
     acc[0, i, j, k] = exposure
     acc[1, i, j, k] = rate
     ox = acc[2, i, j, k]
     if p[4] > 0.0:
-        ox = max(ox, p[16] * max(consumed - p[3], 0.0) / p[4])
+        ox = max(ox, p[14] * max(consumed - p[3], 0.0) / p[4])
         acc[2, i, j, k] = ox
     chem = exposure + ox
     before = acc[3, i, j, k]
@@ -63,43 +64,26 @@ def _voxel(c, consumed, gain, rev, acc, start, out, p, i, j, k):
     acc[3, i, j, k] = lost
     occluded = acc[4, i, j, k] * p[7] + rev * (lost - before)
     acc[4, i, j, k] = occluded
-    vessels0 = start[4, i, j, k]
-    occl0 = start[5, i, j, k]
-    vessels = vessels0 * (1.0 - (1.0 - rev) * lost)
-    occlusion = 1.0 - (1.0 - occl0) * (1.0 - occluded)
-    perf0 = vessels0 * (1.0 - occl0)
-    rel = vessels * (1.0 - occlusion) / perf0 if perf0 > 0.0 else 1.0
-    isch = acc[5, i, j, k] + p[8] * min(max(1.0 - rel / p[9], 0.0), 1.0)
-    acc[5, i, j, k] = isch
-    out[4, i, j, k] = vessels
-    out[5, i, j, k] = occlusion
-    omega_n = min(chem + isch, p[15])
-    omega_t = min(p[5] * chem + isch, p[15])
+    out[4, i, j, k] = start[4, i, j, k] * (1.0 - (1.0 - rev) * lost)
+    out[5, i, j, k] = 1.0 - (1.0 - start[5, i, j, k]) * (1.0 - occluded)
+    omega_n = min(chem, p[13])
+    omega_t = min(p[5] * chem, p[13])
     tumor0 = start[0, i, j, k]
     normal0 = start[1, i, j, k]
+    tumor = tumor0 * math.exp(-omega_t)
+    normal = normal0 * math.exp(-omega_n)
+    killed = (tumor0 - tumor) + (normal0 - normal)
     # water: the cells the agent killed lose (or gain) their share
     cells0 = tumor0 + normal0
     if cells0 > 0.0:
-        killed = tumor0 * (1.0 - math.exp(-min(p[5] * chem, p[15])))
-        killed += normal0 * (1.0 - math.exp(-min(chem, p[15])))
-        aim = start[7, i, j, k] * (1.0 - p[10] * killed / cells0)
+        aim = start[7, i, j, k] * (1.0 - p[8] * killed / cells0)
         water = out[7, i, j, k]
-        out[7, i, j, k] = water + (aim - water) * p[11]
-    tumor = tumor0 * math.exp(-omega_t)
-    normal = normal0 * math.exp(-omega_n)
-    dead_t = tumor0 - tumor
-    dead_n = normal0 - normal
-    ischemic = 0.0
-    if omega_t > 0.0:
-        ischemic += dead_t * isch / omega_t
-    if omega_n > 0.0:
-        ischemic += dead_n * isch / omega_n
-    chemical = dead_t + dead_n - ischemic
+        out[7, i, j, k] = water + (aim - water) * p[9]
     out[0, i, j, k] = tumor
     out[1, i, j, k] = normal
-    out[2, i, j, k] = start[2, i, j, k] + p[12] * chemical
-    out[3, i, j, k] = start[3, i, j, k] + (1.0 - p[12]) * chemical + ischemic
-    out[6, i, j, k] = start[6, i, j, k] * math.exp(-min(p[13] * chem, p[15]))
+    out[2, i, j, k] = start[2, i, j, k] + p[10] * killed
+    out[3, i, j, k] = start[3, i, j, k] + (1.0 - p[10]) * killed
+    out[6, i, j, k] = start[6, i, j, k] * math.exp(-min(p[11] * chem, p[13]))
 
 
 @jit(parallel=True)
@@ -128,43 +112,27 @@ def agent_damage_step(c, consumed, gain, rev, acc, start, out, p):
 def agent_damage_step_numpy(c, consumed, gain, rev, acc, start, out, p):
     """NumPy reference of :func:`agent_damage_step`."""
     rate = p[0] * (np.maximum(c, 0.0) / p[1]) ** p[2]
-    acc[0] += 0.5 * p[14] * (rate + acc[1])
+    acc[0] += 0.5 * p[12] * (rate + acc[1])
     acc[1] = rate
     if p[4] > 0.0:
-        acc[2] = np.maximum(acc[2], p[16] * np.maximum(consumed - p[3], 0.0) / p[4])
+        acc[2] = np.maximum(acc[2], p[14] * np.maximum(consumed - p[3], 0.0) / p[4])
     chem = acc[0] + acc[2]
     before = acc[3].copy()
     target = 1.0 - np.exp(-gain * chem)
     acc[3] = before + np.maximum(target - before, 0.0) * p[6]
     acc[4] = acc[4] * p[7] + rev * (acc[3] - before)
     start64 = start.astype(np.float64)
-    vessels = start64[4] * (1.0 - (1.0 - rev) * acc[3])
-    occlusion = 1.0 - (1.0 - start64[5]) * (1.0 - acc[4])
-    perf0 = start64[4] * (1.0 - start64[5])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(perf0 > 0, vessels * (1.0 - occlusion) / perf0, 1.0)
-    acc[5] += p[8] * np.clip(1.0 - rel / p[9], 0.0, 1.0)
-    out[4] = vessels
-    out[5] = occlusion
-    isch = acc[5]
-    omega_n = np.minimum(chem + isch, p[15])
-    omega_t = np.minimum(p[5] * chem + isch, p[15])
+    out[4] = start64[4] * (1.0 - (1.0 - rev) * acc[3])
+    out[5] = 1.0 - (1.0 - start64[5]) * (1.0 - acc[4])
+    tumor = start64[0] * np.exp(-np.minimum(p[5] * chem, p[13]))
+    normal = start64[1] * np.exp(-np.minimum(chem, p[13]))
+    killed = (start64[0] - tumor) + (start64[1] - normal)
     cells0 = start64[0] + start64[1]
-    killed = start64[0] * -np.expm1(-np.minimum(p[5] * chem, p[15]))
-    killed += start64[1] * -np.expm1(-np.minimum(chem, p[15]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        aim = start64[7] * (1.0 - p[10] * np.where(cells0 > 0, killed / cells0, 0.0))
-    out[7] = np.where(cells0 > 0, out[7] + (aim - out[7]) * p[11], out[7])
-    tumor = start64[0] * np.exp(-omega_t)
-    normal = start64[1] * np.exp(-omega_n)
-    dead_t, dead_n = start64[0] - tumor, start64[1] - normal
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ischemic = np.where(omega_t > 0, dead_t * isch / omega_t, 0.0) + np.where(
-            omega_n > 0, dead_n * isch / omega_n, 0.0
-        )
-    chemical = dead_t + dead_n - ischemic
+        aim = start64[7] * (1.0 - p[8] * np.where(cells0 > 0, killed / cells0, 0.0))
+    out[7] = np.where(cells0 > 0, out[7] + (aim - out[7]) * p[9], out[7])
     out[0] = tumor
     out[1] = normal
-    out[2] = start64[2] + p[12] * chemical
-    out[3] = start64[3] + (1.0 - p[12]) * chemical + ischemic
-    out[6] = start64[6] * np.exp(-np.minimum(p[13] * chem, p[15]))
+    out[2] = start64[2] + p[10] * killed
+    out[3] = start64[3] + (1.0 - p[10]) * killed
+    out[6] = start64[6] * np.exp(-np.minimum(p[11] * chem, p[13]))

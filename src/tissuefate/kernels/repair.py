@@ -10,10 +10,19 @@ perfused voxel bordering dead tissue.
 splitting), each integrated exactly with its inputs held at their values for the step (see
 ``tissuefate.biology.repair`` for the model and ``PARAMETERS`` below for the packed parameters):
 
+- ischaemic death first: where the perfusion access ``a = min(1, vessels (1 − occlusion))`` is
+  below the threshold ``a_c``, tumour and parenchyma die at ``(1/τ_isch) max(0, 1 − a/a_c)``
+  (the full rate ``1/τ_isch`` without perfusion, none at ``a_c``). The vessels are held for the
+  step, the occlusion recovers in it as ``o₀ e^{−t/τ_O}`` (as it does below), and the rate is
+  integrated exactly over that (closed form, up to the time the access reaches ``a_c``): both
+  pools are multiplied by ``e^{−Ω}``, so a reversible occlusion that recovers within the step
+  kills what it kills in that time, not for the whole step. The killed cells become ``debris``
+  and add ``ischemic_immunogenicity`` × killed to the injury signal. It acts before every growth
+  below, so a voxel without blood does not grow in the step it dies;
 - injury signal ``S`` decays as ``e^{-t/τ_S}``; inflammation ``I`` follows
   ``dI/dt = k_I S̄ (1 − I) − I/τ_I`` with ``S̄`` the signal's mean over the step;
-- phagocytes ``P``: ``dP/dt = k_P a min(1, demand + I)(1 − P) − P/τ_P`` with perfusion access
-  ``a = min(1, vessels (1 − occlusion))``;
+- phagocytes ``P``: ``dP/dt = k_P a min(1, demand + I)(1 − P) − P/τ_P`` with the access ``a``
+  of the step's start;
 - clearance with the step's mean ``P̄``: ``debris ← debris e^{−k_D P̄ dt}``,
   ``coagulated ← coagulated e^{−k_C P̄ dt}``;
 - myofibroblasts ``F`` grow into the free room at ``k_F h(x)`` with a switch-like activation
@@ -21,8 +30,10 @@ splitting), each integrated exactly with its inputs held at their values for the
   die at ``1/τ_F``; collagen is laid into the free room at ``k_Co F`` and remodelled at ``1/τ_R``;
 - parenchyma regenerates logistically (rate ρ_N) into free room where matrix and supply remain:
   capacity ``normal + free · ecm · a``;
-- viable tumour grows (logistic or Gompertz, rate ``ρ_T a``) into everything not dead or fibrous,
-  displacing parenchyma: capacity ``tumor + normal + free``;
+- viable tumour grows (logistic or Gompertz, rate ``ρ_T a``) into everything not dead or fibrous:
+  capacity ``tumor + normal + free``. With ``push`` = 0 the growth beyond the free room
+  displaces parenchyma; with ``push`` = 1 it displaces nothing and stays as overflow, the
+  occupied fraction exceeding 1 by it, for a mechanics model to push out of the voxel;
 - microvessels regrow logistically (rate ρ_V) towards ``ecm (1 − collagen − F)(1 − dead)``, never
   through scar or dead tissue; reversible occlusion decays as ``e^{-t/τ_O}``; water relaxes
   towards ``1 + edema_gain I`` as ``e^{-t/τ_W}``;
@@ -30,11 +41,14 @@ splitting), each integrated exactly with its inputs held at their values for the
   signal, inflammation, phagocytes and myofibroblasts below ``FLUSH`` (1e-6) are set to 0, so
   that resolved voxels cost nothing.
 
-Every update keeps the pools in [0, capacity], so the occupied fraction never exceeds 1 (up to
-float32 round-off, which the caller clips). Voxels outside the tissue (``tissue = 0``, large
-vessels) are left alone. The step also writes the capacities that weight the invasion
-diffusivities of parenchyma, vessels and tumour (cells move into free room only), and returns the
-cleared dead tissue per plane in ``cleared[i]`` (float64, voxel fractions).
+With ``push`` = 0 every update keeps the pools in [0, capacity], so the occupied fraction never
+exceeds 1 (up to float32 round-off, which the caller clips); with ``push`` = 1 only tumour growth
+overfills a voxel. A voxel is quiescent (left as it is, at no cost) only when the full update
+would not change it: no dead tissue near, no signal, no room, whole vessels, no tumour, and no
+cells short of blood. Voxels outside the tissue (``tissue = 0``, large vessels) are left alone.
+The step also writes the capacities that weight the invasion diffusivities of parenchyma, vessels
+and tumour (cells move into free room only), and returns the cleared dead tissue per plane in
+``cleared[i]`` (float64, voxel fractions).
 """
 
 from __future__ import annotations
@@ -85,6 +99,10 @@ PARAMETERS = (
     "water_decay",
     "extinction",
     "gompertz",  # 0 logistic, 1 Gompertz tumour growth
+    "inv_ischemic_death_time",  # 1/τ_isch: death rate without perfusion
+    "ischemia_threshold",  # a_c: perfusion access below which cells die; 0 switches it off
+    "ischemic_immunogenicity",  # injury signal per ischaemically killed cell fraction
+    "push",  # 0: tumour growth displaces parenchyma; 1: it overflows (mechanics pushes it)
 )
 """Order of the float64 parameter vector ``p`` of :func:`repair_step` (rates in 1/s)."""
 
@@ -136,6 +154,29 @@ def _relax(x0, source, loss, target_scale, dt):
     x1 = xinf + (x0 - xinf) * (1.0 + em1)
     mean = xinf + (x0 - xinf) * (-em1) / (r * dt)
     return x1, mean
+
+
+@jit(inline=True)
+def _ischemic_omega(v, o0, decay, inv_tau, threshold, dt):
+    """Ischaemic Ω over dt: ``∫ inv_tau max(0, 1 − A(t)/threshold) dt`` with the perfusion access
+    ``A(t) = v (1 − o0 decay^{t/dt})`` as the occlusion recovers (``decay = e^{−dt/τ_O}``) and the
+    vessels ``v`` held; the cap of the access at 1 does not matter below a threshold ≤ 1."""
+    if threshold <= 0.0:
+        return 0.0
+    if v <= 0.0:
+        return inv_tau * dt
+    b = v / threshold
+    lam = -math.log(decay) / dt if decay > 0.0 else math.inf  # 1/τ_O
+    if o0 <= 0.0 or lam <= 0.0:  # the access does not change in the step
+        return inv_tau * dt * max(0.0, 1.0 - b * (1.0 - o0))
+    t_end = dt  # the access reaches the threshold at t_end (or never within the step)
+    if b > 1.0:
+        q = 1.0 - 1.0 / b  # occlusion at which the access reaches the threshold
+        if o0 <= q:
+            return 0.0
+        t_end = min(dt, math.log(o0 / q) / lam)
+    recovered = 0.0 if lam == math.inf else -math.expm1(-lam * t_end) / lam
+    return inv_tau * max(0.0, (1.0 - b) * t_end + b * o0 * recovered)
 
 
 @jit(inline=True)
@@ -206,7 +247,8 @@ def repair_step(
                 infl = float(inflammation[i, j, k])
                 full = 1.0 - (t + n + c + d + f + co)
                 if (  # quiescent: nothing dead here or beside, no signal, no room, vessels
-                    # whole, no tumour (the full update would leave it as it is)
+                    # whole, no tumour, no cells short of blood (the full update would leave
+                    # it as it is; with o = 0 the perfusion access is min(1, v))
                     c + d + s0 + infl + f + o == 0.0
                     and phagocytes[i, j, k] == 0.0
                     and demand[i, j, k] == 0.0
@@ -216,11 +258,22 @@ def repair_step(
                     and v >= e * (1.0 - co)
                     and (n == 0.0 or n >= p[22])
                     and (v == 0.0 or v >= p[22])
+                    and (n == 0.0 or min(1.0, v) >= p[25])
                 ):
                     cap_normal[i, j, k] = n
                     cap_vessels[i, j, k] = e * (1.0 - co)
                     cap_tumor[i, j, k] = n
                     continue
+                # ischaemic death where the perfusion access is below the threshold
+                a = min(1.0, v * (1.0 - o))
+                if a < p[25] and t + n > 0.0:
+                    omega = _ischemic_omega(v, o, p[19], p[24], p[25], dt)
+                    killed = (t + n) * -math.expm1(-omega)
+                    survive = math.exp(-omega)
+                    t *= survive
+                    n *= survive
+                    d += killed
+                    s0 += p[26] * killed
                 # injury signal and inflammation
                 if s0 > 0.0:
                     s_mean = s0 * (1.0 - p[1]) / (p[2] * dt)
@@ -233,7 +286,6 @@ def repair_step(
                     infl = 0.0
                 inflammation[i, j, k] = infl
                 # phagocytes from perfused tissue, and clearance
-                a = min(1.0, v * (1.0 - o))
                 ph = float(phagocytes[i, j, k])
                 ph_mean = 0.0
                 q = p[5] * a * min(1.0, float(demand[i, j, k]) + infl)
@@ -271,7 +323,7 @@ def repair_step(
                     n1_ = _logistic(n, n + room, grow_n)
                     free = max(0.0, free - (n1_ - n))
                     n = n1_
-                # tumour growth, displacing parenchyma
+                # tumour growth, displacing parenchyma (push = 0) or overflowing (push = 1)
                 kt = t + n + free
                 rate = float(tumor_rate[i, j, k]) * a
                 if rate > 0.0 and t > 0.0 and kt > t:
@@ -283,7 +335,8 @@ def repair_step(
                         grown = t1 - t
                         take = min(grown, free)
                         free -= take
-                        n = max(0.0, n - (grown - take))
+                        if p[27] < 0.5:
+                            n = max(0.0, n - (grown - take))
                     t = t1
                 # vessels, occlusion, water
                 vcap = e * max(0.0, 1.0 - co - f) * max(0.0, 1.0 - c - d)
@@ -314,6 +367,24 @@ def repair_step(
                 cap_vessels[i, j, k] = vcap
                 cap_tumor[i, j, k] = t + n + free
         cleared[i] = removed
+
+
+def _ischemic_omega_numpy(v, o0, decay, inv_tau, threshold, dt):
+    """NumPy reference of :func:`_ischemic_omega` (``v``, ``o0`` arrays, the rest scalars)."""
+    b = v / threshold
+    held = inv_tau * dt * np.maximum(0.0, 1.0 - b * (1.0 - o0))
+    if decay <= 0.0:  # the occlusion is gone at once
+        return np.where(v <= 0.0, inv_tau * dt, inv_tau * dt * np.maximum(0.0, 1.0 - b))
+    lam = -math.log(decay) / dt
+    if lam <= 0.0:
+        return np.where(v <= 0.0, inv_tau * dt, held)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(b > 1.0, 1.0 - 1.0 / np.where(b > 1.0, b, 2.0), 0.0)
+        t_cross = np.log(np.where(o0 > q, o0, 1.0) / np.where(q > 0.0, q, 1.0)) / lam
+    t_end = np.where(b > 1.0, np.minimum(dt, t_cross), dt)
+    moving = inv_tau * np.maximum(0.0, (1.0 - b) * t_end + b * o0 * -np.expm1(-lam * t_end) / lam)
+    omega = np.where(o0 <= 0.0, held, np.where((b > 1.0) & (o0 <= q), 0.0, moving))
+    return np.where(v <= 0.0, inv_tau * dt, omega)
 
 
 def repair_step_numpy(
@@ -348,6 +419,15 @@ def repair_step_numpy(
     e, v, o = ecm.astype(f64), vessels.astype(f64), occlusion.astype(f64)
     f, co = myofibroblasts.astype(f64), collagen.astype(f64)
     s0 = injury.astype(f64)
+    a = np.minimum(1.0, v * (1.0 - o))
+    if p[25] > 0.0:
+        omega = _ischemic_omega_numpy(v, o, p[19], p[24], p[25], dt)
+        omega = np.where((a < p[25]) & (t + n > 0), omega, 0.0)
+        survive = np.exp(-omega)
+        killed = (t + n) * -np.expm1(-omega)
+        t, n = t * survive, n * survive
+        d = d + killed
+        s0 = s0 + p[26] * killed
 
     def relax(x0, source, loss, scale):
         r = source + loss
@@ -367,7 +447,6 @@ def repair_step_numpy(
     s1 = np.where(s1 >= FLUSH, s1, 0.0)
     infl, _ = relax(inflammation.astype(f64), p[3] * s_mean, p[4], 1.0)
     infl = np.where(infl >= FLUSH, infl, 0.0)
-    a = np.minimum(1.0, v * (1.0 - o))
     q = p[5] * a * np.minimum(1.0, demand.astype(f64) + infl)
     ph, ph_mean = relax(phagocytes.astype(f64), q, p[6], 1.0)
     ph = np.where(ph >= FLUSH, ph, 0.0)
@@ -405,7 +484,8 @@ def repair_step_numpy(
     grown = np.maximum(t1 - t, 0.0)
     take = np.minimum(grown, free)
     free = free - take
-    n = np.maximum(0.0, n - (grown - take))
+    if p[27] < 0.5:
+        n = np.maximum(0.0, n - (grown - take))
     t = t1
     vcap = e * np.maximum(0.0, 1.0 - co - f) * np.maximum(0.0, 1.0 - c - d)
     v = np.where(v < vcap, logistic(v, vcap, math.expm1(p[18] * dt)), v)

@@ -5,7 +5,8 @@ expansion, about −150 °C at the probe surface); an active thaw holds them at 
 (helium); a passive thaw releases them, so the tissue rewarms by conduction and perfusion alone.
 Tissue freezes with latent heat over −1…−8 °C, conducts heat four times better frozen, and is not
 perfused while frozen. Cell kill follows the lowest temperature of each freeze
-(``damage/cold.py``), compounded over cycles, and is applied at the end of the session.
+(``damage/cold.py``), compounded over cycles, and is applied at the end of the session: killed
+cells become ``debris`` and the extracellular matrix (``ecm``) survives the freeze.
 """
 
 from __future__ import annotations
@@ -210,8 +211,7 @@ def run_cryo_session(
             phase_name="cool-down",
         )
     cold.end_cycle(solver.theta)
-    run.dose.sample(solver.theta)
-    run._refresh_state()
+    run.finish()  # any heat kill (an active thaw) sorted by mechanism; no heat, no change
     killed_tumor, killed_normal = apply_cold_kill(ctx.state, cold.survival)
 
     fields = session_fields(run)

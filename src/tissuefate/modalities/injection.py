@@ -14,6 +14,12 @@ Above the tissue's critical infusion pressure the tissue cracks (PMC7295656):
 it takes only the flow that keeps the tip at the critical pressure and the rest leaks, a share
 ``leak_vessel_fraction`` into vessels (systemic) and the rest back along the needle track (lost).
 Washed-out agent also reaches the circulation, so ``systemic = washed out + leaked into vessels``.
+
+The session's kill is the agent's own (:mod:`tissuefate.damage.agent`): it grows with
+``observe`` only while agent is left to kill. The vessels it disrupts and occludes starve cells
+afterwards; that ischaemic death (H6) is the repair model's (:mod:`tissuefate.biology.repair`),
+so it is counted only in a course that follows the tissue after the session (a ``follow_up`` or
+later sessions).
 """
 
 from __future__ import annotations
@@ -119,7 +125,8 @@ def hypotheses(agent: Agent) -> dict[str, dict[str, Any]]:
         "H6": (
             "tumor_vessel_preference",
             agent.tumor_vessel_preference > 1.0,
-            "tumour vessels are disrupted preferentially (then ischaemic death)",
+            "tumour vessels are disrupted preferentially (then ischaemic death, in the repair "
+            "model after the session)",
         ),
         "H7": (
             "tumor_sensitivity",
@@ -165,7 +172,7 @@ class _Injection:
             self._washout_per_perfusion * perfusion_rate(tissue, anatomy, state),
             impl=ctx.impl,  # type: ignore[arg-type]
         )
-        self.damage = AgentDamage(agent, state, body.ischemic_death_time, ctx.impl)
+        self.damage = AgentDamage(agent, state, ctx.impl)
         self.mu_fluid = body.interstitial_viscosity
         self.needle_radius = 0.5 * session.needle_diameter_m
         self.sites = self._sites()

@@ -3,6 +3,10 @@
 Shared by every modality that heats or cools (plain heat source, microwave; later radiofrequency
 and cryo). A modality supplies a *source*: an object whose ``update(solver, t, on)`` sets the source
 density for the next interval and returns extra time-series columns.
+
+Cells killed during the session go to ``coagulated`` as they die (perfusion stops with them);
+:meth:`ThermalSessionRun.finish` then sorts them by how hot they got (heat-fixed or ``debris``)
+and denatures the matrix (``damage/thermal.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from ..damage.thermal import ThermalDose, apply_thermal_kill
+from ..damage.thermal import HeatInjury, ThermalDose, apply_thermal_kill, settle_heat_injury
 from ..damage.zone import ZONE_OMEGA
 from ..physics.thermal import Freezing, PhaseWindow, ThermalSolver
 from ..tissue.coefficients import (
@@ -144,6 +148,8 @@ class ThermalSessionRun:
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
         self.load_s = self.solver.warm_up(self.dose)
         self._applied = np.zeros(ctx.grid.shape)
+        self._coagulated0 = state.coagulated.copy()
+        self.injury: HeatInjury | None = None  # set by finish()
         self._tumor0 = float(state.tumor.sum(dtype=np.float64))
         self.rows: list[dict[str, Any]] = []
         self._next_refresh = STATE_INTERVAL
@@ -182,6 +188,17 @@ class ThermalSessionRun:
             "dtype": opts.dtype,
             "impl": self.ctx.impl,
         }
+
+    def finish(self) -> HeatInjury:
+        """End the session: last dose sample and kill, then the killed cells sorted by mechanism
+        and the matrix denatured by the session's peak temperatures (:func:`settle_heat_injury`).
+        """
+        self.dose.sample(self.solver.theta)
+        self._refresh_state()
+        self.injury = settle_heat_injury(
+            self.ctx.state, self._coagulated0, self.dose.peak_temperature(), self.ctx.tissue.body
+        )
+        return self.injury
 
     # ------------------------------------------------------------------ loop
     def _refresh_state(self) -> None:
@@ -316,8 +333,7 @@ def run_thermal_session(
     if off > 0:
         source.update(run.solver, t, False)
         t = run.run_phase(source, off, False, t, total, auto_stop=auto)
-    run.dose.sample(run.solver.theta)
-    run._refresh_state()
+    run.finish()
     return run, run.solver_info(t, dt_on)
 
 

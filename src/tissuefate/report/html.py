@@ -44,7 +44,8 @@ _CAPTIONS = {
         "The tissue after the last session, in a plane along its applicator through its focus, "
         "one column per snapshot day. Top: collagen volume fraction, with the scar (collagen at "
         "least half, black) and the dead tissue not yet cleared (coagulated and debris at least "
-        "half, orange dashed). Bottom: viable tumour volume fraction, with the tumour before "
+        "half, orange dashed) and, when the tissue moved, its displacement since day 0 (teal "
+        "arrows, to scale). Bottom: viable tumour volume fraction, with the tumour before "
         "treatment (dark dashed)."
     ),
 }
@@ -324,7 +325,12 @@ REPAIR_INTRO = (
     "heat-fixed coagulated tissue slowly). The killed cells set off inflammation. Depending on "
     "how large and lasting the injury is, the tissue then regenerates or turns into scar "
     "(myofibroblasts laying down collagen). Vessels grow back, but not through scar or dead "
-    "tissue, and surviving tumour cells grow again where blood reaches them. The parameters are "
+    "tissue, and surviving tumour cells grow again where blood reaches them. With the tissue "
+    "mechanics on, the tissue moves: myofibroblasts close the room that clearance left, "
+    "drawing the surrounding tissue in and compacting the collagen into a smaller, denser scar; "
+    "growing tumour pushes its neighbours away; oedema swells the tissue and dehydration "
+    "shrinks it. The arrows in the figure show how far the tissue has moved since the start of "
+    "the course (to scale). The parameters are "
     "those of the repair section of the tissue preset (listed below with where each comes "
     "from); most are assumptions. The shrinkage of the ablation zone is calibrated to a "
     "surrogate, thyroid nodules after radiofrequency ablation, not to data of this tissue."
@@ -399,6 +405,20 @@ def _repair_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
                     f"(from {_fmt(given.get('occlusion_recovery_from'))})",
                 )
             )
+    mech = repair.get("mechanics") or {}
+    if mech.get("enabled"):
+        rows += [
+            ("Ablation zone on a scan (less than half viable cells) at the end",
+             _with_unit(_last(summary, "lesion_scan_ml"), "mL")),
+            ("Scar centroid shift", _with_unit(outcome.get("scar_shift_mm"), "mm")),
+            ("Zone centroid shift", _with_unit(outcome.get("lesion_shift_mm"), "mm")),
+            ("Largest tissue displacement",
+             _with_unit(outcome.get("largest_displacement_mm"), "mm")),
+            ("Tissue mechanics", f"{_fmt(mech.get('pressure_solves'))} pressure solves, "
+             f"{_with_unit(mech.get('total_s'), 's')}"),
+        ]  # fmt: skip
+    elif mech:
+        rows.append(("Tissue mechanics", "off: the tissue does not move"))
     rows.append(
         (
             "Repair solver",
@@ -407,6 +427,12 @@ def _repair_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
     )
     return rows
+
+
+def _last(summary: Mapping[str, Any], key: str) -> Any:
+    """``key`` of the summary's final volumes, when it carries them (None otherwise)."""
+    final = (summary.get("repair") or {}).get("final_volumes") or {}
+    return final.get(key)
 
 
 def _repair_hypotheses(hypotheses: Any) -> list[tuple[str, str]]:

@@ -158,6 +158,7 @@ def repair_slices(result: Result) -> Figure:
             hspace=0.38,
         )
         images = {}
+        moved = False
         for col, snap in enumerate(chosen):
             state = ds.isel(snapshot=snap)
             day = days[snap] if np.isfinite(days[snap]) else _label_day(labels[snap])
@@ -174,6 +175,7 @@ def repair_slices(result: Result) -> Figure:
                     _contour(ax, h, v, collagen, SCAR_LEVEL, style=_SCAR_STYLE)
                     if dead_names:
                         _contour(ax, h, v, np.asarray(dead), DEAD_LEVEL, style=_DEAD_STYLE)
+                    moved = _arrows(ax, state, cut, hdim, vdim) or moved
                 else:
                     _contour(ax, h, v, tumor_before, 0.5, style=_TUMOR_BEFORE_STYLE)
                 ax.set_title(title)
@@ -194,6 +196,17 @@ def repair_slices(result: Result) -> Figure:
             ),
             Line2D([], [], color="0.15", ls="--", lw=1.3, label="Tumour before treatment"),
         ]
+        if moved:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=_ARROW_COLOUR,
+                    marker=">",
+                    lw=1.0,
+                    label="Tissue displacement since day 0 (arrows, to scale)",
+                )
+            )
         fig.legend(
             handles=handles,
             loc="lower center",
@@ -207,6 +220,35 @@ def repair_slices(result: Result) -> Figure:
         through = f"through the focus of session {session}" if session else "through the tumour"
         fig.suptitle(f"{head}\n{hdim}–{vdim} plane at {at}, {through}")
     return fig
+
+
+_ARROW_COLOUR = "teal"
+_ARROW_SPACING_MM = 4.0
+_ARROW_MIN_MM = 0.1
+
+
+def _arrows(ax: Any, state: xr.Dataset, cut: dict, hdim: str, vdim: str) -> bool:
+    """Draw the in-plane displacement (mm, to scale) every :data:`_ARROW_SPACING_MM` where it
+    exceeds :data:`_ARROW_MIN_MM`; whether any arrow was drawn."""
+    names = (f"displacement_{hdim}", f"displacement_{vdim}")
+    if not all(name in state for name in names):
+        return False
+    uh = _plane(state[names[0]], cut, hdim, vdim)
+    uv = _plane(state[names[1]], cut, hdim, vdim)
+    h = np.asarray(state[hdim].values)
+    v = np.asarray(state[vdim].values)
+    step = max(1, round(_ARROW_SPACING_MM / float(abs(h[1] - h[0])))) if h.size > 1 else 1
+    sub = (slice(step // 2, None, step), slice(step // 2, None, step))
+    hh, vv = np.meshgrid(h, v)
+    uh, uv, hh, vv = uh[sub], uv[sub], hh[sub], vv[sub]
+    keep = np.hypot(uh, uv) > _ARROW_MIN_MM
+    if not keep.any():
+        return False
+    ax.quiver(
+        hh[keep], vv[keep], uh[keep], uv[keep], angles="xy", scale_units="xy", scale=1.0,
+        color=_ARROW_COLOUR, width=0.006, headwidth=3.5, headlength=4.0,
+    )  # fmt: skip
+    return True
 
 
 def _has_follow_up(result: Result) -> bool:

@@ -73,6 +73,7 @@ __all__ = [
     "ImagingSettings",
     "InjectionDose",
     "LocalProgression",
+    "MechanicsSettings",
     "OutputSettings",
     "Policy",
     "RepairSettings",
@@ -154,6 +155,16 @@ class OutputSettings(_Model):
         return _days(self.checkpoint_every)
 
 
+class MechanicsSettings(_Model):
+    """The solid-phase mechanics between sessions (``tissuefate.biology.mechanics``): free room
+    closes by wound contraction, growing tumour pushes, oedema swells and dehydration shrinks
+    the tissue, and the tissue moves with it. Off: the grid holds the tissue in place (free room
+    stays open, tumour growth displaces parenchyma instead of pushing). Its rates are the
+    ``contraction_rate`` and ``contraction_half`` of the repair parameters."""
+
+    enabled: Annotated[bool, Strict()] = True
+
+
 class RepairSettings(_Model):
     """The repair model between sessions and after the last one (``tissuefate.biology.repair``).
 
@@ -167,6 +178,7 @@ class RepairSettings(_Model):
     step: PositiveDuration = "6 h"  # type: ignore[assignment]
     growth_law: Literal["logistic", "gompertz"] = "logistic"
     parameters: dict[_Name, str] = Field(default_factory=dict)
+    mechanics: MechanicsSettings = Field(default_factory=MechanicsSettings)
 
     @property
     def step_s(self) -> float:

@@ -41,6 +41,7 @@ from tissuefate.scenario._base import (
 )
 from tissuefate.scenario.course import (
     ImagingSettings,
+    MechanicsSettings,
     OutputSettings,
     RepairSettings,
     Strategy,
@@ -69,6 +70,7 @@ from tissuefate.scenario.sessions import (
 
 __all__ = [
     "Anatomy",
+    "Capsule",
     "Cooldown",
     "CryoPhase",
     "CryoProbe",
@@ -81,6 +83,7 @@ __all__ = [
     "ImagingSettings",
     "InjectionSession",
     "InjectionSite",
+    "MechanicsSettings",
     "MicrowaveApplicator",
     "MicrowaveSession",
     "OutputSettings",
@@ -176,8 +179,31 @@ class TissueSpec(_Model):
         return {"preset": data} if isinstance(data, str) else data
 
 
+class Capsule(_Model):
+    """A fibrous capsule around a tumour: a shell of ``thickness`` just outside its surface, of
+    the tissue preset ``preset``.
+
+    Meant for hepatocellular carcinoma, which grows expansively and is often encapsulated; any
+    tumour may have one. Its voxels start with the preset's ``collagen_fraction`` of collagen.
+    The short form ``capsule: 1 mm`` means ``capsule: {thickness: 1 mm}``.
+    """
+
+    thickness: PositiveLength
+    preset: _Name = "fibrous_capsule"
+
+    @classmethod
+    def _coerce_input(cls, data: Any) -> Any:
+        return {"thickness": data} if isinstance(data, str) else data
+
+    @property
+    def thickness_m(self) -> float:
+        """Thickness in m."""
+        return to_si(self.thickness)
+
+
 class Tumor(_Model):
-    """A tumor: a sphere (``radius``) or axis-aligned ellipsoid (``semi_axes``) at ``center``."""
+    """A tumor: a sphere (``radius``) or axis-aligned ellipsoid (``semi_axes``) at ``center``,
+    with a fibrous ``capsule`` or none."""
 
     name: _Name
     shape: Literal["sphere", "ellipsoid"] = "sphere"
@@ -185,6 +211,7 @@ class Tumor(_Model):
     radius: PositiveLength | None = None
     semi_axes: PositiveVec3 | None = None
     preset: _Name = "tumor"
+    capsule: Capsule | None = None
 
     @model_validator(mode="after")
     def _size_matches_shape(self) -> Tumor:

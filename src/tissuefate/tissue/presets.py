@@ -58,6 +58,7 @@ MATERIAL_SCHEMA: dict[str, tuple[str, bool]] = {
     "hydraulic_permeability": ("[length]**2", True),
     "extracellular_fraction": ("dimensionless", True),
     "volume_doubling_time": ("[time]", False),
+    "collagen_fraction": ("dimensionless", False),
 }
 BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "blood_density": ("[mass]/[length]**3", True),
@@ -81,6 +82,10 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "ischemic_death_time": ("[time]", True),
     "scar_permeability_factor": ("dimensionless", True),
     "debris_permeability_factor": ("dimensionless", True),
+    "fixation_temperature_low": ("[temperature]", True),
+    "fixation_temperature_high": ("[temperature]", True),
+    "matrix_denaturation_temperature_low": ("[temperature]", True),
+    "matrix_denaturation_temperature_high": ("[temperature]", True),
 }
 # Examples shown in error messages, by dimension.
 _EXAMPLES = {
@@ -137,6 +142,9 @@ class Material:
     hydraulic_permeability: float  # m², Darcy permeability to an injected liquid
     extracellular_fraction: float  # 1, volume fraction open to an injected liquid
     volume_doubling_time: float | None = None  # s
+    # 1, collagen of the untreated tissue (fraction of voxel capacity); None: none. It is what a
+    # tumour capsule of this material holds at the start (``TissueState.initial``).
+    collagen_fraction: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -184,6 +192,13 @@ class Body:
     ischemic_death_time: float  # s, complete ischaemia for Ω = 1 (63 % of cells dead)
     scar_permeability_factor: float  # 1, hydraulic permeability of scar / of the tissue
     debris_permeability_factor: float  # 1, of loose dead tissue / of the tissue
+    # °C, peak session temperature over which the share of heat-killed cells that is heat-fixed
+    # (``coagulated``; the rest ``debris``) rises from 0 to 1 (``damage/thermal.py``)
+    fixation_temperature_low: float
+    fixation_temperature_high: float
+    # °C, peak session temperature over which the denatured share of the matrix rises from 0 to 1
+    matrix_denaturation_temperature_low: float
+    matrix_denaturation_temperature_high: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -196,7 +211,8 @@ class Body:
 class TissueModel:
     """The resolved tissue of a scenario: body properties and the materials by index.
 
-    Material 0 is the base tissue; the tumour presets follow in order of first use.
+    Material 0 is the base tissue; the tumour presets (and the presets of tumour capsules) follow
+    in order of first use.
     """
 
     body: Body
@@ -346,7 +362,7 @@ def load_tissue(
     base
         Preset name of the base tissue (e.g. ``"liver"``).
     tumor_presets
-        Preset names used by the scenario's tumours (duplicates are merged).
+        Preset names used by the scenario's tumours and their capsules (duplicates are merged).
     overrides
         ``{"perfusion_rate": "0 1/s", "tumor.perfusion_rate": "0.01 1/s", "blood_density": ...}``:
         a bare name changes the base tissue (or a body property), ``preset.name`` changes a tumour
@@ -418,6 +434,10 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
             raise ScenarioError(
                 "must not be negative", source=source, key=key(m, "hydraulic_permeability")
             )
+        if m.collagen_fraction is not None and not 0 <= m.collagen_fraction <= 1:
+            raise ScenarioError(
+                "must lie in [0, 1]", source=source, key=key(m, "collagen_fraction")
+            )
     if not body.freezing_end < body.freezing_start:
         raise ScenarioError(
             "freezing_end must be colder than freezing_start",
@@ -437,6 +457,16 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
     for m in materials:
         if not (m.rf_conductivity > 0 and math.isfinite(m.rf_conductivity)):
             raise ScenarioError("must be positive", source=source, key=key(m, "rf_conductivity"))
+    for low, high in (
+        ("fixation_temperature_low", "fixation_temperature_high"),
+        ("matrix_denaturation_temperature_low", "matrix_denaturation_temperature_high"),
+    ):
+        if not getattr(body, low) <= getattr(body, high):
+            raise ScenarioError(
+                f"{high} must not be colder than {low}",
+                source=source,
+                key=f"tissue.parameters.{high}",
+            )
     if not 0 <= body.leak_vessel_fraction <= 1:
         raise ScenarioError(
             "must lie in [0, 1]", source=source, key="tissue.parameters.leak_vessel_fraction"

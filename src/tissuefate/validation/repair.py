@@ -18,13 +18,19 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+import numpy as np
 import yaml
+from scipy import ndimage
 
 from ..course.controller import simulate
 from ..scenario.io import loads_scenario
 
 __all__ = [
     "FIBROSIS_PRESENT",
+    "PERSISTS",
+    "PORCINE_RIM_DAY",
+    "RIM_MM",
+    "RIM_RICH",
     "THYROID_RFA_VOLUME_REDUCTION",
     "chemical_fibrosis",
     "involution",
@@ -32,6 +38,18 @@ __all__ = [
 
 THYROID_RFA_VOLUME_REDUCTION = {30.0: (0.58, 0.58), 180.0: (0.66, 0.85), 365.0: (0.74, 0.80)}
 """Day -> (low, high) volume reduction after thyroid RFA (Jeong 2008; Ahn 2016; PMC10118859)."""
+PORCINE_RIM_DAY = 21.0
+"""Day of the porcine liver finding: RF zones persist at 3 weeks with a fibrous capsule and no
+significant volume reduction ("Liver regeneration after radiofrequency ablation versus
+irreversible electroporation", 10 pigs; journal and year not confirmed)."""
+RIM_MM = 2.0
+"""Depth of the zone's rim in which the capsule is looked for (an assumption: a capsule is a
+rim of a millimetre or two)."""
+PERSISTS = 0.5
+"""Share of the zone still outlined at day 21 for it to count as persisting (judged: "no
+significant volume reduction" read generously)."""
+RIM_RICH = 0.2
+"""Mean collagen fraction of the rim for it to count as collagen-rich (judged; scar is 0.5)."""
 FIBROSIS_PRESENT = 0.05
 """Share of the killed tissue that is fibrotic at day 7 for fibrosis to count as present (an
 assumption: histology reports fibrosis qualitatively; a twentieth of the lesion is a visible
@@ -39,24 +57,54 @@ fibrous rim)."""
 
 
 def involution(
-    overrides: dict[str, str] | None = None, days: tuple[float, ...] = (30.0, 180.0, 365.0)
+    overrides: dict[str, str] | None = None,
+    days: tuple[float, ...] = (30.0, 180.0, 365.0),
+    rim_day: float = PORCINE_RIM_DAY,
 ) -> dict[str, Any]:
-    """Run ``examples/mwa_followup.yaml`` with repair parameter ``overrides``; the lesion volume
-    right after the session (``lesion0_ml``) and the volume reduction at each of ``days``."""
+    """Run ``examples/mwa_followup.yaml`` with repair parameter ``overrides``.
+
+    Returns the lesion right after the session (``lesion0_ml``: its dead tissue, myofibroblasts
+    and collagen, the ``lesion_ml`` column) and its volume reduction at each of ``days``; the
+    same for the zone a scan outlines (``scan0_ml``, ``scan_volume_reduction``: voxels less than
+    half viable cells, the ``lesion_scan_ml`` column, which counts open room too); and at
+    ``rim_day`` the scan zone's volume relative to ``scan0_ml`` and the mean collagen fraction of
+    its outer :data:`RIM_MM` (``rim_collagen``) and of the rest of it (``core_collagen``)."""
     text = (resources.files("tissuefate") / "examples" / "mwa_followup.yaml").read_text()
     raw = yaml.safe_load(text)
     raw["follow_up"] = f"{max(days):g} d"
-    raw["outputs"] = {"snapshots": [], "fields": False, "figures": False, "report": False}
+    raw["outputs"] = {"snapshots": [f"{rim_day:g} d"], "figures": False, "report": False}
     if overrides:
         raw.setdefault("repair", {})["parameters"] = dict(overrides)
     result = simulate(loads_scenario(yaml.safe_dump(raw), "mwa_followup.yaml"))
     ts = result.timeseries
     start = ts[ts["event"] == "session 1 end"].iloc[-1]
     lesion0 = float(start["lesion_ml"])
-    out: dict[str, Any] = {"lesion0_ml": lesion0, "volume_reduction": {}, "summary": result.summary}
+    scan0 = float(start["lesion_scan_ml"])
+    out: dict[str, Any] = {
+        "lesion0_ml": lesion0,
+        "scan0_ml": scan0,
+        "volume_reduction": {},
+        "scan_volume_reduction": {},
+        "summary": result.summary,
+    }
     for day in days:
         row = ts.iloc[(ts["day"] - day).abs().argmin()]
         out["volume_reduction"][day] = 1.0 - float(row["lesion_ml"]) / lesion0
+        out["scan_volume_reduction"][day] = 1.0 - float(row["lesion_scan_ml"]) / scan0
+    rim_row = ts.iloc[(ts["day"] - rim_day).abs().argmin()]
+    out["rim_day_fraction"] = float(rim_row["lesion_scan_ml"]) / scan0
+    ds = result.fields
+    snap = int(np.abs(ds["snapshot_day"].values - rim_day).argmin())
+    state = ds.isel(snapshot=snap)
+    viable = np.asarray(state["tumor"].values) + np.asarray(state["normal"].values)
+    zone = (viable < 0.5) & (np.asarray(ds["vessel"].values) == 0)
+    spacing_mm = float(ds["x"].values[1] - ds["x"].values[0])
+    depth = ndimage.distance_transform_edt(zone) * spacing_mm
+    collagen = np.asarray(state["collagen"].values)
+    rim = zone & (depth <= RIM_MM)
+    core = zone & (depth > RIM_MM)
+    out["rim_collagen"] = float(collagen[rim].mean()) if rim.any() else 0.0
+    out["core_collagen"] = float(collagen[core].mean()) if core.any() else 0.0
     return out
 
 
