@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from tissuefate.biology.repair import REPAIR_FIELDS
 from tissuefate.io.result import Result
 
 __all__ = ["synthetic_result"]
@@ -43,22 +44,11 @@ _SESSION_YAML = """\
 #: Distance of the applicator tip beyond the session's focus, mm.
 _TIP_BEYOND_MM = 5.0
 
-_STATE = (
-    "tumor",
-    "normal",
-    "coagulated",
-    "debris",
-    "ecm",
-    "vessels",
-    "occlusion",
-    "inflammation",
-    "myofibroblasts",
-    "collagen",
-    "water",
-)
 
 #: State variables only a run with repair has.
 _REPAIR_STATE = ("phagocytes", "injury")
+#: State variables of every run.
+_STATE = tuple(name for name in REPAIR_FIELDS if name not in _REPAIR_STATE)
 #: Days after the last session of the follow-up snapshots of a result with repair.
 _FOLLOW_UP_SNAPSHOTS_D = (30.0, 180.0)
 #: Repair step of a result with repair, h.

@@ -206,6 +206,26 @@ def test_a_step_conserves_every_constituent_but_for_swelling_and_the_box_faces(i
     assert result.largest_step > 0
 
 
+@pytest.mark.parametrize("impl", ["compiled", "numpy"])
+def test_a_tracer_moves_and_swells_exactly_as_the_constituent_it_copies(impl):
+    """A tracer that starts equal to the parenchyma (the course's baseline parenchyma) is carried
+    and swelled exactly as the parenchyma is: they stay equal to round-off while both move, and
+    the tracer takes no room."""
+    grid, anatomy, s = _lesion_state(24, 3)
+    mech = _mechanics(grid, anatomy, impl)
+    tracer = s.normal.astype(np.float64)
+    for _ in range(3):
+        mech.step(s, DAY, tracers=(tracer,))
+    moved = np.abs(s.displacement_x).max()
+    assert moved > 0.05  # mm: the tissue did move
+    np.testing.assert_allclose(tracer, s.normal, rtol=0, atol=2e-6)
+    # a second run without the tracer gives the same tissue: it takes no room
+    _, _, again = _lesion_state(24, 3)
+    for _ in range(3):
+        mech.step(again, DAY)
+    np.testing.assert_array_equal(again.normal, s.normal)
+
+
 def test_contraction_draws_tissue_in_and_compacts_collagen():
     grid, anatomy, s = _lesion_state(24, 2)
     s.water[...] = s.water_settled  # no swelling

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _repair_switches import REPAIR_OFF
 from tissuefate.biology import RepairModel, load_repair, logistic, proliferation_rate
 from tissuefate.biology.repair import REPAIR_FIELDS, RepairClock
 from tissuefate.errors import ScenarioError
@@ -22,27 +23,7 @@ from tissuefate.tissue.presets import load_tissue
 from tissuefate.tissue.state import TissueState
 
 DAY = 86400.0
-OFF = {  # every process off: tests switch on the one they check
-    "inflammation_gain": 0.0,
-    "phagocyte_recruitment_rate": 0.0,
-    "phagocyte_diffusivity": 0.0,
-    "debris_clearance_rate": 0.0,
-    "coagulated_clearance_rate": 0.0,
-    "fibrosis_gain": 0.0,
-    "trapped_necrosis_gain": 0.0,
-    "ecm_collapse_gain": 0.0,
-    "myofibroblast_activation_rate": 0.0,
-    "collagen_deposition_rate": 0.0,
-    "regeneration_rate": 0.0,
-    "regeneration_diffusivity": 0.0,
-    "vessel_regrowth_rate": 0.0,
-    "vessel_regrowth_diffusivity": 0.0,
-    "edema_gain": 0.0,
-    "phagocyte_lifetime": 1e30,
-    "remodelling_time": 1e30,
-    "myofibroblast_lifetime": 1e30,
-    "ischemia_threshold": 0.0,
-}
+OFF = REPAIR_OFF  # every process off: tests switch on the one they check
 
 
 def _setup(shape=(12, 10, 8), spacing=1e-3, tumors=(), base="liver", presets=()):

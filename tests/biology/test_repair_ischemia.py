@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
+from _repair_switches import REPAIR_OFF
 from tissuefate.biology import RepairModel, load_repair, logistic, proliferation_rate
 from tissuefate.biology.repair import REPAIR_FIELDS, RepairClock
 from tissuefate.errors import ScenarioError
@@ -29,24 +30,7 @@ HOUR = 3600.0
 TAU = 2 * HOUR
 THRESHOLD = 0.5
 QUIET = {  # every other process off, so only ischaemic death changes the cells
-    "inflammation_gain": 0.0,
-    "phagocyte_recruitment_rate": 0.0,
-    "phagocyte_diffusivity": 0.0,
-    "debris_clearance_rate": 0.0,
-    "coagulated_clearance_rate": 0.0,
-    "fibrosis_gain": 0.0,
-    "trapped_necrosis_gain": 0.0,
-    "ecm_collapse_gain": 0.0,
-    "myofibroblast_activation_rate": 0.0,
-    "collagen_deposition_rate": 0.0,
-    "regeneration_rate": 0.0,
-    "regeneration_diffusivity": 0.0,
-    "vessel_regrowth_rate": 0.0,
-    "vessel_regrowth_diffusivity": 0.0,
-    "edema_gain": 0.0,
-    "phagocyte_lifetime": 1e30,
-    "remodelling_time": 1e30,
-    "myofibroblast_lifetime": 1e30,
+    **REPAIR_OFF,
     "injury_signal_lifetime": 1e30,  # the signal of the kill stays, so it can be counted
     "ischemic_death_time": TAU,
     "ischemia_threshold": THRESHOLD,

@@ -22,7 +22,15 @@ from tissuefate.io.jsonio import to_jsonable
 from tissuefate.scenario import loads_scenario
 
 #: Summary keys that hold wall-clock times (they differ between any two runs).
-WALL = {"wall_time_s", "pressure_s", "source_update_s", "kernel_load_s"}
+WALL = {
+    "wall_time_s",
+    "pressure_s",
+    "source_update_s",
+    "kernel_load_s",
+    "solve_s",
+    "advect_s",
+    "total_s",
+}
 
 COURSE = """
 name: course-small

@@ -42,8 +42,8 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -150,7 +150,8 @@ class MechanicsStep:
 
 @dataclass
 class MechanicsStats:
-    """Running totals of the work the mechanics did (for benchmarks)."""
+    """Running totals of the work the mechanics did (for summaries and benchmarks): intervals
+    moved, pressure solves, CG iterations, advection sub-steps, and wall times in s."""
 
     intervals: int = 0
     solves: int = 0
@@ -159,6 +160,16 @@ class MechanicsStats:
     solve_s: float = 0.0
     advect_s: float = 0.0
     total_s: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """JSON-able form (for checkpoints)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, float]) -> MechanicsStats:
+        """Inverse of :meth:`as_dict`."""
+        counts = ("intervals", "solves", "iterations", "substeps")
+        return cls(**{k: int(v) if k in counts else float(v) for k, v in data.items()})
 
 
 def face_fluxes(
@@ -254,12 +265,11 @@ class Mechanics:
         return export, swell, free_after
 
     def _source_box(
-        self, state: TissueState, region: tuple[slice, slice, slice], dt: float
+        self, export: np.ndarray, region: tuple[slice, slice, slice]
     ) -> tuple[slice, slice, slice] | None:
-        """Box of the voxels of ``region`` with a volume change, widened by the margin and
-        rounded outward to even indices (so that fewer boxes, and solver hierarchies, recur);
-        None when nothing changes."""
-        export, _, _ = self._export(state, region, dt)
+        """Box of the voxels of ``region`` with a volume change (``export``, on ``region``),
+        widened by the margin and rounded outward to even indices (so that fewer boxes, and
+        solver hierarchies, recur); None when nothing changes."""
         moving = np.abs(export) > SOURCE_MIN
         if not moving.any():
             return None
@@ -299,28 +309,53 @@ class Mechanics:
         state: TissueState,
         dt: float,
         region: tuple[slice, slice, slice] | None = None,
+        stats: MechanicsStats | None = None,
+        tracers: Sequence[np.ndarray] = (),
     ) -> MechanicsStep:
         """Move the tissue in place over ``dt`` s. Sources are looked for in ``region`` (the
         repair model's active block; None: the whole grid); the mixture moves in a box around
-        them, which may reach beyond ``region``."""
+        them, which may reach beyond ``region``. The work done is added to ``stats`` (None: to
+        this object's own :attr:`stats`; a course keeps its totals on its checkpointed clock).
+
+        ``tracers`` are volume fractions that move and swell with the tissue but take no room
+        (e.g. the parenchyma a voxel's tissue held before treatment, so that parenchyma pushed
+        aside is not counted as lost): moved in place, each conserved as the constituents are."""
         start = time.perf_counter()
+        stats = self.stats if stats is None else stats
         region = region or (slice(None),) * 3
         region = tuple(
             slice(*b.indices(n)[:2]) for b, n in zip(region, self.grid.shape, strict=True)
         )
-        box = self._source_box(state, region, dt)  # type: ignore[arg-type]
-        self.stats.intervals += 1
+        sources = self._export(state, region, dt)  # type: ignore[arg-type]
+        box = self._source_box(sources[0], region)  # type: ignore[arg-type]
+        stats.intervals += 1
         if box is None:
-            self.stats.total_s += time.perf_counter() - start
+            stats.total_s += time.perf_counter() - start
             return MechanicsStep(None)
-        result = self._move(state, box, dt)
-        self.stats.total_s += time.perf_counter() - start
+        inside = all(
+            r.start <= b.start and b.stop <= r.stop for b, r in zip(box, region, strict=True)
+        )
+        if inside:  # the sources of the box are those of the region, cut to it
+            cut = tuple(
+                slice(b.start - r.start, b.stop - r.start) for b, r in zip(box, region, strict=True)
+            )
+            sources = tuple(a[cut] for a in sources)  # type: ignore[assignment]
+        else:
+            sources = self._export(state, box, dt)
+        result = self._move(state, box, dt, stats, sources, tracers)
+        stats.total_s += time.perf_counter() - start
         return result
 
     def _move(
-        self, state: TissueState, box: tuple[slice, slice, slice], dt: float
+        self,
+        state: TissueState,
+        box: tuple[slice, slice, slice],
+        dt: float,
+        stats: MechanicsStats,
+        sources: tuple[np.ndarray, np.ndarray, np.ndarray],
+        tracers: Sequence[np.ndarray] = (),
     ) -> MechanicsStep:
-        export, swell, free_after = self._export(state, box, dt)
+        export, swell, free_after = sources
         tissue = self.tissue[box]
         # padded box: the neighbours beyond its faces (the grid's edge repeats at the edge)
         outer = tuple(
@@ -347,25 +382,30 @@ class Mechanics:
         q[(slice(None, nv - 1), *inner)] *= swell
         q[(nv - 1, *inner)] = free_after
         swelled = q[: nv - 1, 1:-1, 1:-1, 1:-1].sum(axis=(1, 2, 3)) - before
-        x = np.empty((len(CARRIED), *q.shape[1:]))
+        nc = len(CARRIED)
+        x = np.empty((nc + len(tracers), *q.shape[1:]))
         for m, name in enumerate(CARRIED):
             x[m] = padded(getattr(state, name))
         x[(CARRIED.index("water_settled"), *inner)] = x[(CARRIED.index("water"), *inner)]
+        content = q.sum(axis=0)
+        for t, tracer in enumerate(tracers):  # carried per unit of content, swelled as the rest
+            amount = padded(tracer)
+            amount[inner] *= swell
+            x[nc + t] = np.divide(amount, content, out=np.zeros_like(amount), where=content > 0)
 
         solve_start = time.perf_counter()
         solver, faces = self._solver(box)
         (f0, f1, f2), iterations = face_fluxes(solver, export, faces, SOLVER_TOL)
-        self.stats.solve_s += time.perf_counter() - solve_start
-        self.stats.solves += 1
-        self.stats.iterations += iterations
+        stats.solve_s += time.perf_counter() - solve_start
+        stats.solves += 1
+        stats.iterations += iterations
 
         advect_start = time.perf_counter()
-        content = q.sum(axis=0)
         courant = float(self._courant(content, f0, f1, f2))
         n = max(1, math.ceil(courant / COURANT))
         f0, f1, f2 = f0 / n, f1 / n, f2 / n
         qn = np.empty((nv, *export.shape))
-        xn = np.empty((len(CARRIED), *export.shape))
+        xn = np.empty((x.shape[0], *export.shape))
         cn = np.empty(export.shape)
         boundary = np.zeros(nv - 1)
         for _ in range(n):
@@ -388,8 +428,10 @@ class Mechanics:
             getattr(state, name)[box] = q[(s, *inner)]
         for m, name in enumerate(CARRIED):
             getattr(state, name)[box] = x[(m, *inner)]
-        self.stats.advect_s += time.perf_counter() - advect_start
-        self.stats.substeps += n
+        for t, tracer in enumerate(tracers):
+            tracer[box] = x[(nc + t, *inner)] * content[inner]
+        stats.advect_s += time.perf_counter() - advect_start
+        stats.substeps += n
         return MechanicsStep(box, iterations, n, swelled, boundary, largest)
 
 

@@ -54,7 +54,7 @@ the box is recomputed (daily); a test checks that the box gives the full-grid re
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Literal
 
@@ -259,6 +259,9 @@ class RepairClock:
         Steps taken so far.
     cleared
         Dead tissue cleared so far (voxel fractions summed; × voxel volume = volume).
+    mechanics
+        The work the tissue mechanics did so far (kept here so that a resumed course reports
+        the same totals as an uninterrupted one, wall times aside).
     """
 
     step: float
@@ -268,6 +271,7 @@ class RepairClock:
     block_stale: bool = True
     steps: int = 0
     cleared: float = 0.0
+    mechanics: MechanicsStats = field(default_factory=MechanicsStats)
 
     @property
     def steps_per_day(self) -> int:
@@ -293,6 +297,7 @@ class RepairClock:
             "block_stale": self.block_stale,
             "steps": self.steps,
             "cleared": self.cleared,
+            "mechanics": self.mechanics.as_dict(),
         }
 
     @classmethod
@@ -308,6 +313,7 @@ class RepairClock:
             block_stale=bool(data["block_stale"]),
             steps=int(data["steps"]),  # type: ignore[call-overload]
             cleared=float(data["cleared"]),  # type: ignore[arg-type]
+            mechanics=MechanicsStats.from_dict(data.get("mechanics") or {}),  # type: ignore[arg-type]
         )
 
 
@@ -386,11 +392,6 @@ class RepairModel:
         self.extinction = 1.0 / (self.params.cell_density * self.grid.voxel_volume)
         self._work: tuple[np.ndarray, ...] | None = None
         self._vectors: dict[tuple[float, float | None], np.ndarray] = {}
-
-    @property
-    def mechanics_stats(self) -> MechanicsStats | None:
-        """The mechanics' running totals (None when the mechanics is off)."""
-        return None if self._mechanics is None else self._mechanics.stats
 
     def _tumor_rates(self) -> tuple[np.ndarray, np.ndarray]:
         """Growth rate ρ (1/s) and invasion D (m²/s) of each voxel: those of the nearest tumour's
@@ -481,6 +482,7 @@ class RepairModel:
         *,
         occlusion_recovery_time: float | None = None,
         event: bool = True,
+        tracers: Sequence[np.ndarray] = (),
     ) -> Iterator[float]:
         """Advance ``state`` in place from ``clock.time`` to ``until`` (s since the course began).
 
@@ -489,6 +491,8 @@ class RepairModel:
         day of course time), so where a caller pauses between steps changes nothing. ``event``
         says that ``until`` is a real event (a session, the course end): the slow movers catch
         up there. With ``event`` False, ``until`` must be a point of the step grid.
+
+        ``tracers`` move with the tissue when the mechanics is on (:meth:`Mechanics.step`).
 
         Yields the course time (s) after each step; ``clock`` is updated before each yield.
         """
@@ -515,7 +519,9 @@ class RepairModel:
                 p = self._vector_cached(dt, occlusion_recovery_time)
                 clock.cleared += self._step(state, clock.block, dt, p, slow)
                 if slow > 0.0 and self._mechanics is not None:
-                    self._mechanics.step(state, slow, region=clock.block)
+                    self._mechanics.step(
+                        state, slow, region=clock.block, stats=clock.mechanics, tracers=tracers
+                    )
             clock.time = (k + 1) * clock.step if ends_on_grid else end
             clock.steps += 1
             yield clock.time

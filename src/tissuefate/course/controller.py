@@ -345,7 +345,11 @@ class Course:
         checked = math.floor(state.day)
         began = time.perf_counter()
         for t in self.repair.run(
-            state.tissue, clock, until * DAY, occlusion_recovery_time=state.recovery_s
+            state.tissue,
+            clock,
+            until * DAY,
+            occlusion_recovery_time=state.recovery_s,
+            tracers=(state.normal0,),  # parenchyma pushed aside is not lost
         ):
             now = t / DAY
             if abs(now - until) < 1e-9:

@@ -59,7 +59,8 @@ class CourseState:
     tissue
         The per-voxel tissue state (changed in place as the course goes on).
     normal0
-        Parenchyma of the untreated tissue (for normal tissue lost).
+        Parenchyma of the untreated tissue (for normal tissue lost), carried with the tissue
+        when the mechanics moves it, so that parenchyma pushed or drawn aside is not lost.
     clock
         The repair model's clock (None when repair is off).
     recovery_s

@@ -252,15 +252,15 @@ def repair_summary(
         "lesion_final_ml": rows[-1]["lesion_ml"],
         "final_volumes": {k: v for k, v in rows[-1].items() if k.endswith("_ml")},
         "extinction_fraction": repair.extinction,
-        "mechanics": _mechanics_summary(repair),
+        "mechanics": _mechanics_summary(repair, clock),
     }
 
 
-def _mechanics_summary(repair: RepairModel) -> dict[str, Any]:
+def _mechanics_summary(repair: RepairModel, clock: RepairClock) -> dict[str, Any]:
     """Whether the tissue moved, and the work it took (solves, iterations, seconds)."""
-    stats = repair.mechanics_stats
-    if stats is None:
+    if not repair.mechanics:
         return {"enabled": False}
+    stats = clock.mechanics
     return {
         "enabled": True,
         "intervals": stats.intervals,

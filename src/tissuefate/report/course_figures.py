@@ -27,6 +27,7 @@ _VOLUMES = (
 _REPAIR_VOLUMES = (
     ("lesion_ml", "Ablation zone (dead + fibrous)", "tab:orange", "v", "--"),
     ("collagen_ml", "Collagen", "indigo", "P", "-."),
+    ("lesion_scan_ml", "Zone on a scan (< half viable cells)", "tab:olive", "X", ":"),
 )
 #: Time series with at most this many rows get a marker on every row; longer ones (repair steps)
 #: are drawn as plain lines with markers on the session ends only.
@@ -66,8 +67,9 @@ def course_volumes(result: Result) -> Figure:
     """Viable tumour, necrotic tissue, scar and normal tissue lost (mL) against day over the
     course; dotted vertical lines mark the treatment sessions.
 
-    With tissue repair the ablation zone (``lesion_ml``: dead tissue, myofibroblasts and collagen)
-    and the collagen (``collagen_ml``) are drawn too, and a small panel below shows the highest
+    With tissue repair the ablation zone (``lesion_ml``: dead tissue, myofibroblasts and collagen),
+    the collagen (``collagen_ml``) and the zone a scan outlines (``lesion_scan_ml``, which counts
+    cleared room not yet closed) are drawn too, and a small panel below shows the highest
     inflammation on the grid (``inflammation_max``, dimensionless) when it is not zero throughout.
     Time series of at most :data:`MARKERS_UP_TO` rows get a marker on every row; longer ones
     (a repair step every few hours) are plain lines with markers at the session ends only.

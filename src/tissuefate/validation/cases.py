@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -719,19 +720,20 @@ def injection_presets() -> list[ValidationRow]:
     return rows
 
 
-def repair_involution() -> list[ValidationRow]:
+def repair_involution(out: dict[str, Any] | None = None) -> list[ValidationRow]:
     """Involution of a microwave ablation zone over a year (its dead tissue, myofibroblasts and
     collagen) against the thyroid RFA surrogate (Jeong 2008; Ahn 2016;
     PMC10118859; ``validation/repair.py``), with the tissue mechanics on. The 1-month value is
     judged within 10 points of 58 % (the other thyroid series give 33–54 %), the 6- and 12-month
     values within the published ranges; the scan zone's reduction is shown beside it.
-    Calibrated (before the mechanics): the clearance rates. The porcine liver finding (RF zones
-    persist at 3 weeks with a fibrous capsule) gives a judged row, at day 21 the scan zone keeps
-    at least ``PERSISTS`` of its volume, and a prediction reported with its error: the mean
-    collagen of its outer ``RIM_MM`` is at least ``RIM_RICH``."""
+    Calibrated: the clearance rates (before the mechanics), then ``contraction_rate`` (with it).
+    The porcine liver finding (RF zones persist at 3 weeks with a fibrous capsule) gives a judged
+    row, at day 21 the scan zone keeps at least ``PERSISTS`` of its volume, and a prediction
+    reported with its error: the mean collagen of its outer ``RIM_MM`` is at least ``RIM_RICH``.
+    ``out``: a run of :func:`~tissuefate.validation.repair.involution` to judge (None: run it)."""
     from .repair import PERSISTS, RIM_MM, RIM_RICH, THYROID_RFA_VOLUME_REDUCTION, involution
 
-    out = involution()
+    out = involution() if out is None else out
     rows = []
     for day, (lo, hi) in THYROID_RFA_VOLUME_REDUCTION.items():
         got = out["volume_reduction"][day]
