@@ -373,12 +373,19 @@ def _print_comparison(output: Path, names: list[str]) -> None:
 @app.command()
 def validate(
     quick: Annotated[
-        bool, typer.Option(help="Coarser grids: seconds instead of a minute.")
+        bool,
+        typer.Option(
+            help="Only the exact solutions, conservation laws and consistency checks (about "
+            "20 s); the rows against published data need the full run (several minutes)."
+        ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
-    """Compare simulated and exact values (docs/validation.md); exit 1 if any fails."""
+    """Compare simulated with exact, fitted and published values (docs/validation.md); exit 1
+    if any fails. Each row says what its comparison is worth (kind: exact, consistency, fitted,
+    predicted, judged, reported)."""
     from .validation import run_validation
+    from .validation.cases import CASES, QUICK_CASES
 
     rows = run_validation(quick=quick)
     if json_out:
@@ -387,12 +394,14 @@ def validate(
         from rich.table import Table
 
         table = Table(title="tissuefate validate: simulated vs exact")
-        for col in ("case", "quantity", "simulated", "exact", "error", "tolerance", "ok"):
-            table.add_column(col, justify="right" if col not in ("case", "quantity") else "left")
+        columns = ("case", "kind", "quantity", "simulated", "exact", "error", "tolerance", "ok")
+        for col in columns:
+            table.add_column(col, justify="left" if col in columns[:3] else "right")
         for r in rows:
             judged = math.isfinite(r.tolerance)
             table.add_row(
                 r.case,
+                r.kind,
                 r.quantity,
                 f"{r.simulated:.6g}",
                 f"{r.exact:.6g}",
@@ -402,6 +411,9 @@ def validate(
             )
         # a table is read whole: do not squeeze it into 80 columns when output is not a terminal
         (out if out.is_terminal else Console(highlight=False, width=180)).print(table)
+        if quick:
+            left = ", ".join(name for name in CASES if name not in QUICK_CASES)
+            out.print(f"not run with --quick (the rows against published data): {left}")
     if not all(r.ok for r in rows):
         raise typer.Exit(1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from . import exact
 
 __all__ = [
     "CASES",
+    "KINDS",
+    "QUICK_CASES",
+    "Kind",
     "ValidationRow",
     "arrhenius_times",
     "convergence_order",
@@ -52,9 +55,20 @@ REF_W = 0.0064 * 1060.0 * 3600.0
 LIVER_A, LIVER_EA = 7.39e39, 2.577e5
 
 
+Kind = Literal["exact", "consistency", "fitted", "predicted", "judged", "reported"]
+KINDS: tuple[Kind, ...] = ("exact", "consistency", "fitted", "predicted", "judged", "reported")
+"""What a validation row's comparison is worth (:class:`ValidationRow`)."""
+
+
 @dataclass(frozen=True)
 class ValidationRow:
-    """One compared quantity. ``error`` is relative unless the quantity says otherwise."""
+    """One compared quantity. ``error`` is relative unless the quantity says otherwise.
+
+    ``kind`` says what the comparison is worth (:data:`KINDS`): ``exact`` (a closed-form solution
+    or a conservation law), ``consistency`` (a kernel against its own formula or the publication
+    its parameters come from), ``fitted`` (a row a parameter was fitted to), ``predicted`` (a
+    published measurement no parameter was fitted to), ``judged`` (a qualitative finding turned
+    into a threshold) or ``reported`` (shown with its error, no data to judge it by)."""
 
     case: str
     quantity: str
@@ -62,6 +76,7 @@ class ValidationRow:
     exact: float
     error: float
     tolerance: float
+    kind: Kind
 
     @property
     def ok(self) -> bool:
@@ -112,7 +127,13 @@ def _worst(
     rel = (sim[sel] - ref[sel]) / ref[sel]
     worst = int(np.argmax(np.abs(rel)))
     return ValidationRow(
-        case, quantity, float(sim[sel][worst]), float(ref[sel][worst]), float(rel[worst]), tolerance
+        case,
+        quantity,
+        float(sim[sel][worst]),
+        float(ref[sel][worst]),
+        float(rel[worst]),
+        tolerance,
+        kind="exact",
     )
 
 
@@ -197,6 +218,7 @@ def point_source(
                 41.1,
                 (val - 41.1) / 41.1,
                 0.005,
+                kind="exact",
             )
         )
     return rows
@@ -246,6 +268,7 @@ def convergence_order(
                 2.0,
                 order - 2.0,
                 0.25,
+                kind="exact",
             )
         )
     return rows
@@ -273,6 +296,7 @@ def energy_conservation(dtype: type = np.float32) -> list[ValidationRow]:
             delivered,
             (stored - delivered) / delivered,
             1e-6,
+            kind="exact",
         ),
     ]
 
@@ -316,6 +340,7 @@ def arrhenius_times() -> list[ValidationRow]:
                 t_exact,
                 (t_sim - t_exact) / t_exact,
                 1e-6,
+                kind="consistency",
             )
         )
         rows.append(
@@ -326,6 +351,7 @@ def arrhenius_times() -> list[ValidationRow]:
                 pub,
                 (t_sim - pub) / pub,
                 0.02,
+                kind="consistency",
             )
         )
     return rows
@@ -368,6 +394,7 @@ def held_sphere(h: float = 0.5e-3) -> list[ValidationRow]:
             r_exact * 1e3,
             (r_sim - r_exact) / r_exact,
             0.03,
+            kind="exact",
         )
     ]
 
@@ -395,6 +422,7 @@ def reference_problem(h: float = 1e-3) -> list[ValidationRow]:
             97.38,
             (centre - 97.38) / (97.38 - 37.0),
             0.03,
+            kind="exact",
         )
     ]
 
@@ -419,6 +447,7 @@ def microwave_aspect_ratios(held_out: bool = True) -> list[ValidationRow]:
                 target,
                 r - target,
                 0.03,
+                kind="fitted",
             )
         )
     if held_out:
@@ -432,6 +461,7 @@ def microwave_aspect_ratios(held_out: bool = True) -> list[ValidationRow]:
                     target,
                     r - target,
                     math.inf,
+                    kind="predicted",
                 )
             )
     return rows
@@ -501,6 +531,7 @@ def stefan_front(h: float = 0.25e-3, t_end: float = 600.0) -> list[ValidationRow
             ref,
             (front - ref) / ref,
             0.02,
+            kind="exact",
         )
     ]
 
@@ -527,6 +558,7 @@ def cryo_single_probe(spacing_mm: float = 1.0) -> list[ValidationRow]:
             LITTRUP_DIAMETER_MM,
             (d - LITTRUP_DIAMETER_MM) / LITTRUP_DIAMETER_MM,
             0.15,
+            kind="fitted",
         )
     )
     for gauge, diameter in (("17 G", 1.47), ("10 G", 3.4)):
@@ -540,6 +572,7 @@ def cryo_single_probe(spacing_mm: float = 1.0) -> list[ValidationRow]:
                 ISOTHERM_GAP_MM,
                 gap - ISOTHERM_GAP_MM,
                 3.0,
+                kind="predicted",
             )
         )
     return rows
@@ -569,6 +602,7 @@ def radiofrequency_ex_vivo() -> list[ValidationRow]:
                 ref,
                 (sim - ref) / ref,
                 0.15,
+                kind="fitted" if key == "volume_ml" else "predicted",
             )
         )
     return rows
@@ -594,6 +628,7 @@ def vessel_heat_sink() -> list[ValidationRow]:
             MEASURED_RISE_LEFT[m],
             left[m] - MEASURED_RISE_LEFT[m],
             math.inf,
+            kind="predicted",
         )
         for m in ("radiofrequency", "microwave")
     ]
@@ -607,6 +642,7 @@ def vessel_heat_sink() -> list[ValidationRow]:
             measured,
             0.0 if diff > 0 else 1.0,
             0.5,
+            kind="judged",
         )
     )
     return rows
@@ -628,6 +664,7 @@ def injection_exact(quick: bool = False) -> list[ValidationRow]:
             tip["exact"],
             (tip["simulated"] - tip["exact"]) / tip["exact"],
             0.02,
+            kind="exact",
         ),
         ValidationRow(
             f"titration front, C0/Theta 0.05, 1 h, {30 if quick else 15} um",
@@ -636,6 +673,7 @@ def injection_exact(quick: bool = False) -> list[ValidationRow]:
             front["exact"] * 1e3,
             (front["front"] - front["exact"]) / front["exact"],
             0.03,
+            kind="exact",
         ),
         ValidationRow(
             "titration front, agent ledger",
@@ -644,6 +682,7 @@ def injection_exact(quick: bool = False) -> list[ValidationRow]:
             0.0,
             balance / front["injected"],
             1e-9,
+            kind="exact",
         ),
     ]
 
@@ -681,6 +720,7 @@ def injection_presets() -> list[ValidationRow]:
                 published,
                 (t - published) / published,
                 tolerance,
+                kind="fitted",
             )
         )
     agents = ("ethanol", "acetic_acid", "chlorine_dioxide_literature", "chlorine_dioxide_essay")
@@ -693,6 +733,7 @@ def injection_presets() -> list[ValidationRow]:
             NECROSIS_PER_INJECTED,
             kills["ethanol"] - NECROSIS_PER_INJECTED,
             1.0 - NECROSIS_PER_INJECTED,
+            kind="fitted",
         )
     )
     ratio = kills["acetic_acid"] / kills["ethanol"]
@@ -704,6 +745,7 @@ def injection_presets() -> list[ValidationRow]:
             ACETIC_TO_ETHANOL_KILL,
             (ratio - ACETIC_TO_ETHANOL_KILL) / ACETIC_TO_ETHANOL_KILL,
             0.15,
+            kind="fitted",
         )
     )
     for name in ("chlorine_dioxide_literature", "chlorine_dioxide_essay"):
@@ -715,6 +757,7 @@ def injection_presets() -> list[ValidationRow]:
                 1.0,
                 kills[name] - 1.0,
                 math.inf,
+                kind="reported",
             )
         )
     return rows
@@ -747,6 +790,7 @@ def repair_involution(out: dict[str, Any] | None = None) -> list[ValidationRow]:
                 mid,
                 got - mid,
                 half if half > 0 else 0.10,
+                kind="fitted",
             )
         )
     persists = out["rim_day_fraction"]
@@ -758,6 +802,7 @@ def repair_involution(out: dict[str, Any] | None = None) -> list[ValidationRow]:
             PERSISTS,
             max(0.0, PERSISTS - persists),
             0.0,
+            kind="judged",
         )
     )
     rim = out["rim_collagen"]
@@ -771,6 +816,7 @@ def repair_involution(out: dict[str, Any] | None = None) -> list[ValidationRow]:
             RIM_RICH,
             rim - RIM_RICH,
             math.inf,
+            kind="predicted",
         )
     )
     return rows
@@ -796,6 +842,7 @@ def repair_chemical() -> list[ValidationRow]:
                 FIBROSIS_PRESENT,
                 max(0.0, FIBROSIS_PRESENT - share) if judged else share - FIBROSIS_PRESENT,
                 0.0 if judged else math.inf,
+                kind="judged" if judged else "reported",
             )
         )
     return rows
@@ -803,11 +850,13 @@ def repair_chemical() -> list[ValidationRow]:
 
 CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
     "heated_sphere": lambda quick: heated_sphere(1e-3),
-    "held_sphere": lambda quick: held_sphere(1e-3 if quick else 0.5e-3),
+    # the held sphere and the unperfused point source miss their tolerances at 1 mm (3.4 % and
+    # 2.1 %, second-order discretisation error): --quick runs them at 0.5 mm as the full run does
+    "held_sphere": lambda quick: held_sphere(0.5e-3),
     "point_source_perfused": lambda quick: point_source(
         True, 0.25e-3, size=0.032, t=120.0 if quick else 300.0, r_max=0.006
     ),
-    "point_source_unperfused": lambda quick: point_source(False, 1e-3 if quick else 0.5e-3),
+    "point_source_unperfused": lambda quick: point_source(False, 0.5e-3),
     "convergence": lambda quick: convergence_order(
         (1e-3, 0.5e-3) if quick else (1e-3, 0.5e-3, 0.25e-3)
     ),
@@ -826,9 +875,28 @@ CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
 }
 
 
+QUICK_CASES = (
+    "heated_sphere",
+    "held_sphere",
+    "point_source_perfused",
+    "point_source_unperfused",
+    "convergence",
+    "energy",
+    "arrhenius",
+    "reference_problem",
+    "stefan",
+    "injection_exact",
+)
+"""The cases of ``tissuefate validate --quick``: the exact solutions, conservation laws and
+consistency checks (seconds each); the fitted, predicted and judged rows against published data
+need whole sessions and courses and run only in the full validation."""
+
+
 def run_validation(quick: bool = False, cases: list[str] | None = None) -> list[ValidationRow]:
-    """Run the validation cases (all by default) and return their rows."""
+    """Run the validation cases and return their rows: ``cases`` by name, else
+    :data:`QUICK_CASES` (coarser where that still meets the tolerances) when ``quick``, else all
+    of :data:`CASES`."""
     rows: list[ValidationRow] = []
-    for name in cases or list(CASES):
+    for name in cases or (QUICK_CASES if quick else list(CASES)):
         rows.extend(CASES[name](quick))
     return rows
