@@ -168,8 +168,8 @@ class MechanicsStats:
     @classmethod
     def from_dict(cls, data: Mapping[str, float]) -> MechanicsStats:
         """Inverse of :meth:`as_dict`."""
-        counts = ("intervals", "solves", "iterations", "substeps")
-        return cls(**{k: int(v) if k in counts else float(v) for k, v in data.items()})
+        kinds = {f.name: int if f.type == "int" else float for f in fields(cls)}
+        return cls(**{k: kinds[k](v) for k, v in data.items()})
 
 
 def face_fluxes(

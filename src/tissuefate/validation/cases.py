@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -56,7 +56,7 @@ LIVER_A, LIVER_EA = 7.39e39, 2.577e5
 
 
 Kind = Literal["exact", "consistency", "fitted", "predicted", "judged", "reported"]
-KINDS: tuple[Kind, ...] = ("exact", "consistency", "fitted", "predicted", "judged", "reported")
+KINDS: tuple[Kind, ...] = get_args(Kind)
 """What a validation row's comparison is worth (:class:`ValidationRow`)."""
 
 

@@ -21,7 +21,7 @@ from ..physics.microwave import MicrowaveApplicator
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
 
-__all__ = ["EX_VIVO_C", "HELD_OUT", "TARGETS", "aspect_ratio", "sub_voxel_axes"]
+__all__ = ["EX_VIVO_C", "HELD_OUT", "TARGETS", "aspect_ratio", "session_zone", "sub_voxel_axes"]
 
 TARGETS = {
     ("dual_slot", 50.0): 0.75,
@@ -72,31 +72,55 @@ def sub_voxel_axes(omega: np.ndarray, axes_mm: tuple[np.ndarray, ...]) -> tuple[
     return long, short
 
 
-def aspect_ratio(
-    antenna: str, power: float, spacing_mm: float = 1.0, in_vivo: bool = False, **pattern: float
+def session_zone(
+    antenna: str,
+    power: float,
+    duration: float,
+    *,
+    spacing_mm: float = 1.0,
+    size_mm: tuple[int, int] = (64, 96),
+    tip_mm: float = -30.0,
+    start_c: float | None = EX_VIVO_C,
+    perfusion: float | None = 0.0,
+    **pattern: float,
 ) -> dict:
-    """Simulate one ablation (ex vivo 2 min, or in vivo 5 min); zone volume, axes, short/long."""
-    # in vivo zones are larger: a larger grid keeps them clear of its faces
-    xy, z = (96, 144) if in_vivo else (64, 96)
+    """One ``antenna`` session at ``power`` W for ``duration`` s in a block of liver
+    (``size_mm``: its width and length along the antenna); zone volume (mL) and sub-voxel long
+    and short axes (mm). ``start_c``: initial and boundary temperature (None: body temperature);
+    ``perfusion``: 1/s (None: the preset's)."""
+    xy, z = size_mm
     text = SCENARIO.format(h=spacing_mm, xy=xy, z=z)
-    if in_vivo:  # perfused liver at body temperature (the preset), 5 min
-        text = text.replace("tissue: {preset: liver, parameters: {perfusion_rate: 0 1/s}}", "")
-    sc = loads_scenario(text)
-    grid, tissue, anatomy = build_tissue(sc)
+    override = "tissue: {preset: liver, parameters: {perfusion_rate: 0 1/s}}"
+    if perfusion is None:
+        text = text.replace(override, "")
+    else:
+        text = text.replace("perfusion_rate: 0 1/s", f"perfusion_rate: {perfusion} 1/s")
+    grid, tissue, anatomy = build_tissue(loads_scenario(text))
     opts = (
         ThermalOptions()
-        if in_vivo
-        else ThermalOptions(initial_temperature=EX_VIVO_C, boundary_temperature=EX_VIVO_C)
+        if start_c is None
+        else ThermalOptions(initial_temperature=start_c, boundary_temperature=start_c)
     )
     ctx = SessionContext(grid, anatomy, tissue, TissueState.initial(anatomy), opts)
     app = MicrowaveApplicator(
-        tip=(0.0, 0.0, -0.03 if not in_vivo else -0.045),
+        tip=(0.0, 0.0, tip_mm * 1e-3),
         direction=(0.0, 0.0, -1.0),
         pattern=antenna_pattern(antenna, **pattern),
         power=power,
     )
-    duration = 300.0 if in_vivo else 120.0
     run, _ = run_thermal_session(ctx, MicrowaveSessionSource(ctx, [app], 2.45e9), duration, "auto")
     axes = zone_axes(run.dose.omega >= ZONE_OMEGA, grid.spacing * 1e3, grid.axes_mm(), (0, 0, 1))
     long, short = sub_voxel_axes(run.dose.omega, grid.axes_mm())
     return {"volume_ml": axes.volume_ml, "long_mm": long, "short_mm": short, "ratio": short / long}
+
+
+def aspect_ratio(
+    antenna: str, power: float, spacing_mm: float = 1.0, in_vivo: bool = False, **pattern: float
+) -> dict:
+    """Simulate one ablation (ex vivo 2 min, or in vivo 5 min); zone volume, axes, short/long."""
+    if in_vivo:  # perfused liver at body temperature (the preset), 5 min, on a larger grid
+        return session_zone(
+            antenna, power, 300.0, spacing_mm=spacing_mm, size_mm=(96, 144), tip_mm=-45.0,
+            start_c=None, perfusion=None, **pattern,
+        )  # fmt: skip
+    return session_zone(antenna, power, 120.0, spacing_mm=spacing_mm, **pattern)
