@@ -109,7 +109,8 @@ strategies:
   mwa:
     sessions:
       - modality: microwave
-        applicators: [{{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: dual_slot}}]
+        applicators: [{{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: dual_slot,
+          efficiency: 1.0}}]  # the workload of earlier records: 20 W into the tissue
         power: 20 W
         duration: 5 min
 follow_up: {days} d

@@ -379,15 +379,30 @@ def validate(
             "20 s); the rows against published data need the full run (several minutes)."
         ),
     ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Run only this case or group (repeatable): 'calibration' runs the published "
+            "zone sizes as scenarios (validation/data/*.csv); a case name, e.g. 'microwave'."
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Compare simulated with exact, fitted and published values (docs/validation.md); exit 1
     if any fails. Each row says what its comparison is worth (kind: exact, consistency, fitted,
     predicted, judged, reported)."""
     from .validation import run_validation
-    from .validation.cases import CASES, QUICK_CASES
+    from .validation.cases import CASES, GROUPS, QUICK_CASES, resolve_cases
 
-    rows = run_validation(quick=quick)
+    if only:
+        if quick:
+            _fail(ValueError("--quick and --only choose the cases two ways: give one of them"), 2)
+        try:
+            resolve_cases(only)
+        except KeyError as exc:
+            known = ", ".join([*GROUPS, *CASES])
+            _fail(ValueError(f"--only {exc.args[0]}: no such case or group; known: {known}"), 2)
+    rows = run_validation(quick=quick, cases=only)
     if json_out:
         print(json.dumps([r.as_dict() for r in rows], indent=2))
     else:

@@ -21,6 +21,7 @@ from tissuefate.physics.microwave import (
     MicrowaveSource,
     attenuation_constant,
     emitter_density,
+    reflection_coefficient,
 )
 from tissuefate.tissue import load_tissue
 
@@ -255,18 +256,43 @@ def _written(q):
     ],
     ids=["one", "two"],
 )
-def test_microwave_source_writes_exactly_the_requested_power(powers, tips):
+def test_microwave_source_writes_exactly_the_delivered_power(powers, tips):
     src = _source(powers, tips)
+    efficiency = antenna_pattern("dual_slot").efficiency
+    assert 0.0 < efficiency < 1.0
     q = np.full((18, 18, 18), np.float32(7.0))  # stale values must be overwritten
+    reflected = []
     for level in (0.0, 40.0, 75.0, 75.0):  # heating dries the tissue: the pattern is rebuilt
+        # what this update delivers follows the reflection seen at the previous update
+        expected = sum(
+            p * efficiency * (1.0 - r) for p, r in zip(powers, src.reflection, strict=True)
+        ) if src.reflection[0] is not None else None  # fmt: skip
         returned = src.update(_heated_theta(level), q)
-        assert returned == pytest.approx(sum(powers), rel=1e-12)
-        assert _written(q) == pytest.approx(sum(powers), rel=1e-6)
+        if expected is not None:
+            assert returned == pytest.approx(expected, rel=1e-12)
+        assert returned == pytest.approx(src.delivered_power, rel=1e-15)
+        assert _written(q) == pytest.approx(returned, rel=1e-6)
         assert (q[1:-1, 1:-1, 1:-1] >= 0).all()
+        assert src.generator_power == pytest.approx(sum(powers))
+        reflected.append(src.reflected_power)
+    assert reflected[0] < 0.01 * sum(powers)  # matched to hydrated tissue
+    assert reflected[-1] > 100 * reflected[0] > 0  # the tissue next to the antenna dried
     for tip in tips:
         i, j, k = GRID.index_of(tip)
         near = q[i - 1 : i + 4, j - 1 : j + 4, k + 1 : k + 10].max()  # behind the tip (+z)
         assert near > 10 * np.median(q[1:-1, 1:-1, 1:-1])
+
+
+def test_reflection_is_zero_when_matched_and_the_impedance_step_otherwise():
+    assert reflection_coefficient(47.9, 1.69, 47.9, 1.69, 2.45e9) == pytest.approx(0.0, abs=1e-15)
+    # lossless: Z ∝ 1/√ε, so ε falling fourfold reflects ((2 - 1) / (2 + 1))² = 1/9
+    assert reflection_coefficient(40.0, 0.0, 10.0, 0.0, 2.45e9) == pytest.approx(1.0 / 9.0)
+    # symmetric in the two media, and it grows as the near tissue dries
+    assert reflection_coefficient(10.0, 0.5, 40.0, 1.5, 2.45e9) == pytest.approx(
+        reflection_coefficient(40.0, 1.5, 10.0, 0.5, 2.45e9)
+    )
+    dried = [reflection_coefficient(47.9, 1.69, e, 1.69 * e / 47.9, 2.45e9) for e in (40, 20, 10)]
+    assert dried == sorted(dried)
 
 
 def test_microwave_source_writes_nothing_in_excluded_voxels():
@@ -281,7 +307,7 @@ def test_microwave_source_writes_nothing_in_excluded_voxels():
         reference.update(_heated_theta(level), q_ref)
         assert (q[1:-1, 1:-1, 1:-1][exclude] == 0).all()
         assert (q_ref[1:-1, 1:-1, 1:-1][exclude] > 0).all()  # the excluded voxels would absorb
-        assert _written(q) == pytest.approx(40.0, rel=1e-6)
+        assert _written(q) == pytest.approx(src.delivered_power, rel=1e-6)
 
 
 def test_microwave_source_compiled_equals_numpy():

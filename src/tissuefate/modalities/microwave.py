@@ -22,6 +22,7 @@ __all__ = [
     "MicrowaveSessionSource",
     "antenna_pattern",
     "antenna_provenance",
+    "generator_energy",
     "run_microwave_session",
 ]
 
@@ -37,6 +38,7 @@ _PATTERN_FIELDS = {
     "reference_permittivity": "dimensionless",
     "elongation_exponent": "dimensionless",
     "detuned_tail_fraction": "dimensionless",
+    "efficiency": "dimensionless",
 }
 
 
@@ -121,10 +123,32 @@ class MicrowaveSessionSource:
             return {
                 "effective_permittivity": float("nan"),
                 "effective_conductivity_s_m": float("nan"),
+                "generator_power_w": 0.0,
+                "reflected_power_w": 0.0,
             }
         solver.source_written(self.source.update(solver.padded, solver.source_array()))
         eps_eff, sig_eff = self.source.effective[0]
-        return {"effective_permittivity": eps_eff, "effective_conductivity_s_m": sig_eff}
+        return {
+            "effective_permittivity": eps_eff,
+            "effective_conductivity_s_m": sig_eff,
+            "generator_power_w": self.source.generator_power,
+            "reflected_power_w": self.source.reflected_power,
+        }
+
+
+def generator_energy(
+    applicators: list[MicrowaveApplicator], duration: float, tissue_energy: float
+) -> dict[str, float]:
+    """Where the generators' energy went over ``duration`` s (J): into the tissue
+    (``tissue_energy``, the solver's ledger), lost in cables and applicators (``1 - efficiency``
+    of it), or reflected back to the generators (the rest)."""
+    generated = sum(a.power for a in applicators) * duration
+    fed = sum(a.power * a.pattern.efficiency for a in applicators) * duration
+    return {
+        "generator_energy_j": generated,
+        "line_loss_j": generated - fed,
+        "reflected_energy_j": max(fed - tissue_energy, 0.0),
+    }
 
 
 def run_microwave_session(
@@ -135,7 +159,9 @@ def run_microwave_session(
         MicrowaveApplicator(
             tip=a.tip_m,
             direction=a.direction,
-            pattern=antenna_pattern(a.antenna),
+            pattern=antenna_pattern(
+                a.antenna, **({} if a.efficiency is None else {"efficiency": a.efficiency})
+            ),
             power=session.power_w,
         )
         for a in session.applicators
@@ -159,10 +185,12 @@ def run_microwave_session(
                 "tip_mm": [c * 1e3 for c in a.tip_m],
                 "direction": list(a.direction),
                 "antenna": a.antenna,
+                "efficiency": app.pattern.efficiency,
             }
-            for a in session.applicators
+            for a, app in zip(session.applicators, apps, strict=True)
         ],
         "energy_j": run.solver.ledger.delivered,
+        **generator_energy(apps, session.duration_s, run.solver.ledger.delivered),
     }
     first = apps[0]
     focus_point = np.asarray(first.tip) - first.pattern.center * np.asarray(first.direction)

@@ -12,13 +12,23 @@ backward tail along the shaft and gives an elongated one. As the tissue next to 
 and its permittivity ``eps_near`` falls, the emitting lengths grow as
 ``(eps_ref / eps_near) ** p`` (``p = 1/2`` would be the wavelength scaling alone; ``p`` is
 fitted), a choke detunes and leaks a tail along the shaft, and ``α`` falls with the
-pattern-weighted permittivity and conductivity, so power reaches further. The absorbed density
-follows the local conductivity at the current temperature (Ji & Brace sigmoids)::
+pattern-weighted permittivity and conductivity, so power reaches further. The emitting extent is
+bounded: the near-antenna permittivity is floored at its value in tissue boiled dry.
 
-    Q(x) = P · σ(T(x)) G(x) / ∫ σ(T) G dV
+Not all of the generator's power reaches the tissue. A fraction ``1 - efficiency`` is lost in the
+cable and the applicator (and carried off by its coolant); of the rest, the fraction ``|Γ|²`` is
+reflected back to the generator because the antenna is matched to hydrated tissue and the tissue
+next to it dries. ``Γ`` is the mismatch of the wave impedances ``Z ∝ 1/√ε*`` of the tissue next to
+the antenna now and of the tissue it is matched to (complex permittivity ``ε* = ε - jσ/(ωε0)``)::
 
-so the delivered power is exactly ``P`` per applicator while desiccated tissue next to the antenna
-absorbs less. What was fitted, and to which data, is in ``modalities/antennas.yaml``.
+    Γ = (√ε*_ref - √ε*_near) / (√ε*_ref + √ε*_near)
+
+The delivered power ``P_d = efficiency · (1 - |Γ|²) · P`` is absorbed following the local
+conductivity at the current temperature (Ji & Brace sigmoids)::
+
+    Q(x) = P_d · σ(T(x)) G(x) / ∫ σ(T) G dV
+
+What was fitted, and to which data, is in ``modalities/antennas.yaml``.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ __all__ = [
     "MicrowaveSource",
     "attenuation_constant",
     "emitter_density",
+    "reflection_coefficient",
 ]
 
 EPS0 = 8.8541878128e-12  # F/m
@@ -51,6 +62,18 @@ def attenuation_constant(eps_r: float, sigma: float, frequency: float) -> float:
     omega = 2.0 * math.pi * frequency
     loss = sigma / (omega * EPS0 * eps_r)
     return omega * math.sqrt(MU0 * EPS0 * eps_r / 2.0) * math.sqrt(math.sqrt(1.0 + loss**2) - 1.0)
+
+
+def reflection_coefficient(
+    eps_ref: float, sigma_ref: float, eps: float, sigma: float, frequency: float
+) -> float:
+    """Reflected power fraction ``|Γ|²`` of an antenna matched to tissue of relative permittivity
+    ``eps_ref`` and conductivity ``sigma_ref`` (S/m) that now faces ``eps``, ``sigma``: the mismatch
+    of the wave impedances ``Z ∝ 1/√ε*``, ``ε* = ε - jσ/(ωε0)`` (a plane-wave estimate)."""
+    omega = 2.0 * math.pi * frequency
+    ref = np.sqrt(complex(eps_ref, -sigma_ref / (omega * EPS0)))
+    now = np.sqrt(complex(eps, -sigma / (omega * EPS0)))
+    return float(abs((ref - now) / (ref + now)) ** 2)
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,9 @@ class AntennaPattern:
         tuned to the wavelength of hydrated tissue and leaks as the tissue dries. The tail
         fraction moves linearly with the drying ``(eps_ref - eps_near) / (eps_ref - 1)``; None
         keeps it fixed.
+    efficiency
+        Fraction of the generator's power that reaches the tissue through a matched antenna; the
+        rest is lost in the cable and the applicator (and carried off by its coolant).
     """
 
     def tail_at(self, eps_near: float) -> float:
@@ -102,11 +128,13 @@ class AntennaPattern:
     reference_permittivity: float
     elongation_exponent: float = 0.5
     detuned_tail_fraction: float | None = None
+    efficiency: float = 1.0
 
 
 @dataclass(frozen=True)
 class MicrowaveApplicator:
-    """One antenna: ``tip`` (m), unit insertion ``direction`` (shaft to tip), power (W)."""
+    """One antenna: ``tip`` (m), unit insertion ``direction`` (shaft to tip), generator power
+    (W)."""
 
     tip: tuple[float, float, float]
     direction: tuple[float, float, float]
@@ -250,6 +278,8 @@ class MicrowaveSource:
         self._sums = np.zeros((grid.shape[0], 5))
         self.effective: list[tuple[float, float]] = [(math.nan, math.nan)] * len(self.applicators)
         self.near_permittivity: list[float] = [math.nan] * len(self.applicators)
+        self.reflection: list[float | None] = [None] * len(self.applicators)
+        self.delivered_power = 0.0
 
     # ---------------------------------------------------------------- pattern
     def _build(self, n: int, alpha: float, scale: float, eps_near: float | None = None) -> None:
@@ -307,6 +337,40 @@ class MicrowaveSource:
             float(np.interp(x, grid_x, self.sigma_table[m])),
         )
 
+    def _conductivity_at_permittivity(self, n: int, eps: float) -> float:
+        """Conductivity (S/m) of the tip's tissue at the temperature where its permittivity is
+        ``eps`` (both fall as it heats and dries; clamped to the table)."""
+        i, j, k = self.grid.index_of(self.applicators[n].tip)
+        m = int(self.material[i, j, k])
+        return float(np.interp(eps, self.eps_table[m][::-1], self.sigma_table[m][::-1]))
+
+    def _reflection(self, n: int, eps_near: float) -> float:
+        """Reflected power fraction of applicator ``n`` when the tissue next to it has relative
+        permittivity ``eps_near`` (matched at the pattern's reference permittivity)."""
+        eps_ref = self.applicators[n].pattern.reference_permittivity
+        return reflection_coefficient(
+            eps_ref,
+            self._conductivity_at_permittivity(n, eps_ref),
+            eps_near,
+            self._conductivity_at_permittivity(n, eps_near),
+            self.frequency,
+        )
+
+    @property
+    def generator_power(self) -> float:
+        """Total power the generators deliver into the applicators' cables, W."""
+        return float(sum(app.power for app in self.applicators))
+
+    @property
+    def reflected_power(self) -> float:
+        """Power reflected back to the generators at the last update, W."""
+        return float(
+            sum(
+                app.power * app.pattern.efficiency * (r or 0.0)
+                for app, r in zip(self.applicators, self.reflection, strict=True)
+            )
+        )
+
     def pattern(self, n: int = 0) -> np.ndarray:
         """Geometric pattern G of applicator ``n`` (arbitrary units), float32."""
         return self._patterns[n]
@@ -332,15 +396,17 @@ class MicrowaveSource:
         """Write the absorbed-power density (W/m³) for the current temperatures into ``q_padded``.
 
         Both arrays are padded like the solver's. Returns the total power written (W), exactly the
-        sum of the applicators' powers: one pass writes each antenna's ``σ(T) G`` weighted by its
-        power over last update's normalisation, and a final rescaling makes the total exact (so
-        only the split between antennas lags by one update). An antenna's pattern is rebuilt, for
-        the next update, when its pattern-weighted α or wavelength scale has moved by more than
-        5 % since it was built.
+        delivered power ``Σ efficiency · (1 - |Γ|²) · P`` of the applicators, with ``|Γ|²`` from
+        the near-antenna permittivity of the last update: one pass writes each antenna's
+        ``σ(T) G`` weighted by its delivered power over last update's normalisation, and a final
+        rescaling makes the total exact (so only the split between antennas lags by one update).
+        An antenna's pattern is rebuilt, for the next update, when its pattern-weighted α or
+        wavelength scale has moved by more than 5 % since it was built.
         """
         h3 = self.grid.voxel_volume
         sums = self._sums
         total = 0.0
+        delivered = 0.0
         for n, app in enumerate(self.applicators):
             if self._built[n] is None:
                 eps0, sig0 = self._properties_at_tip(n, theta_padded)
@@ -350,10 +416,13 @@ class MicrowaveSource:
                     (app.pattern.reference_permittivity / eps0) ** app.pattern.elongation_exponent,
                     eps0,
                 )
+                self.reflection[n] = self._reflection(n, eps0)
             if self._norm[n] is None:  # first use: a pass that only sums
                 self._scale(n, theta_padded, q_padded, 0.0, 0)
                 self._norm[n] = float(sums[:, 0].sum())
-            weight = app.power / (self._norm[n] * h3)
+            power = app.power * app.pattern.efficiency * (1.0 - (self.reflection[n] or 0.0))
+            delivered += power
+            weight = power / (self._norm[n] * h3)
             self._scale(n, theta_padded, q_padded, weight, 1 if n == 0 else 2)
             s_sig, s_eps, s_g, s_eps2, s_g2 = sums.sum(axis=0)
             total += weight * s_sig * h3
@@ -362,6 +431,7 @@ class MicrowaveSource:
             eps_near = max(s_eps2 / s_g2, self.dried_permittivity)
             self.effective[n] = (eps_eff, sig_eff)
             self.near_permittivity[n] = eps_near
+            self.reflection[n] = self._reflection(n, eps_near)
             alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
             scale = (
                 app.pattern.reference_permittivity / eps_near
@@ -370,7 +440,7 @@ class MicrowaveSource:
             if abs(alpha / a_b - 1) > REBUILD_TOLERANCE or abs(scale / s_b - 1) > REBUILD_TOLERANCE:
                 self._build(n, alpha, scale, eps_near)
                 self._norm[n] = None
-        power = float(sum(app.power for app in self.applicators))
         inner = q_padded[1:-1, 1:-1, 1:-1]
-        inner *= np.float32(power / total)
-        return power
+        inner *= np.float32(delivered / total) if total > 0 else np.float32(0.0)
+        self.delivered_power = delivered
+        return delivered

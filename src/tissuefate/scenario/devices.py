@@ -48,11 +48,17 @@ __all__ = [
 
 
 class MicrowaveApplicator(_Model):
-    """One microwave antenna: tip position (grid frame) and insertion direction (shaft → tip)."""
+    """One microwave antenna: tip position (grid frame) and insertion direction (shaft → tip).
+
+    ``efficiency``: the fraction of the generator's power that reaches the tissue through a
+    matched antenna (the rest is lost in the cable and applicator); default: the antenna model's
+    fitted value (``modalities/antennas.yaml``).
+    """
 
     tip: Vec3
     direction: Direction
     antenna: Literal["dual_slot", "monopole"] = "dual_slot"
+    efficiency: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
 
     @property
     def tip_m(self) -> Vec3Float:
