@@ -29,7 +29,8 @@ strategies:
   mwa:
     sessions:
       - modality: microwave
-        applicators: [{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: dual_slot}]
+        applicators: [{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: dual_slot,
+          efficiency: 1.0}]  # 20 W into the tissue: the mechanism, not a device
         power: 20 W
         duration: 2 min
 """

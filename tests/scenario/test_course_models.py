@@ -110,7 +110,7 @@ def test_defaults() -> None:
     # the template is stored with the session's defaults, without day or planned keys
     assert ablate.session.values == {
         "modality": "microwave",
-        "applicators": [{"antenna": "monopole"}],
+        "applicators": [{"antenna": "monopole", "efficiency": None}],
         "power": "55 W",
         "frequency": "2.45 GHz",
         "cooldown": "auto",
