@@ -41,7 +41,7 @@ from scipy import optimize
 from tissuefate.modalities.microwave import antenna_pattern
 from tissuefate.validation.calibration import (
     SPACING_MM,
-    _block_mm,
+    default_block_mm,
     load_experiments,
     simulate_experiment,
 )
@@ -139,7 +139,7 @@ def convergence() -> None:
     for exp in picks:
         base = simulate_experiment(exp, SPACING_MM)
         fine = simulate_experiment(exp, 1.0)
-        w, length = _block_mm(exp)
+        w, length = default_block_mm(exp)
         big = simulate_experiment(exp, SPACING_MM, (1.5 * w, 1.5 * length))
         for k in ("short_axis_mm", "long_axis_mm", "volume_ml"):
             print(

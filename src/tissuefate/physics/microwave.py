@@ -278,8 +278,20 @@ class MicrowaveSource:
         self._sums = np.zeros((grid.shape[0], 5))
         self.effective: list[tuple[float, float]] = [(math.nan, math.nan)] * len(self.applicators)
         self.near_permittivity: list[float] = [math.nan] * len(self.applicators)
+        # the tissue at each tip (its material row of the tables) and the conductivity of that
+        # tissue where its permittivity is the one the antenna is matched to
+        self._tip_material = [
+            int(self.material[tuple(self.grid.index_of(app.tip))]) for app in self.applicators
+        ]
+        self._matched_conductivity = [
+            self._conductivity_at_permittivity(n, app.pattern.reference_permittivity)
+            for n, app in enumerate(self.applicators)
+        ]
         self.reflection: list[float | None] = [None] * len(self.applicators)
         self.delivered_power = 0.0
+        """Power into the tissue at the last update, W."""
+        self.reflected_power = 0.0
+        """Power reflected back to the generators at the last update, W (same ``|Γ|²``)."""
 
     # ---------------------------------------------------------------- pattern
     def _build(self, n: int, alpha: float, scale: float, eps_near: float | None = None) -> None:
@@ -329,7 +341,7 @@ class MicrowaveSource:
     def _properties_at_tip(self, n: int, theta_padded: np.ndarray) -> tuple[float, float]:
         """Permittivity and conductivity of the tissue at the tip of applicator ``n``."""
         i, j, k = self.grid.index_of(self.applicators[n].tip)
-        m = int(self.material[i, j, k])
+        m = self._tip_material[n]
         x = (float(theta_padded[i + 1, j + 1, k + 1]) - self.t0) / self.dt_table
         grid_x = np.arange(self.eps_table.shape[1])
         return (
@@ -340,17 +352,15 @@ class MicrowaveSource:
     def _conductivity_at_permittivity(self, n: int, eps: float) -> float:
         """Conductivity (S/m) of the tip's tissue at the temperature where its permittivity is
         ``eps`` (both fall as it heats and dries; clamped to the table)."""
-        i, j, k = self.grid.index_of(self.applicators[n].tip)
-        m = int(self.material[i, j, k])
+        m = self._tip_material[n]
         return float(np.interp(eps, self.eps_table[m][::-1], self.sigma_table[m][::-1]))
 
     def _reflection(self, n: int, eps_near: float) -> float:
         """Reflected power fraction of applicator ``n`` when the tissue next to it has relative
         permittivity ``eps_near`` (matched at the pattern's reference permittivity)."""
-        eps_ref = self.applicators[n].pattern.reference_permittivity
         return reflection_coefficient(
-            eps_ref,
-            self._conductivity_at_permittivity(n, eps_ref),
+            self.applicators[n].pattern.reference_permittivity,
+            self._matched_conductivity[n],
             eps_near,
             self._conductivity_at_permittivity(n, eps_near),
             self.frequency,
@@ -360,16 +370,6 @@ class MicrowaveSource:
     def generator_power(self) -> float:
         """Total power the generators deliver into the applicators' cables, W."""
         return float(sum(app.power for app in self.applicators))
-
-    @property
-    def reflected_power(self) -> float:
-        """Power reflected back to the generators at the last update, W."""
-        return float(
-            sum(
-                app.power * app.pattern.efficiency * (r or 0.0)
-                for app, r in zip(self.applicators, self.reflection, strict=True)
-            )
-        )
 
     def pattern(self, n: int = 0) -> np.ndarray:
         """Geometric pattern G of applicator ``n`` (arbitrary units), float32."""
@@ -405,8 +405,7 @@ class MicrowaveSource:
         """
         h3 = self.grid.voxel_volume
         sums = self._sums
-        total = 0.0
-        delivered = 0.0
+        total = delivered = reflected = 0.0
         for n, app in enumerate(self.applicators):
             if self._built[n] is None:
                 eps0, sig0 = self._properties_at_tip(n, theta_padded)
@@ -420,8 +419,10 @@ class MicrowaveSource:
             if self._norm[n] is None:  # first use: a pass that only sums
                 self._scale(n, theta_padded, q_padded, 0.0, 0)
                 self._norm[n] = float(sums[:, 0].sum())
-            power = app.power * app.pattern.efficiency * (1.0 - (self.reflection[n] or 0.0))
+            fed, gamma2 = app.power * app.pattern.efficiency, self.reflection[n] or 0.0
+            power = fed * (1.0 - gamma2)
             delivered += power
+            reflected += fed * gamma2
             weight = power / (self._norm[n] * h3)
             self._scale(n, theta_padded, q_padded, weight, 1 if n == 0 else 2)
             s_sig, s_eps, s_g, s_eps2, s_g2 = sums.sum(axis=0)
@@ -442,5 +443,5 @@ class MicrowaveSource:
                 self._norm[n] = None
         inner = q_padded[1:-1, 1:-1, 1:-1]
         inner *= np.float32(delivered / total) if total > 0 else np.float32(0.0)
-        self.delivered_power = delivered
+        self.delivered_power, self.reflected_power = delivered, reflected
         return delivered

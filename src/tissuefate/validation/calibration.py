@@ -10,8 +10,9 @@ it (``role: fit``) and ``predicted`` otherwise; a predicted row that misses its 
 Conditions: ex vivo liver at 20 °C (no source states its temperature; an assumption) without
 perfusion, in a block whose faces are held at 20 °C; in vivo and clinical liver at body temperature
 with the preset's perfusion. The zone is {Ω ≥ 1} after the tissue has cooled; its axes are
-measured with sub-voxel interpolation of log Ω. Grid spacing and block size are chosen by
-:func:`convergence` (``benchmarks/calibrate_microwave.py --convergence``).
+measured with sub-voxel interpolation of log Ω. Grid spacing: :data:`SPACING_MM`; block size:
+:func:`default_block_mm` (``benchmarks/calibrate_microwave.py --convergence`` compares both with
+finer and larger ones).
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ from typing import Any, Literal
 import numpy as np
 
 from ..course.prepare import build_tissue, thermal_options
-from ..damage.zone import ZONE_OMEGA, zone_axes
 from ..modalities import RUNNERS, SessionContext
 from ..modalities.microwave import antenna_pattern
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
 from .cases import ValidationRow
-from .microwave import sub_voxel_axes
+from .microwave import measure_zone
 
 __all__ = [
     "AXIS_TOLERANCE",
@@ -42,6 +42,7 @@ __all__ = [
     "VOLUME_FACTOR",
     "Experiment",
     "calibration_rows",
+    "default_block_mm",
     "experiment_scenario",
     "load_experiments",
     "simulate_experiment",
@@ -54,7 +55,8 @@ VOLUME_FACTOR = 2.0  # a row's volume may be off by at most this factor (error: 
 MEDIAN_TOLERANCE = {"short_axis": 0.15, "volume": 0.30}  # median |relative error|, predicted rows
 RATIO_TOLERANCE = 0.15  # in vivo / ex vivo ratio of the same device, absolute
 SPACING_MM = 1.5
-"""Grid spacing of the calibration runs: within 1 % of the 1 mm answer (:func:`convergence`)."""
+"""Grid spacing of the calibration runs (mm): the 30 W, 10 min ex vivo zone was within 0.4 % of the
+1 mm one; ``benchmarks/calibrate_microwave.py --convergence`` checks the largest zones."""
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ def load_experiments(modality: str = "microwave") -> list[Experiment]:
     return out
 
 
-def _block_mm(exp: Experiment) -> tuple[float, float]:
+def default_block_mm(exp: Experiment) -> tuple[float, float]:
     """Width and length (mm) of the tissue block: 3 measured short axes wide (at least 96 mm) and
     24 mm longer than wide (a whole number of voxel pairs, so that the axis runs between two)."""
     short = exp.measured.get("short_axis_mm", 30.0)
@@ -140,7 +142,7 @@ def experiment_scenario(
 ) -> str:
     """The experiment as a scenario (YAML text): one applicator along -z on the block's axis with
     its feed (where it emits, behind the tip) at the block's centre."""
-    width, length = block_mm or _block_mm(exp)
+    width, length = block_mm or default_block_mm(exp)
     width, length = (round(v / (2 * spacing_mm)) * 2 * spacing_mm for v in (width, length))
     if exp.tissue == "ex_vivo":
         tissue = "{preset: liver, parameters: {perfusion_rate: 0 1/s}}"
@@ -179,13 +181,8 @@ def simulate_experiment(
     )
     session = scenario.strategies["experiment"].sessions[0]
     res = RUNNERS[session.modality](ctx, session, exp.row)
-    omega = np.asarray(res.fields["thermal_dose"], np.float64)
-    long, short = sub_voxel_axes(omega, grid.axes_mm())
-    zone = zone_axes(omega >= ZONE_OMEGA, spacing_mm, grid.axes_mm(), (0, 0, 1))
     return {
-        "short_axis_mm": short,
-        "long_axis_mm": long,
-        "volume_ml": zone.volume_ml,
+        **measure_zone(np.asarray(res.fields["thermal_dose"], np.float64), grid),
         "energy_j": res.delivered["energy_j"],
         "generator_energy_j": res.delivered.get("generator_energy_j", math.nan),
     }

@@ -456,13 +456,13 @@ def microwave_aspect_ratios(held_out: bool = True) -> list[ValidationRow]:
             )
         )
     if held_out:
+        in_vivo = [e for e in load_experiments("microwave") if e.tissue != "ex_vivo"]
         for (antenna, power), target in HELD_OUT.items():
             energy = power * 300.0
             longest = max(
                 e.measured["long_axis_mm"]
-                for e in load_experiments("microwave")
-                if e.tissue != "ex_vivo"
-                and "long_axis_mm" in e.measured
+                for e in in_vivo
+                if "long_axis_mm" in e.measured
                 and abs(e.power_w * e.duration_s / energy - 1.0) <= 1.0 / 3.0
             )
             r = aspect_ratio(antenna, power, in_vivo=True)

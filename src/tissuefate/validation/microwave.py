@@ -14,6 +14,7 @@ import numpy as np
 
 from ..course.controller import build_tissue
 from ..damage.zone import ZONE_OMEGA, zone_axes
+from ..grid.grid import Grid
 from ..modalities import SessionContext, ThermalOptions
 from ..modalities.microwave import MicrowaveSessionSource, antenna_pattern
 from ..modalities.thermal import run_thermal_session
@@ -21,7 +22,15 @@ from ..physics.microwave import MicrowaveApplicator
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
 
-__all__ = ["EX_VIVO_C", "HELD_OUT", "TARGETS", "aspect_ratio", "session_zone", "sub_voxel_axes"]
+__all__ = [
+    "EX_VIVO_C",
+    "HELD_OUT",
+    "TARGETS",
+    "aspect_ratio",
+    "measure_zone",
+    "session_zone",
+    "sub_voxel_axes",
+]
 
 TARGETS = {
     ("dual_slot", 50.0): 0.75,
@@ -109,9 +118,22 @@ def session_zone(
         power=power,
     )
     run, _ = run_thermal_session(ctx, MicrowaveSessionSource(ctx, [app], 2.45e9), duration, "auto")
-    axes = zone_axes(run.dose.omega >= ZONE_OMEGA, grid.spacing * 1e3, grid.axes_mm(), (0, 0, 1))
-    long, short = sub_voxel_axes(run.dose.omega, grid.axes_mm())
-    return {"volume_ml": axes.volume_ml, "long_mm": long, "short_mm": short, "ratio": short / long}
+    zone = measure_zone(run.dose.omega, grid)
+    long, short = zone["long_axis_mm"], zone["short_axis_mm"]
+    return {
+        "volume_ml": zone["volume_ml"],
+        "long_mm": long,
+        "short_mm": short,
+        "ratio": short / long,
+    }
+
+
+def measure_zone(omega: np.ndarray, grid: Grid) -> dict[str, float]:
+    """Volume (mL, voxels with Ω ≥ 1) and sub-voxel long and short axes (mm) of the zone of an
+    applicator along z through the grid's centre."""
+    long, short = sub_voxel_axes(omega, grid.axes_mm())
+    volume = zone_axes(omega >= ZONE_OMEGA, grid.spacing * 1e3, grid.axes_mm(), (0, 0, 1)).volume_ml
+    return {"volume_ml": volume, "long_axis_mm": long, "short_axis_mm": short}
 
 
 def aspect_ratio(
