@@ -45,10 +45,10 @@ def kill(agent: str, overrides: dict[str, str]) -> float:
 def main() -> None:
     washout = bisect(
         lambda x: kill("ethanol", {"washout_factor": f"{x:.4g}"}),
-        0.5,
+        0.1,
         4.0,
         NECROSIS_PER_INJECTED,
-        7,
+        9,
     )
     print(json.dumps({"washout_factor": round(washout, 2)}))
     target = ACETIC_TO_ETHANOL_KILL * kill("ethanol", {"washout_factor": f"{washout:.2f}"})

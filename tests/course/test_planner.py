@@ -52,7 +52,7 @@ strategies:
       {extra}
       session: {session}
 """
-MICROWAVE = "{modality: microwave, applicators: [{direction: [0, 0, -1]}], power: 5 W}"
+MICROWAVE = "{modality: microwave, applicators: [{direction: [0, 0, -1]}], power: 15 W}"
 CRYO = (
     "{modality: cryo, probes: [{direction: [0, 0, -1], active_length: 20 mm}], "
     "protocol: [{freeze: 5 min}, {thaw: 3 min}, {freeze: 5 min}]}"
@@ -177,7 +177,7 @@ def test_the_target_is_the_lesion_grown_by_the_margin():
 def test_the_planned_microwave_session_covers_the_target_at_full_resolution(microwave_plan):
     ctx, policy, labels, session, record = microwave_plan
     assert session.day == 3.0
-    assert session.power_w == 5.0  # the template's power
+    assert session.power_w == 15.0  # the template's power
     assert record["predicted_covered"] is True
     assert record["reason"] is None
     assert record["note"] == NOTE

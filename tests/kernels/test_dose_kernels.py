@@ -284,10 +284,28 @@ def _kill_state(rng, shape):
     return {"tumor": f32[0], "normal": f32[1], "coagulated": f32[2], "vessels": f32[3], "w": w}
 
 
-def _kill(kernel, omega, applied, st_, block, shutdown):
+def _kill(kernel, omega, applied, st_, block, shutdown, stasis=1.0):
     (i0, i1), (j0, j1), (k0, k1) = block
     kernel(omega, applied, st_["tumor"], st_["normal"], st_["coagulated"], st_["vessels"],
-           st_["w"], i0, i1, j0, j1, k0, k1, shutdown)  # fmt: skip
+           st_["w"], i0, i1, j0, j1, k0, k1, shutdown, stasis)  # fmt: skip
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_blood_flow_stops_at_the_stasis_dose_while_vessels_die_with_the_cells(compiled):
+    """Perfusion falls by exp(-d / stasis_dose); microvessels and cells by exp(-d)."""
+    shape = (3, 4, 5)
+    rng = np.random.default_rng(57)
+    d = rng.uniform(0.0, 6.0, shape)
+    st_ = _kill_state(np.random.default_rng(58), shape)
+    before = {k: a.copy() for k, a in st_.items()}
+    kernel = kd.apply_kill if compiled else kd.apply_kill_numpy
+    _kill(kernel, d, np.zeros(shape), st_, ((0, 3), (0, 4), (0, 5)), True, 1.0 / 3.0)
+    inner = (slice(1, -1),) * 3
+    np.testing.assert_allclose(
+        st_["w"][inner], before["w"][inner] * np.exp(-d / 3.0), rtol=2e-6, atol=1e-30
+    )
+    np.testing.assert_allclose(st_["vessels"], before["vessels"] * np.exp(-d), rtol=2e-6)
+    np.testing.assert_allclose(st_["tumor"], before["tumor"] * np.exp(-d), rtol=2e-6, atol=1e-30)
 
 
 @pytest.mark.parametrize("shutdown", [True, False])

@@ -24,8 +24,15 @@ MICROWAVE = load_experiments("microwave")
 def test_every_microwave_row_is_a_sourced_experiment_a_scenario_can_express():
     assert len(MICROWAVE) == len({e.row for e in MICROWAVE})
     fitted = [e for e in MICROWAVE if e.role == "fit"]
-    assert {e.row.split("-")[0] for e in fitted} == {"M1", "M2", "M3"}  # He 2010 ex vivo only
-    assert len(fitted) == 18
+    # He 2010 only: ex vivo (the efficiency) and in vivo (the liver's perfusion stasis dose)
+    assert {e.row.split("-")[0] for e in fitted if e.tissue == "ex_vivo"} == {"M1", "M2", "M3"}
+    assert {e.row.split("-")[0] for e in fitted if e.tissue == "in_vivo"} == {
+        "M4",
+        "M5",
+        "M6",
+        "M7",
+    }
+    assert len(fitted) == 34
     for exp in MICROWAVE:
         assert exp.source
         assert exp.edge
@@ -66,18 +73,34 @@ def test_the_efficiency_fit_meets_the_he_2010_series_and_rows_say_what_they_are_
     issue asks of predictions (measured 0.12 short, 0.13 long); single rows at the ends of the
     time course miss 25 % (docs/validation.md), so they are not asserted one by one."""
     assert {r.kind for r in microwave_rows} == {"fitted", "predicted"}
-    fitted = [r for r in microwave_rows if r.kind == "fitted"]
+    fitted = [r for r in microwave_rows if r.kind == "fitted" and "ex vivo porcine" in r.case]
     assert len(fitted) == 36  # 18 experiments, short and long axis
     for axis in ("short axis", "long axis"):
         errors = [abs(r.error) for r in fitted if r.quantity.startswith(axis)]
         assert np.median(errors) <= MEDIAN_TOLERANCE["short_axis"], axis
 
 
+def test_the_stasis_fit_meets_the_in_vivo_series_and_the_held_out_pairs_shrink_in_vivo(
+    microwave_rows,
+):
+    """Perfused liver: with the measured human perfusion and flow stopping at 3.2 times the
+    cells' dose (fitted to the 16 in vivo short axes of He 2010, median error 0.054), the held-out
+    pairs of one device ex vivo and in vivo come out smaller in vivo, as measured (0.68 in volume
+    at 70 W, 5 min; 1.07 in short axis at 60 W, 1 min), each within the issue's 0.15. With the
+    former preset (6.4e-3 1/s, flow stopping with the cells) the ratios were 2.38 and 1.48."""
+    in_vivo = [r for r in microwave_rows if r.kind == "fitted" and "in vivo canine" in r.case]
+    short = [abs(r.error) for r in in_vivo if r.quantity.startswith("short axis")]
+    assert len(short) == 16
+    assert np.median(short) <= MEDIAN_TOLERANCE["short_axis"]
+    pairs = [r for r in microwave_rows if "in vivo / ex vivo" in r.case and r.kind == "predicted"]
+    assert {r.case.split(":")[0] for r in pairs} == {"microwave M11/M10", "microwave M13/M12"}
+    assert all(r.ok for r in pairs), [(r.case, r.simulated, r.exact) for r in pairs]
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13 open: in perfused liver the model's zones are larger than ex vivo ones "
-    "(body temperature's head start outweighs the preset's perfusion), where every measured "
-    "in vivo zone is smaller; docs/validation.md",
+    reason="issue 13 open: the model's zones are too long along the antenna (+45 to +84 %) "
+    "and other devices' ex vivo volumes come out up to twice the measured; docs/validation.md",
 )
 def test_microwave_predictions_meet_the_acceptance_of_issue_13(microwave_rows):
     medians = [r for r in microwave_rows if r.quantity.startswith("median")]

@@ -144,8 +144,9 @@ class ThermalDose:
         if self._impl == "compiled":
             empty = np.zeros((1, 1, 1), np.float32)
             kd.apply_kill(
-                self.omega, self.omega, empty, empty, empty, empty, empty, 0, 0, 0, 0, 0, 0, True
-            )
+                self.omega, self.omega, empty, empty, empty, empty, empty, 0, 0, 0, 0, 0, 0, True,
+                1.0,
+            )  # fmt: skip
             if theta is not None:
                 self._interval(kd.dose_interval, theta, 0.0, scratch=True)
         return time.perf_counter() - start
@@ -191,6 +192,7 @@ def apply_thermal_kill(
     perfusion: np.ndarray | None = None,
     block: tuple[slice, slice, slice] | None = None,
     impl: str = "compiled",
+    stasis_dose: float = 1.0,
 ) -> None:
     """Move cells killed by the dose increase ``omega - applied`` into ``coagulated``.
 
@@ -199,9 +201,11 @@ def apply_thermal_kill(
 
     Survival composes exactly (``exp(-Ω1) exp(-Ω2) = exp(-(Ω1 + Ω2))``), so calling this at any
     interval gives the same final state. When ``perfusion`` (the solver's *padded* perfusion
-    coefficient) is given, microvessels die with the tissue and the perfusion coefficient, which is
-    proportional to them, falls with them; without it perfusion and vessels are left alone.
-    ``applied`` is updated to ``omega``. Works on ``block`` only, when given.
+    coefficient) is given, microvessels die with the tissue and blood flow stops at the dose
+    ``stasis_dose`` (Ω at which the perfusion coefficient has fallen to 1/e; 1: flow stops with
+    the microvessels, the first-order model; larger: stasis lags cell death); without it perfusion
+    and vessels are left alone. ``applied`` is updated to ``omega``. Works on ``block`` only, when
+    given.
     """
     shape = omega.shape
     block = block or (slice(None),) * 3
@@ -226,6 +230,7 @@ def apply_thermal_kill(
         k0,
         k1,
         shutdown,
+        1.0 / stasis_dose,
     )
 
 

@@ -172,14 +172,17 @@ def dose_interval_numpy(
 
 @jit(parallel=True)
 def apply_kill(
-    omega, applied, tumor, normal, coagulated, vessels, w, i0, i1, j0, j1, k0, k1, shutdown
-):
+    omega, applied, tumor, normal, coagulated, vessels, w, i0, i1, j0, j1, k0, k1, shutdown,
+    stasis=1.0,
+):  # fmt: skip
     """Move cells killed since the last call into ``coagulated`` on the block [i0:i1, j0:j1, k0:k1].
 
-    The surviving fraction of the dose increase ``omega - applied`` is ``exp(-(omega - applied))``;
-    it multiplies ``tumor`` and ``normal`` (the rest becomes ``coagulated``) and, when ``shutdown``,
-    the microvessels ``vessels`` and the padded perfusion coefficient ``w`` (which is proportional
-    to them). ``applied`` is set to ``omega``. Voxels without new dose are untouched.
+    The surviving fraction of the dose increase ``d = omega - applied`` is ``exp(-d)``; it
+    multiplies ``tumor`` and ``normal`` (the rest becomes ``coagulated``) and, when ``shutdown``,
+    the microvessels ``vessels``. The padded perfusion coefficient ``w`` then falls by
+    ``exp(-stasis * d)``: flow stops at the dose ``1 / stasis`` (in units of the cells' dose; 1,
+    flow stops with the microvessels). ``applied`` is set to ``omega``. Voxels without new dose
+    are untouched.
     """
     for i in prange(i0, i1):
         for j in range(j0, j1):
@@ -196,13 +199,14 @@ def apply_kill(
                 coagulated[i, j, k] += (t + n) * (1.0 - s)
                 if shutdown:
                     vessels[i, j, k] *= s
-                    w[i + 1, j + 1, k + 1] *= s
+                    w[i + 1, j + 1, k + 1] *= s if stasis == 1.0 else math.exp(-stasis * d)
                 applied[i, j, k] = omega[i, j, k]
 
 
 def apply_kill_numpy(
-    omega, applied, tumor, normal, coagulated, vessels, w, i0, i1, j0, j1, k0, k1, shutdown
-):
+    omega, applied, tumor, normal, coagulated, vessels, w, i0, i1, j0, j1, k0, k1, shutdown,
+    stasis=1.0,
+):  # fmt: skip
     """NumPy reference of :func:`apply_kill`."""
     b = (slice(i0, i1), slice(j0, j1), slice(k0, k1))
     wb = (slice(i0 + 1, i1 + 1), slice(j0 + 1, j1 + 1), slice(k0 + 1, k1 + 1))
@@ -215,5 +219,5 @@ def apply_kill_numpy(
     coagulated[b] += (t + n) * (1.0 - s)
     if shutdown:
         vessels[b] *= s
-        w[wb] *= s
+        w[wb] *= s if stasis == 1.0 else np.exp(-stasis * np.where(new, d, 0.0))
     applied[b] = np.where(new, omega[b], applied[b])

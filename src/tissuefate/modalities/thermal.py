@@ -4,7 +4,7 @@ Shared by every modality that heats or cools (plain heat source, microwave; late
 and cryo). A modality supplies a *source*: an object whose ``update(solver, t, on)`` sets the source
 density for the next interval and returns extra time-series columns.
 
-Cells killed during the session go to ``coagulated`` as they die (perfusion stops with them);
+Cells killed during the session go to ``coagulated`` as they die (blood flow stops after them);
 :meth:`ThermalSessionRun.finish` then sorts them by how hot they got (heat-fixed or ``debris``)
 and denatures the matrix (``damage/thermal.py``).
 """
@@ -207,7 +207,10 @@ class ThermalSessionRun:
             return
         ctx = self.ctx
         perfusion = self.solver.perfusion_padded if ctx.thermal.perfusion_shutdown else None
-        apply_thermal_kill(ctx.state, self.dose.omega, self._applied, perfusion, block, ctx.impl)
+        apply_thermal_kill(
+            ctx.state, self.dose.omega, self._applied, perfusion, block, ctx.impl,
+            ctx.tissue.body.perfusion_stasis_dose,
+        )  # fmt: skip
         if perfusion is not None and self.solver.freezing is None:
             # held voxels split the damaged perfusion from the effective one: carry it over
             self.solver.update_coefficients(block=block)

@@ -283,7 +283,7 @@ def strategy_slices(
             left=1.35 / width,
             right=1.0 - 0.75 / width,
             bottom=1.0 / height,
-            top=1.0 - 0.6 / height,
+            top=1.0 - 0.9 / height,  # room for the panels' titles under the figure's
             wspace=0.18,
             hspace=0.35,
         )
@@ -320,5 +320,8 @@ def strategy_slices(
         ]
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncols=2)
         ats = " / ".join(sorted({f"{r.at_mm:.1f}" for r in rows}))
-        fig.suptitle(f"{hdim}–{vdim} plane at {ndim} = {ats} mm, through the first tumour")
+        fig.suptitle(
+            f"{hdim}–{vdim} plane at {ndim} = {ats} mm, through the first tumour",
+            y=1.0 - 0.2 / height,
+        )
     return fig

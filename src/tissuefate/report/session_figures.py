@@ -79,7 +79,8 @@ def session_slices(result: Result, session: int) -> Figure:
         vmax = vmin + 1.0
 
     with _style():
-        fig, grid, axes = _two_by_two(9.0, right=0.91, bottom=0.1, top=0.89)
+        # a cold session's legend has a fifth entry, a second row: leave room for it
+        fig, grid, axes = _two_by_two(9.0, right=0.91, bottom=0.125 if cold else 0.1, top=0.89)
         images = {}
         for col, (hdim, vdim, ndim) in enumerate((plane_a, plane_b)):
             where = float(focus[_DIMS.index(ndim)])

@@ -86,6 +86,7 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "fixation_temperature_high": ("[temperature]", True),
     "matrix_denaturation_temperature_low": ("[temperature]", True),
     "matrix_denaturation_temperature_high": ("[temperature]", True),
+    "perfusion_stasis_dose": ("dimensionless", True),
 }
 # Examples shown in error messages, by dimension.
 _EXAMPLES = {
@@ -199,6 +200,8 @@ class Body:
     # °C, peak session temperature over which the denatured share of the matrix rises from 0 to 1
     matrix_denaturation_temperature_low: float
     matrix_denaturation_temperature_high: float
+    # 1, Arrhenius dose (in units of the tissue's own) at which blood flow has fallen to 1/e
+    perfusion_stasis_dose: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -479,6 +482,7 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
         "ischemic_death_time",
         "scar_permeability_factor",
         "debris_permeability_factor",
+        "perfusion_stasis_dose",
     ):
         if not getattr(body, name) > 0:
             raise ScenarioError("must be positive", source=source, key=f"tissue.parameters.{name}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
@@ -138,18 +138,24 @@ def experiment_scenario(
     exp: Experiment,
     spacing_mm: float = SPACING_MM,
     block_mm: tuple[float, float] | None = None,
+    tissue_parameters: Mapping[str, str] | None = None,
     **device: float,
 ) -> str:
     """The experiment as a scenario (YAML text): one applicator along -z on the block's axis with
-    its feed (where it emits, behind the tip) at the block's centre."""
+    its feed (where it emits, behind the tip) at the block's centre. ``tissue_parameters``
+    (name -> value with units) override the liver preset's, ex vivo and in vivo alike (ex vivo
+    perfusion stays 0)."""
     width, length = block_mm or default_block_mm(exp)
     width, length = (round(v / (2 * spacing_mm)) * 2 * spacing_mm for v in (width, length))
+    params = dict(tissue_parameters or {})
+    thermal = ""
     if exp.tissue == "ex_vivo":
-        tissue = "{preset: liver, parameters: {perfusion_rate: 0 1/s}}"
+        params["perfusion_rate"] = "0 1/s"
         thermal = f"thermal: {{initial_temperature: {EX_VIVO_C} degC, "
         thermal += f"boundary_temperature: {EX_VIVO_C} degC}}\n"
-    else:
-        tissue, thermal = "liver", ""
+    tissue = "liver"
+    if params:
+        tissue = f"{{preset: liver, parameters: {json.dumps(params)}}}"
     tip = -antenna_pattern(exp.device).center * 1e3
     return (
         f"name: calibration-{exp.row}\n"
@@ -169,12 +175,16 @@ def simulate_experiment(
     exp: Experiment,
     spacing_mm: float = SPACING_MM,
     block_mm: tuple[float, float] | None = None,
+    tissue_parameters: Mapping[str, str] | None = None,
     **device: float,
 ) -> dict[str, Any]:
     """Run the session of one experiment's scenario (on the scenario's grid, tissue and thermal
     settings; no course around it); its zone (mL, mm) and where the generator's energy went.
-    ``device``: applicator keys to add (e.g. ``efficiency``), for the fits."""
-    scenario = loads_scenario(experiment_scenario(exp, spacing_mm, block_mm, **device))
+    ``tissue_parameters`` and ``device`` (applicator keys to add, e.g. ``efficiency``) are for
+    the fits."""
+    scenario = loads_scenario(
+        experiment_scenario(exp, spacing_mm, block_mm, tissue_parameters, **device)
+    )
     grid, tissue, anatomy = build_tissue(scenario)
     ctx = SessionContext(
         grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario)
@@ -254,7 +264,8 @@ def calibration_rows(
                 meas,
                 model - meas,
                 RATIO_TOLERANCE,
-                kind="predicted",
+                # a ratio of rows a parameter was fitted to is not a prediction
+                kind="predicted" if ex.kind == vivo.kind == "predicted" else "fitted",
             )
         )
     predicted = [r for r in rows if r.kind == "predicted" and "in vivo / ex vivo" not in r.case]
