@@ -33,7 +33,7 @@ from ..modalities.microwave import antenna_pattern
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
 from .cases import ValidationRow
-from .microwave import measure_zone
+from .microwave import EX_VIVO_C, measure_zone
 
 __all__ = [
     "AXIS_TOLERANCE",
@@ -49,7 +49,6 @@ __all__ = [
 ]
 
 Tissue = Literal["ex_vivo", "in_vivo", "clinical"]
-EX_VIVO_C = 20.0  # °C: the ex vivo liver's temperature (not stated by the sources; an assumption)
 AXIS_TOLERANCE = 0.25  # relative error of one row's short or long axis
 VOLUME_FACTOR = 2.0  # a row's volume may be off by at most this factor (error: log2 of the ratio)
 MEDIAN_TOLERANCE = {"short_axis": 0.15, "volume": 0.30}  # median |relative error|, predicted rows

@@ -40,7 +40,7 @@ TARGETS = {
 }
 # Held out of the fit: in vivo porcine liver, 100 W for 5 min (same source).
 HELD_OUT = {("dual_slot", 100.0): 0.63, ("monopole", 100.0): 0.53}
-EX_VIVO_C = 20.0
+EX_VIVO_C = 20.0  # °C: the ex vivo liver's temperature (not stated by the sources; an assumption)
 
 SCENARIO = """
 name: calibration
@@ -89,26 +89,22 @@ def session_zone(
     spacing_mm: float = 1.0,
     size_mm: tuple[int, int] = (64, 96),
     tip_mm: float = -30.0,
-    start_c: float | None = EX_VIVO_C,
-    perfusion: float | None = 0.0,
+    in_vivo: bool = False,
     **pattern: float,
 ) -> dict:
     """One ``antenna`` session at ``power`` W for ``duration`` s in a block of liver
     (``size_mm``: its width and length along the antenna); zone volume (mL) and sub-voxel long
-    and short axes (mm). ``start_c``: initial and boundary temperature (None: body temperature);
-    ``perfusion``: 1/s (None: the preset's)."""
+    and short axes (mm). Ex vivo: :data:`EX_VIVO_C` inside and on the faces, no perfusion; in
+    vivo: body temperature and the preset's perfusion."""
     xy, z = size_mm
     text = SCENARIO.format(h=spacing_mm, xy=xy, z=z)
-    override = "tissue: {preset: liver, parameters: {perfusion_rate: 0 1/s}}"
-    if perfusion is None:
-        text = text.replace(override, "")
-    else:
-        text = text.replace("perfusion_rate: 0 1/s", f"perfusion_rate: {perfusion} 1/s")
+    if in_vivo:
+        text = text.replace("tissue: {preset: liver, parameters: {perfusion_rate: 0 1/s}}", "")
     grid, tissue, anatomy = build_tissue(loads_scenario(text))
     opts = (
         ThermalOptions()
-        if start_c is None
-        else ThermalOptions(initial_temperature=start_c, boundary_temperature=start_c)
+        if in_vivo
+        else ThermalOptions(initial_temperature=EX_VIVO_C, boundary_temperature=EX_VIVO_C)
     )
     ctx = SessionContext(grid, anatomy, tissue, TissueState.initial(anatomy), opts)
     app = MicrowaveApplicator(
@@ -143,6 +139,6 @@ def aspect_ratio(
     if in_vivo:  # perfused liver at body temperature (the preset), 5 min, on a larger grid
         return session_zone(
             antenna, power, 300.0, spacing_mm=spacing_mm, size_mm=(96, 144), tip_mm=-45.0,
-            start_c=None, perfusion=None, **pattern,
+            in_vivo=True, **pattern,
         )  # fmt: skip
     return session_zone(antenna, power, 120.0, spacing_mm=spacing_mm, **pattern)
