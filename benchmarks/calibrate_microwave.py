@@ -33,9 +33,10 @@ Two fits, alternated until the efficiency settles (each changes what the other s
 The zone is Omega >= 1 after the tissue has cooled; its axes are measured with sub-voxel
 interpolation of log(Omega).
 
-Run:  python benchmarks/calibrate_microwave.py [--spacing 1.5] [--evaluate-only] [--convergence]
-[--perfusion]. Prints the fitted values to copy into src/tissuefate/modalities/antennas.yaml (and
-the stasis dose into the liver preset), and the tables.
+Run:  python benchmarks/calibrate_microwave.py [--spacing 1.5] [--evaluate-only]
+[--efficiency-only] [--convergence] [--perfusion]. Prints the fitted values to copy into
+src/tissuefate/modalities/antennas.yaml (and the stasis dose into the liver preset), and the
+tables.
 ``--convergence`` compares the calibration grid (1.5 mm, the block of
 ``validation.calibration``) with 1 mm and with a block 1.5 times larger on the largest zones.
 """
@@ -43,11 +44,14 @@ the stasis dose into the liver preset), and the tables.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 
 import numpy as np
 from scipy import optimize
 
+from tissuefate.modalities import microwave as mw
 from tissuefate.modalities.microwave import antenna_pattern
 from tissuefate.validation.calibration import (
     SPACING_MM,
@@ -101,20 +105,45 @@ def fit_shapes(efficiency: float, start: np.ndarray, spacing_mm: float = 1.0) ->
     return res.x
 
 
-def size_errors(efficiency: float, rows: list, spacing_mm: float) -> np.ndarray:
-    """Relative errors of the short and long axes of ``rows`` at ``efficiency``."""
+@contextlib.contextmanager
+def shapes_in_sessions(shape: np.ndarray | None) -> Iterator[None]:
+    """Sessions run meanwhile build their antennas with the shape parameters ``shape`` in place
+    of antennas.yaml's (a session names its antenna; the shapes being fitted are in memory)."""
+    if shape is None:
+        yield
+        return
+    overrides = {name: {k: v for k, v in values.items() if k != "efficiency"}
+                 for name, values in _patterns(shape, 1.0).items()}  # fmt: skip
+    original = mw.antenna_pattern
+
+    def with_shapes(name: str, **given: float):
+        return original(name, **{**overrides.get(name, {}), **given})
+
+    mw.antenna_pattern = with_shapes
+    try:
+        yield
+    finally:
+        mw.antenna_pattern = original
+
+
+def size_errors(
+    efficiency: float, rows: list, spacing_mm: float, shape: np.ndarray | None = None
+) -> np.ndarray:
+    """Relative errors of the short and long axes of ``rows`` at ``efficiency`` (with the
+    antennas' shape parameters ``shape``; None: those of antennas.yaml)."""
     errs = []
-    for exp in rows:
-        sim = simulate_experiment(exp, spacing_mm, efficiency=efficiency)
-        errs += [sim[k] / exp.measured[k] - 1.0 for k in ("short_axis_mm", "long_axis_mm")]
+    with shapes_in_sessions(shape):
+        for exp in rows:
+            sim = simulate_experiment(exp, spacing_mm, efficiency=efficiency)
+            errs += [sim[k] / exp.measured[k] - 1.0 for k in ("short_axis_mm", "long_axis_mm")]
     return np.array(errs)
 
 
-def fit_efficiency(rows: list, spacing_mm: float) -> float:
+def fit_efficiency(rows: list, spacing_mm: float, shape: np.ndarray | None = None) -> float:
     """The efficiency minimising the squared relative axis errors of ``rows``."""
 
     def cost(eff: float) -> float:
-        e = size_errors(eff, rows, spacing_mm)
+        e = size_errors(eff, rows, spacing_mm, shape)
         print(f"  efficiency {eff:.4f}: rms {np.sqrt(np.mean(e**2)):.4f}", flush=True)
         return float(np.sum(e**2))
 
@@ -199,6 +228,9 @@ def main() -> None:
     ap.add_argument("--evaluate-only", action="store_true", help="only print the tables")
     ap.add_argument("--convergence", action="store_true", help="grid and block convergence")
     ap.add_argument("--perfusion", action="store_true", help="fit the perfusion stasis dose")
+    ap.add_argument(
+        "--efficiency-only", action="store_true", help="refit the efficiency at the current shapes"
+    )
     args = ap.parse_args()
     if args.convergence:
         convergence()
@@ -222,18 +254,19 @@ def main() -> None:
     if not args.evaluate_only:
         start = time.perf_counter()
         for rnd in range(4):
-            shape = fit_shapes(efficiency, shape)
-            new = fit_efficiency(fit_rows, args.spacing)
+            if not args.efficiency_only:
+                shape = fit_shapes(efficiency, shape)
+            new = fit_efficiency(fit_rows, args.spacing, shape)
             print(
                 f"round {rnd + 1}: shape {np.round(shape * SCALE, 4)}, efficiency {new:.4f}",
                 flush=True,
             )
-            done = abs(new - efficiency) < 0.005
+            done = abs(new - efficiency) < 0.005 or args.efficiency_only
             efficiency = new
             if done:
                 break
         spread = [
-            fit_efficiency([e for e in fit_rows if e.power_w == p], args.spacing)
+            fit_efficiency([e for e in fit_rows if e.power_w == p], args.spacing, shape)
             for p in (30.0, 40.0, 50.0)
         ]
         print(f"fitted in {time.perf_counter() - start:.0f} s:")
@@ -246,7 +279,7 @@ def main() -> None:
             f"fitted to 30 / 40 / 50 W alone: {np.round(spread, 4).tolist()}"
         )
     shape_table(1.0, _patterns(shape, efficiency))
-    errs = size_errors(efficiency, fit_rows, args.spacing)
+    errs = size_errors(efficiency, fit_rows, args.spacing, shape)
     print(
         "He 2010 ex vivo (fitted): median |error| "
         f"short {np.median(np.abs(errs[0::2])):.3f}, long {np.median(np.abs(errs[1::2])):.3f}"

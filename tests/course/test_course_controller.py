@@ -350,3 +350,32 @@ def test_with_a_history_folder_the_recorded_fields_stream_to_disk(whole, tmp_pat
         fields["tumor"].isel(snapshot=-1, x=slice(3, 9)).values,
         result.fields["tumor"].isel(snapshot=-1, x=slice(3, 9)).values,
     )
+
+
+SMALL_GRID_MWA = """
+name: small-grid-mwa
+grid: {size: [24 mm, 24 mm, 24 mm], spacing: 2 mm}
+tissue: liver
+anatomy:
+  tumors: [{name: t1, shape: sphere, center: [0 mm, 0 mm, 0 mm], radius: 4 mm, preset: hcc}]
+strategies:
+  mwa:
+    sessions:
+      - {modality: microwave, power: 30 W, duration: 1 min,
+         applicators: [{tip: [0 mm, 0 mm, -7 mm], direction: [0, 0, -1], antenna: dual_slot}]}
+"""
+
+
+def test_the_summary_notes_a_grid_too_small_for_the_microwave_power():
+    """A 24 mm grid holds about half of what the antenna's pattern deposits: the rest is absorbed
+    beyond its faces, booked as leaving the grid and said in the notes with its share."""
+    summary = simulate(loads_scenario(SMALL_GRID_MWA)).summary
+    delivered = summary["sessions"][0]["delivered"]
+    beyond, inside = delivered["beyond_grid_energy_j"], delivered["energy_j"]
+    share = beyond / (beyond + inside)
+    assert 0.2 < share < 0.8
+    parts = delivered["line_loss_j"] + delivered["reflected_energy_j"] + beyond + inside
+    assert parts == pytest.approx(delivered["generator_energy_j"], rel=1e-6)
+    notes = [n for n in summary["notes"] if "beyond the grid's faces" in n]
+    assert len(notes) == 1
+    assert f"{share:.0%}" in notes[0]

@@ -84,6 +84,8 @@ logger = logging.getLogger(__name__)
 
 TUMOR_FREE_ML = 1e-3
 """Viable tumour below this volume (1 mm³) counts as none (an assumption: a cell cluster)."""
+BEYOND_GRID_NOTE = 0.05
+"""Share of a session's absorbed power falling beyond the grid above which the summary notes it."""
 
 
 def check_finite(state: TissueState, day: float, step: int) -> None:
@@ -690,6 +692,16 @@ class Course:
                 f"tissue repair is {why}: the state carries over unchanged between sessions and "
                 "the outcome is evaluated right after the last session"
             )
+        for ses in state.sessions:
+            delivered = ses.get("delivered", {})
+            beyond = float(delivered.get("beyond_grid_energy_j", 0.0))
+            absorbed = beyond + float(delivered.get("energy_j", 0.0))
+            if absorbed > 0 and beyond > BEYOND_GRID_NOTE * absorbed:
+                notes.append(
+                    f"session {ses['index']} ({ses['modality']}): {beyond / absorbed:.0%} of the "
+                    f"power the tissue absorbed ({beyond / 1e3:.2g} kJ) fell beyond the grid's "
+                    "faces, where its heat is not simulated; a larger grid would hold it"
+                )
         wanted = sorted(set(scenario.outputs.snapshots_d))
         session_days = {round(s["day"], 9) for s in state.sessions}
         pending = [d for d in wanted if round(d, 9) not in session_days and 0 < d <= end]

@@ -97,10 +97,23 @@ class MicrowaveSessionSource:
         self.applicators = applicators
         self.frequency = frequency
         self.source: MicrowaveSource | None = None
+        self.reflected_energy = 0.0
+        """Energy reflected back to the generators so far, J."""
+        self.beyond_energy = 0.0
+        """Energy absorbed by tissue beyond the grid's faces so far, J."""
+        self._last: tuple[float, float, float] | None = None  # t, reflected and beyond power
+
+    def book_until(self, t: float) -> None:
+        """Book the reflected and beyond-grid power of the last update up to time ``t`` (s)."""
+        if self._last is not None:
+            t_last, reflected, beyond = self._last
+            self.reflected_energy += reflected * (t - t_last)
+            self.beyond_energy += beyond * (t - t_last)
+        self._last = None
 
     def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
         """Recompute the absorbed power for the current temperature (or switch it off)."""
-        del t
+        self.book_until(t)
         if self.source is None:
             sigma, eps, t0 = dielectric_tables(self.ctx.tissue, solver.t_ref)
             self.source = MicrowaveSource(
@@ -125,29 +138,34 @@ class MicrowaveSessionSource:
                 "effective_conductivity_s_m": float("nan"),
                 "generator_power_w": 0.0,
                 "reflected_power_w": 0.0,
+                "beyond_grid_power_w": 0.0,
             }
-        solver.source_written(self.source.update(solver.padded, solver.source_array()))
-        eps_eff, sig_eff = self.source.effective[0]
+        src = self.source
+        solver.source_written(src.update(solver.padded, solver.source_array()))
+        self._last = (t, src.reflected_power, src.beyond_power)
+        eps_eff, sig_eff = src.effective[0]
         return {
             "effective_permittivity": eps_eff,
             "effective_conductivity_s_m": sig_eff,
-            "generator_power_w": self.source.generator_power,
-            "reflected_power_w": self.source.reflected_power,
+            "generator_power_w": src.generator_power,
+            "reflected_power_w": src.reflected_power,
+            "beyond_grid_power_w": src.beyond_power,
         }
 
 
 def generator_energy(
-    applicators: list[MicrowaveApplicator], duration: float, tissue_energy: float
+    applicators: list[MicrowaveApplicator], duration: float, source: MicrowaveSessionSource
 ) -> dict[str, float]:
-    """Where the generators' energy went over ``duration`` s (J): into the tissue
-    (``tissue_energy``, the solver's ledger), lost in cables and applicators (``1 - efficiency``
-    of it), or reflected back to the generators (the rest)."""
+    """Where the generators' energy went over ``duration`` s (J): lost in cables and applicators
+    (``1 - efficiency`` of it), reflected back to the generators, absorbed by the tissue beyond the
+    grid's faces (the tissue in the grid received the rest: the solver's ``energy_j``)."""
     generated = sum(a.power for a in applicators) * duration
     fed = sum(a.power * a.pattern.efficiency for a in applicators) * duration
     return {
         "generator_energy_j": generated,
         "line_loss_j": generated - fed,
-        "reflected_energy_j": max(fed - tissue_energy, 0.0),
+        "reflected_energy_j": source.reflected_energy,
+        "beyond_grid_energy_j": source.beyond_energy,
     }
 
 
@@ -174,6 +192,7 @@ def run_microwave_session(
         "auto" if session.cooldown_s is None else session.cooldown_s,
         label,
     )
+    source.book_until(session.duration_s)  # without a cool-down, nothing switched it off
     delivered: dict[str, Any] = {
         "power_per_applicator_w": session.power_w,
         "power": format_quantity(session.power),
@@ -190,7 +209,7 @@ def run_microwave_session(
             for a, app in zip(session.applicators, apps, strict=True)
         ],
         "energy_j": run.solver.ledger.delivered,
-        **generator_energy(apps, session.duration_s, run.solver.ledger.delivered),
+        **generator_energy(apps, session.duration_s, source),
     }
     first = apps[0]
     focus_point = np.asarray(first.tip) - first.pattern.center * np.asarray(first.direction)

@@ -28,6 +28,12 @@ conductivity at the current temperature (Ji & Brace sigmoids)::
 
     Q(x) = P_d · σ(T(x)) G(x) / ∫ σ(T) G dV
 
+The integral runs over all space, not over the grid: the tissue beyond the grid's faces (taken at
+the conductivity of the tissue on the faces, weighted by the pattern there) absorbs its share,
+which leaves the grid (``beyond_power``). Normalising over the grid alone would push the part of
+the pattern the grid cuts off, e.g. a tail along the shaft, back into the grid, and the zone would
+depend on the size of the box.
+
 What was fitted, and to which data, is in ``modalities/antennas.yaml``.
 """
 
@@ -49,6 +55,7 @@ __all__ = [
     "MicrowaveSource",
     "attenuation_constant",
     "emitter_density",
+    "integral_beyond_box",
     "reflection_coefficient",
 ]
 
@@ -189,7 +196,8 @@ def _rz_table(
         + hl
         + (5.0 * pattern.tail_length * scale if pattern.tail_fraction > 0 else 0.0)
     )
-    z0 = min(z_lo, 0.0) - step
+    # nodes at whole steps from the tip: the emitters fall on the same nodes whatever the grid
+    z0 = step * math.floor(min(z_lo, 0.0) / step - 1.0)
     z = np.arange(z0, max(z_hi, tail_end) + 2 * step, step)
     r = np.arange(0.0, r_max + 2 * step, step)
     p = emitter_density(pattern, scale, z)
@@ -199,6 +207,76 @@ def _rz_table(
     kernel = np.exp(-2.0 * alpha * np.sqrt(dist2)) / (dist2 + pattern.core_radius**2)
     table = signal.fftconvolve(kernel, p[None, :], mode="full", axes=1)[:, nz - 1 : 2 * nz - 1]
     return np.clip(table, 0.0, None), z0
+
+
+def integral_beyond_box(
+    pattern: AntennaPattern,
+    scale: float,
+    alpha: float,
+    tip: np.ndarray,
+    direction: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    step: float,
+    azimuths: int = 64,
+) -> float:
+    """``∫ G dV`` (m³ times the units of G) over all space outside the box ``[lower, upper]`` (m).
+
+    G is the pattern of :func:`_rz_table` for an antenna at ``tip`` pointing along the unit
+    ``direction``, tabulated with spacing ``step`` out to where ``exp(-2αr)`` has fallen a
+    millionfold beyond the box's farthest corner. In the antenna's cylindrical coordinates
+    ``(ρ, φ, z)`` a line of constant ``ρ, φ`` crosses the box in one interval of ``z`` (the
+    intersection of three slabs), so the integral is ``∫∫ ρ (∫ G dz - ∫_box G dz) dρ dφ`` with
+    the inner integrals read from the running integral of the table along z (trapezoids in ρ
+    and z, ``azimuths`` midpoints in φ).
+    """
+    tip = np.asarray(tip, float)
+    u = np.asarray(direction, float)
+    u = u / np.linalg.norm(u)
+    lower, upper = np.asarray(lower, float), np.asarray(upper, float)
+    corners = np.array(
+        [[(lower, upper)[b][d] for d, b in enumerate(bits)] for bits in np.ndindex(2, 2, 2)]
+    )
+    reach = float(np.linalg.norm(corners - tip, axis=1).max()) + min(
+        math.log(1e6) / (2.0 * alpha), 1.0
+    )
+    table, z0 = _rz_table(pattern, scale, alpha, reach, -reach, reach, step)
+    n_r, n_z = table.shape
+    rho = np.arange(n_r) * step
+    z = z0 + np.arange(n_z) * step
+    running = np.concatenate(
+        [np.zeros((n_r, 1)), np.cumsum(0.5 * (table[:, 1:] + table[:, :-1]), axis=1) * step],
+        axis=1,
+    )  # ∫ G dz from z0, per ρ
+    e1 = np.cross(u, (1.0, 0.0, 0.0) if abs(u[0]) < 0.9 else (0.0, 1.0, 0.0))
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(u, e1)
+    phi = (np.arange(azimuths) + 0.5) * (2.0 * math.pi / azimuths)
+    radial = np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2  # (azimuths, 3)
+    # a point tip - z u + ρ r̂ is inside along dimension d for z between two bounds
+    base = tip[None, None, :] + rho[None, :, None] * radial[:, None, :]  # (azimuths, n_r, 3)
+    z_lo = np.full(base.shape[:2], -np.inf)
+    z_hi = np.full(base.shape[:2], np.inf)
+    for d in range(3):
+        if abs(u[d]) > 1e-12:
+            a, b = (base[..., d] - upper[d]) / u[d], (base[..., d] - lower[d]) / u[d]
+            z_lo = np.maximum(z_lo, np.minimum(a, b))
+            z_hi = np.minimum(z_hi, np.maximum(a, b))
+        else:
+            out = (base[..., d] < lower[d]) | (base[..., d] > upper[d])
+            z_hi = np.where(out, -np.inf, z_hi)
+    z_lo, z_hi = np.clip(z_lo, z[0], z[-1]), np.clip(z_hi, z[0], z[-1])
+    inside = np.zeros(base.shape[:2])
+    for i in range(n_r):
+        crossed = z_hi[:, i] > z_lo[:, i]
+        if crossed.any():
+            inside[crossed, i] = np.interp(z_hi[crossed, i], z, running[i]) - np.interp(
+                z_lo[crossed, i], z, running[i]
+            )
+    beyond = running[:, -1][None, :] - inside  # (azimuths, n_r)
+    weight = rho * step
+    weight[-1] *= 0.5
+    return float(np.sum(beyond * weight[None, :]) * (2.0 * math.pi / azimuths))
 
 
 class MicrowaveSource:
@@ -288,13 +366,25 @@ class MicrowaveSource:
             for n, app in enumerate(self.applicators)
         ]
         self.reflection: list[float | None] = [None] * len(self.applicators)
+        # the pattern integral beyond the grid's faces (in the units of the grid sums) and the
+        # conductivity and permittivity of the tissue there
+        self._beyond = [(0.0, 0.0, 0.0)] * len(self.applicators)
         self.delivered_power = 0.0
-        """Power into the tissue at the last update, W."""
+        """Power into the tissue at the last update, W (in the grid and beyond it)."""
+        self.beyond_power = 0.0
+        """Part of :attr:`delivered_power` absorbed by tissue beyond the grid's faces, W."""
         self.reflected_power = 0.0
         """Power reflected back to the generators at the last update, W (same ``|Γ|²``)."""
 
     # ---------------------------------------------------------------- pattern
-    def _build(self, n: int, alpha: float, scale: float, eps_near: float | None = None) -> None:
+    def _build(
+        self,
+        n: int,
+        alpha: float,
+        scale: float,
+        theta_padded: np.ndarray,
+        eps_near: float | None = None,
+    ) -> None:
         app = self.applicators[n]
         pattern = app.pattern
         if eps_near is not None and pattern.detuned_tail_fraction is not None:
@@ -303,9 +393,10 @@ class MicrowaveSource:
         radial, axial, u = self._coords[n]
         h = self.grid.spacing
         step = min(h / 4.0, 0.25e-3)
-        r_max = float(radial.max())
+        # the table reaches the sub-voxel samples of the outermost voxels, a voxel beyond centres
+        r_max = float(radial.max()) + h
         table, z0 = _rz_table(
-            app.pattern, scale, alpha, r_max, float(axial.min()), float(axial.max()), step
+            app.pattern, scale, alpha, r_max, float(axial.min()) - h, float(axial.max()) + h, step
         )
         out = np.empty(radial.size)
         self._interp(table, 0.0, z0, step, radial, axial, out)
@@ -337,6 +428,39 @@ class MicrowaveSource:
             pattern[self.exclude] = 0.0
         self._patterns[n] = pattern
         self._built[n] = (alpha, scale)
+        beyond = integral_beyond_box(
+            app.pattern,
+            scale,
+            alpha,
+            np.asarray(app.tip, float),
+            u,
+            self.grid.lower,
+            self.grid.upper,
+            max(h / 2.0, 0.5e-3),
+        )
+        self._beyond[n] = (beyond / self.grid.voxel_volume, *self._face_properties(n, theta_padded))
+
+    def _face_properties(self, n: int, theta_padded: np.ndarray) -> tuple[float, float]:
+        """Conductivity (S/m) and relative permittivity of the tissue on the grid's faces,
+        weighted by the pattern of applicator ``n`` there: what the tissue beyond is taken to be."""
+        inner = theta_padded[1:-1, 1:-1, 1:-1]
+        top = self.sigma_table.shape[1] - 1
+        num = num_eps = den = 0.0
+        for axis in range(3):
+            for side in (0, -1):
+                g = np.take(self._patterns[n], side, axis=axis).astype(np.float64)
+                m = np.take(self.material, side, axis=axis)
+                x = np.clip((np.take(inner, side, axis=axis) - self.t0) / self.dt_table, 0, top)
+                i = np.minimum(x.astype(np.int64), top - 1)
+                f = x - i
+                sig = self.sigma_table[m, i] * (1.0 - f) + self.sigma_table[m, i + 1] * f
+                eps = self.eps_table[m, i] * (1.0 - f) + self.eps_table[m, i + 1] * f
+                num += float(np.sum(g * sig))
+                num_eps += float(np.sum(g * eps))
+                den += float(np.sum(g))
+        if den > 0:
+            return num / den, num_eps / den
+        return self._matched_conductivity[n], self.applicators[n].pattern.reference_permittivity
 
     def _properties_at_tip(self, n: int, theta_padded: np.ndarray) -> tuple[float, float]:
         """Permittivity and conductivity of the tissue at the tip of applicator ``n``."""
@@ -395,17 +519,18 @@ class MicrowaveSource:
     def update(self, theta_padded: np.ndarray, q_padded: np.ndarray) -> float:
         """Write the absorbed-power density (W/m³) for the current temperatures into ``q_padded``.
 
-        Both arrays are padded like the solver's. Returns the total power written (W), exactly the
+        Both arrays are padded like the solver's. Returns the total power written (W): the
         delivered power ``Σ efficiency · (1 - |Γ|²) · P`` of the applicators, with ``|Γ|²`` from
-        the near-antenna permittivity of the last update: one pass writes each antenna's
-        ``σ(T) G`` weighted by its delivered power over last update's normalisation, and a final
-        rescaling makes the total exact (so only the split between antennas lags by one update).
+        the near-antenna permittivity of the last update, less what the tissue beyond the grid
+        absorbs (:attr:`beyond_power`). One pass writes each antenna's ``σ(T) G`` weighted by its
+        delivered power over last update's normalisation, and a final rescaling makes the total
+        exact (so only the split between antennas lags by one update).
         An antenna's pattern is rebuilt, for the next update, when its pattern-weighted α or
         wavelength scale has moved by more than 5 % since it was built.
         """
         h3 = self.grid.voxel_volume
         sums = self._sums
-        total = delivered = reflected = 0.0
+        total = delivered = reflected = in_grid = 0.0
         for n, app in enumerate(self.applicators):
             if self._built[n] is None:
                 eps0, sig0 = self._properties_at_tip(n, theta_padded)
@@ -413,6 +538,7 @@ class MicrowaveSource:
                     n,
                     attenuation_constant(eps0, sig0, self.frequency),
                     (app.pattern.reference_permittivity / eps0) ** app.pattern.elongation_exponent,
+                    theta_padded,
                     eps0,
                 )
                 self.reflection[n] = self._reflection(n, eps0)
@@ -423,12 +549,16 @@ class MicrowaveSource:
             power = fed * (1.0 - gamma2)
             delivered += power
             reflected += fed * gamma2
-            weight = power / (self._norm[n] * h3)
+            g_out, sig_out, eps_out = self._beyond[n]
+            weight = power / ((self._norm[n] + sig_out * g_out) * h3)
             self._scale(n, theta_padded, q_padded, weight, 1 if n == 0 else 2)
             s_sig, s_eps, s_g, s_eps2, s_g2 = sums.sum(axis=0)
             total += weight * s_sig * h3
+            in_grid += power * s_sig / (s_sig + sig_out * g_out) if s_sig > 0 else 0.0
             self._norm[n] = float(s_sig)
-            eps_eff, sig_eff = s_eps / s_g, s_sig / s_g
+            # what the field sees: the pattern-weighted tissue, in the grid and beyond it
+            eps_eff = (s_eps + eps_out * g_out) / (s_g + g_out)
+            sig_eff = (s_sig + sig_out * g_out) / (s_g + g_out)
             eps_near = max(s_eps2 / s_g2, self.dried_permittivity)
             self.effective[n] = (eps_eff, sig_eff)
             self.near_permittivity[n] = eps_near
@@ -439,9 +569,10 @@ class MicrowaveSource:
             ) ** app.pattern.elongation_exponent
             a_b, s_b = self._built[n]
             if abs(alpha / a_b - 1) > REBUILD_TOLERANCE or abs(scale / s_b - 1) > REBUILD_TOLERANCE:
-                self._build(n, alpha, scale, eps_near)
+                self._build(n, alpha, scale, theta_padded, eps_near)
                 self._norm[n] = None
         inner = q_padded[1:-1, 1:-1, 1:-1]
-        inner *= np.float32(delivered / total) if total > 0 else np.float32(0.0)
+        inner *= np.float32(in_grid / total) if total > 0 else np.float32(0.0)
         self.delivered_power, self.reflected_power = delivered, reflected
-        return delivered
+        self.beyond_power = float(delivered - in_grid)
+        return float(in_grid)
