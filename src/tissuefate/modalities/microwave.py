@@ -16,7 +16,13 @@ from ..scenario.models import MicrowaveSession
 from ..scenario.quantities import format_quantity, parse_quantity
 from ..tissue.presets import TissueModel
 from .base import SessionContext, SessionResult
-from .thermal import energy_summary, run_thermal_session, session_fields, timeseries_frame
+from .thermal import (
+    PowerTally,
+    energy_summary,
+    run_thermal_session,
+    session_fields,
+    timeseries_frame,
+)
 
 __all__ = [
     "MicrowaveSessionSource",
@@ -97,23 +103,11 @@ class MicrowaveSessionSource:
         self.applicators = applicators
         self.frequency = frequency
         self.source: MicrowaveSource | None = None
-        self.reflected_energy = 0.0
-        """Energy reflected back to the generators so far, J."""
-        self.beyond_energy = 0.0
-        """Energy absorbed by tissue beyond the grid's faces so far, J."""
-        self._last: tuple[float, float, float] | None = None  # t, reflected and beyond power
-
-    def book_until(self, t: float) -> None:
-        """Book the reflected and beyond-grid power of the last update up to time ``t`` (s)."""
-        if self._last is not None:
-            t_last, reflected, beyond = self._last
-            self.reflected_energy += reflected * (t - t_last)
-            self.beyond_energy += beyond * (t - t_last)
-        self._last = None
+        self.tally = PowerTally("reflected", "beyond_grid")
+        """Energy reflected back to the generators and absorbed beyond the grid so far, J."""
 
     def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
         """Recompute the absorbed power for the current temperature (or switch it off)."""
-        self.book_until(t)
         if self.source is None:
             sigma, eps, t0 = dielectric_tables(self.ctx.tissue, solver.t_ref)
             self.source = MicrowaveSource(
@@ -133,6 +127,7 @@ class MicrowaveSessionSource:
             )
         if not on:
             solver.set_source(None)
+            self.tally.hold(t, reflected=0.0, beyond_grid=0.0)
             return {
                 "effective_permittivity": float("nan"),
                 "effective_conductivity_s_m": float("nan"),
@@ -142,7 +137,7 @@ class MicrowaveSessionSource:
             }
         src = self.source
         solver.source_written(src.update(solver.padded, solver.source_array()))
-        self._last = (t, src.reflected_power, src.beyond_power)
+        self.tally.hold(t, reflected=src.reflected_power, beyond_grid=src.beyond_power)
         eps_eff, sig_eff = src.effective[0]
         return {
             "effective_permittivity": eps_eff,
@@ -164,8 +159,8 @@ def generator_energy(
     return {
         "generator_energy_j": generated,
         "line_loss_j": generated - fed,
-        "reflected_energy_j": source.reflected_energy,
-        "beyond_grid_energy_j": source.beyond_energy,
+        "reflected_energy_j": source.tally.energy["reflected"],
+        "beyond_grid_energy_j": source.tally.energy["beyond_grid"],
     }
 
 
@@ -192,7 +187,7 @@ def run_microwave_session(
         "auto" if session.cooldown_s is None else session.cooldown_s,
         label,
     )
-    source.book_until(session.duration_s)  # without a cool-down, nothing switched it off
+    source.tally.book(session.duration_s)  # without a cool-down, nothing switched it off
     delivered: dict[str, Any] = {
         "power_per_applicator_w": session.power_w,
         "power": format_quantity(session.power),

@@ -54,7 +54,13 @@ from ..physics.thermal import ThermalSolver
 from ..scenario.models import RadiofrequencyElectrode, RadiofrequencySession
 from ..tissue.presets import TissueModel
 from .base import SessionContext, SessionResult
-from .thermal import energy_summary, run_thermal_session, session_fields, timeseries_frame
+from .thermal import (
+    PowerTally,
+    energy_summary,
+    run_thermal_session,
+    session_fields,
+    timeseries_frame,
+)
 
 __all__ = [
     "Generator",
@@ -216,8 +222,8 @@ class RadiofrequencySource:
         self.material = np.ascontiguousarray(ctx.anatomy.material)
         self.table: np.ndarray | None = None
         self.solve_s = 0.0
-        self.generator_energy = 0.0
-        self._last: tuple[float, float] | None = None  # (t, generator power) of the last update
+        self.tally = PowerTally("generator")
+        """Energy the generator put out so far, J."""
         self._held = False
         self._source_on = False
 
@@ -309,8 +315,6 @@ class RadiofrequencySource:
         """Set the Joule heat for the interval from ``t`` (s); return the generator's columns."""
         if self.table is None:
             self._setup(solver)
-        if self._last is not None:
-            self.generator_energy += self._last[1] * (t - self._last[0])
         self._hold(solver, on)
         cols = {
             "impedance_ohm": math.nan,
@@ -365,7 +369,7 @@ class RadiofrequencySource:
         elif self._source_on:
             solver.set_source(None)
             self._source_on = False
-        self._last = (t, cols["generator_power_w"])
+        self.tally.hold(t, generator=cols["generator_power_w"])
         return cols
 
 
@@ -383,8 +387,7 @@ def run_radiofrequency_session(
         label,
         coldest=cold,
     )
-    if source._last is not None:  # the last interval of power-on ended with the phase
-        source.generator_energy += source._last[1] * max(session.duration_s - source._last[0], 0.0)
+    source.tally.book(session.duration_s)  # the last interval of power-on ended with the phase
     solver_info |= {
         "potential_solves": sum(c.solves for c in source.channels),
         "potential_iterations": sum(c.iterations for c in source.channels),
@@ -410,7 +413,7 @@ def run_radiofrequency_session(
             }
             for e, m in zip(session.electrodes, source.masks, strict=True)
         ],
-        "generator_energy_j": source.generator_energy,
+        "generator_energy_j": source.tally.energy["generator"],
         "energy_j": run.solver.ledger.delivered,
         "baseline_impedance_ohm": [c.generator.baseline for c in source.channels],
         "rolloff_events": [t for c in source.channels for t in c.generator.events],

@@ -31,6 +31,7 @@ from ..tissue.presets import TissueModel
 from .base import SessionContext
 
 __all__ = [
+    "PowerTally",
     "ThermalSessionRun",
     "ThermalSource",
     "phase_windows",
@@ -41,6 +42,31 @@ __all__ = [
 MAX_AUTO_COOLDOWN = 600.0  # s: an "auto" cool-down stops here even if tissue is still hot
 MAX_DOSE_INTERVAL = 2.0  # s: the thermal dose is integrated over intervals at most this long
 STATE_INTERVAL = 5.0  # s: killed cells and lost perfusion are moved into the state this often
+
+
+class PowerTally:
+    """Energies (J) of powers a source holds constant from one update to the next.
+
+    ``hold(t, name=power, ...)`` books the powers held so far up to ``t`` and holds the new ones;
+    ``book(t)`` books up to ``t`` only (a time at or before the last one books nothing).
+    """
+
+    def __init__(self, *names: str) -> None:
+        self.energy = dict.fromkeys(names, 0.0)
+        self._t: float | None = None
+        self._powers: dict[str, float] = {}
+
+    def book(self, t: float) -> None:
+        """Add the held powers times the time since the last booking, up to ``t`` (s)."""
+        if self._t is not None and t > self._t:
+            for name, power in self._powers.items():
+                self.energy[name] += power * (t - self._t)
+            self._t = t
+
+    def hold(self, t: float, **powers: float) -> None:
+        """Book up to ``t`` (s), then hold ``powers`` (W, by name) from ``t`` on."""
+        self.book(t)
+        self._t, self._powers = t, powers
 
 
 class ThermalSource(Protocol):

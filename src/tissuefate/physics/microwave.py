@@ -445,21 +445,20 @@ class MicrowaveSource:
         weighted by the pattern of applicator ``n`` there: what the tissue beyond is taken to be."""
         inner = theta_padded[1:-1, 1:-1, 1:-1]
         top = self.sigma_table.shape[1] - 1
-        num = num_eps = den = 0.0
-        for axis in range(3):
-            for side in (0, -1):
-                g = np.take(self._patterns[n], side, axis=axis).astype(np.float64)
-                m = np.take(self.material, side, axis=axis)
-                x = np.clip((np.take(inner, side, axis=axis) - self.t0) / self.dt_table, 0, top)
-                i = np.minimum(x.astype(np.int64), top - 1)
-                f = x - i
-                sig = self.sigma_table[m, i] * (1.0 - f) + self.sigma_table[m, i + 1] * f
-                eps = self.eps_table[m, i] * (1.0 - f) + self.eps_table[m, i + 1] * f
-                num += float(np.sum(g * sig))
-                num_eps += float(np.sum(g * eps))
-                den += float(np.sum(g))
+        faces = [(axis, side) for axis in range(3) for side in (0, -1)]
+        g = np.concatenate([np.take(self._patterns[n], s, axis=a).ravel() for a, s in faces])
+        m = np.concatenate([np.take(self.material, s, axis=a).ravel() for a, s in faces])
+        theta = np.concatenate([np.take(inner, s, axis=a).ravel() for a, s in faces])
+        x = np.clip((theta - self.t0) / self.dt_table, 0, top)
+        i = np.minimum(x.astype(np.int64), top - 1)
+        f = x - i
+        den = float(np.sum(g, dtype=np.float64))
         if den > 0:
-            return num / den, num_eps / den
+            sig, eps = (
+                float(np.sum(g * (table[m, i] * (1.0 - f) + table[m, i + 1] * f))) / den
+                for table in (self.sigma_table, self.eps_table)
+            )
+            return sig, eps
         return self._matched_conductivity[n], self.applicators[n].pattern.reference_permittivity
 
     def _properties_at_tip(self, n: int, theta_padded: np.ndarray) -> tuple[float, float]:
