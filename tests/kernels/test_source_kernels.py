@@ -381,3 +381,53 @@ def test_microwave_source_writes_the_same_density_whatever_the_size_of_the_grid(
     assert src[24].delivered_power == pytest.approx(src[96].delivered_power, rel=0.01)
     assert src[96].beyond_power < 0.01 * src[96].delivered_power
     assert 0.2 < src[24].beyond_power / src[24].delivered_power < 0.35
+
+
+# ------------------------------------------------------------------------------------------------
+# the emitting extent is bounded
+# ------------------------------------------------------------------------------------------------
+
+
+def test_elongation_follows_the_power_law_up_to_its_bound():
+    free = antenna_pattern("dual_slot", max_elongation=None)
+    capped = dataclasses.replace(free, max_elongation=2.0)
+    eps_ref, p = free.reference_permittivity, free.elongation_exponent
+    for eps in (eps_ref, 40.0, 30.0, 20.0, 10.0, 1.0):
+        law = (eps_ref / eps) ** p
+        assert free.elongation(eps) == pytest.approx(law, rel=1e-12)
+        assert capped.elongation(eps) == pytest.approx(min(law, 2.0), rel=1e-12)
+
+
+def test_a_bounded_antenna_writes_what_a_fixed_longer_one_would():
+    """In tissue heated past the bound (uniformly, to 117 degC), an antenna whose growth factor
+    is capped at ``c`` writes the same density as one that does not grow (exponent 0) with its
+    emitting lengths ``c`` times longer (the drying still detunes its choke and reflects power,
+    the same in both); unbounded, the pattern keeps growing and writes another one."""
+    cap = 1.8
+    free = antenna_pattern("dual_slot", max_elongation=None)
+    tissue = load_tissue("liver")
+    sigma, eps, t0 = dielectric_tables(tissue, T_REF)
+    material = np.zeros(GRID.shape, np.uint8)
+
+    def written(pattern):
+        app = MicrowaveApplicator((0.0, 0.0, -2e-3), (0.0, 0.0, -1.0), pattern, 40.0)
+        src = MicrowaveSource(GRID, [app], material, sigma, eps, t0, TABLE_STEP_K)
+        q = np.zeros((18, 18, 18), np.float32)
+        for _ in range(4):
+            src.update(np.full((18, 18, 18), 80.0, np.float32), q)
+        return q, src.reflected_power
+
+    capped, reflected = written(dataclasses.replace(free, max_elongation=cap))
+    fixed, same = written(
+        dataclasses.replace(
+            free,
+            elongation_exponent=0.0,
+            half_length=cap * free.half_length,
+            tail_length=cap * free.tail_length,
+        )
+    )
+    unbounded, _ = written(free)
+    assert reflected > 0.0
+    assert same == pytest.approx(reflected, rel=1e-12)
+    np.testing.assert_allclose(capped, fixed, rtol=1e-6, atol=1e-6 * float(capped.max()))
+    assert np.abs(unbounded - capped).max() > 0.05 * float(capped.max())

@@ -67,7 +67,7 @@ def test_minimal_scenario_gets_the_defaults() -> None:
     assert session.frequency_hz == 2.45e9
     assert session.cooldown == "auto"
     assert session.cooldown_s is None
-    assert session.applicators[0].antenna == "dual_slot"
+    assert session.applicators[0].antenna == "internally_cooled"
 
 
 def test_si_properties() -> None:

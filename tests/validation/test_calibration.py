@@ -91,35 +91,35 @@ def _he_ex_vivo_errors(rows, axis):
     return [abs(r.error) for r in fitted if r.quantity.startswith(axis)]
 
 
-def test_the_efficiency_fit_meets_the_he_2010_long_axes_and_rows_say_what_they_are_worth(
-    microwave_rows,
-):
-    """One efficiency for 18 experiments: the median error of the long axis is within the 15 %
-    the issue asks of predictions (measured 0.130); single rows at the ends of the time course
-    miss 25 % (docs/validation.md), so they are not asserted one by one."""
+def test_the_size_fit_meets_every_he_2010_axis_and_rows_say_what_they_are_worth(microwave_rows):
+    """The internally cooled antenna's efficiency and bounded growth, fitted to 18 experiments:
+    every axis within the 25 % of a single row and both medians within the 15 % the issue asks of
+    predictions (measured 0.035 short, 0.059 long; with the growth unbounded the best efficiency
+    left 0.159 and 0.136, and 6 of 36 axes beyond 25 %)."""
     assert {r.kind for r in microwave_rows} == {"fitted", "predicted"}
-    assert np.median(_he_ex_vivo_errors(microwave_rows, "long axis")) <= 0.15
+    for axis in ("short axis", "long axis"):
+        errors = _he_ex_vivo_errors(microwave_rows, axis)
+        assert np.median(errors) <= 0.15, axis
+        assert max(errors) <= 0.25, axis
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13 open: the model's short axis grows 1.4 times from 6 to 16 min at 30 W where "
-    "the measured one grows 1.8 times, so one efficiency leaves a median error of 0.158",
-)
-def test_the_efficiency_fit_meets_the_he_2010_short_axes(microwave_rows):
-    assert np.median(_he_ex_vivo_errors(microwave_rows, "short axis")) <= 0.15
+def test_the_cooled_antenna_bounds_its_growth_and_the_research_antennas_do_not():
+    cooled, dual = antenna_pattern("internally_cooled"), antenna_pattern("dual_slot")
+    dried = 10.9  # liver's permittivity at 100 degC, the floor of the near-antenna permittivity
+    assert cooled.elongation(dried) == pytest.approx(cooled.max_elongation)
+    assert cooled.max_elongation < 1.5
+    assert dual.max_elongation is None
+    assert dual.elongation(dried) > 5.0
 
 
 def test_the_stasis_fit_meets_the_in_vivo_series_and_the_held_out_pairs_shrink_in_vivo(
     microwave_rows,
 ):
-    """Perfused liver: with the measured human perfusion and flow stopping at 2 times the
-    cells' dose (fitted to the 16 in vivo short axes of He 2010, median error 0.069), the held-out
-    pairs of one device ex vivo and in vivo: the 70 W, 5 min zone comes out smaller in vivo, as
-    measured (0.87 in volume against 0.68: beyond the issue's 0.15 since the pattern is normalised
-    over all space, so it is in the acceptance test below), and the 60 W, 1 min short axis within
-    0.15 (1.18 against 1.07). With the former preset (6.4e-3 1/s, flow stopping with the cells)
-    the ratios were 2.38 and 1.48."""
+    """Perfused liver: with the measured human perfusion and flow stopping at 14.5 times the
+    cells' dose (fitted to the 16 in vivo short axes of He 2010, median error 0.065), the held-out
+    pairs of one device ex vivo and in vivo are predicted within the issue's 0.15: the 70 W, 5 min
+    volume (0.60 against 0.68) and the 60 W, 1 min short axis (1.10 against 1.07). With the
+    former preset (6.4e-3 1/s, flow stopping with the cells) the ratios were 2.38 and 1.48."""
     in_vivo = [r for r in microwave_rows if r.kind == "fitted" and "in vivo canine" in r.case]
     short = [abs(r.error) for r in in_vivo if r.quantity.startswith("short axis")]
     assert len(short) == 16
@@ -128,14 +128,15 @@ def test_the_stasis_fit_meets_the_in_vivo_series_and_the_held_out_pairs_shrink_i
     by_pair = {r.case.split(":")[0]: r for r in pairs}
     assert set(by_pair) == {"microwave M11/M10", "microwave M13/M12"}
     assert by_pair["microwave M11/M10"].simulated < 1.0
+    assert by_pair["microwave M11/M10"].ok
     assert by_pair["microwave M13/M12"].ok
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13 open: the model's zones are too long along the antenna (+45 to +90 %), "
-    "other devices' ex vivo volumes come out up to 1.7 times the measured and the 70 W in vivo / "
-    "ex vivo pair misses by 0.20; docs/validation.md",
+    reason="issue 13 open: at one efficiency fitted to He 2010 (30-50 W), other devices' zones at "
+    "70-120 W come out too wide (short axes +34 to +41 %, volumes up to 2.4 times the measured), "
+    "though their measured zones are smaller than He's at lower power; docs/validation.md",
 )
 def test_microwave_predictions_meet_the_acceptance_of_issue_13(microwave_rows):
     medians = [r for r in microwave_rows if r.quantity.startswith("median")]

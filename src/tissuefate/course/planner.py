@@ -128,8 +128,8 @@ def heating_offset_m(template: SessionTemplate) -> float:
 
     Negative when the centre lies ahead of the tip. From the device models:
 
-    - microwave: the antenna's ``center`` in ``modalities/antennas.yaml`` (7 mm for both
-      antennas), around which :func:`~tissuefate.physics.microwave.emitter_density` places the
+    - microwave: the antenna's ``center`` in ``modalities/antennas.yaml`` (7 mm for every
+      antenna), around which :func:`~tissuefate.physics.microwave.emitter_density` places the
       emitting segment;
     - radiofrequency ``needle`` and ``cluster``: half the ``active_length``
       (:func:`~tissuefate.grid.needles.needle_segment` runs it back from the tip);

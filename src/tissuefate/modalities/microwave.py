@@ -45,6 +45,7 @@ _PATTERN_FIELDS = {
     "elongation_exponent": "dimensionless",
     "detuned_tail_fraction": "dimensionless",
     "efficiency": "dimensionless",
+    "max_elongation": "dimensionless",
 }
 
 

@@ -13,7 +13,10 @@ and its permittivity ``eps_near`` falls, the emitting lengths grow as
 ``(eps_ref / eps_near) ** p`` (``p = 1/2`` would be the wavelength scaling alone; ``p`` is
 fitted), a choke detunes and leaks a tail along the shaft, and ``α`` falls with the
 pattern-weighted permittivity and conductivity, so power reaches further. The emitting extent is
-bounded: the near-antenna permittivity is floored at its value in tissue boiled dry.
+bounded twice: the near-antenna permittivity is floored at its value in tissue boiled dry, and the
+growth factor is capped at ``max_elongation`` (a fitted bound: the radiating structure of an
+antenna is fixed metal, and its current distribution stops following the wavelength once the
+tissue next to it has dried; the factor would reach 6.5 in liver boiled dry).
 
 Not all of the generator's power reaches the tissue. A fraction ``1 - efficiency`` is lost in the
 cable and the applicator (and carried off by its coolant); of the rest, the fraction ``|Γ|²`` is
@@ -112,7 +115,15 @@ class AntennaPattern:
     efficiency
         Fraction of the generator's power that reaches the tissue through a matched antenna; the
         rest is lost in the cable and the applicator (and carried off by its coolant).
+    max_elongation
+        Upper bound of the growth factor of the emitting lengths (>= 1); None: bounded only by
+        the floor of the near-antenna permittivity.
     """
+
+    def elongation(self, eps_near: float) -> float:
+        """Growth factor of the emitting lengths at near-antenna permittivity ``eps_near``."""
+        scale = (self.reference_permittivity / eps_near) ** self.elongation_exponent
+        return scale if self.max_elongation is None else min(scale, self.max_elongation)
 
     def tail_at(self, eps_near: float) -> float:
         """Tail fraction at near-antenna permittivity ``eps_near``."""
@@ -136,6 +147,7 @@ class AntennaPattern:
     elongation_exponent: float = 0.5
     detuned_tail_fraction: float | None = None
     efficiency: float = 1.0
+    max_elongation: float | None = None
 
 
 @dataclass(frozen=True)
@@ -536,7 +548,7 @@ class MicrowaveSource:
                 self._build(
                     n,
                     attenuation_constant(eps0, sig0, self.frequency),
-                    (app.pattern.reference_permittivity / eps0) ** app.pattern.elongation_exponent,
+                    app.pattern.elongation(eps0),
                     theta_padded,
                     eps0,
                 )
@@ -563,9 +575,7 @@ class MicrowaveSource:
             self.near_permittivity[n] = eps_near
             self.reflection[n] = self._reflection(n, eps_near)
             alpha = attenuation_constant(eps_eff, sig_eff, self.frequency)
-            scale = (
-                app.pattern.reference_permittivity / eps_near
-            ) ** app.pattern.elongation_exponent
+            scale = app.pattern.elongation(eps_near)
             a_b, s_b = self._built[n]
             if abs(alpha / a_b - 1) > REBUILD_TOLERANCE or abs(scale / s_b - 1) > REBUILD_TOLERANCE:
                 self._build(n, alpha, scale, theta_padded, eps_near)

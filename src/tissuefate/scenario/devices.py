@@ -52,12 +52,14 @@ class MicrowaveApplicator(_Model):
 
     ``efficiency``: the fraction of the generator's power that reaches the tissue through a
     matched antenna (the rest is lost in the cable and applicator); default: the antenna model's
-    fitted value (``modalities/antennas.yaml``).
+    fitted value (``modalities/antennas.yaml``). ``antenna``: ``internally_cooled`` (the clinical
+    antenna calibrated on zone sizes; default), or the Brace group's research antennas
+    ``dual_slot`` and ``monopole``.
     """
 
     tip: Vec3
     direction: Direction
-    antenna: Literal["dual_slot", "monopole"] = "dual_slot"
+    antenna: Literal["internally_cooled", "dual_slot", "monopole"] = "internally_cooled"
     efficiency: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
 
     @property
