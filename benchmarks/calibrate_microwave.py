@@ -80,26 +80,23 @@ SCALE = np.array([1e3, 1, 1e3, 1, 1])  # to mm for lengths
 COOLED = "internally_cooled"
 
 
-def _patterns(p: np.ndarray, size: np.ndarray) -> dict[str, dict[str, float]]:
+def _patterns(p: np.ndarray, size: np.ndarray | None = None) -> dict[str, dict[str, float]]:
     """Antenna keys from the shape parameters ``p`` (of the Brace antennas; the internally
     cooled antenna takes the dual-slot's) and the size parameters ``size`` of the internally
-    cooled antenna (efficiency, max_elongation)."""
+    cooled antenna (efficiency, max_elongation; None: the Brace antennas only)."""
     dual, detuned, mono, tail, expo = (float(v) for v in p)
-    return {
+    brace = {
         "dual_slot": {
             "half_length": dual,
             "detuned_tail_fraction": detuned,
             "elongation_exponent": expo,
         },
         "monopole": {"half_length": mono, "tail_fraction": tail, "elongation_exponent": expo},
-        COOLED: {
-            "half_length": dual,
-            "detuned_tail_fraction": detuned,
-            "elongation_exponent": expo,
-            "efficiency": float(size[0]),
-            "max_elongation": float(size[1]),
-        },
     }
+    if size is None:
+        return brace
+    cooled = {**brace["dual_slot"], "efficiency": float(size[0]), "max_elongation": float(size[1])}
+    return {**brace, COOLED: cooled}
 
 
 def fit_shapes(start: np.ndarray, spacing_mm: float = 1.0) -> np.ndarray:
@@ -107,7 +104,7 @@ def fit_shapes(start: np.ndarray, spacing_mm: float = 1.0) -> np.ndarray:
     antennas' efficiency in antennas.yaml)."""
 
     def residual(p: np.ndarray) -> np.ndarray:
-        pats = _patterns(p, np.array([1.0, 1.0]))
+        pats = _patterns(p)
         out = np.array(
             [
                 aspect_ratio(a, power, spacing_mm, **pats[a])["ratio"] - target

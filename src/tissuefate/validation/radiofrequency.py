@@ -22,12 +22,18 @@ FITTED_POWER_W = 12.5  # W, fitted to the volume (see the module docstring)
 
 
 def cooled_electrode_ex_vivo(
-    power_w: float = FITTED_POWER_W, spacing_mm: float = 1.0, minutes: float = 12.0
+    power_w: float = FITTED_POWER_W,
+    spacing_mm: float = 1.0,
+    minutes: float = 12.0,
+    active_length_mm: float = 20.0,
+    block_mm: tuple[float, float, float] = (56.0, 56.0, 72.0),
 ) -> dict[str, Any]:
-    """Zone (mL, mm) of the ex vivo cooled-electrode experiment for a generator power (W)."""
+    """Zone (mL, mm) of the ex vivo cooled-electrode experiment for a generator power (W); the
+    active tip (centred in the block) and the block may be changed for scans."""
+    x, y, z = block_mm
     text = f"""
 name: rf-ex-vivo-cooled-2cm
-grid: {{size: [56 mm, 56 mm, 72 mm], spacing: {spacing_mm} mm}}
+grid: {{size: [{x} mm, {y} mm, {z} mm], spacing: {spacing_mm} mm}}
 tissue: {{preset: liver, parameters: {{perfusion_rate: 0 1/s}}}}
 thermal: {{initial_temperature: 20 degC, boundary_temperature: 20 degC}}
 strategies:
@@ -35,7 +41,8 @@ strategies:
     sessions:
       - modality: radiofrequency
         electrodes:
-          - {{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], active_length: 20 mm,
+          - {{tip: [0 mm, 0 mm, {-active_length_mm / 2} mm], direction: [0, 0, -1],
+              active_length: {active_length_mm} mm,
               diameter: 1.5 mm, cooled: true, coolant_temperature: 10 degC}}
         power: {power_w} W
         duration: {minutes} min
