@@ -1,33 +1,159 @@
-"""Fit the cryoprobe heat-transfer coefficient to the single-probe phantom of Littrup et al. 2009.
+"""Fit each cryogen's probe heat-transfer coefficient to its fit row, and check the cryo rows.
 
-Run: ``python benchmarks/calibrate_cryo.py [coefficients in W/m²/K ...]`` — prints the isotherm
-diameters of one 2.4 mm probe after 15 min in agar at 39 °C for each coefficient, on a 1 mm grid
-(and 0.5 mm with ``--fine``). The coefficient in ``modalities/cryoprobes.yaml`` is the round value
-whose -30 °C diameter is closest to 12 mm.
+Run: ``python benchmarks/calibrate_cryo.py`` — for every cryogen with a ``role: fit`` row in
+``validation/data/cryo.csv``, finds the coefficient (W/m²/K) at which the model meets the row
+(root of model − measured in log coefficient, 1 % in the coefficient), then prints every row at the
+fitted values. ``--scan H1,H2,...`` prints the rows at given coefficients instead (every cryogen
+at once), ``--perfect`` at perfect contact (the held voxels conduct like the frozen tissue);
+``--convergence`` reruns each distinct setup on a grid 1.5 times finer and in a block 1.3 times
+larger. The fitted values go into ``modalities/cryoprobes.yaml`` by hand, with the row they were
+fitted to. A ``role: fit`` row in vivo sets the liver's ``cryo_stasis_temperature`` (°C, the
+temperature below which chilled tissue stops perfusing), after the coefficients; ``--stasis
+T1,T2,...`` prints the rows at given values.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from unittest import mock
 
+from scipy.optimize import brentq
+
 from tissuefate.modalities import cryo
-from tissuefate.validation.cryo import single_probe
+from tissuefate.validation.cryo import (
+    CryoExperiment,
+    load_cryo_experiments,
+    model_value,
+    simulate,
+)
+
+_ORIGINAL = cryo.cryogen
+STASIS = "cryo_stasis_temperature"
+
+
+@contextmanager
+def coefficients(values: dict[str, float]) -> Iterator[None]:
+    """Run with the given heat-transfer coefficients (W/m²/K) for the named cryogens."""
+
+    def patched(name: str = "argon") -> cryo.Cryogen:
+        c = _ORIGINAL(name)
+        return dataclasses.replace(c, heat_transfer=values.get(name, c.heat_transfer))
+
+    with mock.patch.object(cryo, "cryogen", patched):
+        yield
+
+
+def fit(exp: CryoExperiment) -> float:
+    """The coefficient at which ``exp``'s model value meets its measured value."""
+
+    def residual(log_h: float) -> float:
+        with coefficients({exp.cryogen: math.exp(log_h)}):
+            value = model_value(exp, simulate(exp))
+        print(json.dumps({"row": exp.row, "h": round(math.exp(log_h), 1), "model": value}))
+        return value - exp.measured_mm
+
+    return math.exp(brentq(residual, math.log(200.0), math.log(5000.0), xtol=0.01))
+
+
+def fit_stasis(
+    exp: CryoExperiment, reference: CryoExperiment | None, coefficients_fitted: dict[str, float]
+) -> float:
+    """The liver's ``cryo_stasis_temperature`` (°C) at which ``exp`` meets its measured value
+    (for a ratio row, the ratio of its value to that of ``reference``)."""
+
+    def value_at(e: CryoExperiment, stasis: float) -> float:
+        with coefficients(coefficients_fitted):
+            return model_value(e, simulate(e, tissue_parameters={STASIS: f"{stasis} degC"}))
+
+    def residual(stasis: float) -> float:
+        value = value_at(exp, stasis)
+        if reference is not None:
+            value /= value_at(reference, stasis)
+        print(json.dumps({"row": exp.row, "stasis_c": round(stasis, 2), "model": value}))
+        return value - exp.measured_mm
+
+    return brentq(residual, -1.0, 36.0, xtol=0.1)
+
+
+def report(
+    experiments: list[CryoExperiment], stasis: float | None = None, **simulate_args: float
+) -> None:
+    """Every row at the current coefficients, each distinct setup run once."""
+    params = None if stasis is None else {STASIS: f"{stasis} degC"}
+    sims: dict[tuple[object, ...], dict[str, float]] = {}
+
+    def sim_of(exp: CryoExperiment) -> dict[str, float]:
+        if exp.setup not in sims:
+            tissue = params if exp.medium == "in_vivo" else None
+            sims[exp.setup] = simulate(exp, tissue_parameters=tissue, **simulate_args)
+        return sims[exp.setup]
+
+    by_row = {e.row: e for e in experiments}
+    for exp in experiments:
+        value = model_value(exp, sim_of(exp))
+        if exp.ratio_to is not None:
+            value /= model_value(exp, sim_of(by_row[exp.ratio_to]))
+            error = value - exp.measured_mm
+        else:
+            error = value - exp.measured_mm if exp.absolute else value / exp.measured_mm - 1.0
+        print(
+            f"{exp.row:14s} {exp.role:8s} model {value:7.3f}  measured {exp.measured_mm:7.3f}"
+            f"  error {error:+.3f}"
+        )
 
 
 def main(argv: list[str]) -> None:
-    fine = "--fine" in argv
-    values = [float(a) for a in argv if not a.startswith("--")] or [300.0, 1000.0, 1e5]
-    for coefficient in values:
-        with mock.patch.object(
-            cryo, "probe_heat_transfer", lambda gas="argon", c=coefficient: (c, "calibration")
-        ):
-            for spacing in (1.0, 0.5) if fine else (1.0,):
-                size = (48.0, 48.0, 64.0) if spacing < 1 else (56.0, 56.0, 72.0)
-                result = single_probe(spacing, size_mm=size)
-                shown = {k: round(v, 2) for k, v in result.items()}
-                print(json.dumps({"coefficient": coefficient, "spacing_mm": spacing, **shown}))
+    experiments = load_cryo_experiments()
+    if "--scan" in argv:
+        for h in (float(v) for v in argv[argv.index("--scan") + 1].split(",")):
+            print(f"-- coefficient {h:g} W/m^2/K")
+            with coefficients({"argon": h, "liquid_nitrogen": h}):
+                report(experiments)
+        return
+    if "--stasis" in argv:
+        for t in (float(v) for v in argv[argv.index("--stasis") + 1].split(",")):
+            print(f"-- cryo_stasis_temperature {t:g} degC")
+            report(experiments, stasis=t)
+        return
+    if "--perfect" in argv:
+        with coefficients({"argon": 1e9, "liquid_nitrogen": 1e9}):
+            report(experiments)
+        return
+    if "--convergence" in argv:
+        sims: dict[tuple[object, ...], tuple[dict[str, float], ...]] = {}
+        for exp in experiments:
+            if exp.setup not in sims:
+                sims[exp.setup] = (
+                    simulate(exp),
+                    simulate(exp, grid_mm=exp.grid_mm / 1.5),
+                    simulate(exp, scale_block=1.3),
+                )
+            base, fine, large = (model_value(exp, s) for s in sims[exp.setup])
+            print(
+                f"{exp.row:14s} {base:6.1f} mm; grid {exp.grid_mm / 1.5:.2f} mm: {fine:6.1f}"
+                f" ({fine / base - 1:+.3f}); block x1.3: {large:6.1f} ({large / base - 1:+.3f})"
+            )
+        return
+    fitted: dict[str, float] = {}
+    for exp in experiments:
+        if exp.role == "fit" and exp.medium == "gel":
+            fitted[exp.cryogen] = fit(exp)
+            print(f"fitted {exp.cryogen}: {fitted[exp.cryogen]:.0f} W/m^2/K on {exp.row}")
+    if "liquid_nitrogen" not in fitted and "argon" in fitted:
+        fitted["liquid_nitrogen"] = fitted["argon"]  # the assumption of cryoprobes.yaml
+    stasis = None
+    for exp in experiments:
+        if exp.role == "fit" and exp.medium == "in_vivo":
+            reference = next((e for e in experiments if e.row == exp.ratio_to), None)
+            stasis = fit_stasis(exp, reference, fitted)
+            print(f"fitted {STASIS}: {stasis:.2f} degC on {exp.row}")
+    with coefficients(fitted):
+        report(experiments, stasis=stasis)
 
 
 if __name__ == "__main__":

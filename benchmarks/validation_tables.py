@@ -4,8 +4,8 @@ Two layouts:
 
 * ``--by-kind`` (default): one table per kind (exact, consistency, fitted, predicted, judged,
   reported), the layout of the "Last run" section. Rows of single published microwave zones
-  (``microwave M...`` with a short axis, long axis or volume) are counted, not listed: they are
-  in the microwave sections.
+  (``microwave M...`` with a short axis, long axis or volume) and cryo isotherms (``cryo ...``)
+  are counted, not listed: they are in their own sections.
 * ``--calibration``: the rows of one group as the microwave sections show them (row, kind,
   quantity, model, measured, error, tolerance, ok), e.g. the predicted microwave rows with
   ``--calibration --kind predicted``.
@@ -33,7 +33,9 @@ ZONE_QUANTITIES = ("short axis", "long axis", "volume")
 
 
 def single_zone(row: dict) -> bool:
-    """A row of one published microwave zone (listed in the microwave sections)."""
+    """A row of one published microwave zone or cryo isotherm (listed in their own sections)."""
+    if row["case"].startswith("cryo "):
+        return True
     return (
         row["case"].startswith("microwave M")
         and "/" not in row["case"].split(":")[0]
@@ -61,8 +63,8 @@ def by_kind(rows: list[dict]) -> str:
         if zones:
             good = sum(bool(r["ok"]) for r in zones)
             out += [
-                f"Plus {len(zones)} rows of single published microwave zones ({good} within "
-                "their tolerance), listed in the microwave sections above.",
+                f"Plus {len(zones)} rows of single published microwave zones and cryo isotherms "
+                f"({good} within their tolerance), listed in their sections above.",
                 "",
             ]
         out += [

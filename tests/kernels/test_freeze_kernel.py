@@ -18,8 +18,10 @@ def _case(rng, shape, dtype):
     return theta, s_warm, w_warm, fixed
 
 
+@pytest.mark.parametrize("extra", [(-1.0, 273.15, 0.0), (6.0, 273.15, 1.0), (3.0, 236.15, 1.3)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_freeze_coefficients_match_reference(dtype):
+def test_freeze_coefficients_match_reference(dtype, extra):
+    """``extra``: stasis offset, the offset of 0 K, the ice exponent."""
     rng = np.random.default_rng(3)
     shape = (7, 9, 11)
     theta, s_warm, w_warm, fixed = _case(rng, shape, dtype)
@@ -27,7 +29,7 @@ def test_freeze_coefficients_match_reference(dtype):
     for kernel in (kt.freeze_coefficients, kt.freeze_coefficients_numpy):
         s, w = s_warm.copy(), w_warm.copy()
         cold = np.ones(shape[:2], np.bool_)  # every row visited on the first call
-        n = kernel(theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold)
+        n = kernel(theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold, *extra)
         out.append((n, s, w, cold))
     (n_c, s_c, w_c, cold_c), (n_r, s_r, w_r, cold_r) = out
     assert n_c == n_r > 0
@@ -46,14 +48,37 @@ def test_freeze_coefficients_values_and_thaw():
     s, w = s_warm.copy(), w_warm.copy()
     fixed = np.zeros((1, 1, 3), np.uint8)
     cold = np.zeros((1, 1), np.bool_)
-    n = kt.freeze_coefficients(theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold)
+    # exponent 0 and stasis at freezing_start: the model without the ice law and cold stasis
+    args = (theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold, -1.0, 273.15, 0.0)
+    n = kt.freeze_coefficients(*args)
     assert n == 2
     np.testing.assert_allclose(s[1, 1, 1:4], [2.0, np.sqrt(1 + 3 * 0.5), 1.0])
     np.testing.assert_array_equal(w[1, 1, 1:4], [0.0, 0.0, 7.0])
     assert cold[0, 0]
     theta[...] = 5.0  # thawed: the row is restored once, then skipped
-    n = kt.freeze_coefficients(theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold)
+    n = kt.freeze_coefficients(*args)
     assert n == 0
     np.testing.assert_array_equal(s, s_warm)
     np.testing.assert_array_equal(w, w_warm)
     assert not cold[0, 0]
+
+
+def test_ice_law_and_cold_stasis():
+    """Below the freezing range k rises as (T_end / T)^n in kelvin; perfusion stops below the
+    stasis temperature even where the tissue has not started to freeze."""
+    theta = np.zeros((3, 3, 6), np.float64)  # offsets from 37 degC
+    theta[1, 1, 1:5] = [-37.0 - 100.0, -37.0 - 8.0, -37.0 + 3.0, -37.0 + 20.0]
+    s_warm = np.ones_like(theta)
+    w_warm = np.full_like(theta, 7.0)
+    s, w = s_warm.copy(), w_warm.copy()
+    fixed = np.zeros((1, 1, 4), np.uint8)
+    cold = np.zeros((1, 1), np.bool_)
+    kelvin = 37.0 + 273.15
+    lo, hi, stasis = -37.0 - 8.0, -37.0 - 1.0, -37.0 + 10.0
+    args = (theta, s, w, s_warm, w_warm, fixed, lo, hi, 4.0, cold, stasis, kelvin, 1.0)
+    assert kt.freeze_coefficients(*args) == 2
+    k = s[1, 1, 1:5] ** 2
+    np.testing.assert_allclose(k, [4.0 * 265.15 / 173.15, 4.0, 1.0, 1.0], rtol=1e-12)
+    # -100 and -8 degC frozen, +3 degC chilled below the +10 degC stasis: no flow; +20 flows
+    np.testing.assert_array_equal(w[1, 1, 1:5], [0.0, 0.0, 0.0, 7.0])
+    assert cold[0, 0]

@@ -170,7 +170,114 @@ def test_active_thaw_warms_the_iceball_faster_than_a_passive_one():
     np.testing.assert_array_equal(
         start["frozen_ml"].to_numpy(), active[active["time_s"] <= 120.0 + 1e-9]["frozen_ml"]
     )
-    # measured 0.97 mL still frozen and -6.4 degC after the passive thaw; 0.007 mL and +1.2 degC
-    # after the active one (the probe held at 20 degC melts the ice from inside)
-    assert end_active["frozen_ml"] < 0.5 * end_passive["frozen_ml"]
+    # one minute into the thaw, measured 0.68 mL still frozen after the passive thaw against
+    # 0.17 mL after the active one (the probe held at 20 degC melts the ice from inside); at its
+    # end -2.9 degC at the coldest against 20 degC (all ice melted, the probe at 20 degC)
+    mid = 180.0
+    mid_passive = passive[passive["time_s"] <= mid + 1e-9].iloc[-1]
+    mid_active = active[active["time_s"] <= mid + 1e-9].iloc[-1]
+    assert mid_passive["time_s"] == mid_active["time_s"] > 170.0
+    assert mid_active["frozen_ml"] < 0.5 * mid_passive["frozen_ml"]
     assert end_active["min_temperature_c"] > end_passive["min_temperature_c"] + 5.0
+
+
+# -- cryogens ---------------------------------------------------------------------------------
+CRYOGENS = """\
+name: cryogens
+grid: {{size: [30 mm, 30 mm, 36 mm], spacing: 1.5 mm}}
+tissue: liver
+strategies:
+  cryo:
+    sessions:
+      - modality: cryo
+        probes:
+          - {{tip: [-4.5 mm, 0 mm, -8 mm], direction: [0, 0, -1], active_length: 16 mm,
+              cryogen: {first}}}
+          - {{tip: [4.5 mm, 0 mm, -8 mm], direction: [0, 0, -1], active_length: 16 mm,
+              diameter: {diameter} mm, cryogen: {second}}}{gas}
+        protocol: [{{freeze: 2 min}}]
+        cooldown: 0 s
+"""
+
+
+@cache
+def _cryogens(first="argon", second="argon", gas=None, diameter=2.4):
+    line = "" if gas is None else f"\n        gas_temperature: {gas} degC"
+    text = CRYOGENS.format(first=first, second=second, gas=line, diameter=diameter)
+    return _session(simulate(loads_scenario(text)))
+
+
+def test_each_probe_is_held_at_its_cryogens_gas_temperature():
+    from tissuefate.modalities.cryo import cryogen
+
+    s = _cryogens("argon", "liquid_nitrogen")
+    argon, nitrogen = s["delivered"]["probes"]
+    assert argon["cryogen"] == "argon"
+    assert argon["gas_temperature_c"] == cryogen("argon").gas_temperature_c == -185.8
+    assert nitrogen["gas_temperature_c"] == cryogen("liquid_nitrogen").gas_temperature_c == -195.8
+    assert s["delivered"]["gas_temperature_c"] == -195.8  # the coldest
+    for name, entry in s["delivered"]["cryogens"].items():
+        assert entry["gas_temperature"].startswith("source: normal boiling point"), name
+        assert entry["heat_transfer"].split(":")[0] in ("fitted", "assumption", "source")
+
+
+def test_session_gas_temperature_holds_every_probe():
+    s = _cryogens("argon", "liquid_nitrogen", gas=-150.0)
+    assert [p["gas_temperature_c"] for p in s["delivered"]["probes"]] == [-150.0, -150.0]
+
+
+def test_a_colder_cryogen_freezes_more():
+    argon = _cryogens("argon", "argon")["cryo"]["iceball"]["volume_ml"]
+    nitrogen = _cryogens("liquid_nitrogen", "liquid_nitrogen")["cryo"]["iceball"]["volume_ml"]
+    assert nitrogen > argon * 1.02
+
+
+def test_a_thinner_probe_in_the_same_voxels_draws_less_heat():
+    """2.2 and 2.4 mm probes are the same voxels on a 1.5 mm grid; their contact is scaled by
+    their real surfaces, so the thinner one freezes less."""
+    thick, thin = _cryogens(diameter=2.4), _cryogens(diameter=2.2)
+    p_thick, p_thin = thick["delivered"]["probes"][1], thin["delivered"]["probes"][1]
+    assert p_thick["voxels"] == p_thin["voxels"]
+    assert p_thin["contact_conductivity_w_mk"] < 0.95 * p_thick["contact_conductivity_w_mk"]
+    assert thin["cryo"]["iceball"]["volume_ml"] < thick["cryo"]["iceball"]["volume_ml"]
+
+
+def test_surface_ratio_is_the_probe_surface_over_its_voxel_faces():
+    from types import SimpleNamespace
+
+    from tissuefate.modalities.cryo import surface_ratio
+
+    h = 1e-3
+    mask = np.zeros((8, 8, 20), bool)
+    mask[3:5, 3:5, 5:15] = True  # a 2 x 2 column, 10 voxels long
+    faces = 8 * 10 + 2 * 4
+    probe = SimpleNamespace(diameter_m=2.4e-3, active_length_m=10e-3)
+    ctx = SimpleNamespace(grid=SimpleNamespace(spacing=h))
+    surface = np.pi * 2.4e-3 * 10e-3 + 0.25 * np.pi * 2.4e-3**2
+    assert surface_ratio(ctx, mask, probe) == pytest.approx(surface / (faces * h * h), rel=1e-12)
+    edge = np.zeros((4, 4, 4), bool)
+    edge[0, 0, 0] = True  # a voxel on the grid's corner: its 3 outer faces count too
+    one = SimpleNamespace(diameter_m=1e-3, active_length_m=1e-3)
+    expected = (np.pi * 1e-6 + 0.25 * np.pi * 1e-6) / (6 * h * h)
+    assert surface_ratio(ctx, edge, one) == pytest.approx(expected, rel=1e-12)
+
+
+# -- frozen conductivity below the freezing range, cold stasis ----------------------------------
+def _with_parameters(**params):
+    text = CRYOGENS.format(first="argon", second="argon", gas="", diameter=2.4)
+    values = ", ".join(f"{k}: '{v}'" for k, v in params.items())
+    text = text.replace("tissue: liver", f"tissue: {{preset: liver, parameters: {{{values}}}}}")
+    return _session(simulate(loads_scenario(text)))["cryo"]["iceball"]["volume_ml"]
+
+
+def test_ice_conducting_better_when_colder_grows_the_iceball():
+    constant = _with_parameters(frozen_conductivity_exponent=0.0, cryo_stasis_temperature="-1 degC")
+    ice = _with_parameters(frozen_conductivity_exponent=1.0, cryo_stasis_temperature="-1 degC")
+    assert ice > 1.03 * constant
+
+
+def test_chilled_tissue_that_stops_perfusing_freezes_further():
+    frozen_only = _with_parameters(cryo_stasis_temperature="-1 degC")
+    chilled = _with_parameters(cryo_stasis_temperature="20 degC")
+    unperfused = _with_parameters(perfusion_rate="0 1/s")
+    assert frozen_only < chilled < unperfused * 1.001

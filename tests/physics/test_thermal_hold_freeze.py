@@ -17,7 +17,7 @@ WINDOWS = [
 ]
 
 
-def _solver(boundary="insulated", freezing=True, dtype=np.float64):
+def _solver(boundary="insulated", freezing=True, dtype=np.float64, model=None):
     grid = Grid(shape=(16, 16, 16), spacing=1e-3)
     shape = grid.shape
     vessel = np.zeros(shape, bool)
@@ -34,7 +34,7 @@ def _solver(boundary="insulated", freezing=True, dtype=np.float64):
         fixed=vessel,
         fixed_temperature=37.0,
         windows=WINDOWS,
-        freezing=Freezing(-8.0, -1.0, 4.0) if freezing else None,
+        freezing=(model or Freezing(-8.0, -1.0, 4.0)) if freezing else None,
         dtype=dtype,
     )
 
@@ -97,3 +97,33 @@ def test_stable_step_accounts_for_frozen_conductivity():
     assert cold == pytest.approx(warm / 4, rel=0.01)
     # never freezing: the frozen conductivity does not constrain the step
     assert _solver().max_stable_dt(20.0) > cold
+
+
+def test_ice_law_and_cold_stasis_in_the_solver():
+    """Below -8 degC k follows (T_end / T) in kelvin; below the stasis temperature (here 20 degC)
+    unfrozen tissue stops perfusing too; the stable step counts the coldest conductivity."""
+    model = Freezing(-8.0, -1.0, 4.0, exponent=1.0, stasis=20.0)
+    solver = _solver(model=model)
+    probe = np.zeros(solver.grid.shape, bool)
+    probe[8, 8, 4:12] = True
+    solver.hold(probe, -150.0)
+    dt = 0.9 * solver.max_stable_dt(-150.0)
+    for _ in range(30):
+        solver.update_coefficients()
+        solver.step(dt, 10)
+    solver.update_coefficients()
+    t = solver.temperature
+    w = solver._w[1:-1, 1:-1, 1:-1]
+    s = solver._s[1:-1, 1:-1, 1:-1]
+    free = ~solver.fixed
+    frozen = (t < -8.0) & free
+    assert frozen.any()
+    assert (t[frozen] < -20.0).any()
+    np.testing.assert_allclose(s[frozen] ** 2, 4 * K * 265.15 / (t[frozen] + 273.15), rtol=1e-6)
+    chilled = (t > 0.0) & (t < 20.0) & free
+    assert chilled.any()
+    assert np.all(w[chilled] == 0)
+    np.testing.assert_allclose(w[(t > 20.0) & free], W, rtol=1e-6)
+    # the coldest tissue conducts (265.15 / 123.15) times better than at -8 degC
+    plain = _solver().max_stable_dt(-150.0)
+    assert solver.max_stable_dt(-150.0) == pytest.approx(plain / (265.15 / 123.15), rel=0.01)

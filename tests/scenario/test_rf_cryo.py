@@ -83,7 +83,8 @@ strategies:
             direction: [0, 0, -1]
             diameter: 2.4 mm          # > 0, default 2.4 mm
             active_length: 40 mm      # freezing length behind the tip, > 0, default 40 mm
-        gas_temperature: -150 degC    # between -196 and -20 degC; default -150 degC
+            cryogen: liquid_nitrogen  # argon (default) or liquid_nitrogen
+        gas_temperature: -150 degC    # -196..-20 degC for every probe; default: the cryogen's
         thaw_temperature: 20 degC     # 0..60 degC; default 20 degC
         protocol:                     # ordered phases
           - freeze: 10 min
@@ -223,6 +224,7 @@ def test_cryo_example_parses_with_si_values() -> None:
     assert probe.direction == (0.0, 0.0, -1.0)
     assert probe.diameter_m == pytest.approx(2.4e-3)
     assert probe.active_length_m == pytest.approx(0.04)
+    assert probe.cryogen == "liquid_nitrogen"
     assert session.gas_temperature_c == pytest.approx(-150.0)
     assert session.thaw_temperature_c == pytest.approx(20.0)
     assert session.phases == (
@@ -244,7 +246,8 @@ def test_cryo_defaults() -> None:
     assert session.day == 0.0
     assert session.probes[0].diameter_m == pytest.approx(2.4e-3)
     assert session.probes[0].active_length_m == pytest.approx(0.04)
-    assert session.gas_temperature_c == pytest.approx(-150.0)
+    assert session.probes[0].cryogen == "argon"
+    assert session.gas_temperature_c is None  # each probe's cryogen's
     assert session.thaw_temperature_c == pytest.approx(20.0)
     assert session.cooldown == "auto"
     assert session.phases == (("freeze", 480.0, None),)
@@ -468,6 +471,8 @@ PROBE_TIP = "tip: [0 mm, 0 mm, 0 mm]"
         ("thaw_temperature: 20 degC", "thaw_temperature: 70 degC", f"{CRYO}.thaw_temperature",
          "must be between 0 degC and 60 degC"),
         ("diameter: 2.4 mm", "diameter: -2.4 mm", f"{CRYO}.probes[0].diameter", "greater than"),
+        ("cryogen: liquid_nitrogen", "cryogen: helium", f"{CRYO}.probes[0].cryogen",
+         "'argon' or 'liquid_nitrogen'"),
         ("cooldown: auto                # after", "cooldown: soon  # after",
          f"{CRYO}.cooldown", "expected 'auto' or a duration"),
     ],

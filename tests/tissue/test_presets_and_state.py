@@ -286,3 +286,16 @@ def test_history_reaches_injection_through_permeability_and_fluid_fraction():
     phi = extracellular_fraction(tissue, anatomy, state)
     assert np.allclose(phi[1], 1.0)  # dead cells no longer exclude the liquid
     assert np.allclose(phi[2:], 0.2)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "reason"),
+    [
+        ("cryo_stasis_temperature", "-5 degC", "must not be colder than freezing_start"),
+        ("frozen_conductivity_exponent", "-1", "must not be negative"),
+    ],
+)
+def test_cryo_parameters_are_checked(parameter, value, reason):
+    with pytest.raises(ScenarioError, match=reason) as info:
+        load_tissue("liver", [], {parameter: value}, source="case.yaml")
+    assert info.value.key == f"tissue.parameters.{parameter}"

@@ -4,6 +4,8 @@ Grids are 1 mm (see each case in ``tissuefate.validation.cases``). Fitted quanti
 in the case names; the others are predictions held to the tolerance stated in each case.
 """
 
+import pytest
+
 from tissuefate.validation import cases
 
 
@@ -16,11 +18,70 @@ def _assert_judged(rows):
         )
 
 
+_SIMS: dict = {}
+
+
+def _cryo_rows(names):
+    """The named rows of validation/data/cryo.csv, each distinct experiment run once."""
+    from tissuefate.validation.cryo import compare, load_cryo_experiments, simulate
+
+    every = {e.row: e for e in load_cryo_experiments()}
+    exps = [e for e in every.values() if e.row in names]
+    assert [e.row for e in exps] == list(names)
+
+    def sim_of(e):
+        if e.setup not in _SIMS:  # tests share the runs of one experiment
+            _SIMS[e.setup] = simulate(e)
+        return _SIMS[e.setup]
+
+    out = {}
+    for e in exps:
+        reference = None if e.ratio_to is None else sim_of(every[e.ratio_to])
+        out[e.row] = (compare(e, sim_of(e), reference), sim_of(e))
+    return out
+
+
 def test_cryo_isotherms_of_one_probe_in_gel():
-    rows = cases.cryo_single_probe(1.0)
-    _assert_judged(rows)
+    """Littrup 2.4 mm (fitted), Littrup 1.7 mm and the PMC4850244 isotherm gaps (predicted)."""
+    rows = _cryo_rows(("L1", "L2", "G1", "G2"))
+    _assert_judged([r for r, _ in rows.values()])
+    assert rows["L1"][0].kind == "fitted"
+    assert {rows[n][0].kind for n in ("L2", "G1", "G2")} == {"predicted"}
     # the lethal-ice diameter is the fitted number: it must be close, not just within 15 %
-    assert abs(rows[0].error) < 0.05
+    assert abs(rows["L1"][0].error) < 0.05
+    # the thinner probe freezes less (measured: 84 % of the diameter)
+    assert rows["L2"][0].simulated < rows["L1"][0].simulated
+
+
+def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
+    """Pringle manoeuvre (2003 pig study): iceball 75 mm against 59 mm with the inflow open; the
+    ratio is the number the liver's cryo_stasis_temperature was fitted to."""
+    rows = _cryo_rows(("P1", "P4", "P1/P4"))
+    assert rows["P4"][0].simulated > 1.1 * rows["P1"][0].simulated
+    fitted = rows["P1/P4"][0]
+    assert fitted.kind == "fitted"
+    assert abs(fitted.error) < 0.03
+
+
+def test_two_argon_probes_in_vivo_zone_width():
+    """CVIR 2018: two argon probes, 15 min, swine liver in vivo: zone 4.3 cm wide (iceball
+    4.5 cm); a prediction (probes 2.4 mm, 15 mm apart: assumptions)."""
+    rows = _cryo_rows(("C3-width",))
+    _assert_judged([r for r, _ in rows.values()])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "in vivo cryo zones are predicted too small (measured 2026-12-03, tissuefate validate "
+        "--only cryo): an 8 mm liquid-nitrogen probe's iceball 44 mm against 59 (20 min; 48 "
+        "against 75 in 40 min, 57 against 75 with no perfusion at all); two argon probes' zone "
+        "54 mm long against 70.5 (its width, 39 against 45 mm, is within 20 %)"
+    ),
+)
+def test_cryo_in_vivo_rows_within_20_percent():
+    rows = _cryo_rows(("P1", "C3-long"))
+    _assert_judged([r for r, _ in rows.values()])
 
 
 def test_radiofrequency_ex_vivo_zone_within_15_percent():

@@ -458,60 +458,82 @@ def fixed_inflow_numpy(theta, s, idx):
 
 
 @jit(inline=True)
-def _freeze_row(theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio):
+def _freeze_row(
+    theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis, kelvin, exponent
+):
     """Update row (i, j) of :func:`freeze_coefficients`; returns its count of freezing voxels."""
     typ = theta.dtype.type
     zero, one = typ(0.0), typ(1.0)
     part = 0
     for k in range(1, n2 + 1):
-        phi = min(max((hi - theta[i, j, k]) * inv, zero), one)
+        t = theta[i, j, k]
+        phi = min(max((hi - t) * inv, zero), one)
         free = fixed[i - 1, j - 1, k - 1] == 0
-        s_new = s_warm[i, j, k] * np.sqrt(one + (ratio - one) * phi)
+        k_rel = one + (ratio - one) * phi
+        if t < lo:
+            k_rel *= ((lo + kelvin) / (t + kelvin)) ** exponent
+        s_new = s_warm[i, j, k] * np.sqrt(k_rel)
         s[i, j, k] = s_new if free else s[i, j, k]
-        w[i, j, k] = w_warm[i, j, k] if (phi <= zero) & free else zero
+        w[i, j, k] = w_warm[i, j, k] if (t >= stasis) & free else zero
         part += 1 if phi > zero else 0
     return part
 
 
 @jit(parallel=True)
-def freeze_coefficients(theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold):
+def freeze_coefficients(
+    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent
+):
     """Conductivity and perfusion of freezing tissue, from the current temperature offsets.
 
     The frozen fraction ``phi = clip((hi - theta) / (hi - lo), 0, 1)`` (``hi``: freezing starts,
     ``lo`` where it ends; offsets in K) raises the conductivity linearly to ``ratio`` times the
-    unfrozen one, ``k = k_warm (1 + (ratio - 1) phi)``, stored as ``s = sqrt(k)``; perfusion stops
-    as soon as the voxel starts to freeze (``w = 0`` for ``phi > 0``) and in ``fixed`` voxels, whose
-    conductivity is left as it is (a held probe keeps the contact conductivity it was given).
-    All arrays but ``fixed`` (uint8, unpadded) and ``cold`` are padded; ghosts are not touched.
-    ``cold[i, j]`` remembers rows that held frozen voxels, so that rows that never froze are
-    skipped after a single check of their minimum. Returns the number of voxels with ``phi > 0``.
+    unfrozen one, ``k = k_warm (1 + (ratio - 1) phi)``; below ``lo`` it rises further as ice's does,
+    by ``((lo + kelvin) / (theta + kelvin)) ** exponent`` (``kelvin``: the offset of 0 K below the
+    reference temperature, so ``theta + kelvin`` is the absolute temperature; exponent 1: the 1/T
+    law of ice, 0: constant). It is stored as ``s = sqrt(k)``. Perfusion stops below ``stasis``
+    (an offset at or above ``hi``: at ``hi`` as soon as the voxel starts to freeze) and in
+    ``fixed`` voxels, whose conductivity is left as it is (a held probe keeps the contact
+    conductivity it was given). All arrays but ``fixed`` (uint8, unpadded) and ``cold`` are
+    padded; ghosts are not touched. ``cold[i, j]`` remembers rows that held voxels below
+    ``stasis``, so that rows that never got that cold are skipped after a single check of their
+    minimum. Returns the number of voxels with ``phi > 0``.
     """
     n0 = theta.shape[0] - 2
     n1 = theta.shape[1] - 2
     n2 = theta.shape[2] - 2
     typ = theta.dtype.type
-    hi, ratio = typ(hi), typ(ratio)
-    inv = typ(1.0) / (hi - typ(lo))
+    hi, ratio, lo = typ(hi), typ(ratio), typ(lo)
+    stasis, kelvin, exponent = typ(stasis), typ(kelvin), typ(exponent)
+    inv = typ(1.0) / (hi - lo)
     counts = np.zeros(n0, np.int64)
     for i in prange(1, n0 + 1):
         part = 0
         for j in range(1, n1 + 1):
             lo_row, _ = _row_range(theta, i, j, n2)
-            frozen_row = lo_row < hi
-            if frozen_row or cold[i - 1, j - 1]:
-                part += _freeze_row(theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio)
-            cold[i - 1, j - 1] = frozen_row
+            cold_row = lo_row < stasis
+            if cold_row or cold[i - 1, j - 1]:
+                part += _freeze_row(
+                    theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis,
+                    kelvin, exponent,
+                )  # fmt: skip
+            cold[i - 1, j - 1] = cold_row
         counts[i - 1] = part
     return counts.sum()
 
 
-def freeze_coefficients_numpy(theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold):
+def freeze_coefficients_numpy(
+    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent
+):
     """NumPy reference of :func:`freeze_coefficients` (updates every voxel; ``cold`` likewise)."""
     typ = theta.dtype.type
     c = theta[1:-1, 1:-1, 1:-1]
     phi = np.clip((typ(hi) - c) / (typ(hi) - typ(lo)), 0, 1).astype(theta.dtype)
+    k_rel = 1 + (typ(ratio) - 1) * phi
+    below = c < typ(lo)
+    ice = ((typ(lo) + typ(kelvin)) / (np.where(below, c, typ(lo)) + typ(kelvin))) ** typ(exponent)
+    k_rel = np.where(below, k_rel * ice.astype(theta.dtype), k_rel)
     inner = (slice(1, -1),) * 3
-    s[inner] = np.where(fixed == 0, s_warm[inner] * np.sqrt(1 + (typ(ratio) - 1) * phi), s[inner])
-    w[inner] = np.where((phi <= 0) & (fixed == 0), w_warm[inner], 0)
-    cold[...] = (c < typ(hi)).any(axis=2)
+    s[inner] = np.where(fixed == 0, s_warm[inner] * np.sqrt(k_rel), s[inner])
+    w[inner] = np.where((c >= typ(stasis)) & (fixed == 0), w_warm[inner], 0)
+    cold[...] = (c < typ(stasis)).any(axis=2)
     return int(np.count_nonzero(phi > 0))

@@ -1,16 +1,20 @@
 """Cryoablation session: probes held at their gas temperature through a freeze–thaw protocol.
 
-While freezing, the voxels of each probe's active length are held at the gas temperature (argon
-expansion, about −150 °C at the probe surface); an active thaw holds them at the thaw temperature
-(helium); a passive thaw releases them, so the tissue rewarms by conduction and perfusion alone.
-Tissue freezes with latent heat over −1…−8 °C, conducts heat four times better frozen, and is not
-perfused while frozen. Cell kill follows the lowest temperature of each freeze
+While freezing, the voxels of each probe's active length are held at its cryogen's gas
+temperature (argon −185.8 °C, liquid nitrogen −195.8 °C; ``cryoprobes.yaml``) behind the probe's
+surface heat transfer; an active thaw holds them at the thaw temperature (helium); a passive thaw
+releases them, so the tissue rewarms by conduction and perfusion alone. Tissue freezes with latent
+heat over −1…−8 °C, conducts heat four times better frozen and better still as it gets colder
+(as ice does), and is not perfused while frozen or chilled below the tissue's
+``cryo_stasis_temperature``. Cell kill follows the lowest temperature of each freeze
 (``damage/cold.py``), compounded over cycles, and is applied at the end of the session: killed
 cells become ``debris`` and the extracellular matrix (``ecm``) survives the freeze.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -22,7 +26,7 @@ from ..damage.cold import ColdDose, apply_cold_kill
 from ..damage.zone import zone_axes
 from ..grid.needles import needle_segment, segments_mask
 from ..physics.thermal import ThermalSolver
-from ..scenario.models import CryoSession
+from ..scenario.models import CryoProbe, CryoSession
 from .base import SessionContext, SessionResult
 from .thermal import (
     MAX_AUTO_COOLDOWN,
@@ -34,10 +38,13 @@ from .thermal import (
 
 __all__ = [
     "CryoSource",
+    "Cryogen",
     "contact_conductivity",
+    "cryogen",
     "probe_heat_transfer",
     "probe_mask",
     "run_cryo_session",
+    "surface_ratio",
 ]
 
 
@@ -47,17 +54,49 @@ def _probe_file() -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
-def probe_heat_transfer(gas: str = "argon") -> tuple[float, str]:
-    """Surface heat-transfer coefficient (W/m²/K) of the probe model and its provenance."""
+def _provenance(entry: dict[str, Any]) -> str:
+    kind = next(k for k in ("source", "assumption", "fitted") if k in entry)
+    return f"{kind}: {' '.join(str(entry[kind]).split())}"
+
+
+@dataclass(frozen=True)
+class Cryogen:
+    """A probe's coolant: the temperature it holds the inside of the probe at while freezing (°C)
+    and the heat-transfer coefficient (W/m²/K) of the probe wall and the coolant's boundary layer
+    between it and the tissue, each with its provenance."""
+
+    name: str
+    gas_temperature_c: float
+    gas_temperature_provenance: str
+    heat_transfer: float
+    heat_transfer_provenance: str
+
+
+@cache
+def cryogen(name: str = "argon") -> Cryogen:
+    """The cryogen model ``name`` of ``modalities/cryoprobes.yaml``."""
     from ..scenario.quantities import parse_quantity
 
-    entry = _probe_file()[gas]["heat_transfer_coefficient"]
-    q = parse_quantity(
-        entry["value"], "[power]/[length]**2/[temperature]", what="heat_transfer_coefficient"
+    entry = _probe_file()[name]
+    gas = entry["gas_temperature"]
+    temperature = parse_quantity(gas["value"], "[temperature]", what="gas_temperature")
+    h = entry["heat_transfer_coefficient"]
+    coefficient = parse_quantity(
+        h["value"], "[power]/[length]**2/[temperature]", what="heat_transfer_coefficient"
     )
-    value = float(q.to("W/m^2/K").magnitude)
-    kind = next(k for k in ("source", "assumption", "fitted") if k in entry)
-    return value, f"{kind}: {' '.join(str(entry[kind]).split())}"
+    return Cryogen(
+        name,
+        float(temperature.to("degC").magnitude),
+        _provenance(gas),
+        float(coefficient.to("W/m^2/K").magnitude),
+        _provenance(h),
+    )
+
+
+def probe_heat_transfer(gas: str = "argon") -> tuple[float, str]:
+    """Surface heat-transfer coefficient (W/m²/K) of a cryogen's probe and its provenance."""
+    c = cryogen(gas)
+    return c.heat_transfer, c.heat_transfer_provenance
 
 
 def contact_conductivity(coefficient: float, spacing: float, k_tissue: float) -> float:
@@ -71,21 +110,50 @@ def contact_conductivity(coefficient: float, spacing: float, k_tissue: float) ->
     return (u * spacing) ** 2 / k_tissue
 
 
+def surface_ratio(ctx: SessionContext, mask: np.ndarray, probe: CryoProbe) -> float:
+    """The probe's surface (its freezing length's side and its tip, m²) over the area of the
+    faces between its voxels and the rest of the grid.
+
+    A probe is drawn as whole voxels, so a 1.7 mm and a 2.4 mm probe on a 1 mm grid are the same
+    2 × 2 voxel column with the same faces; multiplying the surface coefficient by this ratio
+    makes the heat the probe draws proportional to its real surface (Littrup et al. 2009 measured
+    a 1.7 mm probe's lethal ball at 84 % of the diameter of a 2.4 mm probe's).
+    """
+    d, length = probe.diameter_m, probe.active_length_m
+    surface = math.pi * d * length + 0.25 * math.pi * d * d
+    faces = sum(int(np.count_nonzero(np.diff(mask, axis=a))) for a in range(3))
+    faces += sum(int(np.count_nonzero(np.take(mask, (0, -1), axis=a))) for a in range(3))
+    return surface / max(faces * ctx.grid.spacing**2, 1e-30)
+
+
 def probe_mask(ctx: SessionContext, session: CryoSession) -> np.ndarray:
     """Voxels of the active (freezing) length of every probe."""
-    segments = [
-        needle_segment(p.tip_m, p.direction, p.active_length_m, 0.5 * p.diameter_m)
-        for p in session.probes
-    ]
-    return segments_mask(ctx.grid, segments) & ~ctx.anatomy.vessel
+    return np.logical_or.reduce([_one_probe(ctx, p) for p in session.probes])
+
+
+def _one_probe(ctx: SessionContext, probe: CryoProbe) -> np.ndarray:
+    segment = needle_segment(
+        probe.tip_m, probe.direction, probe.active_length_m, 0.5 * probe.diameter_m
+    )
+    return segments_mask(ctx.grid, [segment]) & ~ctx.anatomy.vessel
+
+
+@dataclass(frozen=True)
+class HeldProbe:
+    """One probe as the solver holds it: its voxels, coolant temperature (°C) and the
+    conductivity (W/m/K) its voxels get for their faces to tissue."""
+
+    mask: np.ndarray
+    gas_temperature: float
+    contact: float
 
 
 class CryoSource:
     """Holds or releases the probe voxels as the protocol asks and tracks the cold dose.
 
-    ``mode`` is set by the session loop before each phase: ``"freeze"`` (held at the gas
-    temperature), ``"active"`` (active thaw: held at the thaw temperature) or ``"passive"``
-    (released).
+    ``mode`` is set by the session loop before each phase: ``"freeze"`` (each probe held at its
+    coolant's temperature), ``"active"`` (active thaw: held at the thaw temperature) or
+    ``"passive"`` (released).
     """
 
     static = False
@@ -93,18 +161,13 @@ class CryoSource:
     def __init__(
         self,
         ctx: SessionContext,
-        mask: np.ndarray,
-        gas_temperature: float,
+        probes: list[HeldProbe],
         thaw_temperature: float,
         cold: ColdDose,
-        contact: float | None = None,
     ) -> None:
-        """``contact``: conductivity (W/m/K) of the held probe voxels (see
-        :func:`contact_conductivity`); None holds them with the tissue's own."""
         self.ctx = ctx
-        self.contact = contact
-        self.mask = mask
-        self.gas_temperature = gas_temperature
+        self.probes = probes
+        self.mask = np.logical_or.reduce([p.mask for p in probes])
         self.thaw_temperature = thaw_temperature
         self.cold = cold
         self.mode = "freeze"
@@ -114,11 +177,12 @@ class CryoSource:
         """Apply the protocol's probe state, refresh frozen coefficients, sample the cold dose."""
         del t, on
         if self.mode != self._applied:
-            if self.mode == "freeze":
-                solver.hold(self.mask, self.gas_temperature, self.contact)
-            elif self.mode == "active":
-                solver.hold(self.mask, self.thaw_temperature, self.contact)
-            else:
+            for p in self.probes:
+                if self.mode == "freeze":
+                    solver.hold(p.mask, p.gas_temperature, p.contact)
+                elif self.mode == "active":
+                    solver.hold(p.mask, self.thaw_temperature, p.contact)
+            if self.mode == "passive":
                 solver.release(self.mask)
             self._applied = self.mode
         solver.update_coefficients()
@@ -158,20 +222,31 @@ def run_cryo_session(
 ) -> SessionResult:
     """Run a cryoablation session (its protocol, then a passive cool-down) on ``ctx``."""
     body = ctx.tissue.body
-    gas = session.gas_temperature_c
+    cryogens = {p.cryogen: cryogen(p.cryogen) for p in session.probes}
+    override = session.gas_temperature_c
+
+    def gas_of(name: str) -> float:
+        return cryogens[name].gas_temperature_c if override is None else override
+
+    gas = min(gas_of(name) for name in cryogens)
     run = ThermalSessionRun(ctx, label, freezing=True, coldest=gas)
     solver = run.solver
-    mask = probe_mask(ctx, session)
     cold = ColdDose(
         solver.t_ref, solver.theta, body.cryo_lethal_temperature, body.cryo_partial_temperature
     )
-    coefficient, provenance = probe_heat_transfer()
     k_frozen = ctx.tissue.base.thermal_conductivity * body.frozen_conductivity_ratio
     k_least = min(m.thermal_conductivity for m in ctx.tissue.materials) * max(
         body.frozen_conductivity_ratio, 1.0
     )
-    contact = min(contact_conductivity(coefficient, ctx.grid.spacing, k_frozen), k_least)
-    source = CryoSource(ctx, mask, gas, session.thaw_temperature_c, cold, contact)
+    held = []
+    for probe in session.probes:
+        voxels = _one_probe(ctx, probe)
+        coefficient = cryogens[probe.cryogen].heat_transfer * surface_ratio(ctx, voxels, probe)
+        gas_c = gas_of(probe.cryogen)
+        contact = min(contact_conductivity(coefficient, ctx.grid.spacing, k_frozen), k_least)
+        held.append(HeldProbe(voxels, gas_c, contact))
+    mask = np.logical_or.reduce([p.mask for p in held])
+    source = CryoSource(ctx, held, session.thaw_temperature_c, cold)
     phases = session.phases
     auto = session.cooldown_s is None
     off = MAX_AUTO_COOLDOWN if auto else session.cooldown_s
@@ -227,6 +302,7 @@ def run_cryo_session(
     ml = ctx.grid.voxel_volume * 1e6
     iceball = _isotherm(ctx, lowest, 0.0, axis)
     lethal = _isotherm(ctx, lowest, body.cryo_lethal_temperature, axis)
+    first_gas = cryogens[first.cryogen]
     delivered: dict[str, Any] = {
         "gas_temperature_c": gas,
         "thaw_temperature_c": session.thaw_temperature_c,
@@ -241,13 +317,26 @@ def run_cryo_session(
                 "direction": list(p.direction),
                 "diameter_mm": p.diameter_m * 1e3,
                 "active_length_mm": p.active_length_m * 1e3,
+                "cryogen": p.cryogen,
+                "gas_temperature_c": h.gas_temperature,
+                "voxels": int(h.mask.sum()),
+                "contact_conductivity_w_mk": h.contact,
             }
-            for p in session.probes
+            for p, h in zip(session.probes, held, strict=True)
         ],
+        "cryogens": {
+            c.name: {
+                "gas_temperature_c": c.gas_temperature_c,
+                "gas_temperature": c.gas_temperature_provenance,
+                "heat_transfer_w_m2k": c.heat_transfer,
+                "heat_transfer": c.heat_transfer_provenance,
+            }
+            for c in cryogens.values()
+        },
         "probe_voxels": int(mask.sum()),
-        "probe_heat_transfer_w_m2k": coefficient,
-        "probe_heat_transfer": provenance,
-        "probe_contact_conductivity_w_mk": contact,
+        "probe_heat_transfer_w_m2k": first_gas.heat_transfer,
+        "probe_heat_transfer": first_gas.heat_transfer_provenance,
+        "probe_contact_conductivity_w_mk": held[0].contact,
     }
     solver_info = run.solver_info(t, run.dt_used)
     return SessionResult(

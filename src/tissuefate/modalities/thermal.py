@@ -135,7 +135,13 @@ def _solver(
         fixed=anatomy.vessel,
         fixed_temperature=body.body_temperature,
         windows=phase_windows(tissue),
-        freezing=Freezing(body.freezing_end, body.freezing_start, body.frozen_conductivity_ratio)
+        freezing=Freezing(
+            body.freezing_end,
+            body.freezing_start,
+            body.frozen_conductivity_ratio,
+            body.frozen_conductivity_exponent,
+            body.cryo_stasis_temperature,
+        )
         if freezing
         else None,
         dtype=np.dtype(opts.dtype).type,

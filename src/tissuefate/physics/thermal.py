@@ -26,6 +26,10 @@ from ..kernels import thermal as kt
 __all__ = ["DoseAccumulator", "EnergyLedger", "Freezing", "PhaseWindow", "ThermalSolver"]
 
 MAX_WINDOWS = 3
+KELVIN = 273.15
+"""0 °C in K."""
+COLDEST_C = -196.0
+"""Coldest temperature (°C) a run may reach when none is given: the coldest probe gas allowed."""
 
 
 class DoseAccumulator(Protocol):
@@ -58,13 +62,29 @@ class Freezing:
     """Tissue that freezes between ``upper`` (°C, freezing starts) and ``lower`` (°C, fully frozen).
 
     The thermal conductivity rises linearly with the frozen fraction to ``conductivity_ratio``
-    times the unfrozen one, and perfusion stops in freezing tissue (frozen blood does not flow).
-    The latent heat and frozen heat capacity are phase windows of the solver.
+    times the unfrozen one, and below ``lower`` further as ``(T_lower / T) ** exponent`` in
+    absolute temperature (exponent 1: ice's conductivity, about 1/T; 0: constant). Perfusion
+    stops below ``stasis`` (°C, at or above ``upper``; None: ``upper``, where the tissue starts
+    to freeze and frozen blood cannot flow). The latent heat and frozen heat capacity are phase
+    windows of the solver.
     """
 
     lower: float
     upper: float
     conductivity_ratio: float
+    exponent: float = 0.0
+    stasis: float | None = None
+
+    @property
+    def stasis_temperature(self) -> float:
+        """Temperature (°C) below which perfusion stops."""
+        return self.upper if self.stasis is None else self.stasis
+
+    def max_conductivity_ratio(self, coldest: float) -> float:
+        """Largest frozen / unfrozen conductivity ratio down to ``coldest`` (°C)."""
+        below = max(self.lower - coldest, 0.0)
+        ice = ((self.lower + KELVIN) / (self.lower - below + KELVIN)) ** self.exponent
+        return max(self.conductivity_ratio * ice, 1.0)
 
 
 @dataclass
@@ -191,7 +211,12 @@ class ThermalSolver:
         self._w_base = self._w
         self.freezing = freezing
         if freezing is not None:
-            if not freezing.upper > freezing.lower or not freezing.conductivity_ratio > 0:
+            if (
+                not freezing.upper > freezing.lower
+                or not freezing.conductivity_ratio > 0
+                or not freezing.exponent >= 0
+                or not freezing.stasis_temperature >= freezing.upper
+            ):
                 raise ValueError(f"bad freezing model {freezing}")
             self._w_base = self._w.copy()
             self._s_warm = self._s_free
@@ -278,7 +303,8 @@ class ThermalSolver:
         if self.freezing is not None and (
             min_temperature is None or min_temperature < self.freezing.upper
         ):
-            s = s * math.sqrt(max(self.freezing.conductivity_ratio, 1.0))
+            coldest = COLDEST_C if min_temperature is None else min_temperature
+            s = s * math.sqrt(self.freezing.max_conductivity_ratio(coldest))
         c = s[1:-1, 1:-1, 1:-1]
         nsum = (
             s[:-2, 1:-1, 1:-1]
@@ -431,6 +457,9 @@ class ThermalSolver:
             fz.upper - self.t_ref,
             fz.conductivity_ratio,
             self._cold_rows,
+            fz.stasis_temperature - self.t_ref,
+            self.t_ref + KELVIN,
+            fz.exponent,
         )
 
     # -------------------------------------------------------------- stepping

@@ -240,12 +240,18 @@ class RadiofrequencyElectrode(_Model):
 
 class CryoProbe(_Model):
     """One cryoprobe: tip position (grid frame) and insertion direction (shaft → tip); it
-    freezes along ``active_length`` behind the tip."""
+    freezes along ``active_length`` behind the tip.
+
+    ``cryogen``: ``argon`` (Joule–Thomson expansion of argon gas, the probes of today's
+    systems; default) or ``liquid_nitrogen`` (boiling nitrogen); each has its own gas temperature
+    and probe surface heat transfer (``modalities/cryoprobes.yaml``).
+    """
 
     tip: Vec3
     direction: Direction
     diameter: PositiveLength = "2.4 mm"  # type: ignore[assignment]
     active_length: PositiveLength = "40 mm"  # type: ignore[assignment]
+    cryogen: Literal["argon", "liquid_nitrogen"] = "argon"
 
     @property
     def tip_m(self) -> Vec3Float:

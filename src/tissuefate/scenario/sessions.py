@@ -318,8 +318,9 @@ class CryoPhase(_Model):
 class CryoSession(_Timed, _Model):
     """A cryoablation: the probes run the ``protocol`` of freeze and thaw phases in order.
 
-    While freezing, the probe surface is held at ``gas_temperature`` (-196 to -20 °C, default
-    -150 °C); during an active thaw at ``thaw_temperature`` (0 to 60 °C, default 20 °C). The
+    While freezing, each probe's coolant is at its cryogen's gas temperature (argon −185.8 °C,
+    liquid nitrogen −195.8 °C), or at ``gas_temperature`` for every probe where it is given
+    (-196 to -20 °C); during an active thaw at ``thaw_temperature`` (0 to 60 °C, default 20 °C). The
     protocol starts with a freeze, and every thaw follows a freeze (directly or after another
     thaw), so it holds at least one freeze. ``cooldown`` is simulated after the last phase.
     """
@@ -327,15 +328,15 @@ class CryoSession(_Timed, _Model):
     modality: Literal["cryo"]
     day: Day = 0
     probes: list[CryoProbe] = Field(min_length=1)
-    gas_temperature: Temperature = "-150 degC"  # type: ignore[assignment]
+    gas_temperature: Temperature | None = None
     thaw_temperature: Temperature = "20 degC"  # type: ignore[assignment]
     protocol: list[CryoPhase] = Field(min_length=1)
     cooldown: Cooldown = "auto"
 
     @field_validator("gas_temperature")
     @classmethod
-    def _gas_range(cls, value: pint.Quantity) -> pint.Quantity:
-        return _between(value, *CRYO_GAS_RANGE_C)
+    def _gas_range(cls, value: pint.Quantity | None) -> pint.Quantity | None:
+        return None if value is None else _between(value, *CRYO_GAS_RANGE_C)
 
     @field_validator("thaw_temperature")
     @classmethod
@@ -352,9 +353,9 @@ class CryoSession(_Timed, _Model):
         return protocol
 
     @property
-    def gas_temperature_c(self) -> float:
-        """Probe surface temperature while freezing, in °C."""
-        return to_si(self.gas_temperature)
+    def gas_temperature_c(self) -> float | None:
+        """Coolant temperature of every probe while freezing (°C); None: each probe's cryogen's."""
+        return None if self.gas_temperature is None else to_si(self.gas_temperature)
 
     @property
     def thaw_temperature_c(self) -> float:

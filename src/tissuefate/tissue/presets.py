@@ -73,6 +73,8 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "freezing_end": ("[temperature]", True),
     "frozen_specific_heat_ratio": ("dimensionless", True),
     "frozen_conductivity_ratio": ("dimensionless", True),
+    "frozen_conductivity_exponent": ("dimensionless", True),
+    "cryo_stasis_temperature": ("[temperature]", True),
     "rf_vaporized_conductivity_factor": ("dimensionless", True),
     "cryo_lethal_temperature": ("[temperature]", True),
     "cryo_partial_temperature": ("[temperature]", True),
@@ -184,6 +186,8 @@ class Body:
     freezing_end: float
     frozen_specific_heat_ratio: float
     frozen_conductivity_ratio: float  # k frozen / k unfrozen
+    frozen_conductivity_exponent: float  # 1, k ∝ (T_end / T)^n below freezing_end (kelvin)
+    cryo_stasis_temperature: float  # °C, perfusion stops in tissue cooled below it
     rf_vaporized_conductivity_factor: float  # σ of dried tissue / σ at 100 °C
     cryo_lethal_temperature: float  # °C, one freeze to this kills every cell
     cryo_partial_temperature: float  # °C, onset of partial kill by freezing
@@ -447,6 +451,12 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
             source=source,
             key="tissue.parameters.freezing_end",
         )
+    if not body.cryo_stasis_temperature >= body.freezing_start:
+        raise ScenarioError(
+            "cryo_stasis_temperature must not be colder than freezing_start",
+            source=source,
+            key="tissue.parameters.cryo_stasis_temperature",
+        )
     if not body.vaporization_window > 0:
         raise ScenarioError(
             "must be positive", source=source, key="tissue.parameters.vaporization_window"
@@ -492,6 +502,7 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
         "latent_heat_vaporization",
         "latent_heat_fusion",
         "frozen_specific_heat_ratio",
+        "frozen_conductivity_exponent",
     ):
         if not getattr(body, name) >= 0:
             raise ScenarioError(

@@ -1,22 +1,28 @@
-"""Cryo isotherms of one probe in a gel phantom against the published phantom experiments.
+"""Published cryo isotherms and zones, run as scenarios and compared (``validate --only cryo``).
 
-Two published experiments, both with one probe in a water-based gel (preset
-``gel_phantom``: water and ice properties, no perfusion):
+Each row of ``validation/data/cryo.csv`` is one number a source measured: a probe (cryogen,
+diameter, freezing length), a medium (a water-based gel, or liver in vivo with or without its
+blood inflow), a protocol of freezes and thaws, and an isotherm's size. :func:`experiment_scenario`
+writes the experiment as a scenario, the way a user would; :func:`cryo_calibration_rows` runs each
+distinct experiment once and compares every number measured on it. Rows with ``role: fit`` set a
+cryogen's probe heat-transfer coefficient (one row per cryogen, ``benchmarks/calibrate_cryo.py``);
+the others are predictions and fail when they miss their tolerance.
 
-- Littrup et al., JVIR 2009: one 2.4 mm probe, 15 min freeze, agar at 39 °C: the −30 °C ("lethal
-  ice") isotherm has a diameter of 1.2 cm.
-- PMC4850244: 17 G and 10 G needles in gel at 37 °C: the −40 °C isotherm lies about 1 cm inside
-  the 0 °C ice edge. The freeze time was not found; 10 min (the length of one freeze of a
-  clinical protocol) is assumed.
-
-Isotherms are measured in the plane through the middle of the probe's active length as the
-diameter of a circle of the same area as the region at or below the isotherm (all voxels count,
-so the staircase of the grid averages out).
+Isotherms are those of the lowest temperature each voxel reached. A ``diameter`` is that of the
+circle with the area of the isotherm's cut through the middle of the freezing length, counted over
+all voxels so that the grid's staircase averages out; ``long`` and ``width`` are the isotherm's
+extents along the probes and across them (the larger of the two directions across).
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
 
 import numpy as np
 
@@ -25,12 +31,157 @@ from ..modalities.base import SessionContext
 from ..modalities.cryo import run_cryo_session
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
+from .cases import ValidationRow
 
-__all__ = ["LITTRUP_DIAMETER_MM", "isotherm_diameter", "single_probe"]
+__all__ = [
+    "CryoExperiment",
+    "cryo_calibration_rows",
+    "experiment_scenario",
+    "isotherm_diameter",
+    "load_cryo_experiments",
+    "simulate",
+]
 
-LITTRUP_DIAMETER_MM = 12.0  # −30 °C isotherm, one 2.4 mm probe, 15 min, agar at 39 °C
-ISOTHERM_GAP_MM = 10.0  # −40 °C inside the 0 °C edge (PMC4850244), "about 1 cm"
-ACTIVE_LENGTH_MM = 40.0  # freezing length of the probe: an assumption (no published value found)
+Quantity = Literal["diameter", "long", "width", "gap"]
+
+
+@dataclass(frozen=True)
+class CryoExperiment:
+    """One measured number of a published cryo experiment (a row of ``data/cryo.csv``)."""
+
+    row: str
+    cryogen: str
+    probes: int
+    diameter_mm: float
+    active_mm: float
+    probe_spacing_mm: float
+    medium: Literal["gel", "in_vivo"]
+    medium_c: float | None
+    perfused: bool
+    protocol: tuple[tuple[str, float, str | None], ...]
+    quantity: Quantity
+    isotherm_c: float
+    measured_mm: float
+    tolerance: float
+    absolute: bool
+    grid_mm: float
+    block_mm: tuple[float, float, float]
+    role: Literal["fit", "predict"]
+    source: str
+    ratio_to: str | None = None
+
+    @property
+    def kind(self) -> Literal["fitted", "predicted"]:
+        """What comparing with this row is worth."""
+        return "fitted" if self.role == "fit" else "predicted"
+
+    @property
+    def setup(self) -> tuple[object, ...]:
+        """Everything that defines the simulation (rows with equal setups share one run)."""
+        return (
+            self.cryogen,
+            self.probes,
+            self.diameter_mm,
+            self.active_mm,
+            self.probe_spacing_mm,
+            self.medium,
+            self.medium_c,
+            self.perfused,
+            self.protocol,
+            self.grid_mm,
+            self.block_mm,
+        )
+
+
+def _protocol(text: str) -> tuple[tuple[str, float, str | None], ...]:
+    """``"freeze 10 min; thaw 8 min active"`` as ``(kind, seconds, mode)`` phases."""
+    phases = []
+    for part in text.split(";"):
+        words = part.split()
+        kind, minutes = words[0], float(words[1])
+        mode = words[3] if kind == "thaw" else None
+        phases.append((kind, minutes * 60.0, mode))
+    return tuple(phases)
+
+
+def load_cryo_experiments() -> list[CryoExperiment]:
+    """The rows of ``validation/data/cryo.csv``."""
+    text = (resources.files("tissuefate.validation") / "data" / "cryo.csv").read_text("utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith("#")]
+    out = []
+    for rec in csv.DictReader(lines):
+        tolerance = rec["tolerance"].strip()
+        block = tuple(float(v) for v in rec["block_mm"].split("x"))
+        out.append(
+            CryoExperiment(
+                row=rec["row"],
+                cryogen=rec["cryogen"],
+                probes=int(rec["probes"]),
+                diameter_mm=float(rec["diameter_mm"]),
+                active_mm=float(rec["active_mm"]),
+                probe_spacing_mm=float(rec["probe_spacing_mm"] or 0.0),
+                medium=rec["medium"],  # type: ignore[arg-type]
+                medium_c=float(rec["medium_c"]) if rec["medium_c"].strip() else None,
+                perfused=rec["perfusion"].strip() != "none",
+                protocol=_protocol(rec["protocol"]),
+                quantity=rec["quantity"],  # type: ignore[arg-type]
+                isotherm_c=float(rec["isotherm_c"]),
+                measured_mm=float(rec["measured_mm"]),
+                tolerance=float(tolerance.removesuffix("mm")),
+                absolute=tolerance.endswith("mm"),
+                grid_mm=float(rec["grid_mm"]),
+                block_mm=block,  # type: ignore[arg-type]
+                role=rec["role"],  # type: ignore[arg-type]
+                source=rec["source"],
+                ratio_to=rec["ratio_to"].strip() or None,
+            )
+        )
+    return out
+
+
+def experiment_scenario(
+    exp: CryoExperiment,
+    grid_mm: float | None = None,
+    scale_block: float = 1.0,
+    tissue_parameters: Mapping[str, str] | None = None,
+) -> str:
+    """The experiment as a scenario (YAML text): its probes along −z, side by side along x and
+    centred on the grid, the middle of their freezing length at z = 0; ``grid_mm`` and
+    ``scale_block`` change the spacing and the block (for convergence checks),
+    ``tissue_parameters`` (name -> value with units) override the preset's (for the fits)."""
+    h = grid_mm or exp.grid_mm
+    size = [round(v * scale_block / (2 * h)) * 2 * h for v in exp.block_mm]
+    params = dict(tissue_parameters or {})
+    thermal = ""
+    if exp.medium == "gel":
+        t = f"{exp.medium_c} degC"
+        preset = "gel_phantom"
+        thermal = f"thermal: {{initial_temperature: {t}, boundary_temperature: {t}}}\n"
+    else:
+        preset = "liver"
+        if not exp.perfused:
+            params["perfusion_rate"] = "0 1/s"
+    tissue = f"{{preset: {preset}, parameters: {json.dumps(params)}}}" if params else preset
+    half = 0.5 * exp.active_mm
+    xs = [(i - 0.5 * (exp.probes - 1)) * exp.probe_spacing_mm for i in range(exp.probes)]
+    probes = "".join(
+        f"\n          - {{tip: [{x} mm, 0 mm, -{half} mm], direction: [0, 0, -1], "
+        f"diameter: {exp.diameter_mm} mm, active_length: {exp.active_mm} mm, "
+        f"cryogen: {exp.cryogen}}}"
+        for x in xs
+    )
+    phases = ", ".join(
+        f"{{freeze: {d} s}}" if kind == "freeze" else f"{{thaw: {d} s, mode: {mode}}}"
+        for kind, d, mode in exp.protocol
+    )
+    return (
+        f"name: cryo-calibration-{exp.row}\n"
+        f"grid: {{size: [{size[0]} mm, {size[1]} mm, {size[2]} mm], spacing: {h} mm}}\n"
+        f"tissue: {tissue}\n{thermal}"
+        "strategies:\n  experiment:\n    sessions:\n"
+        f"      - modality: cryo\n        probes:{probes}\n"
+        f"        protocol: [{phases}]\n        cooldown: 0 s\n"
+    )
 
 
 def isotherm_diameter(plane: np.ndarray, temperature: float, spacing: float) -> float:
@@ -39,55 +190,116 @@ def isotherm_diameter(plane: np.ndarray, temperature: float, spacing: float) -> 
     return 2.0 * math.sqrt(area / math.pi)
 
 
-def single_probe(
-    spacing_mm: float = 1.0,
-    gel_temperature_c: float = 39.0,
-    freeze_min: float = 15.0,
-    diameter_mm: float = 2.4,
-    gas_temperature_c: float | None = None,
-    size_mm: tuple[float, float, float] = (56.0, 56.0, 72.0),
-) -> dict[str, float]:
-    """One probe along z in gel; returns isotherm diameters (mm) in its mid-plane.
+def _extent(mask: np.ndarray, axis: int, spacing: float) -> float:
+    """Extent (m) of ``mask`` along ``axis``: the number of its slices that hold a voxel."""
+    other = tuple(a for a in range(3) if a != axis)
+    return float(np.count_nonzero(mask.any(axis=other))) * spacing
 
-    ``gas_temperature_c`` None keeps the scenario default of the cryo session.
+
+def simulate(
+    exp: CryoExperiment,
+    grid_mm: float | None = None,
+    scale_block: float = 1.0,
+    tissue_parameters: Mapping[str, str] | None = None,
+) -> dict[str, float]:
+    """Run the experiment's session; the lowest-temperature field's measures, in mm.
+
+    Keys: ``diameter_<T>``, ``long_<T>``, ``width_<T>`` for each isotherm T (°C) of 0, −20,
+    −30, −38 and −40, and ``wall_s``.
     """
-    gas = (
-        "" if gas_temperature_c is None else f"\n        gas_temperature: {gas_temperature_c} degC"
-    )
-    half = 0.5 * ACTIVE_LENGTH_MM
-    t = f"{gel_temperature_c} degC"
-    text = f"""
-name: cryo-single-probe-gel
-grid: {{size: [{size_mm[0]} mm, {size_mm[1]} mm, {size_mm[2]} mm], spacing: {spacing_mm} mm}}
-tissue: gel_phantom
-thermal: {{initial_temperature: {t}, boundary_temperature: {t}}}
-strategies:
-  cryo:
-    sessions:
-      - modality: cryo
-        probes:
-          - {{tip: [0 mm, 0 mm, -{half} mm], direction: [0, 0, -1],
-              active_length: {ACTIVE_LENGTH_MM} mm, diameter: {diameter_mm} mm}}{gas}
-        protocol: [{{freeze: {freeze_min} min}}]
-        cooldown: 0 s
-"""
-    scenario = loads_scenario(text)
+    scenario = loads_scenario(experiment_scenario(exp, grid_mm, scale_block, tissue_parameters))
     grid, tissue, anatomy = build_tissue(scenario)
-    state = TissueState.initial(anatomy)
-    ctx = SessionContext(grid, anatomy, tissue, state, thermal_options(scenario))
+    ctx = SessionContext(
+        grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario)
+    )
     _, strategy = scenario.strategy()
     result = run_cryo_session(ctx, strategy.sessions[0])
-    lowest = result.fields["min_temperature"]
-    mid = int(np.argmin(np.abs(grid.axis(2))))  # the probe's mid-length lies at z = 0
-    plane = lowest[:, :, mid]
+    lowest = np.asarray(result.fields["min_temperature"], np.float64)
     h = grid.spacing
-    d = {t: isotherm_diameter(plane, t, h) * 1e3 for t in (0.0, -20.0, -30.0, -40.0)}
+    mid = int(np.argmin(np.abs(grid.axis(2))))  # the middle of the freezing length lies at z = 0
+    out = {"wall_s": float(result.solver["wall_time_s"])}
+    for t in (0.0, -20.0, -30.0, -38.0, -40.0):
+        mask = lowest <= t
+        out[f"diameter_{t:g}"] = isotherm_diameter(lowest[:, :, mid], t, h) * 1e3
+        out[f"long_{t:g}"] = _extent(mask, 2, h) * 1e3
+        out[f"width_{t:g}"] = max(_extent(mask, 0, h), _extent(mask, 1, h)) * 1e3
+    return out
+
+
+def model_value(exp: CryoExperiment, sim: dict[str, float]) -> float:
+    """The model's number for the row's quantity (mm)."""
+    if exp.quantity == "gap":
+        return 0.5 * (sim["diameter_0"] - sim[f"diameter_{exp.isotherm_c:g}"])
+    return sim[f"{exp.quantity}_{exp.isotherm_c:g}"]
+
+
+def _what(exp: CryoExperiment) -> str:
     return {
-        "iceball_diameter_mm": d[0.0],
-        "minus20_diameter_mm": d[-20.0],
-        "minus30_diameter_mm": d[-30.0],
-        "minus40_diameter_mm": d[-40.0],
-        "isotherm_gap_mm": 0.5 * (d[0.0] - d[-40.0]),
-        "probe_voxels": float(result.delivered["probe_voxels"]),
-        "wall_s": float(result.solver["wall_time_s"]),
-    }
+        "diameter": f"{exp.isotherm_c:g} degC isotherm diameter",
+        "long": f"{exp.isotherm_c:g} degC isotherm length along the probes",
+        "width": f"{exp.isotherm_c:g} degC isotherm width across the probes",
+        "gap": f"0 degC edge to {exp.isotherm_c:g} degC isotherm",
+    }[exp.quantity]
+
+
+def compare(
+    exp: CryoExperiment, sim: dict[str, float], reference: dict[str, float] | None = None
+) -> ValidationRow:
+    """The row's comparison: relative error, or absolute (mm) where the tolerance is in mm; a
+    ratio row (``ratio_to``) compares the ratio of its value to that of the row it names, whose
+    simulation is ``reference`` (absolute error)."""
+    model = model_value(exp, sim)
+    meas = exp.measured_mm
+    medium = (
+        f"gel {exp.medium_c:g} degC"
+        if exp.medium == "gel"
+        else "in vivo liver" + ("" if exp.perfused else ", inflow clamped")
+    )
+    freeze = "+".join(f"{d / 60:g}" for k, d, _ in exp.protocol if k == "freeze")
+    case = (
+        f"cryo {exp.row}: {exp.probes} x {exp.diameter_mm:g} mm "
+        f"{exp.cryogen.replace('_', ' ')}, {freeze} min freeze, {medium}, {exp.grid_mm:g} mm"
+    )
+    if exp.ratio_to is not None:
+        if reference is None:
+            raise ValueError(f"row {exp.row} needs the simulation of row {exp.ratio_to}")
+        model /= model_value(exp, reference)
+        return ValidationRow(
+            case,
+            f"{_what(exp)}, ratio to row {exp.ratio_to} (absolute error)",
+            model,
+            meas,
+            model - meas,
+            exp.tolerance,
+            kind=exp.kind,
+        )
+    unit = " (mm; absolute error)" if exp.absolute else " (mm)"
+    return ValidationRow(
+        case,
+        _what(exp) + unit,
+        model,
+        meas,
+        model - meas if exp.absolute else model / meas - 1.0,
+        exp.tolerance,
+        kind=exp.kind,
+    )
+
+
+def cryo_calibration_rows(progress: object = None) -> list[ValidationRow]:
+    """Run every experiment of ``data/cryo.csv`` (each distinct setup once) and compare."""
+    experiments = load_cryo_experiments()
+    by_row = {e.row: e for e in experiments}
+    sims: dict[tuple[object, ...], dict[str, float]] = {}
+
+    def sim_of(exp: CryoExperiment) -> dict[str, float]:
+        if exp.setup not in sims:
+            sims[exp.setup] = simulate(exp)
+        return sims[exp.setup]
+
+    rows = []
+    for n, exp in enumerate(experiments):
+        if callable(progress):
+            progress(n / len(experiments), f"calibration cryo {exp.row}")
+        reference = None if exp.ratio_to is None else sim_of(by_row[exp.ratio_to])
+        rows.append(compare(exp, sim_of(exp), reference))
+    return rows
