@@ -68,8 +68,9 @@ def test_hold_release_cycle_closes_energy(freezing):
     assert solver.ledger.fixed > 0  # the probe took heat out of the tissue (uptake is positive)
 
 
-def test_frozen_tissue_has_no_perfusion_and_higher_conductivity():
-    solver = _solver()
+def _frozen_around_a_probe(solver):
+    """Hold a probe at -150 degC for 300 steps; temperature, perfusion and sqrt(k) of the
+    interior, and the mask of voxels not held."""
     probe = np.zeros(solver.grid.shape, bool)
     probe[8, 8, 4:12] = True
     solver.hold(probe, -150.0)
@@ -78,15 +79,19 @@ def test_frozen_tissue_has_no_perfusion_and_higher_conductivity():
         solver.update_coefficients()
         solver.step(dt, 10)
     solver.update_coefficients()
-    t = solver.temperature
-    w = solver._w[1:-1, 1:-1, 1:-1]
-    s = solver._s[1:-1, 1:-1, 1:-1]
-    frozen = (t < -8.0) & ~solver.fixed
+    inner = (slice(1, -1),) * 3
+    return solver.temperature, solver._w[inner], solver._s[inner], ~solver.fixed
+
+
+def test_frozen_tissue_has_no_perfusion_and_higher_conductivity():
+    solver = _solver()
+    t, w, s, free = _frozen_around_a_probe(solver)
+    frozen = (t < -8.0) & free
     assert frozen.any()
     assert np.all(w[frozen] == 0)
     np.testing.assert_allclose(s[frozen] ** 2, 4 * K, rtol=1e-6)
     warm = t > 0
-    np.testing.assert_allclose(w[warm & ~solver.fixed], W, rtol=1e-6)
+    np.testing.assert_allclose(w[warm & free], W, rtol=1e-6)
 
 
 def test_stable_step_accounts_for_frozen_conductivity():
@@ -104,18 +109,7 @@ def test_ice_law_and_cold_stasis_in_the_solver():
     unfrozen tissue stops perfusing too; the stable step counts the coldest conductivity."""
     model = Freezing(-8.0, -1.0, 4.0, exponent=1.0, stasis=20.0)
     solver = _solver(model=model)
-    probe = np.zeros(solver.grid.shape, bool)
-    probe[8, 8, 4:12] = True
-    solver.hold(probe, -150.0)
-    dt = 0.9 * solver.max_stable_dt(-150.0)
-    for _ in range(30):
-        solver.update_coefficients()
-        solver.step(dt, 10)
-    solver.update_coefficients()
-    t = solver.temperature
-    w = solver._w[1:-1, 1:-1, 1:-1]
-    s = solver._s[1:-1, 1:-1, 1:-1]
-    free = ~solver.fixed
+    t, w, s, free = _frozen_around_a_probe(solver)
     frozen = (t < -8.0) & free
     assert frozen.any()
     assert (t[frozen] < -20.0).any()

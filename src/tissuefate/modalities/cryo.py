@@ -39,6 +39,7 @@ from .thermal import (
 __all__ = [
     "CryoSource",
     "Cryogen",
+    "HeldProbe",
     "contact_conductivity",
     "cryogen",
     "probe_heat_transfer",
