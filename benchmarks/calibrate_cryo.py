@@ -27,6 +27,7 @@ from scipy.optimize import brentq
 from tissuefate.modalities import cryo
 from tissuefate.validation.cryo import (
     CryoExperiment,
+    cryo_calibration_rows,
     load_cryo_experiments,
     model_value,
     simulate,
@@ -80,30 +81,14 @@ def fit_stasis(
     return brentq(residual, -1.0, 36.0, xtol=0.1)
 
 
-def report(
-    experiments: list[CryoExperiment], stasis: float | None = None, **simulate_args: float
-) -> None:
+def report(stasis: float | None = None) -> None:
     """Every row at the current coefficients, each distinct setup run once."""
     params = None if stasis is None else {STASIS: f"{stasis} degC"}
-    sims: dict[tuple[object, ...], dict[str, float]] = {}
-
-    def sim_of(exp: CryoExperiment) -> dict[str, float]:
-        if exp.setup not in sims:
-            tissue = params if exp.medium == "in_vivo" else None
-            sims[exp.setup] = simulate(exp, tissue_parameters=tissue, **simulate_args)
-        return sims[exp.setup]
-
-    by_row = {e.row: e for e in experiments}
-    for exp in experiments:
-        value = model_value(exp, sim_of(exp))
-        if exp.ratio_to is not None:
-            value /= model_value(exp, sim_of(by_row[exp.ratio_to]))
-            error = value - exp.measured_mm
-        else:
-            error = value - exp.measured_mm if exp.absolute else value / exp.measured_mm - 1.0
+    for r in cryo_calibration_rows(tissue_parameters=params):
+        row = r.case.split(":")[0].removeprefix("cryo ")
         print(
-            f"{exp.row:14s} {exp.role:8s} model {value:7.3f}  measured {exp.measured_mm:7.3f}"
-            f"  error {error:+.3f}"
+            f"{row:14s} {r.kind:9s} model {r.simulated:7.3f}  measured {r.exact:7.3f}"
+            f"  error {r.error:+.3f}"
         )
 
 
@@ -113,16 +98,16 @@ def main(argv: list[str]) -> None:
         for h in (float(v) for v in argv[argv.index("--scan") + 1].split(",")):
             print(f"-- coefficient {h:g} W/m^2/K")
             with coefficients({"argon": h, "liquid_nitrogen": h}):
-                report(experiments)
+                report()
         return
     if "--stasis" in argv:
         for t in (float(v) for v in argv[argv.index("--stasis") + 1].split(",")):
             print(f"-- cryo_stasis_temperature {t:g} degC")
-            report(experiments, stasis=t)
+            report(t)
         return
     if "--perfect" in argv:
         with coefficients({"argon": 1e9, "liquid_nitrogen": 1e9}):
-            report(experiments)
+            report()
         return
     if "--convergence" in argv:
         sims: dict[tuple[object, ...], tuple[dict[str, float], ...]] = {}
@@ -153,7 +138,7 @@ def main(argv: list[str]) -> None:
             stasis = fit_stasis(exp, reference, fitted)
             print(f"fitted {STASIS}: {stasis:.2f} degC on {exp.row}")
     with coefficients(fitted):
-        report(experiments, stasis=stasis)
+        report(stasis)
 
 
 if __name__ == "__main__":

@@ -18,47 +18,36 @@ def _assert_judged(rows):
         )
 
 
-_SIMS: dict = {}
+_SIMS: dict = {}  # tests share the runs of one experiment
 
 
 def _cryo_rows(names):
-    """The named rows of validation/data/cryo.csv, each distinct experiment run once."""
-    from tissuefate.validation.cryo import compare, load_cryo_experiments, simulate
+    """The named rows of validation/data/cryo.csv (in the file's order), by name."""
+    from tissuefate.validation.cryo import cryo_calibration_rows
 
-    every = {e.row: e for e in load_cryo_experiments()}
-    exps = [e for e in every.values() if e.row in names]
-    assert [e.row for e in exps] == list(names)
-
-    def sim_of(e):
-        if e.setup not in _SIMS:  # tests share the runs of one experiment
-            _SIMS[e.setup] = simulate(e)
-        return _SIMS[e.setup]
-
-    out = {}
-    for e in exps:
-        reference = None if e.ratio_to is None else sim_of(every[e.ratio_to])
-        out[e.row] = (compare(e, sim_of(e), reference), sim_of(e))
-    return out
+    rows = cryo_calibration_rows(names=names, sims=_SIMS)
+    assert [r.case.split(":")[0] for r in rows] == [f"cryo {n}" for n in names]
+    return dict(zip(names, rows, strict=True))
 
 
 def test_cryo_isotherms_of_one_probe_in_gel():
     """Littrup 2.4 mm (fitted), Littrup 1.7 mm and the PMC4850244 isotherm gaps (predicted)."""
     rows = _cryo_rows(("L1", "L2", "G1", "G2"))
-    _assert_judged([r for r, _ in rows.values()])
-    assert rows["L1"][0].kind == "fitted"
-    assert {rows[n][0].kind for n in ("L2", "G1", "G2")} == {"predicted"}
+    _assert_judged(list(rows.values()))
+    assert rows["L1"].kind == "fitted"
+    assert {rows[n].kind for n in ("L2", "G1", "G2")} == {"predicted"}
     # the lethal-ice diameter is the fitted number: it must be close, not just within 15 %
-    assert abs(rows["L1"][0].error) < 0.05
+    assert abs(rows["L1"].error) < 0.05
     # the thinner probe freezes less (measured: 84 % of the diameter)
-    assert rows["L2"][0].simulated < rows["L1"][0].simulated
+    assert rows["L2"].simulated < rows["L1"].simulated
 
 
 def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
     """Pringle manoeuvre (2003 pig study): iceball 75 mm against 59 mm with the inflow open; the
     ratio is the number the liver's cryo_stasis_temperature was fitted to."""
     rows = _cryo_rows(("P1", "P4", "P1/P4"))
-    assert rows["P4"][0].simulated > 1.1 * rows["P1"][0].simulated
-    fitted = rows["P1/P4"][0]
+    assert rows["P4"].simulated > 1.1 * rows["P1"].simulated
+    fitted = rows["P1/P4"]
     assert fitted.kind == "fitted"
     assert abs(fitted.error) < 0.03
 
@@ -67,7 +56,7 @@ def test_two_argon_probes_in_vivo_zone_width():
     """CVIR 2018: two argon probes, 15 min, swine liver in vivo: zone 4.3 cm wide (iceball
     4.5 cm); a prediction (probes 2.4 mm, 15 mm apart: assumptions)."""
     rows = _cryo_rows(("C3-width",))
-    _assert_judged([r for r, _ in rows.values()])
+    _assert_judged(list(rows.values()))
 
 
 @pytest.mark.xfail(
@@ -81,7 +70,7 @@ def test_two_argon_probes_in_vivo_zone_width():
 )
 def test_cryo_in_vivo_rows_within_20_percent():
     rows = _cryo_rows(("P1", "C3-long"))
-    _assert_judged([r for r, _ in rows.values()])
+    _assert_judged(list(rows.values()))
 
 
 def test_radiofrequency_ex_vivo_zone_within_15_percent():

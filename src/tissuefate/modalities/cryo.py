@@ -246,7 +246,6 @@ def run_cryo_session(
         gas_c = gas_of(probe.cryogen)
         contact = min(contact_conductivity(coefficient, ctx.grid.spacing, k_frozen), k_least)
         held.append(HeldProbe(voxels, gas_c, contact))
-    mask = np.logical_or.reduce([p.mask for p in held])
     source = CryoSource(ctx, held, session.thaw_temperature_c, cold)
     phases = session.phases
     auto = session.cooldown_s is None
@@ -334,7 +333,7 @@ def run_cryo_session(
             }
             for c in cryogens.values()
         },
-        "probe_voxels": int(mask.sum()),
+        "probe_voxels": int(source.mask.sum()),
         "probe_heat_transfer_w_m2k": first_gas.heat_transfer,
         "probe_heat_transfer": first_gas.heat_transfer_provenance,
         "probe_contact_conductivity_w_mk": held[0].contact,

@@ -285,21 +285,31 @@ def compare(
     )
 
 
-def cryo_calibration_rows(progress: object = None) -> list[ValidationRow]:
-    """Run every experiment of ``data/cryo.csv`` (each distinct setup once) and compare."""
+def cryo_calibration_rows(
+    progress: object = None,
+    names: tuple[str, ...] | None = None,
+    sims: dict[tuple[object, ...], dict[str, float]] | None = None,
+    tissue_parameters: Mapping[str, str] | None = None,
+) -> list[ValidationRow]:
+    """Run the experiments of ``data/cryo.csv`` (each distinct setup once) and compare, in the
+    file's order. ``names`` selects rows (a ratio row's reference runs too); ``sims`` keeps the
+    runs by setup across calls (valid for one set of parameters); ``tissue_parameters`` override
+    the liver's in the in vivo rows (for the fits)."""
     experiments = load_cryo_experiments()
     by_row = {e.row: e for e in experiments}
-    sims: dict[tuple[object, ...], dict[str, float]] = {}
+    chosen = [e for e in experiments if names is None or e.row in names]
+    runs = {} if sims is None else sims
 
     def sim_of(exp: CryoExperiment) -> dict[str, float]:
-        if exp.setup not in sims:
-            sims[exp.setup] = simulate(exp)
-        return sims[exp.setup]
+        if exp.setup not in runs:
+            tissue = tissue_parameters if exp.medium == "in_vivo" else None
+            runs[exp.setup] = simulate(exp, tissue_parameters=tissue)
+        return runs[exp.setup]
 
     rows = []
-    for n, exp in enumerate(experiments):
+    for n, exp in enumerate(chosen):
         if callable(progress):
-            progress(n / len(experiments), f"calibration cryo {exp.row}")
+            progress(n / len(chosen), f"calibration cryo {exp.row}")
         reference = None if exp.ratio_to is None else sim_of(by_row[exp.ratio_to])
         rows.append(compare(exp, sim_of(exp), reference))
     return rows
