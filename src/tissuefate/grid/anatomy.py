@@ -42,10 +42,12 @@ class TumorShape:
 
 @dataclass(frozen=True)
 class VesselShape:
-    """A large vessel: a cylinder of flowing blood held at blood temperature."""
+    """A large vessel: a cylinder of blood, with its volume ``flow`` (m³/s) from the cylinder's
+    start to its end, or None (held at blood temperature)."""
 
     name: str
     shape: Cylinder
+    flow: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class Anatomy:
         bool (nx, ny, nz): voxel centre inside a large vessel; held at blood temperature.
     tumor_names, vessel_names
         Names in scenario order.
+    vessel_id
+        uint8 (nx, ny, nz): 1 + index of the (first) vessel whose voxel it is, 0 for none; None
+        when the anatomy was built without it.
+    vessels
+        The vessels' shapes, in scenario order.
     material_collagen
         Collagen of the untreated tissue of each material (fraction of voxel capacity), by
         material index; materials past its end hold none. A tumour capsule's material has it.
@@ -79,6 +86,8 @@ class Anatomy:
     tumor_names: tuple[str, ...] = ()
     vessel_names: tuple[str, ...] = ()
     material_collagen: tuple[float, ...] = ()
+    vessel_id: np.ndarray | None = None
+    vessels: tuple[VesselShape, ...] = ()
 
     @property
     def tumor_volume(self) -> float:
@@ -143,7 +152,8 @@ def build_anatomy(
     for index, value in collagen.items():
         material_collagen[index] = value
     vessel = np.zeros(shape, dtype=bool)
-    for v in vessels:
+    vessel_id = np.zeros(shape, dtype=np.uint8)
+    for n, v in enumerate(vessels, start=1):
         lower, upper = v.shape.bounds()
         block = grid.block(lower, upper)
         inside = v.shape.contains(grid.centres(block))
@@ -152,6 +162,8 @@ def build_anatomy(
                 f"vessel {v.name!r} (radius {v.shape.radius * 1e3:g} mm) covers no voxel centre; "
                 f"it is thinner than the {grid.spacing * 1e3:g} mm grid resolves"
             )
+        ids = vessel_id[block]
+        ids[inside & (ids == 0)] = n
         vessel[block] |= inside
     tumor_fraction[vessel] = 0.0
     tumor_id[vessel] = 0
@@ -165,6 +177,8 @@ def build_anatomy(
         tumor_names=tuple(t.name for t in tumors),
         vessel_names=tuple(v.name for v in vessels),
         material_collagen=tuple(material_collagen),
+        vessel_id=vessel_id,
+        vessels=tuple(vessels),
     )
 
 

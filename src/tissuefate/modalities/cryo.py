@@ -34,6 +34,7 @@ from .thermal import (
     energy_summary,
     session_fields,
     timeseries_frame,
+    vessel_summary,
 )
 
 __all__ = [
@@ -357,6 +358,7 @@ def run_cryo_session(
                 "partial_temperature_c": body.cryo_partial_temperature,
                 "killed_tumor_ml": killed_tumor * ml,
                 "killed_normal_ml": killed_normal * ml,
-            }
+            },
+            **vessel_summary(run),
         },
     )

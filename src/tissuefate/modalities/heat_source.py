@@ -18,7 +18,13 @@ from ..physics.thermal import ThermalSolver
 from ..scenario.models import HeatSourceSession
 from ..scenario.quantities import format_quantity
 from .base import SessionContext, SessionResult
-from .thermal import energy_summary, run_thermal_session, session_fields, timeseries_frame
+from .thermal import (
+    energy_summary,
+    run_thermal_session,
+    session_fields,
+    timeseries_frame,
+    vessel_summary,
+)
 
 __all__ = ["StaticSource", "deposit_point", "deposit_sphere", "run_heat_source_session"]
 
@@ -104,4 +110,5 @@ def run_heat_source_session(
         solver=solver_info,
         energy=energy_summary(run),
         focus=(focus, None),
+        extra=vessel_summary(run),
     )

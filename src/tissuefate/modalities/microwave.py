@@ -22,6 +22,7 @@ from .thermal import (
     run_thermal_session,
     session_fields,
     timeseries_frame,
+    vessel_summary,
 )
 
 __all__ = [
@@ -217,5 +218,8 @@ def run_microwave_session(
         solver=solver_info,
         energy=energy_summary(run),
         focus=(focus_point, np.asarray(first.direction)),
-        extra={"antennas": {a.antenna: antenna_provenance(a.antenna) for a in session.applicators}},
+        extra={
+            "antennas": {a.antenna: antenna_provenance(a.antenna) for a in session.applicators},
+            **vessel_summary(run),
+        },
     )

@@ -60,6 +60,7 @@ from .thermal import (
     run_thermal_session,
     session_fields,
     timeseries_frame,
+    vessel_summary,
 )
 
 __all__ = [
@@ -190,6 +191,7 @@ class _Channel:
         self.potential = solver
         self.generator = generator
         self.q_unit: np.ndarray | None = None  # Joule heat per V², W/m³/V², float32
+        self.q_blood = np.zeros(0)  # the same in the voxels of large vessels (blood), float64
         self.conductance_solved = 0.0  # S
         self.sigma_solved: np.ndarray | None = None
         self.solves = 0
@@ -226,6 +228,9 @@ class RadiofrequencySource:
         """Energy the generator put out so far, J."""
         self._held = False
         self._source_on = False
+        self.vessel_idx = np.flatnonzero(ctx.anatomy.vessel.ravel())
+        self.vessel_heating: np.ndarray | None = None
+        """Joule heat in the blood of large vessels for the current interval, W per voxel."""
 
     # ------------------------------------------------------------------ setup
     def _setup(self, solver: ThermalSolver) -> None:
@@ -258,6 +263,7 @@ class RadiofrequencySource:
             solver.padded, self.material, self.table, self.t0, self.dt, self.sigma, ref, weight
         )
         self.sigma.ravel()[self.shaft_idx] = 0.0
+        self.sigma.ravel()[self.vessel_idx] = self.ctx.tissue.body.blood_electrical_conductivity
         if ch.sigma_solved is None or s0 <= 0:
             return math.inf, 1.0
         mean = s1 / s0
@@ -279,6 +285,7 @@ class RadiofrequencySource:
         if ch.q_unit is None:
             ch.q_unit = np.zeros(self.ctx.grid.shape, np.float32)
         total = ch.potential.joule_heat(u, ch.q_unit)
+        ch.q_blood = ch.q_unit.ravel()[self.vessel_idx].astype(np.float64)
         ch.q_unit[solver.fixed] = 0.0  # held voxels (vessels, cooled tips) take no source
         ch.conductance_solved = total  # W at 1 V = S
         ch.sigma_solved = self.sigma.copy()
@@ -310,6 +317,15 @@ class RadiofrequencySource:
         self._held = on
         for ch in self.channels:  # the held voxels changed: their Joule heat must follow
             ch.sigma_solved = None
+
+    def _heat_blood(self, density: np.ndarray | None) -> None:
+        """Set :attr:`vessel_heating` from the Joule heat density (W/m³) in the vessel voxels."""
+        if density is None or not self.vessel_idx.size:
+            self.vessel_heating = None
+            return
+        heating = np.zeros(self.ctx.grid.shape)
+        heating.ravel()[self.vessel_idx] = density * self.ctx.grid.voxel_volume
+        self.vessel_heating = heating
 
     def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
         """Set the Joule heat for the interval from ``t`` (s); return the generator's columns."""
@@ -366,9 +382,12 @@ class RadiofrequencySource:
             )
             solver.source_written(total * self.ctx.grid.voxel_volume)
             self._source_on = True
-        elif self._source_on:
-            solver.set_source(None)
-            self._source_on = False
+            self._heat_blood(voltage**2 * ch.q_blood)
+        else:
+            self._heat_blood(None)
+            if self._source_on:
+                solver.set_source(None)
+                self._source_on = False
         self.tally.hold(t, generator=cols["generator_power_w"])
         return cols
 
@@ -429,4 +448,5 @@ def run_radiofrequency_session(
         solver=solver_info,
         energy=energy_summary(run),
         focus=(focus, axis),
+        extra=vessel_summary(run),
     )

@@ -22,6 +22,7 @@ import pandas as pd
 from ..damage.thermal import HeatInjury, ThermalDose, apply_thermal_kill, settle_heat_injury
 from ..damage.zone import ZONE_OMEGA
 from ..physics.thermal import Freezing, PhaseWindow, ThermalSolver
+from ..physics.vessels import Blood, VesselCooling, flowing_vessel
 from ..tissue.coefficients import (
     perfusion_coefficient,
     thermal_conductivity,
@@ -74,6 +75,8 @@ class ThermalSource(Protocol):
 
     ``static`` sources do not change while on (no temperature dependence), so the loop need not
     visit them between records unless the tissue state must be refreshed (perfusion shutdown).
+    A source that heats the blood of large vessels itself may offer ``vessel_heating``: W per
+    voxel (grid-shaped) for the interval it just set, which warms flowing blood.
     """
 
     static: bool
@@ -114,9 +117,9 @@ def phase_windows(tissue: TissueModel) -> list[PhaseWindow]:
 
 def _solver(
     ctx: SessionContext, freezing: bool, coldest: float | None
-) -> tuple[ThermalSolver, float, float]:
-    """The heat solver of a session on ``ctx``, its initial temperature and the lowest temperature
-    the session can reach (°C; for the stable time step)."""
+) -> tuple[ThermalSolver, float, float, VesselCooling | None]:
+    """The heat solver of a session on ``ctx``, its initial temperature, the lowest temperature
+    the session can reach (°C; for the stable time step) and its vessels with flowing blood."""
     opts = ctx.thermal
     body = ctx.tissue.body
     t_init = body.body_temperature if opts.initial_temperature is None else opts.initial_temperature
@@ -148,14 +151,39 @@ def _solver(
         impl=ctx.impl,
     )
     lowest = min(t_init, t_bnd, body.body_temperature, math.inf if coldest is None else coldest)
-    return solver, t_init, lowest
+    cooling = vessel_cooling(ctx)
+    if cooling is not None:
+        cooling.attach(solver)
+    return solver, t_init, lowest, cooling
+
+
+def vessel_cooling(ctx: SessionContext) -> VesselCooling | None:
+    """The vessels of ``ctx`` whose blood flows, as walls that take up heat (None if none)."""
+    anatomy, body = ctx.anatomy, ctx.tissue.body
+    flowing = [(n, v) for n, v in enumerate(anatomy.vessels, start=1) if v.flow is not None]
+    if not flowing or anatomy.vessel_id is None:
+        return None
+    blood = Blood(
+        body.blood_density,
+        body.blood_specific_heat,
+        body.blood_thermal_conductivity,
+        body.blood_viscosity,
+    )
+    vessels = [
+        flowing_vessel(
+            ctx.grid, v.name, v.shape, anatomy.vessel_id == n, v.flow, blood, body.body_temperature
+        )
+        for n, v in flowing
+        if np.any(anatomy.vessel_id == n)
+    ]
+    return VesselCooling(vessels, blood) if vessels else None
 
 
 def stable_time_step(
     ctx: SessionContext, *, freezing: bool = False, coldest: float | None = None
 ) -> float:
     """Largest stable heat-equation time step (s) of a session on ``ctx`` (nothing is run)."""
-    solver, _, lowest = _solver(ctx, freezing, coldest)
+    solver, _, lowest, _ = _solver(ctx, freezing, coldest)
     return solver.max_stable_dt(lowest)
 
 
@@ -175,7 +203,7 @@ class ThermalSessionRun:
         self.ctx = ctx
         self.label = label
         state, anatomy, tissue = ctx.state, ctx.anatomy, ctx.tissue
-        self.solver, t_init, self.min_temperature = _solver(ctx, freezing, coldest)
+        self.solver, t_init, self.min_temperature, self.vessels = _solver(ctx, freezing, coldest)
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
         self.load_s = self.solver.warm_up(self.dose)
@@ -227,6 +255,8 @@ class ThermalSessionRun:
         """
         self.dose.sample(self.solver.theta)
         self._refresh_state()
+        if self.vessels is not None:
+            self.vessels.book(self.solver.time, self.solver)
         self.injury = settle_heat_injury(
             self.ctx.state, self._coagulated0, self.dose.peak_temperature(), self.ctx.tissue.body
         )
@@ -297,7 +327,7 @@ class ThermalSessionRun:
         solver, dose, opts = self.solver, self.dose, self.ctx.thermal
         dt = self.time_step(duration if duration > 0 else opts.update_interval)
         interval = opts.update_interval
-        if getattr(source, "static", False) and not opts.perfusion_shutdown:
+        if getattr(source, "static", False) and not opts.perfusion_shutdown and not self.vessels:
             interval = max(interval, opts.record_interval)
         per_update = max(1, round(interval / dt))
         per_dose = max(1, min(per_update, round(MAX_DOSE_INTERVAL / dt)))
@@ -313,6 +343,8 @@ class ThermalSessionRun:
         while done < n_total:
             tick = time.perf_counter()
             extra = source.update(solver, t, on)
+            if self.vessels is not None:
+                self.vessels.update(solver, t, getattr(source, "vessel_heating", None))
             self.update_wall += time.perf_counter() - tick
             n = min(per_update, n_total - done)
             start = time.perf_counter()
@@ -401,6 +433,12 @@ def energy_summary(run: ThermalSessionRun) -> dict[str, float]:
         "stored_j": stored,
         "balance_residual_rel": (stored - led.net) / scale,
     }
+
+
+def vessel_summary(run: ThermalSessionRun) -> dict[str, Any]:
+    """``{"vessels": [...]}``, the flowing vessels' wall exchange and heat (see
+    :meth:`~tissuefate.physics.vessels.VesselCooling.summary`), or ``{}`` when none flows."""
+    return {} if run.vessels is None else {"vessels": run.vessels.summary()}
 
 
 def timeseries_frame(run: ThermalSessionRun) -> pd.DataFrame:

@@ -26,6 +26,9 @@ from ..kernels import thermal as kt
 __all__ = ["DoseAccumulator", "EnergyLedger", "Freezing", "PhaseWindow", "ThermalSolver"]
 
 MAX_WINDOWS = 3
+_NEIGHBOURS = np.array(
+    [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)], dtype=np.int64
+)
 KELVIN = 273.15
 """0 °C in K."""
 COLDEST_C = -196.0
@@ -186,6 +189,7 @@ class ThermalSolver:
             raise ValueError("perfusion must be non-negative everywhere")
 
         self._fixed = np.zeros(shape, bool) if fixed is None else np.asarray(fixed, bool)
+        self._permanent = np.zeros(shape, bool)  # convective walls: held for the whole run
         self.fixed_temperature = self.t_ref if fixed_temperature is None else fixed_temperature
         if boundary == "dirichlet":
             tb = self.t_ref if boundary_temperature is None else float(boundary_temperature)
@@ -385,15 +389,16 @@ class ThermalSolver:
         coolant and the tissue. It may not exceed the least conductive tissue (frozen, where
         tissue freezes), which keeps the stable time step. Voxels newly held leave the tissue:
         their heat content is booked to the ledger's ``fixed`` account, so the energy balance
-        still closes.
+        still closes. Convective walls (:meth:`hold_convective`) keep their own temperature.
         """
-        mask = np.asarray(mask, bool)
+        mask = np.asarray(mask, bool) & ~self._permanent
         new = mask & ~self._fixed
         self.ledger.fixed += float(self.enthalpy()[new].sum()) * self.grid.voxel_volume
         self._fixed = self._fixed | mask
         self.theta[mask] = temperature - self.t_ref
+        kt.fill_ghosts(self._theta, *self._ghost)
         if conductivity is not None:
-            s_max = float(self._s_free[1:-1, 1:-1, 1:-1].min())
+            s_max = float(self._s_free[1:-1, 1:-1, 1:-1][~self._permanent].min())
             if self.freezing is not None:
                 s_max *= math.sqrt(max(self.freezing.conductivity_ratio, 1.0))
             if not 0 < math.sqrt(conductivity) <= s_max * (1 + 1e-6):
@@ -404,9 +409,83 @@ class ThermalSolver:
             self._s[1:-1, 1:-1, 1:-1][mask] = math.sqrt(conductivity)
         self._fixed_changed()
 
+    def hold_convective(self, index: np.ndarray, heat_transfer: np.ndarray | float) -> None:
+        """Make the held voxels at ``index`` (int (m, 3), unpadded) a convective wall for good.
+
+        Each of their faces with tissue conducts as half a voxel of that tissue in series with a
+        wall of ``heat_transfer`` (W/m²/K, per voxel or one value):
+        ``G = h² / (h / (2 k) + 1 / heat_transfer)`` W/K, ``k`` the mean unfrozen conductivity
+        of the voxel's tissue neighbours (exact where they are alike). The voxels stay held for
+        the rest of the run (:meth:`release` and :meth:`hold` leave them), their own rate no
+        longer limits the stable step, and their neighbours' does (a face conducts at most twice
+        what a tissue face does). Large vessels with flowing blood (``physics/vessels.py``).
+        """
+        index = np.asarray(index, np.int64).reshape(-1, 3)
+        i, j, k = index.T
+        if not self._fixed[i, j, k].all():
+            raise ValueError("a convective wall must be made of held voxels")
+        hc = np.broadcast_to(np.asarray(heat_transfer, np.float64), (len(index),))
+        if not np.all(hc > 0):
+            raise ValueError("the wall heat transfer coefficient must be positive")
+        h = self.grid.spacing
+        s_tissue = self._neighbour_mean_s(index)
+        conductance = h**2 / (h / (2.0 * s_tissue**2) + 1.0 / hc)
+        value = conductance / (h * s_tissue)
+        inner = (slice(1, -1),) * 3
+        self._s[inner][i, j, k] = value
+        self._s_free[inner][i, j, k] = value
+        self._ic_free[inner][i, j, k] = 0.0
+        self._permanent[i, j, k] = True
+
+    def _neighbour_mean_s(self, index: np.ndarray) -> np.ndarray:
+        """Mean unfrozen ``s`` of the tissue (not held) neighbours of each voxel of ``index``."""
+        total = np.zeros(len(index))
+        count = np.zeros(len(index))
+        p = index + 1
+        fixed = np.pad(self._fixed, 1, constant_values=True)
+        for d in _NEIGHBOURS:
+            q = p + d
+            free = ~fixed[q[:, 0], q[:, 1], q[:, 2]]
+            total += np.where(free, self._s_free[q[:, 0], q[:, 1], q[:, 2]], 0.0)
+            count += free
+        mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+        fallback = float(np.median(self._s_free[1:-1, 1:-1, 1:-1][~self._fixed]))
+        return np.where(count > 0, mean, fallback)
+
+    def wall_inflow(self, index: np.ndarray) -> np.ndarray:
+        """Heat flowing from tissue into each held voxel of ``index`` (int (m, 3), unpadded),
+        W (float64): what its faces with tissue (not with other held voxels) conduct now."""
+        index = np.asarray(index, np.int64).reshape(-1, 3)
+        p = index + 1
+        theta, s = self._theta, self._s
+        fixed = np.pad(self._fixed, 1, constant_values=True)
+        c = theta[p[:, 0], p[:, 1], p[:, 2]].astype(np.float64)
+        total = np.zeros(len(index))
+        for d in _NEIGHBOURS:
+            q = p + d
+            free = ~fixed[q[:, 0], q[:, 1], q[:, 2]]
+            flux = s[q[:, 0], q[:, 1], q[:, 2]] * (theta[q[:, 0], q[:, 1], q[:, 2]] - c)
+            total += np.where(free, flux, 0.0)
+        return total * s[p[:, 0], p[:, 1], p[:, 2]] * self.grid.spacing
+
+    def set_held_temperatures(self, index: np.ndarray, temperature: np.ndarray | float) -> None:
+        """Set held voxels at ``index`` (int (m, 3), unpadded) to ``temperature`` (°C).
+
+        Held voxels are not tissue: their heat content is not in the stored energy, so this
+        changes no account of the ledger (what they take up from now on is booked as before).
+        """
+        index = np.asarray(index, np.int64).reshape(-1, 3)
+        i, j, k = index.T
+        if not self._fixed[i, j, k].all():
+            raise ValueError("only held voxels can be set to a temperature")
+        self.theta[i, j, k] = np.asarray(temperature, np.float64) - self.t_ref
+        kt.fill_ghosts(self._theta, *self._ghost)  # a held voxel on a face: its ghost follows
+
     def release(self, mask: np.ndarray) -> None:
-        """Stop holding the voxels of ``mask``: they become tissue at their current temperature."""
-        mask = np.asarray(mask, bool) & self._fixed
+        """Stop holding the voxels of ``mask``: they become tissue at their current temperature.
+
+        Convective walls (:meth:`hold_convective`) stay held."""
+        mask = np.asarray(mask, bool) & self._fixed & ~self._permanent
         self.ledger.fixed -= float(self.enthalpy()[mask].sum()) * self.grid.voxel_volume
         self._fixed = self._fixed & ~mask
         inner = (slice(1, -1),) * 3

@@ -32,6 +32,7 @@ from tissuefate.scenario._base import (
     PositiveDuration,
     PositiveLength,
     PositiveVec3,
+    PositiveVolumeRate,
     Vec3,
     Vec3Float,
     _Model,
@@ -251,12 +252,18 @@ class Tumor(_Model):
 
 
 class Vessel(_Model):
-    """A large vessel: a straight cylinder of ``radius`` from ``start`` to ``end``."""
+    """A large vessel: a straight cylinder of ``radius`` from ``start`` to ``end``.
+
+    Without ``flow`` its voxels are held at body temperature (the wall conducts like tissue). With
+    ``flow`` (a volume flow such as ``120 mL/min``) blood enters at ``start`` at body temperature,
+    takes up heat through a convective wall (a Nusselt correlation) and warms along the vessel.
+    """
 
     name: _Name
     start: Vec3
     end: Vec3
     radius: PositiveLength
+    flow: PositiveVolumeRate | None = None
 
     @model_validator(mode="after")
     def _has_length(self) -> Vessel:
@@ -278,6 +285,11 @@ class Vessel(_Model):
     def radius_m(self) -> float:
         """Radius in m."""
         return to_si(self.radius)
+
+    @property
+    def flow_m3_s(self) -> float | None:
+        """Volume flow in m³/s (None: the vessel is held at body temperature)."""
+        return _optional_si(self.flow)
 
 
 def _unique_names(items: list[Any], kind: str) -> list[Any]:

@@ -89,6 +89,9 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "matrix_denaturation_temperature_low": ("[temperature]", True),
     "matrix_denaturation_temperature_high": ("[temperature]", True),
     "perfusion_stasis_dose": ("dimensionless", True),
+    "blood_thermal_conductivity": ("[power]/[length]/[temperature]", True),
+    "blood_viscosity": ("[mass]/[length]/[time]", True),
+    "blood_electrical_conductivity": ("[current]**2*[time]**3/[mass]/[length]**3", True),
 }
 # Examples shown in error messages, by dimension.
 _EXAMPLES = {
@@ -206,6 +209,10 @@ class Body:
     matrix_denaturation_temperature_high: float
     # 1, Arrhenius dose (in units of the tissue's own) at which blood flow has fallen to 1/e
     perfusion_stasis_dose: float
+    # W/m/K and Pa·s, of blood flowing in large vessels (wall heat transfer, physics/vessels.py)
+    blood_thermal_conductivity: float
+    blood_viscosity: float
+    blood_electrical_conductivity: float  # S/m, at radiofrequency (~500 kHz), in large vessels
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -493,6 +500,9 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
         "scar_permeability_factor",
         "debris_permeability_factor",
         "perfusion_stasis_dose",
+        "blood_thermal_conductivity",
+        "blood_viscosity",
+        "blood_electrical_conductivity",
     ):
         if not getattr(body, name) > 0:
             raise ScenarioError("must be positive", source=source, key=f"tissue.parameters.{name}")

@@ -1,0 +1,275 @@
+"""Heat carried away by blood flowing through large vessels.
+
+A vessel with a given volume flow exchanges heat with the tissue through its wall, by forced
+convection: the heat flux into the blood is ``h_c (T_wall − T_bulk)`` with the wall heat transfer
+coefficient ``h_c = Nu k_b / D`` from a Nusselt correlation for flow in a tube at constant wall
+temperature:
+
+- laminar flow (Re ≤ 2300): Hausen's mean Nusselt number over a thermal entry length ``L``,
+  ``Nu = 3.66 + 0.0668 Gz / (1 + 0.04 Gz^(2/3))`` with the Graetz number ``Gz = Re Pr D / L``
+  (Hausen 1943; Incropera, DeWitt, Bergman & Lavine, *Fundamentals of Heat and Mass Transfer*, 6th
+  ed., Wiley 2007, eq. 8.57); it falls to the fully developed 3.66 in long tubes;
+- turbulent flow (Re > 2300): Gnielinski's correlation with Petukhov's smooth-tube friction factor
+  (Gnielinski, Int Chem Eng 1976;16:359; Incropera eqs. 8.21 and 8.62).
+
+On the grid a vessel is the set of voxels whose centres lie inside its cylinder (``grid.anatomy``).
+They are held at the blood's bulk temperature, which rises along the vessel by the heat its wall has
+taken up so far, ``T_bulk(x) = T_in + Q(< x) / (ρ_b c_b F)`` (F the volume flow; quasi-steady: blood
+crosses the grid in about a second, tissue heats over minutes). Each face between a tissue voxel and
+a vessel voxel conducts with the series conductance of half a voxel of tissue and the convective
+wall, ``U = 1 / (h / (2 k) + 1 / (a h_c))`` per unit face area (``h`` the voxel edge), where ``a``
+corrects the staircase of voxel faces to the cylinder's true lateral area. This module computes the
+numbers; :class:`tissuefate.physics.thermal.ThermalSolver` applies them
+(:meth:`~tissuefate.physics.thermal.ThermalSolver.hold_convective`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..grid.grid import Grid
+from ..grid.shapes import Cylinder
+
+if TYPE_CHECKING:
+    from .thermal import ThermalSolver
+
+__all__ = [
+    "Blood",
+    "FlowingVessel",
+    "VesselCooling",
+    "WallExchange",
+    "bulk_temperatures",
+    "flowing_vessel",
+    "wall_exchange",
+]
+
+LAMINAR_LIMIT = 2300.0
+"""Reynolds number above which flow in a tube is taken as turbulent."""
+
+
+@dataclass(frozen=True)
+class Blood:
+    """Properties of blood (SI): density kg/m³, specific heat J/kg/K, thermal conductivity W/m/K,
+    dynamic viscosity Pa·s."""
+
+    density: float
+    specific_heat: float
+    conductivity: float
+    viscosity: float
+
+    @property
+    def heat_capacity(self) -> float:
+        """ρ_b c_b in J/m³/K."""
+        return self.density * self.specific_heat
+
+    @property
+    def prandtl(self) -> float:
+        """Prandtl number μ c / k."""
+        return self.viscosity * self.specific_heat / self.conductivity
+
+
+@dataclass(frozen=True)
+class WallExchange:
+    """Forced convection at a vessel's wall: dimensionless numbers and the coefficient (SI)."""
+
+    velocity: float  # m/s, mean over the lumen
+    reynolds: float
+    prandtl: float
+    graetz: float
+    nusselt: float
+    coefficient: float  # W/m²/K, h_c
+
+    @property
+    def laminar(self) -> bool:
+        """Whether the flow is laminar (Re ≤ 2300)."""
+        return self.reynolds <= LAMINAR_LIMIT
+
+
+def wall_exchange(diameter: float, flow: float, length: float, blood: Blood) -> WallExchange:
+    """Wall heat transfer of ``flow`` (m³/s) through a tube of ``diameter`` (m) heated over
+    ``length`` (m), with the correlations of the module docstring."""
+    if not (diameter > 0 and flow > 0 and length > 0):
+        raise ValueError(
+            f"diameter, flow and length must be positive (got {diameter}, {flow}, {length})"
+        )
+    velocity = flow / (math.pi * diameter**2 / 4.0)
+    re = blood.density * velocity * diameter / blood.viscosity
+    pr = blood.prandtl
+    gz = re * pr * diameter / length
+    if re <= LAMINAR_LIMIT:
+        nu = 3.66 + 0.0668 * gz / (1.0 + 0.04 * gz ** (2.0 / 3.0))
+    else:
+        f = (0.790 * math.log(re) - 1.64) ** -2
+        nu = (
+            (f / 8.0) * (re - 1000.0) * pr / (1.0 + 12.7 * math.sqrt(f / 8.0) * (pr ** (2 / 3) - 1))
+        )
+    return WallExchange(velocity, re, pr, gz, nu, nu * blood.conductivity / diameter)
+
+
+@dataclass
+class FlowingVessel:
+    """A vessel on the grid with blood flowing from its start to its end.
+
+    Attributes
+    ----------
+    name
+        The vessel's name.
+    index
+        int (m, 3): grid indices of its voxels (unpadded).
+    bins
+        int (m,): axial bin of each voxel (bin ``b`` is centred ``b h`` downstream of the first).
+    flow
+        Volume flow, m³/s.
+    exchange
+        Its wall's :class:`WallExchange`.
+    inlet_temperature
+        °C of the blood entering at the start.
+    """
+
+    name: str
+    index: np.ndarray
+    bins: np.ndarray
+    flow: float
+    exchange: WallExchange
+    inlet_temperature: float
+    area_ratio: float = 1.0
+    heat_j: float = 0.0  # taken up through the wall so far
+    power_w: float = 0.0  # through the wall, at the last update
+    deposited_j: float = 0.0  # put into the blood itself by a source so far
+    deposited_w: float = 0.0  # likewise, since the last update
+    outlet_rise_k: float = 0.0  # at the last update
+    peak_outlet_rise_k: float = 0.0
+
+    @property
+    def n_bins(self) -> int:
+        """Number of axial bins."""
+        return int(self.bins.max()) + 1 if self.bins.size else 0
+
+
+def bulk_temperatures(
+    power: np.ndarray, bins: np.ndarray, capacity_rate: float, inlet: float
+) -> tuple[np.ndarray, float]:
+    """Bulk blood temperature (°C) at each voxel and the outlet rise (K).
+
+    ``power`` (W, per voxel) is what the blood takes up there, ``bins`` the axial bin of each voxel
+    (numbered along the flow), ``capacity_rate`` ρ_b c_b F in W/K. The blood in bin ``b`` carries
+    the heat of every bin before it and half of its own: ``T = inlet + (Q(< b) + Q_b / 2) / (ρcF)``,
+    so that the outlet rise times ``capacity_rate`` is the total power (energy is conserved).
+    """
+    per_bin = np.bincount(bins, weights=power, minlength=int(bins.max()) + 1 if bins.size else 0)
+    through = np.cumsum(per_bin) - 0.5 * per_bin
+    rise = through / capacity_rate
+    outlet = float(per_bin.sum()) / capacity_rate
+    return inlet + rise[bins], outlet
+
+
+def flowing_vessel(
+    grid: Grid,
+    name: str,
+    cylinder: Cylinder,
+    mask: np.ndarray,
+    flow: float,
+    blood: Blood,
+    inlet_temperature: float,
+) -> FlowingVessel:
+    """The :class:`FlowingVessel` of the voxels of ``mask`` (those of ``cylinder`` on ``grid``).
+
+    Its heated length is the length of the cylinder inside the grid (the voxels' axial extent),
+    and its area ratio the cylinder's lateral area over that length against the area of the
+    voxel faces it shares with tissue.
+    """
+    index = np.argwhere(mask)
+    h = grid.spacing
+    a = np.asarray(cylinder.start, float)
+    axis = np.asarray(cylinder.end, float) - a
+    u = axis / np.linalg.norm(axis)
+    t = (grid.lower + (index + 0.5) * h - a) @ u
+    bins = np.floor((t - t.min()) / h + 0.5).astype(np.int64)  # centres h apart: bins 0, 1, ...
+    length = (int(bins.max()) + 1) * h
+    padded = np.pad(mask, 1, constant_values=True)  # grid faces are not tissue
+    faces = 0
+    for d in ((-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)):
+        q = index + 1 + np.asarray(d)
+        faces += int(np.count_nonzero(~padded[q[:, 0], q[:, 1], q[:, 2]]))
+    ratio = 2.0 * math.pi * cylinder.radius * length / (faces * h**2) if faces else 1.0
+    exchange = wall_exchange(2.0 * cylinder.radius, flow, length, blood)
+    return FlowingVessel(name, index, bins, flow, exchange, inlet_temperature, ratio)
+
+
+class VesselCooling:
+    """The large vessels of a thermal run whose blood flows: walls, bulk temperatures, heat.
+
+    Built once per run (:meth:`attach` makes their voxels convective walls of the solver); call
+    :meth:`update` at every source update: it measures what each wall takes up and sets the
+    blood's bulk temperature along the vessel from it (quasi-steady).
+    """
+
+    def __init__(self, vessels: list[FlowingVessel], blood: Blood) -> None:
+        self.vessels = vessels
+        self.blood = blood
+        self._t: float | None = None
+
+    def attach(self, solver: ThermalSolver) -> None:
+        """Turn the vessels' voxels into convective walls of ``solver``."""
+        for v in self.vessels:
+            solver.hold_convective(v.index, v.area_ratio * v.exchange.coefficient)
+            solver.set_held_temperatures(v.index, v.inlet_temperature)
+
+    def update(self, solver: ThermalSolver, t: float, deposited: np.ndarray | None = None) -> None:
+        """Book the heat taken up since the last update and set the bulk temperatures for the
+        interval from ``t`` (s).
+
+        ``deposited`` (W per voxel, grid-shaped; None for none) is heat a source puts into the
+        blood itself for the coming interval (Joule heat of radiofrequency current in the
+        vessel); it warms the blood with what the wall takes up. The heat of an interval is
+        booked with the trapezoidal rule, from the wall's power at its start (with the bulk
+        temperatures then set) and at its end (before they change).
+        """
+        self.book(t, solver)
+        for v in self.vessels:
+            wall = solver.wall_inflow(v.index)
+            direct = np.zeros(len(v.index)) if deposited is None else deposited[tuple(v.index.T)]
+            temps, outlet = bulk_temperatures(
+                wall + direct,
+                v.bins,
+                self.blood.heat_capacity * v.flow,
+                v.inlet_temperature,
+            )
+            solver.set_held_temperatures(v.index, temps)
+            v.power_w = float(solver.wall_inflow(v.index).sum())
+            v.deposited_w = float(direct.sum())
+            v.outlet_rise_k = outlet
+            v.peak_outlet_rise_k = max(v.peak_outlet_rise_k, outlet)
+
+    def book(self, t: float, solver: ThermalSolver) -> None:
+        """Book the heat taken up from the last update to ``t`` (s), the end of an interval."""
+        if self._t is not None:
+            for v in self.vessels:
+                end = float(solver.wall_inflow(v.index).sum())
+                v.heat_j += 0.5 * (v.power_w + end) * (t - self._t)
+                v.deposited_j += v.deposited_w * (t - self._t)
+                v.power_w = end
+        self._t = t
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One entry per flowing vessel: flow, wall exchange and heat taken up (units in keys)."""
+        return [
+            {
+                "name": v.name,
+                "flow_ml_min": v.flow * 6e7,
+                "velocity_m_s": v.exchange.velocity,
+                "reynolds": v.exchange.reynolds,
+                "prandtl": v.exchange.prandtl,
+                "nusselt": v.exchange.nusselt,
+                "wall_heat_transfer_w_m2k": v.exchange.coefficient,
+                "face_area_ratio": v.area_ratio,
+                "heat_taken_up_j": v.heat_j,
+                "heat_deposited_in_blood_j": v.deposited_j,
+                "peak_outlet_rise_k": v.peak_outlet_rise_k,
+            }
+            for v in self.vessels
+        ]
