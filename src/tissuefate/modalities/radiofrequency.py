@@ -210,12 +210,13 @@ class RadiofrequencySource:
         for n, m in enumerate(self.masks):
             if not m.any():
                 raise ValueError(f"electrode {n} covers no voxel of the grid")
-        self.cooled = np.zeros(ctx.grid.shape, bool)
         self.coolant: list[tuple[np.ndarray, float]] = []
+        active = np.logical_or.reduce(self.masks)
         for e, m in zip(session.electrodes, self.masks, strict=True):
-            if e.cooled:
+            if e.cooled:  # the coolant runs down the shaft to the tip: both are held
                 t_c = e.coolant_temperature_c
-                self.coolant.append((m, DEFAULT_COOLANT_C if t_c is None else t_c))
+                shaft = segments_mask(ctx.grid, _shaft(e, ctx)) & ~active & ~ctx.anatomy.vessel
+                self.coolant.append((m | shaft, DEFAULT_COOLANT_C if t_c is None else t_c))
         self.channels: list[_Channel] = []
         self.active = 0
         self.next_switch = session.switching_interval_s

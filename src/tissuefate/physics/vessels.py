@@ -128,6 +128,9 @@ class FlowingVessel:
         Its wall's :class:`WallExchange`.
     inlet_temperature
         °C of the blood entering at the start.
+    area_ratio
+        The cylinder's lateral area in the grid over the area of the voxel faces it shares with
+        tissue: the wall coefficient is scaled by it.
     """
 
     name: str
@@ -143,11 +146,6 @@ class FlowingVessel:
     deposited_w: float = 0.0  # likewise, since the last update
     outlet_rise_k: float = 0.0  # at the last update
     peak_outlet_rise_k: float = 0.0
-
-    @property
-    def n_bins(self) -> int:
-        """Number of axial bins."""
-        return int(self.bins.max()) + 1 if self.bins.size else 0
 
 
 def bulk_temperatures(

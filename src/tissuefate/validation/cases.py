@@ -37,6 +37,7 @@ __all__ = [
     "injection_exact",
     "injection_presets",
     "point_source",
+    "radiofrequency_energy",
     "radiofrequency_ex_vivo",
     "reference_problem",
     "repair_chemical",
@@ -607,6 +608,49 @@ def radiofrequency_ex_vivo() -> list[ValidationRow]:
     return rows
 
 
+def radiofrequency_energy() -> list[ValidationRow]:
+    """Cooled electrodes judged on delivered energy (Song et al. 2015, calibration-data R4/R5).
+
+    The zone per kJ the generator delivered, model against measured: predicted (nothing was
+    fitted to these rows), tolerance 30 % (the issue's volume tolerance); and for each gauge the
+    in vivo / ex vivo ratio of the zone per kJ, absolute tolerance 0.15 (the issue's).
+    """
+    from .radiofrequency import ENERGY_ROWS, zone_per_energy
+
+    rows = []
+    per_kj: dict[str, tuple[float, float]] = {}
+    for row in ENERGY_ROWS:
+        model = zone_per_energy(row)["ml_per_kj"]
+        measured = row.volume_ml / row.energy_kj
+        per_kj[row.name] = (model, measured)
+        rows.append(
+            ValidationRow(
+                f"RF {row.name}, 3 cm tip, 12 min (Song 2015), 1 mm",
+                f"zone per delivered energy (mL/kJ; measured {row.volume_ml:g} mL, "
+                f"{row.energy_kj:.1f} kJ)",
+                model,
+                measured,
+                (model - measured) / measured,
+                0.30,
+                kind="predicted",
+            )
+        )
+    for gauge in ("17 G", "15 G"):
+        (m_in, r_in), (m_ex, r_ex) = per_kj[f"R5 {gauge} in vivo"], per_kj[f"R4 {gauge} ex vivo"]
+        rows.append(
+            ValidationRow(
+                f"RF {gauge}: in vivo / ex vivo (Song 2015, R5/R4)",
+                "ratio of the zone per delivered energy (absolute error)",
+                m_in / m_ex,
+                r_in / r_ex,
+                m_in / m_ex - r_in / r_ex,
+                0.15,
+                kind="predicted",
+            )
+        )
+    return rows
+
+
 def vessel_heat_sink() -> list[ValidationRow]:
     """Direction of the heat-sink contrast of RF vs MW next to a 5 mm vessel (PMC5778864).
 
@@ -935,6 +979,7 @@ CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
     "stefan": lambda quick: stefan_front(0.5e-3 if quick else 0.25e-3),
     "cryo": lambda quick: cryo_isotherms(),
     "radiofrequency": lambda quick: radiofrequency_ex_vivo(),
+    "radiofrequency_energy": lambda quick: radiofrequency_energy(),
     "heat_sink": lambda quick: vessel_heat_sink(),
     "vessel_wall": lambda quick: vessel_wall(),
     "vessel_flow": lambda quick: vessel_diameter_and_flow(),
@@ -946,7 +991,14 @@ CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
 
 
 GROUPS: dict[str, tuple[str, ...]] = {
-    "calibration": ("calibration_microwave", "cryo", "heat_sink", "vessel_flow")
+    "calibration": (
+        "calibration_microwave",
+        "cryo",
+        "radiofrequency",
+        "radiofrequency_energy",
+        "heat_sink",
+        "vessel_flow",
+    )
 }
 """Names of groups of cases for ``tissuefate validate --only``."""
 
