@@ -383,7 +383,8 @@ def validate(
         list[str] | None,
         typer.Option(
             help="Run only this case or group (repeatable): 'calibration' runs the published "
-            "zone sizes as scenarios (validation/data/*.csv); a case name, e.g. 'microwave'."
+            "zone sizes (microwave, radiofrequency, cryo) and heat-sink experiments as "
+            "scenarios; a case name, e.g. 'microwave' or 'vessel_flow'."
         ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
