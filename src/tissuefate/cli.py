@@ -376,7 +376,7 @@ def validate(
         bool,
         typer.Option(
             help="Only the exact solutions, conservation laws and consistency checks (about "
-            "20 s); the rows against published data need the full run (several minutes)."
+            "25 s); the rows against published data need the full run (about 15 minutes)."
         ),
     ] = False,
     only: Annotated[
