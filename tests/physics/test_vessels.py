@@ -67,6 +67,19 @@ def test_turbulent_nusselt_agrees_with_dittus_boelter():
         assert ex.nusselt == pytest.approx(dittus, rel=0.2)
 
 
+def test_nusselt_number_is_continuous_through_the_transition():
+    # laminar up to Re 2300, turbulent from 1e4, linear in between: no jump at either end
+    d, length = 5e-3, 0.064
+
+    def nu(re):
+        return wall_exchange(d, re * BLOOD.viscosity / (BLOOD.density * d) * math.pi * d**2 / 4,
+                             length, BLOOD).nusselt  # fmt: skip
+
+    for edge in (2300.0, 1.0e4):
+        assert nu(edge * (1 - 1e-9)) == pytest.approx(nu(edge * (1 + 1e-9)), rel=1e-6)
+    assert nu(2300.0) < nu(5000.0) < nu(1.0e4)
+
+
 def test_wall_exchange_rejects_bad_input():
     with pytest.raises(ValueError, match="positive"):
         wall_exchange(5e-3, 0.0, 0.05, BLOOD)

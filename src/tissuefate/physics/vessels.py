@@ -9,8 +9,10 @@ temperature:
   ``Nu = 3.66 + 0.0668 Gz / (1 + 0.04 Gz^(2/3))`` with the Graetz number ``Gz = Re Pr D / L``
   (Hausen 1943; Incropera, DeWitt, Bergman & Lavine, *Fundamentals of Heat and Mass Transfer*, 6th
   ed., Wiley 2007, eq. 8.57); it falls to the fully developed 3.66 in long tubes;
-- turbulent flow (Re > 2300): Gnielinski's correlation with Petukhov's smooth-tube friction factor
-  (Gnielinski, Int Chem Eng 1976;16:359; Incropera eqs. 8.21 and 8.62).
+- turbulent flow (Re ≥ 10⁴): Gnielinski's correlation with Petukhov's smooth-tube friction factor
+  (Gnielinski, Int Chem Eng 1976;16:359; Incropera eqs. 8.21 and 8.62); in the transition
+  (2300 < Re < 10⁴) linear in Re between the laminar value at 2300 and the turbulent one at 10⁴
+  (Gnielinski, Int J Heat Mass Transfer 2013;63:134), so that the coefficient is continuous.
 
 On the grid a vessel is the set of voxels whose centres lie inside its cylinder (``grid.anatomy``).
 They are held at the blood's bulk temperature, which rises along the vessel by the heat its wall has
@@ -48,7 +50,10 @@ __all__ = [
 ]
 
 LAMINAR_LIMIT = 2300.0
-"""Reynolds number above which flow in a tube is taken as turbulent."""
+"""Reynolds number up to which flow in a tube is laminar."""
+TURBULENT_LIMIT = 1.0e4
+"""Reynolds number from which flow in a tube is fully turbulent; in between, the Nusselt number
+is interpolated linearly (Gnielinski, Int J Heat Mass Transfer 2013;63:134)."""
 
 
 @dataclass(frozen=True)
@@ -101,13 +106,25 @@ def wall_exchange(diameter: float, flow: float, length: float, blood: Blood) -> 
     pr = blood.prandtl
     gz = re * pr * diameter / length
     if re <= LAMINAR_LIMIT:
-        nu = 3.66 + 0.0668 * gz / (1.0 + 0.04 * gz ** (2.0 / 3.0))
-    else:
-        f = (0.790 * math.log(re) - 1.64) ** -2
-        nu = (
-            (f / 8.0) * (re - 1000.0) * pr / (1.0 + 12.7 * math.sqrt(f / 8.0) * (pr ** (2 / 3) - 1))
-        )
+        nu = _hausen(gz)
+    elif re >= TURBULENT_LIMIT:
+        nu = _gnielinski(re, pr)
+    else:  # transition: linear in Re between the two (Gnielinski 2013, the VDI Heat Atlas rule)
+        share = (re - LAMINAR_LIMIT) / (TURBULENT_LIMIT - LAMINAR_LIMIT)
+        laminar = _hausen(LAMINAR_LIMIT * pr * diameter / length)
+        nu = (1.0 - share) * laminar + share * _gnielinski(TURBULENT_LIMIT, pr)
     return WallExchange(velocity, re, pr, gz, nu, nu * blood.conductivity / diameter)
+
+
+def _hausen(gz: float) -> float:
+    """Mean Nusselt number of laminar flow entering a tube at constant wall temperature."""
+    return 3.66 + 0.0668 * gz / (1.0 + 0.04 * gz ** (2.0 / 3.0))
+
+
+def _gnielinski(re: float, pr: float) -> float:
+    """Nusselt number of fully turbulent flow in a smooth tube (Petukhov's friction factor)."""
+    f = (0.790 * math.log(re) - 1.64) ** -2
+    return (f / 8.0) * (re - 1000.0) * pr / (1.0 + 12.7 * math.sqrt(f / 8.0) * (pr ** (2 / 3) - 1))
 
 
 @dataclass

@@ -34,6 +34,7 @@ __all__ = [
     "RF_POWER_W",
     "diameter_sink",
     "flow_saturation",
+    "rf_session",
     "vessel_contrast",
     "vessel_wall_annulus",
 ]
@@ -131,7 +132,7 @@ def _vessel_line(name: str, diameter_mm: float, flow: float | None) -> str:
 
 
 @cache
-def _rf_run(
+def rf_session(
     diameter_mm: float | None,
     flow: float | None,
     perfused: bool,
@@ -178,8 +179,8 @@ def diameter_sink(diameter_mm: float, flow_ml_min: float) -> dict[str, float]:
     fraction of the tissue voxels sharing a face with the vessel, inside the zone the session
     makes without it, that the session leaves alive (Ω < 1); and the zone volume against the
     zone without the vessel."""
-    ref = _rf_run(None, None, True, RF_POWER_W, 480.0)
-    run = _rf_run(diameter_mm, flow_ml_min, True, RF_POWER_W, 480.0)
+    ref = rf_session(None, None, True, RF_POWER_W, 480.0)
+    run = rf_session(diameter_mm, flow_ml_min, True, RF_POWER_W, 480.0)
     vessel = np.asarray(run.fields["vessel"].values, bool)
     border = np.zeros_like(vessel)
     for axis in range(3):
@@ -200,11 +201,11 @@ def diameter_sink(diameter_mm: float, flow_ml_min: float) -> dict[str, float]:
 def flow_saturation() -> dict[float, float]:
     """Zone volume reduction (1 - V / V without the vessel) by flow (mL/min) of the module's flow
     series."""
-    ref = _rf_run(None, None, False, 30.0, 500.0)
+    ref = rf_session(None, None, False, 30.0, 500.0)
     v_ref = ref.summary["sessions"][0]["ablation_zone"]["volume_ml"]
     out = {}
     for flow in FLOW_SERIES_ML_MIN:
-        run = _rf_run(3.4, flow, False, 30.0, 500.0)
+        run = rf_session(3.4, flow, False, 30.0, 500.0)
         out[flow] = 1.0 - run.summary["sessions"][0]["ablation_zone"]["volume_ml"] / v_ref
     return out
 
