@@ -230,8 +230,9 @@ class RadiofrequencySource:
         self._held = False
         self._source_on = False
         self.vessel_idx = np.flatnonzero(ctx.anatomy.vessel.ravel())
-        self.vessel_heating: np.ndarray | None = None
-        """Joule heat in the blood of large vessels for the current interval, W per voxel."""
+        self.vessel_heating: tuple[np.ndarray, np.ndarray] | None = None
+        """Joule heat in the blood of large vessels for the current interval: the flat indices of
+        the vessel voxels (sorted) and W per voxel."""
 
     # ------------------------------------------------------------------ setup
     def _setup(self, solver: ThermalSolver) -> None:
@@ -323,10 +324,8 @@ class RadiofrequencySource:
         """Set :attr:`vessel_heating` from the Joule heat density (W/m³) in the vessel voxels."""
         if density is None or not self.vessel_idx.size:
             self.vessel_heating = None
-            return
-        heating = np.zeros(self.ctx.grid.shape)
-        heating.ravel()[self.vessel_idx] = density * self.ctx.grid.voxel_volume
-        self.vessel_heating = heating
+        else:
+            self.vessel_heating = (self.vessel_idx, density * self.ctx.grid.voxel_volume)
 
     def update(self, solver: ThermalSolver, t: float, on: bool) -> dict[str, float]:
         """Set the Joule heat for the interval from ``t`` (s); return the generator's columns."""

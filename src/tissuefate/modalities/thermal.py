@@ -75,8 +75,9 @@ class ThermalSource(Protocol):
 
     ``static`` sources do not change while on (no temperature dependence), so the loop need not
     visit them between records unless the tissue state must be refreshed (perfusion shutdown).
-    A source that heats the blood of large vessels itself may offer ``vessel_heating``: W per
-    voxel (grid-shaped) for the interval it just set, which warms flowing blood.
+    A source that heats the blood of large vessels itself may offer ``vessel_heating``: the
+    sorted flat indices of the vessel voxels and W per voxel, for the interval it just set,
+    which warms flowing blood.
     """
 
     static: bool
@@ -169,13 +170,15 @@ def vessel_cooling(ctx: SessionContext) -> VesselCooling | None:
         body.blood_thermal_conductivity,
         body.blood_viscosity,
     )
-    vessels = [
-        flowing_vessel(
-            ctx.grid, v.name, v.shape, anatomy.vessel_id == n, v.flow, blood, body.body_temperature
-        )
-        for n, v in flowing
-        if np.any(anatomy.vessel_id == n)
-    ]
+    vessels = []
+    for n, v in flowing:
+        mask = anatomy.vessel_id == n
+        if mask.any():  # a vessel wholly under an earlier one has no voxels of its own
+            vessels.append(
+                flowing_vessel(
+                    ctx.grid, v.name, v.shape, mask, v.flow, blood, body.body_temperature
+                )
+            )
     return VesselCooling(vessels, blood) if vessels else None
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -437,16 +438,24 @@ class ThermalSolver:
         self._ic_free[inner][i, j, k] = 0.0
         self._permanent[i, j, k] = True
 
-    def _neighbour_mean_s(self, index: np.ndarray) -> np.ndarray:
-        """Mean unfrozen ``s`` of the tissue (not held) neighbours of each voxel of ``index``."""
-        total = np.zeros(len(index))
-        count = np.zeros(len(index))
+    def _tissue_neighbours(
+        self, index: np.ndarray
+    ) -> Iterator[tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]]:
+        """For each of the six directions, the padded indices of the neighbours of the voxels at
+        ``index`` (int (m, 3), unpadded) and whether each neighbour is tissue (not held, not a
+        ghost)."""
         p = index + 1
         fixed = np.pad(self._fixed, 1, constant_values=True)
         for d in _NEIGHBOURS:
             q = p + d
-            free = ~fixed[q[:, 0], q[:, 1], q[:, 2]]
-            total += np.where(free, self._s_free[q[:, 0], q[:, 1], q[:, 2]], 0.0)
+            yield (q[:, 0], q[:, 1], q[:, 2]), ~fixed[q[:, 0], q[:, 1], q[:, 2]]
+
+    def _neighbour_mean_s(self, index: np.ndarray) -> np.ndarray:
+        """Mean unfrozen ``s`` of the tissue (not held) neighbours of each voxel of ``index``."""
+        total = np.zeros(len(index))
+        count = np.zeros(len(index))
+        for q, free in self._tissue_neighbours(index):
+            total += np.where(free, self._s_free[q], 0.0)
             count += free
         mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
         fallback = float(np.median(self._s_free[1:-1, 1:-1, 1:-1][~self._fixed]))
@@ -456,17 +465,13 @@ class ThermalSolver:
         """Heat flowing from tissue into each held voxel of ``index`` (int (m, 3), unpadded),
         W (float64): what its faces with tissue (not with other held voxels) conduct now."""
         index = np.asarray(index, np.int64).reshape(-1, 3)
-        p = index + 1
+        p = tuple((index + 1).T)
         theta, s = self._theta, self._s
-        fixed = np.pad(self._fixed, 1, constant_values=True)
-        c = theta[p[:, 0], p[:, 1], p[:, 2]].astype(np.float64)
+        c = theta[p].astype(np.float64)
         total = np.zeros(len(index))
-        for d in _NEIGHBOURS:
-            q = p + d
-            free = ~fixed[q[:, 0], q[:, 1], q[:, 2]]
-            flux = s[q[:, 0], q[:, 1], q[:, 2]] * (theta[q[:, 0], q[:, 1], q[:, 2]] - c)
-            total += np.where(free, flux, 0.0)
-        return total * s[p[:, 0], p[:, 1], p[:, 2]] * self.grid.spacing
+        for q, free in self._tissue_neighbours(index):
+            total += np.where(free, s[q] * (theta[q] - c), 0.0)
+        return total * s[p] * self.grid.spacing
 
     def set_held_temperatures(self, index: np.ndarray, temperature: np.ndarray | float) -> None:
         """Set held voxels at ``index`` (int (m, 3), unpadded) to ``temperature`` (°C).

@@ -234,20 +234,30 @@ class VesselCooling:
             solver.hold_convective(v.index, v.area_ratio * v.exchange.coefficient)
             solver.set_held_temperatures(v.index, v.inlet_temperature)
 
-    def update(self, solver: ThermalSolver, t: float, deposited: np.ndarray | None = None) -> None:
+    def update(
+        self,
+        solver: ThermalSolver,
+        t: float,
+        deposited: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         """Book the heat taken up since the last update and set the bulk temperatures for the
         interval from ``t`` (s).
 
-        ``deposited`` (W per voxel, grid-shaped; None for none) is heat a source puts into the
-        blood itself for the coming interval (Joule heat of radiofrequency current in the
-        vessel); it warms the blood with what the wall takes up. The heat of an interval is
-        booked with the trapezoidal rule, from the wall's power at its start (with the bulk
-        temperatures then set) and at its end (before they change).
+        ``deposited`` is heat a source puts into the blood itself for the coming interval
+        (Joule heat of radiofrequency current in the vessel): the sorted flat indices of every
+        vessel voxel and W per voxel, or None for none; it warms the blood with what the wall
+        takes up. The heat of an interval is booked with the trapezoidal rule, from the wall's
+        power at its start (with the bulk temperatures then set) and at its end (before they
+        change).
         """
-        self.book(t, solver)
-        for v in self.vessels:
-            wall = solver.wall_inflow(v.index)
-            direct = np.zeros(len(v.index)) if deposited is None else deposited[tuple(v.index.T)]
+        walls = self.book(t, solver)
+        for v, wall in zip(self.vessels, walls, strict=True):
+            direct = np.zeros(len(v.index))
+            if deposited is not None:
+                flat, power = deposited
+                direct = power[
+                    np.searchsorted(flat, np.ravel_multi_index(v.index.T, solver.grid.shape))
+                ]
             temps, outlet = bulk_temperatures(
                 wall + direct,
                 v.bins,
@@ -260,15 +270,18 @@ class VesselCooling:
             v.outlet_rise_k = outlet
             v.peak_outlet_rise_k = max(v.peak_outlet_rise_k, outlet)
 
-    def book(self, t: float, solver: ThermalSolver) -> None:
-        """Book the heat taken up from the last update to ``t`` (s), the end of an interval."""
+    def book(self, t: float, solver: ThermalSolver) -> list[np.ndarray]:
+        """Book the heat taken up from the last update to ``t`` (s), the end of an interval;
+        returns what each vessel's voxels take up now (W per voxel)."""
+        walls = [solver.wall_inflow(v.index) for v in self.vessels]
         if self._t is not None:
-            for v in self.vessels:
-                end = float(solver.wall_inflow(v.index).sum())
+            for v, wall in zip(self.vessels, walls, strict=True):
+                end = float(wall.sum())
                 v.heat_j += 0.5 * (v.power_w + end) * (t - self._t)
                 v.deposited_j += v.deposited_w * (t - self._t)
                 v.power_w = end
         self._t = t
+        return walls
 
     def summary(self) -> list[dict[str, Any]]:
         """One entry per flowing vessel: flow, wall exchange and heat taken up (units in keys)."""
