@@ -1,8 +1,10 @@
 """Fit the generator power of the ex vivo cooled-electrode case to its zone volume (11.08 mL).
 
 Run: ``python benchmarks/calibrate_radiofrequency.py [powers in W ...]`` — prints the zone of a
-12 min session with a 2 cm cooled tip in unperfused liver at 20 °C for each power (1 mm grid).
-The power in ``validation/radiofrequency.py`` is the round value closest to the volume.
+12 min session with a 2 cm cooled tip in unperfused liver at 20 °C for each power (1 mm grid):
+the coagulation zone (the source measured gross pathology; ``volume_ml`` and the axes) and the
+ablation zone's volume beside it. The power in ``validation/radiofrequency.py`` is the round value
+closest to the volume (2026-12-04: 26 W, from 20 / 24 / 26 / 28 W).
 """
 
 from __future__ import annotations

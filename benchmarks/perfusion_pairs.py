@@ -10,7 +10,7 @@ The ex vivo zone is run once (20 °C, no perfusion); the in vivo one (body tempe
 - the measured human perfusion, 0.022 1/s (dynamic CT, PMID 10981998), flow stopping with the cells
   (``perfusion_stasis_dose`` 1, the first-order model);
 - the same perfusion with flow that never stops (stasis dose 1e9);
-- the preset: 0.022 1/s with flow stopping at 14.5 times the cells' dose (fitted to the in vivo
+- the preset: 0.022 1/s with flow stopping at 12.2 times the cells' dose (fitted to the in vivo
   canine series of He et al. 2010 by ``calibrate_microwave.py --perfusion``).
 
 Prints each zone (volume, long and short axis) and the ratio of volumes.
@@ -26,7 +26,7 @@ CONDITIONS = (
     ("former preset 6.4e-3 1/s, stasis with the cells", "6.4e-3 1/s", "1"),
     ("human CT 0.022 1/s, stasis with the cells", "0.022 1/s", "1"),
     ("human CT 0.022 1/s, flow never stops", "0.022 1/s", "1e9"),
-    ("preset 0.022 1/s, stasis at 14.5 x the cells' dose", None, None),
+    ("preset 0.022 1/s, stasis at 12.2 x the cells' dose", None, None),
 )
 
 

@@ -173,6 +173,12 @@ def _session_line(s: dict) -> str:
             f"{peak}, zone {zone['volume_ml']:.2f} mL "
             f"({zone['long_axis_mm']:.1f} x {zone['short_axis_mm']:.1f} mm)"
         )
+        coag = s.get("coagulation_zone")
+        if coag is not None:
+            parts.append(
+                f"coagulated {coag['volume_ml']:.2f} mL "
+                f"({coag['long_axis_mm']:.1f} x {coag['short_axis_mm']:.1f} mm)"
+            )
     if kill is not None:
         parts.append(f"tumour kill {kill:.3f}")
     if margin is not None and math.isfinite(margin):

@@ -5,8 +5,8 @@ One dual-slot antenna, 40 W for 2 min with the automatic cool-down, in perfused 
 45 mm grid at 1.5 mm (30³ voxels, about a second). With the liver preset's ramps (fixation
 55-65 degC, matrix denaturation 60-75 degC) the cells killed at a peak below 55 degC are all
 debris, those above 65 degC all heat-fixed, and the matrix survives below 60 degC and is gone above
-75 degC. Measured here: 3.8 mL coagulated and 4.3 mL debris for a 6.7 mL zone (Omega >= 1); 2.8 mL
-of matrix lost (at 20 W, before blood flow was fitted to stop at 14.5 times the cells' dose
+75 degC. Measured here: 3.8 mL coagulated and 4.3 mL debris for a 6.9 mL zone (Omega >= 1); 2.8 mL
+of matrix lost (at 20 W, before blood flow was fitted to stop at 12.2 times the cells' dose
 rather than 2: 5.3, 9.3, 12.9 and 3.6 mL).
 """
 

@@ -482,6 +482,9 @@ def test_cluster_electrode_runs_with_lower_impedance():
     assert d["generator_energy_j"] == pytest.approx(600.0, rel=1e-9)
     assert s["energy"]["balance_residual_rel"] == pytest.approx(0.0, abs=1e-6)
     assert s["ablation_zone"]["volume_ml"] > 0
+    # the white zone of heat-fixed tissue lies inside the zone of dead cells
+    assert 0 < s["coagulation_zone"]["volume_ml"] < s["ablation_zone"]["volume_ml"]
+    assert s["coagulation_zone"]["threshold_peak_temperature_c"] == pytest.approx(60.0)
 
 
 def test_multi_tine_electrode_runs_uncooled_with_its_zone_at_the_tines():

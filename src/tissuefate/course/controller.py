@@ -535,7 +535,9 @@ class Course:
         ctx.agent = agent
         before = state.tissue.copy()
         res = RUNNERS[session.modality](ctx, session, f"session {n}")
-        summ = session_summary(n, session.day, res, self.grid, self.anatomy, before, state.tissue)
+        summ = session_summary(
+            n, session.day, res, self.grid, self.anatomy, before, state.tissue, self.tissue.body
+        )
         summ["planned_by_policy"] = planned
         summ["retreatment"] = retreat
         summ["treatability"] = (

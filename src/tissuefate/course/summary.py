@@ -13,7 +13,14 @@ import xarray as xr
 
 from .._version import __version__
 from ..biology.repair import RepairClock, RepairModel, RepairParameters
-from ..damage.zone import ZONE_OMEGA, damage_of, min_margin, zone_axes
+from ..damage.zone import (
+    ZONE_OMEGA,
+    coagulation_level,
+    coagulation_temperature,
+    damage_of,
+    min_margin,
+    zone_axes,
+)
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
 from ..io.checkpoint import stacked
@@ -21,6 +28,7 @@ from ..kernels.repair import pool_totals
 from ..modalities import SessionResult
 from ..modalities.agent import Agent
 from ..scenario.models import Scenario
+from ..tissue.presets import Body
 from ..tissue.state import FIELD_INFO, TissueState
 from .imaging import VIABLE_THRESHOLD, visible_tumor
 from .treatability import MAP_INFO
@@ -103,6 +111,23 @@ def movement(state: TissueState) -> dict[str, float]:
     }
 
 
+HEATING = ("radiofrequency", "microwave")
+"""Modalities that coagulate tissue by heat (their summaries have a ``coagulation_zone``)."""
+
+
+def _coagulation_zone(res: SessionResult, grid: Grid, body: Body) -> dict[str, Any]:
+    """The white zone gross pathology sees (``damage.zone.coagulation_level``): volume, axes."""
+    zone = coagulation_level(res.fields, body) >= 1.0
+    axes = zone_axes(zone, grid.spacing * 1e3, grid.axes_mm(), res.focus[1])
+    return {
+        "volume_ml": axes.volume_ml,
+        "long_axis_mm": axes.long_axis_mm,
+        "short_axis_mm": axes.short_axis_mm,
+        "threshold_omega": ZONE_OMEGA,
+        "threshold_peak_temperature_c": coagulation_temperature(body),
+    }
+
+
 def session_summary(
     index: int,
     day: float,
@@ -111,6 +136,7 @@ def session_summary(
     anatomy: Anatomy,
     before: TissueState,
     after: TissueState,
+    body: Body,
 ) -> dict[str, Any]:
     voxel_ml = grid.voxel_volume * 1e6
     axes_mm = grid.axes_mm()
@@ -147,6 +173,11 @@ def session_summary(
             "short_axis_mm": axes.short_axis_mm,
             "threshold_omega": ZONE_OMEGA,
         },
+        **(
+            {"coagulation_zone": _coagulation_zone(res, grid, body)}
+            if res.modality in HEATING
+            else {}
+        ),
         "tumor_kill_fraction": 1.0 - tumor_after / tumor_before if tumor_before > 0 else None,
         "min_margin_mm": min_margin(tumor_mask, zone, grid.spacing * 1e3),
         "normal_necrosis_ml": float(

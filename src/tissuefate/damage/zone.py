@@ -9,7 +9,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["ZONE_OMEGA", "ZoneAxes", "damage_of", "min_margin", "zone_axes"]
+from ..tissue.presets import Body
+
+__all__ = [
+    "ZONE_OMEGA",
+    "ZoneAxes",
+    "coagulation_level",
+    "coagulation_temperature",
+    "damage_of",
+    "min_margin",
+    "zone_axes",
+]
 
 ZONE_OMEGA = 1.0
 """Arrhenius damage that bounds the ablation zone: 63 % of cells killed (the usual Ω = 1)."""
@@ -29,6 +39,24 @@ def damage_of(fields: Mapping[str, np.ndarray]) -> np.ndarray:
     """Damage Ω of a session of any modality from its dose fields (killed fraction
     1 − exp(−Ω)): ``damage`` where the session reports it, else its heat dose ``thermal_dose``."""
     return fields["damage"] if "damage" in fields else fields["thermal_dose"]
+
+
+def coagulation_temperature(body: Body) -> float:
+    """Peak temperature (°C) above which most killed cells are heat-fixed: the middle of the
+    tissue's fixation ramp (``fixation_temperature_low`` to ``_high``; 60 °C in liver)."""
+    return 0.5 * (body.fixation_temperature_low + body.fixation_temperature_high)
+
+
+def coagulation_level(fields: Mapping[str, np.ndarray], body: Body) -> np.ndarray:
+    """A field that is ≥ 1 exactly in the coagulation zone, the zone gross pathology sees (the
+    white zone of heat-fixed tissue): cells killed (Ω ≥ 1) at a peak temperature of at least
+    :func:`coagulation_temperature`. It reads like Ω, so that the zone is ``level >= 1`` and its
+    edge can be interpolated in ``log(level)``: ``log level = min(log Ω, (T_peak − T_c) / 1 K)``.
+    """
+    omega = np.asarray(damage_of(fields), np.float64)
+    peak = np.asarray(fields["peak_temperature"], np.float64)
+    hot = np.exp(np.clip(peak - coagulation_temperature(body), -50.0, 50.0))
+    return np.minimum(omega, hot)
 
 
 def _extent(points: np.ndarray, direction: np.ndarray, spacing: float) -> float:

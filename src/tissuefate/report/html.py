@@ -29,7 +29,8 @@ _CAPTIONS = {
     "slices": (
         "Peak temperature (top) and cell kill fraction (bottom) in a plane along the applicator "
         "(left) and across it (right). Dashed white: tumour before treatment; cyan: ablation zone "
-        "(Arrhenius damage Ω = 1); grey: 60 °C isotherm."
+        "(Arrhenius damage Ω = 1); grey: 60 °C isotherm, in liver the edge of the white "
+        "(coagulation) zone that gross pathology sees."
     ),
     "timecourse": (
         "Hottest temperature, ablation-zone volume and delivered energy during the session; "
@@ -139,6 +140,16 @@ def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Ablation-zone volume", _with_unit(zone.get("volume_ml"), "mL")),
         *_zone_rows(s),
     ]
+    coag = s.get("coagulation_zone")
+    if coag:
+        rows.append(
+            (
+                "Coagulation zone (what gross pathology sees)",
+                f"{_with_unit(coag.get('volume_ml'), 'mL')}, "
+                f"{_with_unit(coag.get('long_axis_mm'), 'mm')} × "
+                f"{_with_unit(coag.get('short_axis_mm'), 'mm')}",
+            )
+        )
     if "systemic_dose" in s:
         rows.append(("Systemic dose", _fmt(s.get("systemic_dose"))))
     rows.append(_solver_row(solver))

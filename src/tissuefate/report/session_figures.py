@@ -46,7 +46,8 @@ def session_slices(result: Result, session: int) -> Figure:
     voxel if not given). Left: the coordinate plane containing the applicator axis; right: the plane
     perpendicular to the axis' dominant component. Outlines: initial tumour
     (``tumor_fraction_initial`` = 0.5, white dashed), ablation zone (Arrhenius damage Ω = 1, cyan)
-    and the 60 °C isotherm (grey, temperature panels only).
+    and the 60 °C isotherm (grey, temperature panels only; in liver the edge of the coagulation
+    zone that gross pathology sees, ``damage.zone.coagulation_level``).
 
     Parameters
     ----------
@@ -79,8 +80,8 @@ def session_slices(result: Result, session: int) -> Figure:
         vmax = vmin + 1.0
 
     with _style():
-        # a cold session's legend has a fifth entry, a second row: leave room for it
-        fig, grid, axes = _two_by_two(9.0, right=0.91, bottom=0.125 if cold else 0.1, top=0.89)
+        # the legend takes two rows: leave room for it
+        fig, grid, axes = _two_by_two(9.0, right=0.91, bottom=0.125, top=0.89)
         images = {}
         for col, (hdim, vdim, ndim) in enumerate((plane_a, plane_b)):
             where = float(focus[_DIMS.index(ndim)])
@@ -123,13 +124,13 @@ def session_slices(result: Result, session: int) -> Figure:
                 color="orangered" if cold else "0.6",
                 ls="-",
                 lw=1.0 if cold else 0.8,
-                label=f"{isotherm:.0f} °C isotherm",
+                label=f"{isotherm:.0f} °C isotherm" + ("" if cold else " (coagulation edge)"),
             ),
             Line2D([], [], color="0.85", ls="none", marker="+", ms=9, label="Applicator centre"),
         ]
         if cold:
             handles.insert(3, Line2D([], [], color="0.85", ls=":", lw=1.2, label="Ice edge (0 °C)"))
-        _dark_legend(fig, handles, ncols=4)
+        _dark_legend(fig, handles, ncols=4 if cold else 2)
         fig.suptitle(extras.get("label") or f"Session {session}")
     return fig
 

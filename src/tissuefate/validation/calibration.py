@@ -9,10 +9,12 @@ it (``role: fit``) and ``predicted`` otherwise; a predicted row that misses its 
 
 Conditions: ex vivo liver at 20 °C (no source states its temperature; an assumption) without
 perfusion, in a block whose faces are held at 20 °C; in vivo and clinical liver at body temperature
-with the preset's perfusion. The zone is {Ω ≥ 1} after the tissue has cooled; its axes are
-measured with sub-voxel interpolation of log Ω. Grid spacing: :data:`SPACING_MM`; block size:
-:func:`default_block_mm` (``benchmarks/calibrate_microwave.py --convergence`` compares both with
-finer and larger ones).
+with the preset's perfusion. The zone is the one the source measured (``edge``, :data:`EDGES`): on
+gross pathology the coagulation zone (heat-fixed tissue, ``damage.zone.coagulation_level``), on
+contrast-enhanced imaging the ablation zone (Ω ≥ 1), after the tissue has cooled; its axes are
+measured with sub-voxel interpolation of the log of the level. Grid spacing: :data:`SPACING_MM`;
+block size: :func:`default_block_mm` (``benchmarks/calibrate_microwave.py --convergence`` compares
+both with finer and larger ones).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..course.prepare import build_tissue, thermal_options
+from ..damage.zone import coagulation_level
 from ..modalities import RUNNERS, SessionContext
 from ..modalities.microwave import antenna_pattern
 from ..scenario.io import loads_scenario
@@ -37,6 +40,7 @@ from .microwave import EX_VIVO_C, measure_zone
 
 __all__ = [
     "AXIS_TOLERANCE",
+    "EDGES",
     "FACE_RISE_K",
     "MEDIAN_TOLERANCE",
     "RATIO_TOLERANCE",
@@ -57,6 +61,11 @@ RATIO_TOLERANCE = 0.15  # in vivo / ex vivo ratio of the same device, absolute
 SPACING_MM = 1.5
 """Grid spacing of the calibration runs (mm): the 30 W, 10 min ex vivo zone was within 0.4 % of the
 1 mm one; ``benchmarks/calibrate_microwave.py --convergence`` checks the largest zones."""
+
+EDGES = {"gross pathology": "coagulation", "contrast-enhanced imaging": "ablation"}
+"""The model's zone for each way a source measured its zone: gross pathology sees the white zone of
+heat-fixed (coagulated) tissue, :func:`~tissuefate.damage.zone.coagulation_level`; contrast-enhanced
+imaging the unperfused zone of dead tissue, the ablation zone (Ω ≥ 1)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,12 @@ class Experiment:
 
 def _number(text: str, scale: float = 1.0) -> float | None:
     return float(text) * scale if text.strip() else None
+
+
+def _edge(text: str, row: str) -> str:
+    if text not in EDGES:
+        raise ValueError(f"row {row}: edge {text!r} is not one of {sorted(EDGES)}")
+    return text
 
 
 def load_experiments(modality: str = "microwave") -> list[Experiment]:
@@ -119,7 +134,7 @@ def load_experiments(modality: str = "microwave") -> list[Experiment]:
                 measured=measured,
                 spread=spread,
                 role=rec["role"],  # type: ignore[arg-type]
-                edge=rec["edge"],
+                edge=_edge(rec["edge"], rec["row"]),
                 source=rec["source"],
             )
         )
@@ -209,6 +224,7 @@ def simulate_experiment(
         res = RUNNERS[session.modality](ctx, session, exp.row)
         dose = np.asarray(res.fields["thermal_dose"], np.float64)
         peak = np.asarray(res.fields["peak_temperature"], np.float64)
+        coagulation = coagulation_level(res.fields, tissue.body)
         rises = [
             max(float(np.take(peak, side, axis=a).max()) for side in (0, -1)) - float(peak.min())
             for a in range(3)
@@ -219,8 +235,11 @@ def simulate_experiment(
             break
         width *= 1.5 if max(rises[:2]) > FACE_RISE_K else 1.0
         length *= 1.5 if rises[2] > FACE_RISE_K else 1.0
+    zones = {"ablation": measure_zone(dose, grid), "coagulation": measure_zone(coagulation, grid)}
     return {
-        **measure_zone(dose, grid),
+        **zones[EDGES[exp.edge]],
+        **{f"{name}_{k}": v for name, zone in zones.items() for k, v in zone.items()},
+        "edge": EDGES[exp.edge],
         "block_mm": [float(v) * 1e3 for v in grid.size],
         "face_rise_k": face_rise,
         "zone_at_face": at_face,

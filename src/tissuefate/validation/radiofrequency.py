@@ -1,11 +1,12 @@
 """Radiofrequency zones against the ex vivo internally cooled electrode (CVIR 2009).
 
 CVIR 2009 (doi 10.1007/s00270-009-9600-0): an internally cooled electrode with a 2 cm active tip,
-12 min in ex vivo bovine liver, gave a zone of 3.01 × 2.62 cm and 11.08 cm³. The experiment's
-generator settings were not found: the generator power of the model is the one number
-fitted (to the volume, ``benchmarks/calibrate_radiofrequency.py``); the two axes are then
-predictions. Ex vivo settings: no perfusion, the liver at room temperature (20 °C, an assumption:
-no published value found), a 17 G (1.5 mm) electrode cooled to 10 °C.
+12 min in ex vivo bovine liver, gave a zone of 3.01 × 2.62 cm and 11.08 cm³ on gross pathology,
+which the model's coagulation zone (heat-fixed tissue, ``damage.zone.coagulation_level``) is
+compared with. The experiment's generator settings were not found: the generator power of the
+model is the one number fitted (to the volume, ``benchmarks/calibrate_radiofrequency.py``); the
+two axes are then predictions. Ex vivo settings: no perfusion, the liver at room temperature
+(20 °C, an assumption: no published value found), a 17 G (1.5 mm) electrode cooled to 10 °C.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = [
 ]
 
 EX_VIVO_ZONE = {"long_axis_mm": 30.1, "short_axis_mm": 26.2, "volume_ml": 11.08}
-FITTED_POWER_W = 13.0  # W, fitted to the volume (see the module docstring)
+FITTED_POWER_W = 26.0  # W, fitted to the coagulation zone's volume (see the module docstring)
 
 
 def cooled_electrode_ex_vivo(
@@ -60,11 +61,12 @@ strategies:
 """
     result = simulate(loads_scenario(text))
     s = result.summary["sessions"][0]
-    zone = s["ablation_zone"]
+    zone = s["coagulation_zone"]
     return {
         "volume_ml": zone["volume_ml"],
         "long_axis_mm": zone["long_axis_mm"],
         "short_axis_mm": zone["short_axis_mm"],
+        "ablation_volume_ml": s["ablation_zone"]["volume_ml"],
         "generator_energy_j": s["delivered"]["generator_energy_j"],
         "rolloff_events": len(s["delivered"]["rolloff_events"]),
         "peak_temperature_c": s["peak_temperature_c"],
@@ -126,12 +128,15 @@ strategies:
 
 
 def zone_per_energy(row: EnergyRow, spacing_mm: float = 1.0) -> dict[str, float]:
-    """Generator energy (kJ), zone volume (mL, Ω = 1) and zone per kJ of ``row``'s session
-    (:func:`energy_session`)."""
+    """Generator energy (kJ), coagulation zone (mL; what the source measured, on gross
+    pathology) and zone per kJ of ``row``'s session (:func:`energy_session`), with the ablation
+    zone (Ω ≥ 1) beside it."""
     s = energy_session(row, spacing_mm).summary["sessions"][0]
     energy = s["delivered"]["generator_energy_j"] / 1e3
+    volume = s["coagulation_zone"]["volume_ml"]
     return {
         "generator_kj": energy,
-        "volume_ml": s["ablation_zone"]["volume_ml"],
-        "ml_per_kj": s["ablation_zone"]["volume_ml"] / energy,
+        "volume_ml": volume,
+        "ml_per_kj": volume / energy,
+        "ablation_volume_ml": s["ablation_zone"]["volume_ml"],
     }
