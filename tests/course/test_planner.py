@@ -52,7 +52,10 @@ strategies:
       {extra}
       session: {session}
 """
-MICROWAVE = "{modality: microwave, applicators: [{direction: [0, 0, -1]}], power: 15 W}"
+POWER_W = 15.0
+MICROWAVE = (
+    f"{{modality: microwave, applicators: [{{direction: [0, 0, -1]}}], power: {POWER_W:g} W}}"
+)
 CRYO = (
     "{modality: cryo, probes: [{direction: [0, 0, -1], active_length: 20 mm}], "
     "protocol: [{freeze: 5 min}, {thaw: 3 min}, {freeze: 5 min}]}"
@@ -177,7 +180,7 @@ def test_the_target_is_the_lesion_grown_by_the_margin():
 def test_the_planned_microwave_session_covers_the_target_at_full_resolution(microwave_plan):
     ctx, policy, labels, session, record = microwave_plan
     assert session.day == 3.0
-    assert session.power_w == 15.0  # the template's power
+    assert session.power_w == POWER_W  # the template's power
     assert record["predicted_covered"] is True
     assert record["reason"] is None
     assert record["note"] == NOTE
@@ -194,6 +197,14 @@ def test_the_planned_microwave_session_covers_the_target_at_full_resolution(micr
     assert margin >= 0.6 * MARGIN_MM
     uncovered = target_mask(labels, [1], policy.margin_m, 1e-3) & ~zone
     assert uncovered.sum() <= 0.01 * target_mask(labels, [1], policy.margin_m, 1e-3).sum()
+    # the cooled antenna's zone grows back along the shaft: the planner aims again, deeper, so that
+    # the zone (not the antenna's heating centre, 7 mm behind the tip) is centred on the lesion
+    correction = record["aim_correction_mm"]["1"]
+    assert correction >= 1.0  # half a search-grid voxel at least, else no second aim
+    (device,) = record["devices"]
+    centre = np.asarray(record["targets"][0]["center_mm"])
+    expected = centre + (7.0 + correction) * np.array([0.0, 0.0, -1.0])
+    np.testing.assert_allclose(device["tip_mm"], expected, atol=1e-3)  # correction rounded to µm
     # the zone is centred on the lesion: a tip placed on the wrong side of the feed moves it 14 mm
     idx = np.argwhere(zone)
     centroid = [float(ctx.grid.axes_mm()[d][idx[:, d]].mean()) for d in range(3)]

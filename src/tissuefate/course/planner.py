@@ -7,9 +7,13 @@ sits at the lesion centre (:func:`heating_offset_m`). It then asks the session m
 that placement does: on the grid coarsened by 2 (:func:`coarse_world`) it searches the shortest
 duration (at the template's power) or, for cryo, the fewest probes per lesion (with the template's
 protocol) whose zone (Ω ≥ ``ZONE_OMEGA``) covers the target: the lesion voxels grown by the
-policy's margin (:func:`target_mask`). A target the device limits cannot cover is reported
-(``predicted_covered: False`` and a ``reason``), never silently under-treated. The controller runs
-the session at full resolution: that is the verifying run.
+policy's margin (:func:`target_mask`). Zones need not be centred on the heating centre (a cooled
+antenna's grows back along its shaft), so for microwave and radiofrequency the planner then
+moves each device along its axis by the offset of its zone's centre from the lesion's
+(``aim_correction_mm`` in the record, when at least half a coarse voxel) and searches again; it
+keeps the first aim when only the first found a covering session. A target the device limits cannot
+cover is reported (``predicted_covered: False`` and a ``reason``), never silently under-treated.
+The controller runs the session at full resolution: that is the verifying run.
 
 Electrodes and cryoprobes are held voxels (a voxel mask of the needle), so their size on a grid
 depends on where the axis falls: on a face between voxels it takes both, doubling the held
@@ -161,7 +165,10 @@ def _ring(n: int, direction: np.ndarray) -> np.ndarray:
 
 
 def aim(
-    template: SessionTemplate, lesions: Iterable[Mapping[str, Any]], probes: int = 1
+    template: SessionTemplate,
+    lesions: Iterable[Mapping[str, Any]],
+    probes: int = 1,
+    along: Mapping[int, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Device positions through the centre of each lesion.
 
@@ -175,6 +182,10 @@ def aim(
     probes
         Cryo only: probes per lesion, ≥ 1 (1 at the centre; more on a ring of
         :data:`CRYO_RING_RADIUS_M` about it). Other modalities get one device per lesion.
+    along
+        Per lesion label, a further shift (m) of its devices along ``direction`` (deeper when
+        positive): the correction :func:`plan_ablation` makes when the zone's centre does not
+        fall on the lesion's.
 
     Returns
     -------
@@ -188,8 +199,9 @@ def aim(
     devices = []
     for lesion in lesions:
         centre = np.asarray(lesion["center_mm"], dtype=float) * 1e-3
+        extra = (along or {}).get(int(lesion["label"]), 0.0)
         for shift in ring:
-            tip = centre + shift + offset * direction
+            tip = centre + shift + (offset + extra) * direction
             devices.append(
                 {
                     "lesion": int(lesion["label"]),
@@ -378,13 +390,14 @@ def plan_ablation(
     target &= ~world.anatomy.vessel  # the lumen of a large vessel is not tissue to ablate
     tries: list[list[Any]] = []
     zones: dict[float, np.ndarray] = {}
+    along: dict[int, float] = {}
 
     def session_for(amount: float) -> tuple[Planned, list[dict[str, Any]]]:
         if modality == "cryo":
             devices = aim(template, lesions, probes=int(amount))
             fills: dict[str, Any] = {}
         else:
-            devices = aim(template, lesions)
+            devices = aim(template, lesions, along=along)
             fills = {"duration": ureg.Quantity(float(amount), "s")}
         if modality != "microwave":
             devices = [_snapped(d, world.grid) for d in devices]
@@ -407,6 +420,21 @@ def plan_ablation(
     else:
         largest = min(policy.max_duration_s or math.inf, MAX_DURATION_S[modality])
         found = _shortest(covers, min(MIN_DURATION_S, largest), largest)
+        # aim again so that the zone, not the device's heating centre, is centred on each lesion
+        # (zones grow back along the shaft: by 2.5 mm for a cooled antenna's 5 min zone)
+        first = (found, list(tries), dict(zones))
+        along = _recentring(
+            zones[largest if found is None else found], world.grid, lesions, template
+        )
+        if any(abs(v) >= 0.5 * world.grid.spacing for v in along.values()):
+            tries.clear()
+            zones.clear()
+            found = _shortest(covers, min(MIN_DURATION_S, largest), largest)
+            if found is None and first[0] is not None:  # keep the aim that covered
+                along = {}
+                found, tries[:], zones = first[0], first[1], first[2]
+        else:
+            along = {}
     amount = largest if found is None else found
     session, devices = session_for(amount)
     margin = min_margin(lesion, zones[amount], world.grid.spacing * 1e3)
@@ -425,6 +453,7 @@ def plan_ablation(
         "predicted_covered": found is not None,
         "predicted_margin_mm": float(margin) if math.isfinite(margin) else None,
         "tries": tries,
+        "aim_correction_mm": {str(k): round(v * 1e3, 3) + 0.0 for k, v in along.items()},
         "search_grid": {
             "shape": list(world.grid.shape),
             "spacing_mm": world.grid.spacing * 1e3,
@@ -437,6 +466,28 @@ def plan_ablation(
     else:
         record["duration_s"] = float(amount)
     return session, record
+
+
+def _recentring(
+    zone: np.ndarray, grid: Grid, lesions: list[Mapping[str, Any]], template: SessionTemplate
+) -> dict[int, float]:
+    """Per lesion label, the shift (m) along the insertion direction that moves the centre of the
+    zone near the lesion (within its diameter of the lesion's centre, plus 10 mm) onto the lesion's
+    centre; 0 where the zone there is empty. Positive: the devices go deeper."""
+    direction = _direction(template)
+    axes = [grid.axes_mm()[d] * 1e-3 for d in range(3)]
+    idx = np.argwhere(zone)
+    if idx.size == 0:
+        return {}
+    points = np.stack([axes[d][idx[:, d]] for d in range(3)], axis=1)
+    out = {}
+    for les in lesions:
+        centre = np.asarray(les["center_mm"], dtype=float) * 1e-3
+        reach = float(les["diameter_mm"]) * 1e-3 + 10e-3
+        near = np.linalg.norm(points - centre, axis=1) <= reach
+        if near.any():
+            out[int(les["label"])] = -float((points[near].mean(axis=0) - centre) @ direction)
+    return out
 
 
 def _reason(template: SessionTemplate, amount: float, policy: AblateVisible) -> str:
