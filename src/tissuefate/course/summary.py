@@ -115,16 +115,15 @@ HEATING = ("radiofrequency", "microwave")
 """Modalities that coagulate tissue by heat (their summaries have a ``coagulation_zone``)."""
 
 
-def _coagulation_zone(res: SessionResult, grid: Grid, body: Body) -> dict[str, Any]:
-    """The white zone gross pathology sees (``damage.zone.coagulation_level``): volume, axes."""
-    zone = coagulation_level(res.fields, body) >= 1.0
-    axes = zone_axes(zone, grid.spacing * 1e3, grid.axes_mm(), res.focus[1])
+def _zone_record(zone: np.ndarray, grid: Grid, axis: Any, **thresholds: float) -> dict[str, Any]:
+    """Volume (mL) and axes (mm) of the voxels in ``zone``, with the thresholds that bound it."""
+    axes = zone_axes(zone, grid.spacing * 1e3, grid.axes_mm(), axis)
     return {
         "volume_ml": axes.volume_ml,
         "long_axis_mm": axes.long_axis_mm,
         "short_axis_mm": axes.short_axis_mm,
         "threshold_omega": ZONE_OMEGA,
-        "threshold_peak_temperature_c": coagulation_temperature(body),
+        **thresholds,
     }
 
 
@@ -139,10 +138,8 @@ def session_summary(
     body: Body,
 ) -> dict[str, Any]:
     voxel_ml = grid.voxel_volume * 1e6
-    axes_mm = grid.axes_mm()
     zone = damage_of(res.fields) >= ZONE_OMEGA
     axis = res.focus[1]
-    axes = zone_axes(zone, grid.spacing * 1e3, axes_mm, axis)
     tumor_mask = anatomy.tumor_fraction >= 0.5
     tumor_before = float(before.tumor.sum(dtype=np.float64))
     tumor_after = float(after.tumor.sum(dtype=np.float64))
@@ -167,14 +164,17 @@ def session_summary(
         "peak_temperature_c": float(peak.max()),
         "min_temperature_c": float(trough.min()),
         "solver": res.solver,
-        "ablation_zone": {
-            "volume_ml": axes.volume_ml,
-            "long_axis_mm": axes.long_axis_mm,
-            "short_axis_mm": axes.short_axis_mm,
-            "threshold_omega": ZONE_OMEGA,
-        },
+        "ablation_zone": _zone_record(zone, grid, axis),
         **(
-            {"coagulation_zone": _coagulation_zone(res, grid, body)}
+            {
+                # the white zone gross pathology sees (damage.zone.coagulation_level)
+                "coagulation_zone": _zone_record(
+                    coagulation_level(res.fields, body) >= 1.0,
+                    grid,
+                    axis,
+                    threshold_peak_temperature_c=coagulation_temperature(body),
+                )
+            }
             if res.modality in HEATING
             else {}
         ),

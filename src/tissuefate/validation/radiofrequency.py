@@ -35,6 +35,56 @@ __all__ = [
 
 EX_VIVO_ZONE = {"long_axis_mm": 30.1, "short_axis_mm": 26.2, "volume_ml": 11.08}
 FITTED_POWER_W = 26.0  # W, fitted to the coagulation zone's volume (see the module docstring)
+EX_VIVO_TISSUE = "{preset: liver, parameters: {perfusion_rate: 0 1/s}}"
+EX_VIVO_THERMAL = "{initial_temperature: 20 degC, boundary_temperature: 20 degC}"
+BODY_THERMAL = "{initial_temperature: 37 degC}"
+
+
+def _cooled_electrode(
+    name: str,
+    tissue: str,
+    thermal: str,
+    power_w: float,
+    *,
+    minutes: float = 12.0,
+    active_length_mm: float = 30.0,
+    diameter_mm: float = 1.5,
+    block_mm: tuple[float, float, float] = (64.0, 64.0, 80.0),
+    spacing_mm: float = 1.0,
+) -> Result:
+    """One session of an internally cooled needle electrode (coolant 10 °C) along −z with its
+    active tip centred in a block of ``tissue`` (a scenario ``tissue`` value) under ``thermal``."""
+    x, y, z = block_mm
+    text = f"""
+name: {name}
+grid: {{size: [{x} mm, {y} mm, {z} mm], spacing: {spacing_mm} mm}}
+tissue: {tissue}
+thermal: {thermal}
+strategies:
+  rf:
+    sessions:
+      - modality: radiofrequency
+        electrodes:
+          - {{tip: [0 mm, 0 mm, {-active_length_mm / 2} mm], direction: [0, 0, -1],
+              active_length: {active_length_mm} mm,
+              diameter: {diameter_mm} mm, cooled: true, coolant_temperature: 10 degC}}
+        power: {power_w} W
+        duration: {minutes} min
+"""
+    return simulate(loads_scenario(text))
+
+
+def _zones(session: dict[str, Any]) -> dict[str, Any]:
+    """The coagulation zone (what gross pathology sees) of a session summary, with the ablation
+    zone's volume and the generator's energy beside it."""
+    zone = session["coagulation_zone"]
+    return {
+        "volume_ml": zone["volume_ml"],
+        "long_axis_mm": zone["long_axis_mm"],
+        "short_axis_mm": zone["short_axis_mm"],
+        "ablation_volume_ml": session["ablation_zone"]["volume_ml"],
+        "generator_energy_j": session["delivered"]["generator_energy_j"],
+    }
 
 
 def cooled_electrode_ex_vivo(
@@ -46,32 +96,19 @@ def cooled_electrode_ex_vivo(
 ) -> dict[str, Any]:
     """Zone (mL, mm) of the ex vivo cooled-electrode experiment for a generator power (W); the
     active tip (centred in the block) and the block may be changed for scans."""
-    x, y, z = block_mm
-    text = f"""
-name: rf-ex-vivo-cooled-2cm
-grid: {{size: [{x} mm, {y} mm, {z} mm], spacing: {spacing_mm} mm}}
-tissue: {{preset: liver, parameters: {{perfusion_rate: 0 1/s}}}}
-thermal: {{initial_temperature: 20 degC, boundary_temperature: 20 degC}}
-strategies:
-  rf:
-    sessions:
-      - modality: radiofrequency
-        electrodes:
-          - {{tip: [0 mm, 0 mm, {-active_length_mm / 2} mm], direction: [0, 0, -1],
-              active_length: {active_length_mm} mm,
-              diameter: 1.5 mm, cooled: true, coolant_temperature: 10 degC}}
-        power: {power_w} W
-        duration: {minutes} min
-"""
-    result = simulate(loads_scenario(text))
+    result = _cooled_electrode(
+        "rf-ex-vivo-cooled-2cm",
+        EX_VIVO_TISSUE,
+        EX_VIVO_THERMAL,
+        power_w,
+        minutes=minutes,
+        active_length_mm=active_length_mm,
+        block_mm=block_mm,
+        spacing_mm=spacing_mm,
+    )
     s = result.summary["sessions"][0]
-    zone = s["coagulation_zone"]
     return {
-        "volume_ml": zone["volume_ml"],
-        "long_axis_mm": zone["long_axis_mm"],
-        "short_axis_mm": zone["short_axis_mm"],
-        "ablation_volume_ml": s["ablation_zone"]["volume_ml"],
-        "generator_energy_j": s["delivered"]["generator_energy_j"],
+        **_zones(s),
         "rolloff_events": len(s["delivered"]["rolloff_events"]),
         "peak_temperature_c": s["peak_temperature_c"],
         "solver": s["solver"],
@@ -107,42 +144,27 @@ def energy_session(row: EnergyRow, spacing_mm: float = 1.0) -> Result:
     energy (the generator delivers less where impedance roll-off, at the default 120 Ω, pauses
     it), a 3 cm tip cooled to 10 °C, in a 64 × 64 × 80 mm block. Ex vivo: unperfused liver at
     20 °C (an assumption); in vivo: perfused liver at 37 °C."""
-    tissue = (
-        "liver\nthermal: {initial_temperature: 37 degC}"
-        if row.in_vivo
-        else "{preset: liver, parameters: {perfusion_rate: 0 1/s}}\n"
-        "thermal: {initial_temperature: 20 degC, boundary_temperature: 20 degC}"
+    return _cooled_electrode(
+        "rf-energy",
+        "liver" if row.in_vivo else EX_VIVO_TISSUE,
+        BODY_THERMAL if row.in_vivo else EX_VIVO_THERMAL,
+        round(row.energy_kj * 1e3 / 720.0, 2),
+        diameter_mm=row.diameter_mm,
+        spacing_mm=spacing_mm,
     )
-    power = row.energy_kj * 1e3 / 720.0
-    text = f"""
-name: rf-energy
-grid: {{size: [64 mm, 64 mm, 80 mm], spacing: {spacing_mm} mm}}
-tissue: {tissue}
-strategies:
-  rf:
-    sessions:
-      - modality: radiofrequency
-        electrodes:
-          - {{tip: [0 mm, 0 mm, -15 mm], direction: [0, 0, -1], active_length: 30 mm,
-              diameter: {row.diameter_mm} mm, cooled: true, coolant_temperature: 10 degC}}
-        power: {power:.2f} W
-        duration: 12 min
-"""
-    return simulate(loads_scenario(text))
 
 
 def zone_per_energy(row: EnergyRow, spacing_mm: float = 1.0) -> dict[str, float]:
     """Generator energy (kJ), coagulation zone (mL; what the source measured, on gross
     pathology) and zone per kJ of ``row``'s session (:func:`energy_session`), with the ablation
     zone (Ω ≥ 1) beside it."""
-    s = energy_session(row, spacing_mm).summary["sessions"][0]
-    energy = s["delivered"]["generator_energy_j"] / 1e3
-    volume = s["coagulation_zone"]["volume_ml"]
+    zones = _zones(energy_session(row, spacing_mm).summary["sessions"][0])
+    energy = zones["generator_energy_j"] / 1e3
     return {
         "generator_kj": energy,
-        "volume_ml": volume,
-        "ml_per_kj": volume / energy,
-        "ablation_volume_ml": s["ablation_zone"]["volume_ml"],
+        "volume_ml": zones["volume_ml"],
+        "ml_per_kj": zones["volume_ml"] / energy,
+        "ablation_volume_ml": zones["ablation_volume_ml"],
     }
 
 
@@ -172,27 +194,11 @@ def perfused_zone(
     ``flow`` mL/min per 100 g (converted with the liver's 1079 kg/m³), the liver preset otherwise
     (flow stops at its ``perfusion_stasis_dose``), in a 64 × 64 × 80 mm block at 37 °C."""
     rate = flow / 100.0 * 1.079 / 60.0  # 1/s: mL of blood per mL of tissue per second
-    text = f"""
-name: rf-perfused-bovine
-grid: {{size: [64 mm, 64 mm, 80 mm], spacing: {spacing_mm} mm}}
-tissue: {{preset: liver, parameters: {{perfusion_rate: {rate:.6g} 1/s}}}}
-thermal: {{initial_temperature: 37 degC}}
-strategies:
-  rf:
-    sessions:
-      - modality: radiofrequency
-        electrodes:
-          - {{tip: [0 mm, 0 mm, -15 mm], direction: [0, 0, -1], active_length: 30 mm,
-              diameter: 1.5 mm, cooled: true, coolant_temperature: 10 degC}}
-        power: {power_w} W
-        duration: 12 min
-"""
-    s = simulate(loads_scenario(text)).summary["sessions"][0]
-    zone = s["coagulation_zone"]
-    return {
-        "volume_ml": zone["volume_ml"],
-        "short_axis_mm": zone["short_axis_mm"],
-        "long_axis_mm": zone["long_axis_mm"],
-        "ablation_volume_ml": s["ablation_zone"]["volume_ml"],
-        "generator_energy_j": s["delivered"]["generator_energy_j"],
-    }
+    result = _cooled_electrode(
+        "rf-perfused-bovine",
+        f"{{preset: liver, parameters: {{perfusion_rate: {rate:.6g} 1/s}}}}",
+        BODY_THERMAL,
+        power_w,
+        spacing_mm=spacing_mm,
+    )
+    return _zones(result.summary["sessions"][0])
