@@ -138,26 +138,34 @@ def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Peak temperature", _with_unit(s.get("peak_temperature_c"), "°C")),
         ("Lowest temperature", _with_unit(s.get("min_temperature_c"), "°C")),
         ("Ablation-zone volume", _with_unit(zone.get("volume_ml"), "mL")),
-        *_zone_rows(s),
+        *_zone_rows(s, _coagulation_rows(s)),
     ]
-    coag = s.get("coagulation_zone")
-    if coag:
-        rows.append(
-            (
-                "Coagulation zone (what gross pathology sees)",
-                f"{_with_unit(coag.get('volume_ml'), 'mL')}, "
-                f"{_with_unit(coag.get('long_axis_mm'), 'mm')} × "
-                f"{_with_unit(coag.get('short_axis_mm'), 'mm')}",
-            )
-        )
     if "systemic_dose" in s:
         rows.append(("Systemic dose", _fmt(s.get("systemic_dose"))))
     rows.append(_solver_row(solver))
     return rows
 
 
-def _zone_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Rows every session shares: zone axes, tumour kill, smallest margin, normal necrosis."""
+def _coagulation_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The coagulation zone of a heating session (none for other modalities)."""
+    coag = s.get("coagulation_zone")
+    if not coag:
+        return []
+    return [
+        (
+            "Coagulation zone (what gross pathology sees)",
+            f"{_with_unit(coag.get('volume_ml'), 'mL')}, "
+            f"{_with_unit(coag.get('long_axis_mm'), 'mm')} × "
+            f"{_with_unit(coag.get('short_axis_mm'), 'mm')}",
+        )
+    ]
+
+
+def _zone_rows(
+    s: Mapping[str, Any], after_axes: list[tuple[str, str]] | None = None
+) -> list[tuple[str, str]]:
+    """Rows every session shares: zone axes (then ``after_axes``), tumour kill, smallest margin,
+    normal necrosis."""
     zone = s.get("ablation_zone") or {}
     return [
         (
@@ -165,6 +173,7 @@ def _zone_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
             f"{_with_unit(zone.get('long_axis_mm'), 'mm')} × "
             f"{_with_unit(zone.get('short_axis_mm'), 'mm')}",
         ),
+        *(after_axes or []),
         ("Tumour kill fraction", _fmt(s.get("tumor_kill_fraction"), 4)),
         ("Smallest margin around the tumour", _with_unit(s.get("min_margin_mm"), "mm")),
         ("Normal tissue necrosis", _with_unit(s.get("normal_necrosis_ml"), "mL")),
