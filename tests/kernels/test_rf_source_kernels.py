@@ -19,6 +19,23 @@ DT = 0.5  # K, table step (the radiofrequency table's)
 N_TABLE = 300
 
 
+# the vaporisation window as offsets and the conductivity fall across it (the table's own shape
+# does not matter to the kernels: the dried state multiplies whatever the table gives)
+WET, WIDTH, LOG_DRY = 20.0, 2.0, np.log(0.01)
+
+
+def _fresh(theta: np.ndarray) -> tuple:
+    """Front at the window's lower edge (nothing dried) and the window, for the lookup."""
+    return np.full_like(theta, WET), WET, WIDTH, LOG_DRY
+
+
+def _dried(theta: np.ndarray, seed: int) -> tuple:
+    """Fronts below, inside and above the window: voxels partly or fully boiled dry."""
+    rng = np.random.default_rng(100 + seed)
+    front = rng.uniform(WET - 2.0, WET + WIDTH + 2.0, theta.shape).astype(theta.dtype)
+    return front, WET, WIDTH, LOG_DRY
+
+
 def _inputs(seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     table = np.stack(
@@ -44,8 +61,9 @@ def test_lookup_weighted_change_matches_reference(seed):
     out = np.full(SHAPE, np.nan)
     out_ref = np.full(SHAPE, np.nan)
     args = (d["theta"], d["material"], d["table"], T0, DT)
-    got = ks.lookup_weighted_change(*args, out, d["ref"], d["weight"])
-    want = ks.lookup_weighted_change_numpy(*args, out_ref, d["ref"], d["weight"])
+    dry = _dried(d["theta"], seed)
+    got = ks.lookup_weighted_change(*args, out, d["ref"], d["weight"], *dry)
+    want = ks.lookup_weighted_change_numpy(*args, out_ref, d["ref"], d["weight"], *dry)
     # interpolation of the same two samples: equal to a few float64 ulps
     np.testing.assert_allclose(out, out_ref, rtol=1e-12)
     # three float64 sums of ~800 positive terms in different orders
@@ -56,8 +74,9 @@ def test_lookup_weighted_change_returns_the_moments_it_documents():
     d = _inputs(3)
     out = np.empty(SHAPE)
     s1, s2, s0 = ks.lookup_weighted_change(
-        d["theta"], d["material"], d["table"], T0, DT, out, d["ref"], d["weight"]
-    )
+        d["theta"], d["material"], d["table"], T0, DT, out, d["ref"], d["weight"],
+        *_dried(d["theta"], 3),
+    )  # fmt: skip
     live = d["ref"] > 0
     w = d["weight"][live].astype(np.float64)
     r = out[live] / d["ref"][live]
@@ -73,11 +92,39 @@ def test_lookup_is_linear_between_samples_and_clamped_below_the_table():
     theta = np.full(padded, T0 + 10.25 * DT, np.float32)  # a quarter of the way, sample 10 -> 11
     theta[1, 1, 1] = T0 - 50.0  # below the table
     out = np.empty(SHAPE)
-    ks.lookup_weighted_change(theta, d["material"], d["table"], T0, DT, out, d["ref"], d["weight"])
+    ks.lookup_weighted_change(
+        theta, d["material"], d["table"], T0, DT, out, d["ref"], d["weight"], *_fresh(theta)
+    )
     m = d["material"]
     expected = 0.75 * d["table"][m, 10] + 0.25 * d["table"][m, 11]
     expected[0, 0, 0] = d["table"][m[0, 0, 0], 0]
     np.testing.assert_allclose(out, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("impl", ["compiled", "numpy"])
+def test_lookup_keeps_dried_tissue_at_the_conductivity_of_the_water_it_has_left(impl):
+    """A voxel that boiled through a fraction ``d`` of the window and cooled keeps the table's
+    value times ``exp(LOG_DRY d)``; above its front the table alone decides."""
+    kernel = ks.lookup_weighted_change if impl == "compiled" else ks.lookup_weighted_change_numpy
+    d = _inputs(6)
+    padded = tuple(n + 2 for n in SHAPE)
+    theta = np.full(padded, T0 + 100.0 * DT, np.float32)  # -47 K: cooled well below the window
+    theta[1, 1, 3] = WET + 0.5 * WIDTH  # inside the window, at its front
+    front = np.full(padded, WET, np.float32)
+    front[1, 1, 1] = WET + WIDTH  # boiled dry
+    front[1, 1, 2] = WET + 0.5 * WIDTH  # half
+    front[1, 1, 3] = WET + 0.5 * WIDTH
+    out = np.empty(SHAPE)
+    kernel(theta, d["material"], d["table"], T0, DT, out, d["ref"], d["weight"], front, WET,
+           WIDTH, LOG_DRY)  # fmt: skip
+    m = d["material"]
+    plain = d["table"][m, 100]
+    np.testing.assert_allclose(out[0, 0, 0], 0.01 * plain[0, 0, 0], rtol=1e-6)
+    np.testing.assert_allclose(out[0, 0, 1], 0.1 * plain[0, 0, 1], rtol=1e-6)
+    x = (WET + 0.5 * WIDTH - T0) / DT  # the table at the voxel's own temperature
+    at = d["table"][m[0, 0, 2], int(x)] * (1 - x % 1) + d["table"][m[0, 0, 2], int(x) + 1] * (x % 1)
+    np.testing.assert_allclose(out[0, 0, 2], at, rtol=1e-6)
+    np.testing.assert_allclose(out.ravel()[3:], plain.ravel()[3:], rtol=1e-12)
 
 
 def test_lookup_clamps_above_the_table_like_the_reference():
@@ -87,8 +134,8 @@ def test_lookup_clamps_above_the_table_like_the_reference():
     out = np.empty(SHAPE)
     out_ref = np.empty(SHAPE)
     args = (theta, d["material"], d["table"], T0, DT)
-    ks.lookup_weighted_change(*args, out, d["ref"], d["weight"])
-    ks.lookup_weighted_change_numpy(*args, out_ref, d["ref"], d["weight"])
+    ks.lookup_weighted_change(*args, out, d["ref"], d["weight"], *_fresh(theta))
+    ks.lookup_weighted_change_numpy(*args, out_ref, d["ref"], d["weight"], *_fresh(theta))
     # the compiled kernel clamps the index to n - 1.000001 (branch-free), the reference to n - 1:
     # both give the last sample to within 1e-6 of the last interval's rise (< 1e-6 relative here)
     np.testing.assert_allclose(out, d["table"][d["material"], -1], rtol=1e-6)
@@ -114,7 +161,7 @@ def _no_limit():
     padded = tuple(n + 2 for n in SHAPE)
     theta = np.zeros(padded, np.float32)
     ic = np.full(padded, IC, np.float32)
-    return theta, ic, -1002.0, -1000.0, LATENT, 2.0
+    return theta, ic, np.full(padded, -1002.0, np.float32), -1002.0, -1000.0, LATENT, 2.0
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -166,8 +213,15 @@ def test_scaled_source_gives_no_voxel_more_than_the_heat_that_dries_it(impl):
     ic = np.full((3, 3, 6), IC, np.float32)
     ic[1, 1, 1] = 0.0  # a held voxel is left alone
     q = np.zeros((3, 3, 6), np.float32)
-    total = kernel(q_unit, sigma, ref, 1.0, q, theta, ic, 99.0, 101.0, LATENT, 2.0)
+    front = np.full_like(theta, 99.0)
+    total = kernel(q_unit, sigma, ref, 1.0, q, theta, ic, front, 99.0, 101.0, LATENT, 2.0)
     got = q[1, 1, 1:5].astype(np.float64)
     need_100 = (1.0 / IC + 0.5 * LATENT) / 2.0  # 1 K of sensible heat plus half the latent heat
     np.testing.assert_allclose(got, [1.0e9, need_100, 1.0e9, 1.0], rtol=1e-6)
     assert total == pytest.approx(got.sum(), rel=1e-12)
+    # a voxel that boiled half dry and cooled to 89 °C needs 12 K and the half it has left
+    theta[1, 1, 2] = 89.0
+    front[1, 1, 2] = 100.0
+    kernel(q_unit, sigma, ref, 1.0, q, theta, ic, front, 99.0, 101.0, LATENT, 2.0)
+    need_dried = (12.0 / IC + 0.5 * LATENT) / 2.0
+    np.testing.assert_allclose(float(q[1, 1, 2]), need_dried, rtol=1e-6)

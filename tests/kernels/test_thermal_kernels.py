@@ -104,10 +104,19 @@ def _step_bound(theta, s, ic, w, q, a, dt, theta_a):
     return np.pad(inner, 1, mode="edge")  # ghosts are +-1 times an interior value
 
 
-def _run_step(kernel, theta, s, ic, w, q, table, theta_a=0.0, ga=0.0, gs=-1.0):
+def _fresh_front(theta, table):
+    """The front of tissue with all its water: the sink window's lower edge (any value without)."""
+    sink = table[:, 3] > 0
+    lo = table[sink, 0][0] if sink.any() else -3.0e38
+    return np.full_like(theta, lo)
+
+
+def _run_step(kernel, theta, s, ic, w, q, table, theta_a=0.0, ga=0.0, gs=-1.0, front=None):
+    """One step; ``front`` (padded, raised in place) defaults to tissue with all its water."""
     out = np.full_like(theta, np.nan)
     loss = np.zeros((theta.shape[0], 3))
-    kernel(theta, s, ic, w, q, out, loss, DT / H**2, DT, theta_a, table, ga, gs)
+    front = _fresh_front(theta, table) if front is None else front
+    kernel(theta, s, ic, w, q, out, loss, DT / H**2, DT, theta_a, table, front, ga, gs)
     return out, loss
 
 
@@ -237,6 +246,63 @@ def test_pennes_step_windows_slow_heating_and_sink_only_heat_gained():
     )
     np.testing.assert_allclose(loss_w[:, 0], loss_0[:, 0], rtol=1e-12)
     assert (loss_0[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pennes_step_with_partly_dried_voxels_equals_numpy_reference(dtype):
+    """Fronts anywhere in the sink window (voxels that boiled partly dry): the compiled step and
+    the reference give the same temperatures, latent heat and raised fronts."""
+    rng = np.random.default_rng(17)
+    theta, s, ic, w, q = _inputs(rng, (9, 10, 14), dtype)
+    table = _window_table(WINDOWS, 0.0, dtype)
+    front = _pad(rng.uniform(62.0, 64.0, (9, 10, 14)), dtype)
+    front_c, front_n = front.copy(), front.copy()
+    out_c, loss_c = _run_step(kt.pennes_step, theta, s, ic, w, q, table, front=front_c)
+    out_n, loss_n = _run_step(kt.pennes_step_numpy, theta, s, ic, w, q, table, front=front_n)
+    bound = _step_bound(theta, s, ic, w, q, DT / H**2, DT, 0.0)
+    np.testing.assert_array_less(np.abs(out_c - out_n), RTOL[dtype] * bound + 1e-30)
+    scale = np.abs(loss_n[:, 1]).max()
+    np.testing.assert_allclose(loss_c[:, 1], loss_n[:, 1], rtol=0, atol=1e-4 * scale)
+    inner = (slice(1, -1),) * 3
+    np.testing.assert_array_less(np.abs(front_c - front_n)[inner], RTOL[dtype] * bound[inner])
+    raised = front_n[inner] > front[inner]
+    assert raised.sum() >= 10  # some voxels boiled further
+    assert (front_n[inner] >= front[inner]).all()
+    assert (front_n[inner] <= 64.0).all()
+
+
+def test_pennes_step_pays_no_latent_heat_below_the_front():
+    """Voxels boiled fully dry (front at the window's top) heat through the window at the plain
+    rate and sink nothing; half-dried ones sink only above their front."""
+    rng = np.random.default_rng(19)
+    dtype = np.float64
+    theta, s, ic, w, q = _inputs(rng, (10, 12, 14), dtype, fixed_fraction=0.0)
+    windows = _window_table((SINK_WINDOW,), 0.0, dtype)
+    none = _window_table([], 0.0, dtype)
+    dry = np.full_like(theta, 64.0)
+    out_d, loss_d = _run_step(kt.pennes_step, theta, s, ic, w, q, windows, front=dry)
+    out_0, _ = _run_step(kt.pennes_step, theta, s, ic, w, q, none)
+    tol = 1e-12 * _step_bound(theta, s, ic, w, q, DT / H**2, DT, 0.0)
+    np.testing.assert_array_less(np.abs(out_d - out_0), tol + 1e-300)
+    assert (loss_d[:, 1] == 0).all()
+    assert (dry == 64.0).all()
+
+    half = np.full_like(theta, 63.0)
+    out_h, loss_h = _run_step(kt.pennes_step, theta, s, ic, w, q, windows, front=half)
+    _out_f, loss_f = _run_step(kt.pennes_step, theta, s, ic, w, q, windows)
+    c = theta[1:-1, 1:-1, 1:-1]
+    d_0 = (out_0 - theta)[1:-1, 1:-1, 1:-1]
+    d_h = (out_h - theta)[1:-1, 1:-1, 1:-1]
+    f_sink = 1.0 / SINK_WINDOW.factor
+    below = (c >= 62.0) & (c < 63.0) & (d_0 > 0) & (c + d_0 < 63.0)  # stays below the front
+    above = (c >= 63.0) & (d_0 > 0) & (c + f_sink * d_0 < 64.0)  # boils on inside the window
+    assert below.sum() >= 3
+    assert above.sum() >= 3
+    inner_tol = tol[1:-1, 1:-1, 1:-1]
+    assert (np.abs(d_h - d_0)[below] <= inner_tol[below]).all()
+    assert (np.abs(d_h - f_sink * d_0)[above] <= inner_tol[above]).all()
+    assert 0 < loss_h[:, 1].sum() < loss_f[:, 1].sum()
+    np.testing.assert_allclose(half[1:-1, 1:-1, 1:-1][above], (c + d_h)[above], rtol=1e-12)
 
 
 def test_pennes_step_holds_voxels_with_zero_ic_and_sets_ghosts():

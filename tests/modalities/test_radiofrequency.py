@@ -174,7 +174,7 @@ NEEDLE = (
 TEMPLATE = """\
 name: rf-test
 grid: {{size: [{size}], spacing: 1 mm}}
-tissue: {{preset: liver, parameters: {{perfusion_rate: 0 1/s}}}}
+tissue: {{preset: liver, parameters: {{perfusion_rate: 0 1/s{tissue}}}}}
 thermal: {{record_interval: {record}}}
 anatomy: {{vessels: [{vessels}]}}
 strategies:
@@ -199,8 +199,10 @@ def _yaml(
     vessels="",
     switching="10 s",
     size="24 mm, 24 mm, 32 mm",
+    tissue="",
 ):
     return TEMPLATE.format(
+        tissue=tissue,
         electrodes=electrodes,
         power=power,
         rolloff=rolloff,
@@ -401,6 +403,31 @@ def test_rolloff_generator_energy_is_the_power_times_the_time_on():
         s["delivered"]["generator_energy_j"], rel=1e-6
     )
     assert s["energy"]["balance_residual_rel"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_water_boiled_off_leaves_the_state_as_the_latent_heat_booked_says():
+    """Drying that never reverses (rehydration time 1e9 s), with roll-off: the water missing from
+    the state at the session's end is the water whose latent heat the ledger booked, once."""
+    baseline = _session(_run())["delivered"]["baseline_impedance_ohm"][0]
+    rolloff = f"{{impedance_above: {baseline + 5.0:.3f} ohm, pause: {PAUSE_S:g} s}}"
+    res = _run(power="20 W", rolloff=rolloff, record="2 s", tissue=", rehydration_time: 1e9 s")
+    s = _session(res)
+    assert s["delivered"]["rolloff_events"]
+    assert s["water_boiled_ml"] > 0.01
+    tissue = load_tissue("liver")
+    base = tissue.base
+    water = res.fields["water"].isel(snapshot=-1).values.astype(np.float64)
+    assert water.min() < 0.9  # voxels next to the tip boiled partly dry
+    per_voxel_ml = base.density * base.water_mass_fraction * 1e-9 * 1e3  # 1 mm³, kg -> mL
+    lost = float(np.sum(1.0 - water)) * per_voxel_ml
+    assert lost == pytest.approx(s["water_boiled_ml"], rel=1e-3)
+    assert s["water_boiled_ml"] == pytest.approx(
+        s["energy"]["vaporization_j"] / tissue.body.latent_heat_vaporization * 1e3, rel=1e-12
+    )
+    # with the preset's rehydration the tissue took water back between roll-offs and boiled again
+    again = _session(_rolloff_run())
+    assert again["water_boiled_ml"] > s["water_boiled_ml"]
+    assert again["delivered"]["generator_energy_j"] > s["delivered"]["generator_energy_j"]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -173,7 +173,11 @@ def session_summary(
                     grid,
                     axis,
                     threshold_peak_temperature_c=coagulation_temperature(body),
-                )
+                ),
+                # tissue water boiled off (1 kg per L): it has left the tissue's state
+                "water_boiled_ml": res.energy["vaporization_j"]
+                / body.latent_heat_vaporization
+                * 1e3,
             }
             if res.modality in HEATING
             else {}

@@ -95,16 +95,25 @@ def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scal
 
 
 @jit(parallel=True)
-def lookup_weighted_change(theta, material, table, t0, dt, out, ref, weight):
+def lookup_weighted_change(
+    theta, material, table, t0, dt, out, ref, weight, front, lo, width, log_dry
+):
     """``out = table[material](theta)`` (linear in temperature, clamped; ``theta`` padded, the
     rest not) and the moments of the ratio ``r = out / ref`` weighted by ``weight``: returns the
     float64 sums ``(Σ w r, Σ w r², Σ w)`` over voxels with ``ref > 0``.
 
     Used for the radiofrequency conductivity: the weight is the Joule heat of the last potential
     solve, so the moments say how much, and how unevenly, σ has changed where the current flows.
+
+    The table falls log-linearly by ``exp(log_dry)`` across the vaporisation window
+    ``[lo, lo + width]`` (offsets, K) as the tissue boils dry. A voxel that boiled up to ``front``
+    (padded, the thermal step's) and cooled keeps the conductivity of the water it has left: its
+    value is lowered by ``exp(log_dry (d - d_T))``, ``d`` its dried fraction and ``d_T`` the one
+    its temperature alone would give.
     """
     n0, n1, n2 = out.shape
     inv = 1.0 / dt
+    inv_w = 1.0 / width
     top = table.shape[1] - 1.000001
     m1 = np.zeros(n0)
     m2 = np.zeros(n0)
@@ -115,12 +124,18 @@ def lookup_weighted_change(theta, material, table, t0, dt, out, ref, weight):
         c = 0.0
         for j in range(n1):
             for k in range(n2):
-                x = (np.float64(theta[i + 1, j + 1, k + 1]) - t0) * inv
+                t = np.float64(theta[i + 1, j + 1, k + 1])
+                x = (t - t0) * inv
                 x = min(max(x, 0.0), top)
                 n = int(x)
                 f = x - n
                 m = material[i, j, k]
                 v = table[m, n] * (1.0 - f) + table[m, n + 1] * f
+                fr = np.float64(front[i + 1, j + 1, k + 1])
+                if fr > t:
+                    d = min(max((fr - lo) * inv_w, 0.0), 1.0)
+                    d_t = min(max((t - lo) * inv_w, 0.0), 1.0)
+                    v *= np.exp(log_dry * (d - d_t))
                 out[i, j, k] = v
                 r = ref[i, j, k]
                 if r > 0.0:
@@ -135,13 +150,20 @@ def lookup_weighted_change(theta, material, table, t0, dt, out, ref, weight):
     return m1.sum(), m2.sum(), m0.sum()
 
 
-def lookup_weighted_change_numpy(theta, material, table, t0, dt, out, ref, weight):
+def lookup_weighted_change_numpy(
+    theta, material, table, t0, dt, out, ref, weight, front, lo, width, log_dry
+):
     """NumPy reference of :func:`lookup_weighted_change`."""
     n = table.shape[1]
-    x = np.clip((theta[1:-1, 1:-1, 1:-1].astype(np.float64) - t0) / dt, 0.0, n - 1)
+    t = theta[1:-1, 1:-1, 1:-1].astype(np.float64)
+    x = np.clip((t - t0) / dt, 0.0, n - 1)
     i = np.minimum(x.astype(np.int64), n - 2)
     f = x - i
-    out[...] = table[material, i] * (1 - f) + table[material, i + 1] * f
+    value = table[material, i] * (1 - f) + table[material, i + 1] * f
+    fr = front[1:-1, 1:-1, 1:-1].astype(np.float64)
+    d = np.clip((fr - lo) / width, 0.0, 1.0)
+    d_t = np.clip((t - lo) / width, 0.0, 1.0)
+    out[...] = np.where(fr > t, value * np.exp(log_dry * (d - d_t)), value)
     live = ref > 0
     ratio = out / np.where(live, ref, 1.0)
     w = np.where(live, weight, 0.0).astype(np.float64)
@@ -149,7 +171,7 @@ def lookup_weighted_change_numpy(theta, material, table, t0, dt, out, ref, weigh
 
 
 @jit(parallel=True)
-def scaled_source(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval):
+def scaled_source(q_unit, sigma, ref, scale, q, theta, ic, front, wet, dry, latent, interval):
     """``q = scale * q_unit * sigma / ref`` into the padded source ``q`` (0 where ``ref`` is 0),
     with a dry-out limit: no voxel gets more than the heat that dries it.
 
@@ -158,11 +180,12 @@ def scaled_source(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, int
 
     A voxel at offset ``theta`` (padded) needs ``(dry - theta) / ic`` of sensible heat (``ic`` =
     1/ρc, padded) plus the latent heat ``latent`` (J/m³) still left between ``wet`` and ``dry``
-    (vaporisation window, offsets in K) to dry out; over ``interval`` s it may receive at most
-    that. Dried tissue carries almost no current at a given field, so the heat it would have
-    taken after drying is not delivered: without the limit a voxel boiling through the window
-    between two source updates kept the heat of wet tissue. Held voxels (``ic = 0``) are left as
-    they are. Returns the float64 sum of what was written.
+    (vaporisation window, offsets in K) above its ``front`` (padded: the offset it has boiled up
+    to) to dry out; over ``interval`` s it may receive at most that. Dried tissue carries almost
+    no current at a given field, so the heat it would have taken after drying is not delivered:
+    without the limit a voxel boiling through the window between two source updates kept the
+    heat of wet tissue. Held voxels (``ic = 0``) are left as they are. Returns the float64 sum of
+    what was written.
     """
     n0, n1, n2 = q_unit.shape
     sums = np.zeros(n0)
@@ -176,7 +199,8 @@ def scaled_source(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, int
                 t = np.float64(theta[i + 1, j + 1, k + 1])
                 c = np.float64(ic[i + 1, j + 1, k + 1])
                 if c > 0.0 and t < dry:
-                    left = min(max((dry - t) / width, 0.0), 1.0)
+                    boiled = max(t, np.float64(front[i + 1, j + 1, k + 1]))
+                    left = min(max((dry - boiled) / width, 0.0), 1.0)
                     need = (dry - t) / c + latent * left
                     v = min(v, need / interval)
                 q[i + 1, j + 1, k + 1] = v
@@ -185,13 +209,14 @@ def scaled_source(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, int
     return sums.sum()
 
 
-def scaled_source_numpy(q_unit, sigma, ref, scale, q, theta, ic, wet, dry, latent, interval):
+def scaled_source_numpy(q_unit, sigma, ref, scale, q, theta, ic, front, wet, dry, latent, interval):
     """NumPy reference of :func:`scaled_source`."""
     live = ref > 0
     v = q_unit * np.where(live, sigma / np.where(live, ref, 1.0), 0.0) * scale
     t = theta[1:-1, 1:-1, 1:-1].astype(np.float64)
     c = ic[1:-1, 1:-1, 1:-1].astype(np.float64)
-    left = np.clip((dry - t) / (dry - wet), 0.0, 1.0)
+    boiled = np.maximum(t, front[1:-1, 1:-1, 1:-1].astype(np.float64))
+    left = np.clip((dry - boiled) / (dry - wet), 0.0, 1.0)
     need = (dry - t) / np.where(c > 0, c, 1.0) + latent * left
     limited = (c > 0) & (t < dry)
     q[1:-1, 1:-1, 1:-1] = np.where(limited, np.minimum(v, need / interval), v)

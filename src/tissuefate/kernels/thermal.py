@@ -17,12 +17,17 @@ ratio of the base to the apparent heat capacity, piecewise constant in temperatu
 windows ``windows[n] = (lo, hi, f, sink)`` (latent heat or a changed heat capacity), 1
 elsewhere. A *sink* window (``sink = 1``, vaporisation) acts only while the voxel gains heat, and
 the latent part ``(1 - f) R`` of the heat ``R`` it receives leaves the tissue (the steam escapes):
-it is not returned on cooling. Ghosts of ``out`` are set to ``ga + gs * interior`` (Dirichlet at
-the face: ``ga = 2 theta_b, gs = -1``; insulated: ``ga = 0, gs = 1``). ``loss[i, 0]`` receives
-``sum_jk w (theta - theta_a)`` of plane ``i``, ``loss[i, 1]`` the latent heat sunk in sink
-windows, ``sum_jk (1 - f) R`` (J/m³), and ``loss[i, 2]`` the conduction into the plane's voxels
-through the outer faces, ``sum s_c s_g (theta_g - theta_c)`` (W/m; times h gives W), all in
-float64, for the energy balance.
+it is not returned on cooling. Nor is the water: ``front`` (padded, per voxel) is the highest
+offset each voxel has reached inside a sink window, and the window's lower edge is
+``max(lo, front)`` for that voxel, so tissue that boiled partly dry, cooled and heats again pays
+the latent heat only of the water it has left (the step raises ``front`` to the voxel's new value,
+clipped to the window). ``(front - lo) / (hi - lo)`` is the fraction of the water boiled off.
+Ghosts of ``out`` are set to ``ga + gs * interior`` (Dirichlet at the face: ``ga = 2 theta_b,
+gs = -1``; insulated: ``ga = 0, gs = 1``). ``loss[i, 0]`` receives ``sum_jk w (theta - theta_a)``
+of plane ``i``, ``loss[i, 1]`` the latent heat sunk in sink windows, ``sum_jk (1 - f) R``
+(J/m³), and ``loss[i, 2]`` the conduction into the plane's voxels through the outer faces,
+``sum s_c s_g (theta_g - theta_c)`` (W/m; times h gives W), all in float64, for the energy
+balance.
 """
 
 from __future__ import annotations
@@ -79,9 +84,10 @@ def _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a):
 
 
 @jit(inline=True)
-def _walk(c, e, windows):
+def _walk(c, e, windows, front):
     """Offset reached from ``c`` by adding ``e`` (K at the base heat capacity), exactly, and the
-    part of ``e`` that left as latent heat of a sink window.
+    part of ``e`` that left as latent heat of a sink window (whose lower edge is raised to
+    ``front``: the water boiled off below it is gone).
 
     The apparent heat capacity is the factor ``1 / f`` of each window (1 outside them), so the
     heat needed to cross a window edge is known: the walk moves edge to edge until ``e`` is spent.
@@ -105,6 +111,8 @@ def _walk(c, e, windows):
                 continue
             lo = np.float64(windows[n, 0])
             hi = np.float64(windows[n, 1])
+            if windows[n, 3] > 0:
+                lo = max(lo, np.float64(front))
             if up:
                 if lo <= theta < hi:
                     slope = 1.0 / np.float64(windows[n, 2])
@@ -130,10 +138,11 @@ def _walk(c, e, windows):
 
 
 @jit(inline=True)
-def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
+def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front):
     """One row with the phase windows; returns the perfusion and latent-sink sums.
 
-    A voxel heating inside a sink window rises by ``f`` times the plain rate and sinks the rest.
+    A voxel heating inside a sink window, above its ``front``, rises by ``f`` times the plain rate
+    and sinks the rest; the front follows it.
     Every other voxel moves by ``f`` of the window it is in (1 outside them). A step that crosses a
     window edge (a sink window's only while heating) moves along the enthalpy curve exactly
     instead (:func:`_walk`).
@@ -150,6 +159,10 @@ def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
     row_sink = zero
     for k in range(1, n2 + 1):
         c, perf, r = _heat(theta, s, w, q, i, j, k, a, dt, theta_a)
+        fr = front[i, j, k]
+        lo0 = max(windows[0, 0], fr) if s0 else windows[0, 0]
+        lo1 = max(windows[1, 0], fr) if s1 else windows[1, 0]
+        lo2 = max(windows[2, 0], fr) if s2 else windows[2, 0]
         gain = r > zero
         in0 = (c >= lo0) & (c < hi0) & (gain | r0)
         in1 = (c >= lo1) & (c < hi1) & (gain | r1)
@@ -169,11 +182,17 @@ def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
         )
         cross = cross | ((r2 | gain) & (((c < lo2) ^ (new < lo2)) | ((c < hi2) ^ (new < hi2))))
         if cross & live:
-            walked, spent = _walk(c, icr, windows)
+            walked, spent = _walk(c, icr, windows, fr)
             new = typ(walked)
             sink = typ(spent / ic[i, j, k])
         row_sink += sink
         out[i, j, k] = new
+        if live & (new > fr):  # the water boiled off: the front follows (clipped to its window)
+            fr_new = fr
+            fr_new = max(fr_new, min(new, hi0)) if s0 & (new > lo0) else fr_new
+            fr_new = max(fr_new, min(new, hi1)) if s1 & (new > lo1) else fr_new
+            fr_new = max(fr_new, min(new, hi2)) if s2 & (new > lo2) else fr_new
+            front[i, j, k] = fr_new
     return row, row_sink
 
 
@@ -199,7 +218,7 @@ def _touches(windows, lo, hi):
 
 
 @jit(inline=True)
-def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
+def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, ga, gs):
     """Update row (i, j) and its two ghosts; the fast path unless a phase window is in reach.
 
     The fast path is taken first when the row's old values touch no window; if its new values
@@ -220,7 +239,9 @@ def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs):
     row_win = zero
     sink_win = zero
     if use_windows:
-        row_win, sink_win = _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
+        row_win, sink_win = _row_windows(
+            theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front
+        )
     out[i, j, 0] = ga + gs * out[i, j, 1]
     out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
     return (row_win if use_windows else row_plain), sink_win, hi
@@ -244,8 +265,9 @@ def _outer_ghosts(out, ga, gs):
 
 
 @jit(parallel=True)
-def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
-    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink."""
+def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, ga, gs):
+    """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink;
+    ``front`` (padded) is raised in place."""
     typ = theta.dtype.type
     a, dt, theta_a, ga, gs = typ(a), typ(dt), typ(theta_a), typ(ga), typ(gs)
     n0 = theta.shape[0] - 2
@@ -257,7 +279,7 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
         bnd = 0.0
         for j in range(1, n1 + 1):
             row, row_sink, _ = _row(
-                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, ga, gs
+                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, ga, gs
             )
             acc += row
             acc_sink += row_sink
@@ -282,10 +304,11 @@ def _face(theta, s, gi, gj, gk, i, j, k):
     return np.float64(s[i, j, k] * s[gi, gj, gk] * (theta[gi, gj, gk] - theta[i, j, k]))
 
 
-def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga, gs):
+def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, ga, gs):
     """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off)."""
     typ = theta.dtype.type
     c = theta[1:-1, 1:-1, 1:-1]
+    fr = front[1:-1, 1:-1, 1:-1]
     sc = s[1:-1, 1:-1, 1:-1]
     flux = np.zeros_like(c)
     for axis in range(3):
@@ -303,8 +326,9 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
     f = np.ones_like(c)
     sunk = np.zeros(c.shape, dtype=bool)
     table = np.asarray(windows)
-    for lo, hi, fw, sink in table:
-        inside = (c >= lo) & (c < hi) & (gain | (sink <= 0))
+    lows = [np.maximum(lo, fr) if sink > 0 else lo for lo, _, _, sink in table]
+    for low, (_, hi, fw, sink) in zip(lows, table, strict=True):
+        inside = (c >= low) & (c < hi) & (gain | (sink <= 0))
         f = np.where(inside, typ(fw), f)
         if sink > 0:
             sunk |= inside & live
@@ -312,13 +336,21 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
     new = c + f * icr
     sink_part = np.where(sunk, (1 - f) * r, 0).astype(np.float64)
     cross = np.zeros(c.shape, dtype=bool)
-    for lo, hi, _, sink in table:
-        edge = ((c < lo) ^ (new < lo)) | ((c < hi) ^ (new < hi))
+    for low, (_, hi, _, sink) in zip(lows, table, strict=True):
+        edge = ((c < low) ^ (new < low)) | ((c < hi) ^ (new < hi))
         cross |= edge & (gain | (sink <= 0))
     cross &= live
-    walked, spent = _walk_numpy(c[cross].astype(np.float64), icr[cross].astype(np.float64), table)
+    walked, spent = _walk_numpy(
+        c[cross].astype(np.float64), icr[cross].astype(np.float64), table, fr[cross]
+    )
     new[cross] = walked.astype(theta.dtype)
     sink_part[cross] = spent / ic_c[cross]
+    fr_new = fr.copy()
+    for low, (_, hi, _, sink) in zip(lows, table, strict=True):
+        if sink > 0:
+            rise = live & (new > low)
+            fr_new = np.where(rise, np.maximum(fr_new, np.minimum(new, hi)), fr_new)
+    fr[...] = fr_new
     loss[:] = 0.0
     loss[1:-1, 0] = perf.sum(axis=(1, 2), dtype=np.float64)
     loss[1:-1, 1] = sink_part.sum(axis=(1, 2))
@@ -327,18 +359,20 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, ga
     fill_ghosts(out, ga, gs)
 
 
-def _walk_numpy(theta: np.ndarray, e: np.ndarray, windows: np.ndarray) -> tuple:
+def _walk_numpy(theta: np.ndarray, e: np.ndarray, windows: np.ndarray, front: np.ndarray) -> tuple:
     """Vectorised :func:`_walk`: offsets reached by adding ``e``, and the latent heat sunk."""
     theta = theta.copy()
     e = e.copy()
     sunk = np.zeros_like(theta)
+    front = front.astype(np.float64)
     for _ in range(2 * len(windows) + 1):
         up = e > 0
         slope = np.ones_like(theta)
         latent = np.zeros_like(theta)
         edge = np.where(up, 1e300, -1e300)
         for lo, hi, f, sink in windows:
-            low, high, m = float(lo), float(hi), 1.0 / float(f)
+            low = np.maximum(float(lo), front) if sink > 0 else float(lo)
+            high, m = float(hi), 1.0 / float(f)
             in_up = up & (theta >= low) & (theta < high)
             in_down = ~up & (theta > low) & (theta <= high) & (sink <= 0)
             slope = np.where(in_up | in_down, m, slope)

@@ -3,7 +3,9 @@
 The electric potential solves ``∇·(σ(T)∇u) = 0`` (``physics/electric.py``) with the active
 electrode at the generator voltage and the grounded faces at 0 V; the Joule heat ``σ|∇u|²`` heats
 the tissue. σ rises about 2 %/K and collapses where tissue water boils off
-(``rf_conductivity_table``). The generator works as clinical ones do:
+(``rf_conductivity_table``); tissue that boiled and cooled keeps the σ of the water it has left
+(the thermal solver's dried fraction) until it takes water back (``rehydration_time``). The
+generator works as clinical ones do:
 
 - constant power up to a voltage limit: ``V = min(sqrt(P / G), V_max)`` with ``G`` the
   conductance (1 / impedance) of the tissue seen from the electrode;
@@ -87,9 +89,9 @@ def rf_conductivity_table(tissue: TissueModel, t_ref: float) -> tuple[np.ndarray
 
     ``σ = σ0 [1 + c (T − T_body)]`` (floored at ``COLD_FLOOR σ0``) up to the vaporisation window;
     across the window it falls log-linearly by ``rf_vaporized_conductivity_factor`` and stays
-    there above it (dried tissue; reversible with temperature, as in MITA's σ(T) table, so that
-    impedance can recover during a roll-off pause). Returns the table (S/m), its first offset from
-    ``t_ref`` (K) and its step (K).
+    there above it (dried tissue). The table is what tissue heating for the first time sees; the
+    lookup (``kernels/source.py``) lowers it for tissue that boiled and cooled, by its dried
+    fraction. Returns the table (S/m), its first offset from ``t_ref`` (K) and its step (K).
     """
     body = tissue.body
     temps = np.arange(TABLE_START_C, TABLE_STOP_C + TABLE_STEP_K / 2, TABLE_STEP_K)
@@ -242,6 +244,7 @@ class RadiofrequencySource:
         self.wet = body.vaporization_temperature - 0.5 * body.vaporization_window
         self.dry = body.vaporization_temperature + 0.5 * body.vaporization_window
         self.latent = base.density * base.water_mass_fraction * body.latent_heat_vaporization
+        self.log_dry = math.log(body.rf_vaporized_conductivity_factor)
         r = s.rolloff
         for m in self.masks:
             gen = Generator(
@@ -262,8 +265,9 @@ class RadiofrequencySource:
         ref = ch.sigma_solved if ch.sigma_solved is not None else self.sigma
         weight = ch.q_unit if ch.q_unit is not None else self.sigma
         s1, s2, s0 = kernel(
-            solver.padded, self.material, self.table, self.t0, self.dt, self.sigma, ref, weight
-        )
+            solver.padded, self.material, self.table, self.t0, self.dt, self.sigma, ref, weight,
+            solver.front_padded, self.wet - solver.t_ref, self.dry - self.wet, self.log_dry,
+        )  # fmt: skip
         self.sigma.ravel()[self.shaft_idx] = 0.0
         self.sigma.ravel()[self.vessel_idx] = self.ctx.tissue.body.blood_electrical_conductivity
         if ch.sigma_solved is None or s0 <= 0:
@@ -375,6 +379,7 @@ class RadiofrequencySource:
                 solver.source_array(),
                 solver.padded,
                 solver.inverse_heat_capacity_padded,
+                solver.front_padded,
                 self.wet - solver.t_ref,
                 self.dry - solver.t_ref,
                 self.latent,

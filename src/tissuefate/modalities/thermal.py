@@ -263,6 +263,9 @@ class ThermalSessionRun:
         self.injury = settle_heat_injury(
             self.ctx.state, self._coagulated0, self.dose.peak_temperature(), self.ctx.tissue.body
         )
+        # the water boiled off has left the tissue (it returns over days: biology.repair)
+        water = self.ctx.state.water
+        water *= (1.0 - self.solver.dried_fraction).astype(water.dtype)
         return self.injury
 
     # ------------------------------------------------------------------ loop
@@ -353,6 +356,9 @@ class ThermalSessionRun:
             start = time.perf_counter()
             for chunk in range(0, n, per_dose):
                 solver.step(dt, min(per_dose, n - chunk), dose)
+            block = dose.hot_block()  # every voxel that boiled is in it
+            if block is not None:
+                solver.rehydrate(n * dt, self.ctx.tissue.body.rehydration_time, block)
             if t0 + (done + n) * dt >= self._next_refresh - 1e-9:
                 self._refresh_state()
                 self._next_refresh += STATE_INTERVAL

@@ -52,7 +52,10 @@ class PhaseWindow:
     """Apparent heat capacity ``ρc · factor`` for ``lower <= T < upper`` (°C).
 
     A ``sink`` window (vaporisation) applies only while tissue heats, and its latent heat leaves
-    the tissue (the steam escapes) instead of being stored: it is not given back on cooling.
+    the tissue (the steam escapes) instead of being stored: it is not given back on cooling, and
+    neither is the water. Each voxel keeps how far through the window it has boiled (its dried
+    fraction, :attr:`ThermalSolver.dried_fraction`): heating again, it pays the latent heat only
+    of the water it has left. At most one window may be a sink.
     """
 
     lower: float
@@ -136,7 +139,10 @@ class ThermalSolver:
     fixed, fixed_temperature
         bool mask of voxels held at ``fixed_temperature`` (°C), e.g. large vessels.
     windows
-        Up to three :class:`PhaseWindow`; they must not overlap.
+        Up to three :class:`PhaseWindow`; they must not overlap, and at most one is a sink.
+    dried
+        Fraction (0–1) of each voxel's water already boiled off in the sink window, shape
+        ``grid.shape`` or a scalar (default 0); its latent heat is not paid again.
     freezing
         Temperature-dependent conductivity and perfusion of freezing tissue (:class:`Freezing`),
         refreshed by :meth:`update_coefficients`; None for none.
@@ -162,6 +168,7 @@ class ThermalSolver:
         fixed_temperature: float | None = None,
         windows: tuple[PhaseWindow, ...] | list[PhaseWindow] = (),
         freezing: Freezing | None = None,
+        dried: float | np.ndarray = 0.0,
         dtype: type = np.float32,
         impl: str = "compiled",
     ) -> None:
@@ -256,6 +263,18 @@ class ThermalSolver:
             )
         table[~np.isfinite(table)] = np.copysign(3.0e38, table[~np.isfinite(table)])
         self._wtable = table.astype(self.dtype)
+        sinks = [win for win in self._windows if win.sink]
+        if len(sinks) > 1:
+            raise ValueError(f"at most one sink window, got {len(sinks)}")
+        self._sink = sinks[0] if sinks else None
+        dried = np.broadcast_to(np.asarray(dried, np.float64), shape)
+        if not np.all((dried >= 0) & (dried <= 1)):
+            raise ValueError("the dried fraction must lie in [0, 1]")
+        if self._sink is None:
+            self._front = pad(np.full(shape, -3.0e38))
+        else:
+            lo, hi = self._sink.lower - self.t_ref, self._sink.upper - self.t_ref
+            self._front = pad(lo + dried * (hi - lo))
 
         self.time = 0.0
         self.steps = 0
@@ -293,6 +312,43 @@ class ThermalSolver:
     def fixed(self) -> np.ndarray:
         """Voxels held at the fixed temperature."""
         return self._fixed
+
+    @property
+    def dried_fraction(self) -> np.ndarray:
+        """Fraction (0–1) of each voxel's water boiled off in the sink window: how far through
+        the window it has heated (a new float64 array; zeros without a sink window)."""
+        if self._sink is None:
+            return np.zeros(self.grid.shape)
+        lo, hi = self._sink.lower - self.t_ref, self._sink.upper - self.t_ref
+        front = self._front[1:-1, 1:-1, 1:-1].astype(np.float64)
+        return np.clip((front - lo) / (hi - lo), 0.0, 1.0)
+
+    def rehydrate(
+        self, elapsed: float, time_constant: float, block: tuple[slice, ...] | None = None
+    ) -> None:
+        """Let tissue that boiled partly or fully dry take water back from the tissue around it:
+        below the sink window its dried fraction falls as ``exp(-elapsed / time_constant)``
+        (``elapsed`` and ``time_constant`` in s; ``inf``: never). ``block`` (a block of the grid
+        holding every dried voxel) limits the pass. The water that returns is liquid: no heat is
+        booked (its latent heat is paid again if it boils)."""
+        if self._sink is None or not math.isfinite(time_constant) or elapsed <= 0:
+            return
+        block = (slice(None),) * 3 if block is None else block
+        padded = tuple(
+            slice((b.start or 0) + 1, (b.stop if b.stop is not None else n) + 1)
+            for b, n in zip(block, self.grid.shape, strict=True)
+        )
+        lo = self._sink.lower - self.t_ref
+        front = self._front[padded]
+        wet = (self._theta[padded] < lo) & (front > lo)
+        if wet.any():
+            keep = math.exp(-elapsed / time_constant)
+            front[wet] = lo + (front[wet] - lo) * keep
+
+    @property
+    def front_padded(self) -> np.ndarray:
+        """The padded offset (K) each voxel has boiled up to in the sink window (read only)."""
+        return self._front
 
     # ----------------------------------------------------------- coefficients
     def max_stable_dt(self, min_temperature: float | None = None) -> float:
@@ -589,6 +645,7 @@ class ThermalSolver:
                 0.0,
                 self.theta_a,
                 self._wtable,
+                self._front.copy(),
                 self._ghost[0],
                 self._ghost[1],
             )
@@ -615,6 +672,7 @@ class ThermalSolver:
                 dt,
                 self.theta_a,
                 self._wtable,
+                self._front,
                 self._ghost[0],
                 self._ghost[1],
             )

@@ -76,6 +76,7 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "frozen_conductivity_exponent": ("dimensionless", True),
     "cryo_stasis_temperature": ("[temperature]", True),
     "rf_vaporized_conductivity_factor": ("dimensionless", True),
+    "rehydration_time": ("[time]", True),
     "cryo_lethal_temperature": ("[temperature]", True),
     "cryo_partial_temperature": ("[temperature]", True),
     "interstitial_viscosity": ("[mass]/[length]/[time]", True),
@@ -192,6 +193,8 @@ class Body:
     frozen_conductivity_exponent: float  # 1, k ∝ (T_end / T)^n below freezing_end (kelvin)
     cryo_stasis_temperature: float  # °C, perfusion stops in tissue cooled below it
     rf_vaporized_conductivity_factor: float  # σ of dried tissue / σ at 100 °C
+    # s, time constant with which tissue boiled dry takes water back once below boiling
+    rehydration_time: float
     cryo_lethal_temperature: float  # °C, one freeze to this kills every cell
     cryo_partial_temperature: float  # °C, onset of partial kill by freezing
     interstitial_viscosity: float  # Pa·s, of the fluid an injectate displaces
@@ -467,6 +470,12 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
     if not body.vaporization_window > 0:
         raise ScenarioError(
             "must be positive", source=source, key="tissue.parameters.vaporization_window"
+        )
+    if not body.rehydration_time > 0:
+        raise ScenarioError(
+            "must be positive (a very long time, e.g. 1e9 s: dried tissue never takes water back)",
+            source=source,
+            key="tissue.parameters.rehydration_time",
         )
     if not body.cryo_partial_temperature > body.cryo_lethal_temperature:
         raise ScenarioError(
