@@ -9,9 +9,15 @@
   predicted (``tissuefate validate --only radiofrequency_perfusion``). 2026-12-04: 30 W, from
   25 / 30 / 35 W.
 
+- ``--convergence``: the ex vivo case at the fitted power on the 1 mm grid against 0.5 mm and
+  against a block 1.5 times larger, and the in vivo Song 2015 R5 17 G row (zone per kJ) at 1 mm
+  against 0.5 mm; then the ex vivo case with the electrode's voxelised cross-section held fixed
+  across grids: 1 mm² (1 mm grid with the axis on voxel centres; 0.5 mm grid) and 4 mm² (1 mm
+  grid; 0.5 mm grid with a 2.26 mm electrode), against the 17 G electrode's 1.77 mm².
+
 The power in ``validation/radiofrequency.py`` is the round value closest to the volume.
 
-Run: ``python benchmarks/calibrate_radiofrequency.py [--perfused] [powers in W ...]``
+Run: ``python benchmarks/calibrate_radiofrequency.py [--perfused | --convergence] [powers in W]``
 """
 
 from __future__ import annotations
@@ -20,15 +26,80 @@ import json
 import sys
 
 from tissuefate.validation.radiofrequency import (
+    ENERGY_ROWS,
     EX_VIVO_ZONE,
     PERFUSED_FLOWS,
     cooled_electrode_ex_vivo,
     perfused_measured,
     perfused_zone,
+    zone_per_energy,
 )
+
+KEYS = ("volume_ml", "long_axis_mm", "short_axis_mm", "ablation_volume_ml", "generator_energy_j")
+
+
+def convergence() -> None:
+    """The 1 mm calibration grid against 0.5 mm and a 1.5 times larger block (relative change)."""
+    base = cooled_electrode_ex_vivo()
+    fine = cooled_electrode_ex_vivo(spacing_mm=0.5)
+    big = cooled_electrode_ex_vivo(block_mm=(84.0, 84.0, 108.0))
+    for k in KEYS:
+        print(
+            json.dumps(
+                {
+                    "case": "CVIR ex vivo",
+                    "quantity": k,
+                    "1 mm": round(base[k], 3),
+                    "0.5 mm": round(fine[k], 3),
+                    "fine / base - 1": round(fine[k] / base[k] - 1, 4),
+                    "1.5x block": round(big[k], 3),
+                    "big / base - 1": round(big[k] / base[k] - 1, 4),
+                }
+            ),
+            flush=True,
+        )
+    electrode = {
+        "1 mm, axis on voxel corners (2 x 2 voxels, 4 mm^2)": base,
+        "0.5 mm, 2.26 mm electrode (4 x 4 voxels, 4 mm^2)": cooled_electrode_ex_vivo(
+            spacing_mm=0.5, diameter_mm=2.26
+        ),
+        "1 mm, axis on voxel centres (1 voxel, 1 mm^2)": cooled_electrode_ex_vivo(offset_mm=0.5),
+        "0.5 mm, axis on voxel corners (2 x 2 voxels, 1 mm^2)": fine,
+    }
+    for name, r in electrode.items():
+        print(
+            json.dumps(
+                {
+                    "case": "CVIR ex vivo by electrode cross-section",
+                    "grid": name,
+                    "electrode_voxels": r["electrode_voxels"],
+                    **{k: round(r[k], 3) for k in KEYS},
+                    "rolloff_events": r["rolloff_events"],
+                }
+            ),
+            flush=True,
+        )
+    row = next(r for r in ENERGY_ROWS if r.name == "R5 17 G in vivo")
+    coarse, fine = zone_per_energy(row), zone_per_energy(row, spacing_mm=0.5)
+    for k in coarse:
+        print(
+            json.dumps(
+                {
+                    "case": row.name,
+                    "quantity": k,
+                    "1 mm": round(coarse[k], 4),
+                    "0.5 mm": round(fine[k], 4),
+                    "fine / base - 1": round(fine[k] / coarse[k] - 1, 4),
+                }
+            ),
+            flush=True,
+        )
 
 
 def main(argv: list[str]) -> None:
+    if "--convergence" in argv:
+        convergence()
+        return
     perfused = "--perfused" in argv
     powers = [float(a) for a in argv if a != "--perfused"] or [20.0, 25.0, 30.0, 40.0]
     flow = PERFUSED_FLOWS[0]

@@ -13,12 +13,13 @@ from tissuefate.grid.shapes import Cylinder
 from tissuefate.physics.thermal import ThermalSolver
 from tissuefate.physics.vessels import (
     Blood,
+    Occlusion,
     VesselCooling,
     bulk_temperatures,
     flowing_vessel,
     wall_exchange,
 )
-from tissuefate.validation.heat_sink import vessel_wall_annulus
+from tissuefate.validation.heat_sink import ANNULUS, vessel_wall_annulus
 
 K, RC = 0.5, 4.0e6
 BLOOD = Blood(density=1050.0, specific_heat=3617.0, conductivity=0.52, viscosity=3.5e-3)
@@ -167,3 +168,93 @@ def test_a_run_books_the_heat_the_flowing_blood_carries_away():
     temps = solver.temperature[mask]
     assert temps.max() - 37.0 == pytest.approx(cooling.vessels[0].outlet_rise_k, rel=0.2)
     assert cooling.vessels[0].outlet_rise_k > 1.0
+
+
+# liver's Arrhenius parameters and the preset's stasis dose: how heat closes a vessel
+LIVER_OCCLUSION = Occlusion(7.39e39, 2.577e5, 12.2)
+
+
+def test_wall_temperature_of_a_steady_annulus_is_the_exact_one():
+    """Tissue held at 60 °C on a cylinder around a vessel (blood at 37 °C): the wall sits at
+    ``37 + Q' / (2 π a h_c)`` with ``Q'`` the exact uptake per length."""
+    a, b, k = ANNULUS["vessel_radius"], ANNULUS["outer_radius"], ANNULUS["k"]
+    h = 0.5e-3
+    n = round(2 * (b + 2 * h) / h)
+    grid = Grid(shape=(n, n, 2), spacing=h, origin=(-n * h / 2, -n * h / 2, 0.0))
+    c = grid.centres()
+    r = np.hypot(c[..., 0], c[..., 1])
+    vessel = r < a
+    solver = _solver(grid, vessel, t0=37.0)
+    v = flowing_vessel(grid, "v", Cylinder((0.0, 0.0, -1.0), (0.0, 0.0, 1.0), a), vessel, 2e-6,
+                       BLOOD, 37.0)  # fmt: skip
+    cooling = VesselCooling([v], BLOOD)
+    cooling.attach(solver)
+    solver.hold(r >= b, 60.0)
+    dt = 0.9 * solver.max_stable_dt()
+    solver.step(dt, int(4 * b**2 * RC / k / dt))
+    hc = v.exchange.coefficient
+    exact_q = 2 * math.pi * 23.0 / (math.log(b / a) / k + 1 / (a * hc))
+    wall = cooling.wall_temperatures(v, solver.wall_inflow(v.index), solver)
+    uptake = float(solver.wall_inflow(v.index).sum()) / (2 * h)
+    mean_wall = float(np.average(wall, weights=v.faces))
+    assert mean_wall == pytest.approx(37.0 + uptake / (2 * math.pi * a * hc), rel=1e-9)
+    assert mean_wall - 37.0 == pytest.approx(exact_q / (2 * math.pi * a * hc), rel=0.03)
+
+
+def _hot_block(occludes: bool = True, flow: float = 1e-9):
+    """A 1 mm vessel (one voxel column) with slow blood through tissue at 80 °C."""
+    grid = Grid(shape=(9, 9, 12), spacing=1e-3, origin=(-4.5e-3, -4.5e-3, -6e-3))
+    cyl = Cylinder((0.0, 0.0, -8e-3), (0.0, 0.0, 8e-3), 0.5e-3)
+    mask = cyl.contains(grid.centres())
+    solver = ThermalSolver(
+        grid, np.full(grid.shape, K), np.full(grid.shape, RC), np.zeros(grid.shape),
+        reference_temperature=37.0, initial_temperature=80.0, arterial_temperature=37.0,
+        boundary="insulated", fixed=mask, fixed_temperature=37.0, dtype=np.float64,
+    )  # fmt: skip
+    v = flowing_vessel(grid, "v", cyl, mask, flow, BLOOD, 37.0, occludes)
+    cooling = VesselCooling([v], BLOOD, LIVER_OCCLUSION)
+    cooling.attach(solver)
+    return solver, cooling, mask
+
+
+def _run(solver: ThermalSolver, cooling: VesselCooling) -> tuple[float, float]:
+    """100 steps with an update every 10; returns the time step and the end time (s)."""
+    dt = 0.9 * solver.max_stable_dt()
+    t = 0.0
+    for _ in range(10):
+        cooling.update(solver, t)
+        solver.step(dt, 10)
+        t += 10 * dt
+    return dt, t
+
+
+def test_heat_closes_a_small_vessel_and_its_voxels_become_tissue_without_perfusion():
+    solver, cooling, mask = _hot_block()
+    start = solver.stored_energy()
+    dt, t = _run(solver, cooling)
+    v = cooling.vessels[0]
+    assert v.occluded_at_s is not None
+    assert 0 < v.occluded_at_s < t
+    assert v.peak_wall_temperature_c > 60.0
+    assert not solver.fixed[mask].any()
+    assert (solver.perfusion_padded[1:-1, 1:-1, 1:-1][mask] == 0).all()
+    # a released voxel conducts and stores heat as the tissue it was built as: it warms up
+    assert solver.temperature[mask].min() > 40.0
+    assert cooling.summary()[0]["occluded_at_s"] == v.occluded_at_s
+    # no joule lost: the stored heat changed by what the ledger booked
+    assert solver.stored_energy() - start == pytest.approx(solver.ledger.net, rel=1e-9, abs=1e-9)
+    assert solver.max_stable_dt() >= dt / 0.9  # the step chosen with the wall stays stable
+
+
+@pytest.mark.parametrize("case", ["glass", "fast"])
+def test_a_glass_tube_or_fast_blood_stays_open(case):
+    """A wall heat cannot close (``occludes`` false), or blood fast enough to keep its wall
+    cool: the vessel keeps flowing."""
+    glass = case == "glass"
+    solver, cooling, mask = _hot_block(occludes=not glass, flow=1e-9 if glass else 1e-5)
+    _run(solver, cooling)
+    v = cooling.vessels[0]
+    assert v.open
+    assert solver.fixed[mask].all()
+    if not glass:
+        assert v.peak_wall_temperature_c < 50.0

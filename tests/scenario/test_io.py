@@ -274,6 +274,12 @@ H0 = "strategies.heat_reference.sessions[0]"
         ("seed: 1", "seed: -1", "seed", "must be at least 0, got -1"),
         ("2.5 mm}", "2.5 mm, flow: -5 mL/min}", "anatomy.vessels[0].flow", "greater than zero"),
         ("2.5 mm}", "2.5 mm, flow: 5 mm}", "anatomy.vessels[0].flow", "which is a length"),
+        (
+            "2.5 mm}",
+            "2.5 mm, occludes: maybe}",
+            "anatomy.vessels[0].occludes",
+            "expected true or false",
+        ),
         ("seed: 1", "seed: one", "seed", "expected a whole number, got 'one'"),
         ("37 degC", "-300 degC", "thermal.initial_temperature", "not above absolute zero"),
         ("time_step_safety: 0.8", "time_step_safety: 0", "thermal.time_step_safety", "greater"),

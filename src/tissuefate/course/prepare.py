@@ -79,7 +79,7 @@ def build_tissue(
             capsule = CapsuleShell(t.capsule.thickness_m, index, collagen)
         tumors.append(TumorShape(t.name, shape, tissue.index(t.preset), capsule))
     vessels = [
-        VesselShape(v.name, Cylinder(v.start_m, v.end_m, v.radius_m), v.flow_m3_s)
+        VesselShape(v.name, Cylinder(v.start_m, v.end_m, v.radius_m), v.flow_m3_s, v.occludes)
         for v in scenario.anatomy.vessels
     ]
     try:

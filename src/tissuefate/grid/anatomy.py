@@ -43,11 +43,13 @@ class TumorShape:
 @dataclass(frozen=True)
 class VesselShape:
     """A large vessel: a cylinder of blood, with its volume ``flow`` (m³/s) from the cylinder's
-    start to its end, or None (held at blood temperature)."""
+    start to its end, or None (held at blood temperature); ``occludes``: whether heat can close
+    it (a flowing vessel; False for a glass tube or a stent graft)."""
 
     name: str
     shape: Cylinder
     flow: float | None = None
+    occludes: bool = True
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pandas as pd
 from ..damage.thermal import HeatInjury, ThermalDose, apply_thermal_kill, settle_heat_injury
 from ..damage.zone import ZONE_OMEGA
 from ..physics.thermal import Freezing, PhaseWindow, ThermalSolver
-from ..physics.vessels import Blood, VesselCooling, flowing_vessel
+from ..physics.vessels import Blood, Occlusion, VesselCooling, flowing_vessel
 from ..tissue.coefficients import (
     perfusion_coefficient,
     thermal_conductivity,
@@ -176,10 +176,27 @@ def vessel_cooling(ctx: SessionContext) -> VesselCooling | None:
         if mask.any():  # a vessel wholly under an earlier one has no voxels of its own
             vessels.append(
                 flowing_vessel(
-                    ctx.grid, v.name, v.shape, mask, v.flow, blood, body.body_temperature
+                    ctx.grid,
+                    v.name,
+                    v.shape,
+                    mask,
+                    v.flow,
+                    blood,
+                    body.body_temperature,
+                    v.occludes,
                 )
             )
-    return VesselCooling(vessels, blood) if vessels else None
+    if not vessels:
+        return None
+    # the endothelium takes the base tissue's Arrhenius dose; blood stops at the dose at which
+    # the tissue's microvessels stop (perfusion_stasis_dose)
+    base = ctx.tissue.base
+    occlusion = Occlusion(
+        base.arrhenius_frequency_factor,
+        base.arrhenius_activation_energy,
+        body.perfusion_stasis_dose,
+    )
+    return VesselCooling(vessels, blood, occlusion if ctx.thermal.perfusion_shutdown else None)
 
 
 def stable_time_step(

@@ -197,7 +197,8 @@ class ThermalSolver:
             raise ValueError("perfusion must be non-negative everywhere")
 
         self._fixed = np.zeros(shape, bool) if fixed is None else np.asarray(fixed, bool)
-        self._permanent = np.zeros(shape, bool)  # convective walls: held for the whole run
+        self._permanent = np.zeros(shape, bool)  # convective walls: held until released as such
+        self._as_tissue: tuple[np.ndarray, np.ndarray] | None = None  # s, ic before any wall
         self.fixed_temperature = self.t_ref if fixed_temperature is None else fixed_temperature
         if boundary == "dirichlet":
             tb = self.t_ref if boundary_temperature is None else float(boundary_temperature)
@@ -473,7 +474,8 @@ class ThermalSolver:
         wall of ``heat_transfer`` (W/m²/K, per voxel or one value):
         ``G = h² / (h / (2 k) + 1 / heat_transfer)`` W/K, ``k`` the mean unfrozen conductivity
         of the voxel's tissue neighbours (exact where they are alike). The voxels stay held for
-        the rest of the run (:meth:`release` and :meth:`hold` leave them), their own rate no
+        the rest of the run or until :meth:`release_convective` (:meth:`release` and
+        :meth:`hold` leave them), their own rate no
         longer limits the stable step, and their neighbours' does (a face conducts at most twice
         what a tissue face does). Large vessels with flowing blood (``physics/vessels.py``).
         """
@@ -489,10 +491,31 @@ class ThermalSolver:
         conductance = h**2 / (h / (2.0 * s_tissue**2) + 1.0 / hc)
         value = conductance / (h * s_tissue)
         inner = (slice(1, -1),) * 3
+        if self._as_tissue is None:  # what the voxels were, for release_convective
+            self._as_tissue = (self._s_free.copy(), self._ic_free.copy())
         self._s[inner][i, j, k] = value
         self._s_free[inner][i, j, k] = value
         self._ic_free[inner][i, j, k] = 0.0
         self._permanent[i, j, k] = True
+
+    def release_convective(self, index: np.ndarray) -> None:
+        """Turn the convective walls at ``index`` (int (m, 3), unpadded) back into tissue at their
+        current temperature, with the conductivity and heat capacity they were given and no
+        perfusion: a vessel whose blood has stopped (a thrombosed vessel). Their heat content
+        returns to the tissue's account (as :meth:`release`); the stable time step is unchanged
+        (they conduct as the tissue they were built as)."""
+        index = np.asarray(index, np.int64).reshape(-1, 3)
+        i, j, k = index.T
+        if self._as_tissue is None or not self._permanent[i, j, k].all():
+            raise ValueError("only convective walls can be released as such")
+        s_tissue, ic_tissue = self._as_tissue
+        inner = (slice(1, -1),) * 3
+        self._s_free[inner][i, j, k] = s_tissue[inner][i, j, k]
+        self._ic_free[inner][i, j, k] = ic_tissue[inner][i, j, k]
+        self._permanent[i, j, k] = False
+        mask = np.zeros(self.grid.shape, bool)
+        mask[i, j, k] = True
+        self.release(mask)
 
     def _tissue_neighbours(
         self, index: np.ndarray

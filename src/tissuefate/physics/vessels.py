@@ -23,6 +23,14 @@ wall, ``U = 1 / (h / (2 k) + 1 / (a h_c))`` per unit face area (``h`` the voxel 
 corrects the staircase of voxel faces to the cylinder's true lateral area. This module computes the
 numbers; :class:`tissuefate.physics.thermal.ThermalSolver` applies them
 (:meth:`~tissuefate.physics.thermal.ThermalSolver.hold_convective`).
+
+Heat can close a vessel: its endothelium at the wall temperature ``T_wall = T_bulk + q / h_c``
+(``q`` the heat flux into the blood) accumulates an Arrhenius dose with the tissue's parameters,
+and once the dose anywhere along the vessel reaches the dose at which the microvessels' flow
+stops (``Occlusion``; the tissue's ``perfusion_stasis_dose`` in units of its cells' dose), the
+blood stops (a thrombus closes the lumen): the vessel's voxels become tissue without perfusion
+(:meth:`~tissuefate.physics.thermal.ThermalSolver.release_convective`). Fast blood keeps its wall
+near body temperature and stays open; slow blood in a small vessel heats and clots.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Blood",
     "FlowingVessel",
+    "Occlusion",
     "VesselCooling",
     "WallExchange",
     "bulk_temperatures",
@@ -127,6 +136,25 @@ def _gnielinski(re: float, pr: float) -> float:
     return (f / 8.0) * (re - 1000.0) * pr / (1.0 + 12.7 * math.sqrt(f / 8.0) * (pr ** (2 / 3) - 1))
 
 
+@dataclass(frozen=True)
+class Occlusion:
+    """When heat closes a vessel: the Arrhenius parameters of its endothelium (frequency factor
+    1/s, activation energy J/mol) and the dose (in the same units) at which its blood stops."""
+
+    frequency_factor: float
+    activation_energy: float
+    dose: float
+
+    def rate(self, temperature_c: np.ndarray) -> np.ndarray:
+        """Dose rate (1/s) at ``temperature_c`` (°C)."""
+        kelvin = np.asarray(temperature_c, np.float64) + 273.15
+        return self.frequency_factor * np.exp(-self.activation_energy / (GAS_CONSTANT * kelvin))
+
+
+GAS_CONSTANT = 8.314462618
+"""J/mol/K."""
+
+
 @dataclass
 class FlowingVessel:
     """A vessel on the grid with blood flowing from its start to its end.
@@ -148,6 +176,10 @@ class FlowingVessel:
     area_ratio
         The cylinder's lateral area in the grid over the area of the voxel faces it shares with
         tissue: the wall coefficient is scaled by it.
+    faces
+        int (m,): faces each voxel shares with tissue.
+    occludes
+        Whether heat can close it (False: a glass tube, a stent graft).
     """
 
     name: str
@@ -157,12 +189,22 @@ class FlowingVessel:
     exchange: WallExchange
     inlet_temperature: float
     area_ratio: float = 1.0
+    faces: np.ndarray | None = None
+    occludes: bool = True
     heat_j: float = 0.0  # taken up through the wall so far
     power_w: float = 0.0  # through the wall, at the last update
     deposited_j: float = 0.0  # put into the blood itself by a source so far
     deposited_w: float = 0.0  # likewise, since the last update
     outlet_rise_k: float = 0.0  # at the last update
     peak_outlet_rise_k: float = 0.0
+    wall_dose: np.ndarray | None = None  # Arrhenius dose of the endothelium, per voxel
+    peak_wall_temperature_c: float = -math.inf
+    occluded_at_s: float | None = None  # when heat closed it
+
+    @property
+    def open(self) -> bool:
+        """Whether blood still flows."""
+        return self.occluded_at_s is None
 
 
 def bulk_temperatures(
@@ -190,6 +232,7 @@ def flowing_vessel(
     flow: float,
     blood: Blood,
     inlet_temperature: float,
+    occludes: bool = True,
 ) -> FlowingVessel:
     """The :class:`FlowingVessel` of the voxels of ``mask`` (those of ``cylinder`` on ``grid``).
 
@@ -206,13 +249,16 @@ def flowing_vessel(
     bins = np.floor((t - t.min()) / h + 0.5).astype(np.int64)  # centres h apart: bins 0, 1, ...
     length = (int(bins.max()) + 1) * h
     padded = np.pad(mask, 1, constant_values=True)  # grid faces are not tissue
-    faces = 0
+    faces = np.zeros(len(index), np.int64)
     for d in ((-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)):
         q = index + 1 + np.asarray(d)
-        faces += int(np.count_nonzero(~padded[q[:, 0], q[:, 1], q[:, 2]]))
-    ratio = 2.0 * math.pi * cylinder.radius * length / (faces * h**2) if faces else 1.0
+        faces += ~padded[q[:, 0], q[:, 1], q[:, 2]]
+    total = int(faces.sum())
+    ratio = 2.0 * math.pi * cylinder.radius * length / (total * h**2) if total else 1.0
     exchange = wall_exchange(2.0 * cylinder.radius, flow, length, blood)
-    return FlowingVessel(name, index, bins, flow, exchange, inlet_temperature, ratio)
+    return FlowingVessel(
+        name, index, bins, flow, exchange, inlet_temperature, ratio, faces, occludes
+    )
 
 
 class VesselCooling:
@@ -223,9 +269,13 @@ class VesselCooling:
     blood's bulk temperature along the vessel from it (quasi-steady).
     """
 
-    def __init__(self, vessels: list[FlowingVessel], blood: Blood) -> None:
+    def __init__(
+        self, vessels: list[FlowingVessel], blood: Blood, occlusion: Occlusion | None = None
+    ) -> None:
+        """``occlusion`` says when heat closes a vessel (None: never)."""
         self.vessels = vessels
         self.blood = blood
+        self.occlusion = occlusion
         self._t: float | None = None
 
     def attach(self, solver: ThermalSolver) -> None:
@@ -250,8 +300,16 @@ class VesselCooling:
         power at its start (with the bulk temperatures then set) and at its end (before they
         change).
         """
+        elapsed = 0.0 if self._t is None else t - self._t
         walls = self.book(t, solver)
         for v, wall in zip(self.vessels, walls, strict=True):
+            if not v.open:
+                continue
+            if self._closes(v, wall, elapsed, solver):
+                v.occluded_at_s = t
+                v.power_w = 0.0
+                solver.release_convective(v.index)
+                continue
             direct = np.zeros(len(v.index))
             if deposited is not None:
                 flat, power = deposited
@@ -270,10 +328,36 @@ class VesselCooling:
             v.outlet_rise_k = outlet
             v.peak_outlet_rise_k = max(v.peak_outlet_rise_k, outlet)
 
+    def wall_temperatures(
+        self, v: FlowingVessel, wall: np.ndarray, solver: ThermalSolver
+    ) -> np.ndarray:
+        """Temperature (°C) of ``v``'s wall at each voxel: the blood's bulk temperature plus the
+        heat flux ``wall`` (W per voxel) over the wall's heat transfer coefficient."""
+        h = solver.grid.spacing
+        bulk = solver.theta[tuple(v.index.T)].astype(np.float64) + solver.t_ref
+        area = np.maximum(v.faces, 1) * h**2 * v.area_ratio  # the cylinder's lateral area
+        return bulk + wall / (v.exchange.coefficient * area)
+
+    def _closes(
+        self, v: FlowingVessel, wall: np.ndarray, elapsed: float, solver: ThermalSolver
+    ) -> bool:
+        """Add the interval's endothelial dose (at the wall temperature at its end) to ``v``'s;
+        whether the vessel closes."""
+        temps = self.wall_temperatures(v, wall, solver)
+        v.peak_wall_temperature_c = max(v.peak_wall_temperature_c, float(temps.max()))
+        if self.occlusion is None or not v.occludes or elapsed <= 0:
+            return False
+        if v.wall_dose is None:
+            v.wall_dose = np.zeros(len(v.index))
+        v.wall_dose += self.occlusion.rate(temps) * elapsed
+        return bool(v.wall_dose.max() >= self.occlusion.dose)
+
     def book(self, t: float, solver: ThermalSolver) -> list[np.ndarray]:
         """Book the heat taken up from the last update to ``t`` (s), the end of an interval;
-        returns what each vessel's voxels take up now (W per voxel)."""
-        walls = [solver.wall_inflow(v.index) for v in self.vessels]
+        returns what each vessel's voxels take up now (W per voxel; zeros once closed)."""
+        walls = [
+            solver.wall_inflow(v.index) if v.open else np.zeros(len(v.index)) for v in self.vessels
+        ]
         if self._t is not None:
             for v, wall in zip(self.vessels, walls, strict=True):
                 end = float(wall.sum())
@@ -298,6 +382,8 @@ class VesselCooling:
                 "heat_taken_up_j": v.heat_j,
                 "heat_deposited_in_blood_j": v.deposited_j,
                 "peak_outlet_rise_k": v.peak_outlet_rise_k,
+                "peak_wall_temperature_c": v.peak_wall_temperature_c,
+                "occluded_at_s": v.occluded_at_s,
             }
             for v in self.vessels
         ]

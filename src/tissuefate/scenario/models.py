@@ -256,7 +256,9 @@ class Vessel(_Model):
 
     Without ``flow`` its voxels are held at body temperature (the wall conducts like tissue). With
     ``flow`` (a volume flow such as ``120 mL/min``) blood enters at ``start`` at body temperature,
-    takes up heat through a convective wall (a Nusselt correlation) and warms along the vessel.
+    takes up heat through a convective wall (a Nusselt correlation) and warms along the vessel;
+    heat closes it (its blood stops) once its wall has had the dose at which the tissue's
+    microvessels stop, unless ``occludes`` is false (a glass tube, a stent graft).
     """
 
     name: _Name
@@ -264,6 +266,7 @@ class Vessel(_Model):
     end: Vec3
     radius: PositiveLength
     flow: PositiveVolumeRate | None = None
+    occludes: Annotated[bool, Strict()] = True
 
     @model_validator(mode="after")
     def _has_length(self) -> Vessel:
@@ -325,8 +328,9 @@ class Anatomy(_Model):
 class ThermalSettings(_Model):
     """Settings of the heat equation: start and boundary temperatures (°C), time steps (s).
 
-    ``perfusion_shutdown``: microvessels die with coagulating tissue, so perfusion stops there
-    (the default); switch it off for the constant-perfusion Pennes problem of the analytic tests.
+    ``perfusion_shutdown``: microvessels die with coagulating tissue, so perfusion stops there,
+    and heat closes flowing large vessels (the default); switch it off for the
+    constant-perfusion Pennes problem of the analytic tests.
     """
 
     initial_temperature: Temperature | None = None

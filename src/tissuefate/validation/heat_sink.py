@@ -121,10 +121,12 @@ unverified) and flow scaling with the cube of the diameter down the tree (Murray
 FLOW_SERIES_ML_MIN = (1.0, 10.0, 1500.0)
 
 
-def _vessel_line(name: str, diameter_mm: float, flow: float | None) -> str:
+def _vessel_line(name: str, diameter_mm: float, flow: float | None, tube: bool = False) -> str:
     """A vessel parallel to z through (10.5 mm, 0.5 mm): on a line of voxel centres of a 1 mm
-    grid, so that a 1 mm vessel takes one column of voxels."""
+    grid, so that a 1 mm vessel takes one column of voxels; ``tube``: a glass tube, which heat
+    cannot close."""
     flow_key = "" if flow is None else f", flow: {flow} mL/min"
+    flow_key += ", occludes: false" if tube else ""
     return (
         f"    - {{name: {name}, start: [10.5 mm, 0.5 mm, -32 mm], end: [10.5 mm, 0.5 mm, 32 mm], "
         f"radius: {diameter_mm / 2} mm{flow_key}}}"
@@ -139,11 +141,13 @@ def rf_session(
     power_w: float,
     duration_s: float,
     spacing_mm: float = 1.0,
+    tube: bool = False,
 ) -> Result:
     """The RF session of this module (cooled 2 cm tip) with one vessel 10.5 mm from its axis, or
-    none (``diameter_mm`` None); cached, so that cases share their reference run."""
+    none (``diameter_mm`` None), a glass tube with ``tube``; cached, so that cases share their
+    reference run."""
     anatomy = (
-        "\n  vessels:\n" + _vessel_line("v", diameter_mm, flow)
+        "\n  vessels:\n" + _vessel_line("v", diameter_mm, flow, tube)
         if diameter_mm is not None
         else " {}"
     )
@@ -174,13 +178,15 @@ def _omega(result: Result) -> np.ndarray:
     return np.asarray(result.fields["thermal_dose"].sel(session=1).values)
 
 
-def diameter_sink(diameter_mm: float, flow_ml_min: float) -> dict[str, float]:
+def diameter_sink(
+    diameter_mm: float, flow_ml_min: float, spacing_mm: float = 1.0
+) -> dict[str, float]:
     """Perivascular survival next to a vessel of ``diameter_mm`` with ``flow_ml_min``: the
     fraction of the tissue voxels sharing a face with the vessel, inside the zone the session
-    makes without it, that the session leaves alive (Ω < 1); and the zone volume against the
-    zone without the vessel."""
-    ref = rf_session(None, None, True, RF_POWER_W, 480.0)
-    run = rf_session(diameter_mm, flow_ml_min, True, RF_POWER_W, 480.0)
+    makes without it, that the session leaves alive (Ω < 1); the zone volume against the zone
+    without the vessel; the vessel's peak wall temperature (°C) and whether heat closed it."""
+    ref = rf_session(None, None, True, RF_POWER_W, 480.0, spacing_mm)
+    run = rf_session(diameter_mm, flow_ml_min, True, RF_POWER_W, 480.0, spacing_mm)
     vessel = np.asarray(run.fields["vessel"].values, bool)
     border = np.zeros_like(vessel)
     for axis in range(3):
@@ -191,10 +197,13 @@ def diameter_sink(diameter_mm: float, flow_ml_min: float) -> dict[str, float]:
     alive = inside & (_omega(run) < 1.0)
     v_ref = ref.summary["sessions"][0]["ablation_zone"]["volume_ml"]
     v_run = run.summary["sessions"][0]["ablation_zone"]["volume_ml"]
+    vessel_record = run.summary["sessions"][0]["vessels"][0]
     return {
         "perivascular_survival": float(alive.sum()) / max(int(inside.sum()), 1),
         "border_voxels_in_zone": float(inside.sum()),
         "zone_ratio": v_run / v_ref,
+        "peak_wall_temperature_c": vessel_record["peak_wall_temperature_c"],
+        "occluded": float(vessel_record["occluded_at_s"] is not None),
     }
 
 
@@ -205,7 +214,7 @@ def flow_saturation() -> dict[float, float]:
     v_ref = ref.summary["sessions"][0]["ablation_zone"]["volume_ml"]
     out = {}
     for flow in FLOW_SERIES_ML_MIN:
-        run = rf_session(3.4, flow, False, 30.0, 500.0)
+        run = rf_session(3.4, flow, False, 30.0, 500.0, tube=True)
         out[flow] = 1.0 - run.summary["sessions"][0]["ablation_zone"]["volume_ml"] / v_ref
     return out
 

@@ -51,9 +51,12 @@ def _cooled_electrode(
     diameter_mm: float = 1.5,
     block_mm: tuple[float, float, float] = (64.0, 64.0, 80.0),
     spacing_mm: float = 1.0,
+    offset_mm: float = 0.0,
 ) -> Result:
     """One session of an internally cooled needle electrode (coolant 10 °C) along −z with its
-    active tip centred in a block of ``tissue`` (a scenario ``tissue`` value) under ``thermal``."""
+    active tip centred in a block of ``tissue`` (a scenario ``tissue`` value) under ``thermal``;
+    ``offset_mm`` moves the needle's axis off the block's centre along x and y (on an even grid
+    the centre lies on voxel corners, half a voxel off on voxel centres)."""
     x, y, z = block_mm
     text = f"""
 name: {name}
@@ -65,8 +68,8 @@ strategies:
     sessions:
       - modality: radiofrequency
         electrodes:
-          - {{tip: [0 mm, 0 mm, {-active_length_mm / 2} mm], direction: [0, 0, -1],
-              active_length: {active_length_mm} mm,
+          - {{tip: [{offset_mm} mm, {offset_mm} mm, {-active_length_mm / 2} mm],
+              direction: [0, 0, -1], active_length: {active_length_mm} mm,
               diameter: {diameter_mm} mm, cooled: true, coolant_temperature: 10 degC}}
         power: {power_w} W
         duration: {minutes} min
@@ -93,9 +96,12 @@ def cooled_electrode_ex_vivo(
     minutes: float = 12.0,
     active_length_mm: float = 20.0,
     block_mm: tuple[float, float, float] = (56.0, 56.0, 72.0),
+    diameter_mm: float = 1.5,
+    offset_mm: float = 0.0,
 ) -> dict[str, Any]:
     """Zone (mL, mm) of the ex vivo cooled-electrode experiment for a generator power (W); the
-    active tip (centred in the block) and the block may be changed for scans."""
+    active tip (centred in the block, or ``offset_mm`` off it), the electrode's diameter and the
+    block may be changed for scans."""
     result = _cooled_electrode(
         "rf-ex-vivo-cooled-2cm",
         EX_VIVO_TISSUE,
@@ -105,10 +111,13 @@ def cooled_electrode_ex_vivo(
         active_length_mm=active_length_mm,
         block_mm=block_mm,
         spacing_mm=spacing_mm,
+        diameter_mm=diameter_mm,
+        offset_mm=offset_mm,
     )
     s = result.summary["sessions"][0]
     return {
         **_zones(s),
+        "electrode_voxels": s["delivered"]["electrodes"][0]["voxels"],
         "rolloff_events": len(s["delivered"]["rolloff_events"]),
         "peak_temperature_c": s["peak_temperature_c"],
         "solver": s["solver"],
