@@ -4,10 +4,12 @@ exact steady conduction, and blood that warms along the vessel by exactly the he
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pytest
 
+from tissuefate.damage.thermal import arrhenius_rate
 from tissuefate.grid import Grid
 from tissuefate.grid.shapes import Cylinder
 from tissuefate.physics.thermal import ThermalSolver
@@ -171,7 +173,8 @@ def test_a_run_books_the_heat_the_flowing_blood_carries_away():
 
 
 # liver's Arrhenius parameters and the preset's stasis dose: how heat closes a vessel
-LIVER_OCCLUSION = Occlusion(7.39e39, 2.577e5, 12.2)
+LIVER_OCCLUSION = Occlusion(partial(arrhenius_rate, frequency_factor=7.39e39,
+                                    activation_energy=2.577e5), 12.2)  # fmt: skip
 
 
 def test_wall_temperature_of_a_steady_annulus_is_the_exact_one():

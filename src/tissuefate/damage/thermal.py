@@ -45,6 +45,7 @@ __all__ = [
     "HeatInjury",
     "ThermalDose",
     "apply_thermal_kill",
+    "arrhenius_rate",
     "arrhenius_time",
     "fixed_share",
     "matrix_denatured_share",
@@ -56,14 +57,19 @@ GAS_CONSTANT = 8.314462618  # J/mol/K (CODATA 2018, exact)
 KELVIN = 273.15
 
 
+def arrhenius_rate(
+    temperature_c: np.ndarray | float, frequency_factor: float, activation_energy: float
+) -> np.ndarray:
+    """Arrhenius damage rate ``A exp(-Ea / (R T))`` in 1/s at ``temperature_c`` (°C, float64)."""
+    kelvin = np.asarray(temperature_c, np.float64) + KELVIN
+    return frequency_factor * np.exp(-activation_energy / (GAS_CONSTANT * kelvin))
+
+
 def arrhenius_time(
     temperature_c: float, frequency_factor: float, activation_energy: float, omega: float = 1.0
 ) -> float:
     """Time in s to reach damage ``omega`` at constant temperature (°C) for the pair (A, Ea)."""
-    rate = frequency_factor * math.exp(
-        -activation_energy / (GAS_CONSTANT * (temperature_c + KELVIN))
-    )
-    return omega / rate
+    return omega / float(arrhenius_rate(temperature_c, frequency_factor, activation_energy))
 
 
 class ThermalDose:

@@ -14,12 +14,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from ..damage.thermal import HeatInjury, ThermalDose, apply_thermal_kill, settle_heat_injury
+from ..damage.thermal import (
+    HeatInjury,
+    ThermalDose,
+    apply_thermal_kill,
+    arrhenius_rate,
+    settle_heat_injury,
+)
 from ..damage.zone import ZONE_OMEGA
 from ..physics.thermal import Freezing, PhaseWindow, ThermalSolver
 from ..physics.vessels import Blood, Occlusion, VesselCooling, flowing_vessel
@@ -192,8 +199,11 @@ def vessel_cooling(ctx: SessionContext) -> VesselCooling | None:
     # the tissue's microvessels stop (perfusion_stasis_dose)
     base = ctx.tissue.base
     occlusion = Occlusion(
-        base.arrhenius_frequency_factor,
-        base.arrhenius_activation_energy,
+        partial(
+            arrhenius_rate,
+            frequency_factor=base.arrhenius_frequency_factor,
+            activation_energy=base.arrhenius_activation_energy,
+        ),
         body.perfusion_stasis_dose,
     )
     return VesselCooling(vessels, blood, occlusion if ctx.thermal.perfusion_shutdown else None)

@@ -198,7 +198,7 @@ class ThermalSolver:
 
         self._fixed = np.zeros(shape, bool) if fixed is None else np.asarray(fixed, bool)
         self._permanent = np.zeros(shape, bool)  # convective walls: held until released as such
-        self._as_tissue: tuple[np.ndarray, np.ndarray] | None = None  # s, ic before any wall
+        self._s_tissue: np.ndarray | None = None  # padded s before any convective wall
         self.fixed_temperature = self.t_ref if fixed_temperature is None else fixed_temperature
         if boundary == "dirichlet":
             tb = self.t_ref if boundary_temperature is None else float(boundary_temperature)
@@ -289,6 +289,13 @@ class ThermalSolver:
     def _pad(self, arr: np.ndarray, mode: str = "constant") -> np.ndarray:
         return np.ascontiguousarray(np.pad(np.asarray(arr, np.float64), 1, mode=mode), self.dtype)
 
+    def _padded_block(self, block: tuple[slice, ...]) -> tuple[slice, ...]:
+        """The slices of a block of the grid (unit-step slices) in the padded arrays."""
+        return tuple(
+            slice((b.start or 0) + 1, (n if b.stop is None else b.stop) + 1)
+            for b, n in zip(block, self.grid.shape, strict=True)
+        )
+
     @property
     def theta(self) -> np.ndarray:
         """Temperature offset from the reference in K (interior view, do not modify)."""
@@ -334,11 +341,7 @@ class ThermalSolver:
         booked (its latent heat is paid again if it boils)."""
         if self._sink is None or not math.isfinite(time_constant) or elapsed <= 0:
             return
-        block = (slice(None),) * 3 if block is None else block
-        padded = tuple(
-            slice((b.start or 0) + 1, (b.stop if b.stop is not None else n) + 1)
-            for b, n in zip(block, self.grid.shape, strict=True)
-        )
+        padded = self._padded_block((slice(None),) * 3 if block is None else block)
         lo = self._sink.lower - self.t_ref
         front = self._front[padded]
         wet = (self._theta[padded] < lo) & (front > lo)
@@ -491,8 +494,8 @@ class ThermalSolver:
         conductance = h**2 / (h / (2.0 * s_tissue**2) + 1.0 / hc)
         value = conductance / (h * s_tissue)
         inner = (slice(1, -1),) * 3
-        if self._as_tissue is None:  # what the voxels were, for release_convective
-            self._as_tissue = (self._s_free.copy(), self._ic_free.copy())
+        if self._s_tissue is None:  # the conductances the voxels had, for release_convective
+            self._s_tissue = self._s_free.copy()
         self._s[inner][i, j, k] = value
         self._s_free[inner][i, j, k] = value
         self._ic_free[inner][i, j, k] = 0.0
@@ -506,12 +509,11 @@ class ThermalSolver:
         (they conduct as the tissue they were built as)."""
         index = np.asarray(index, np.int64).reshape(-1, 3)
         i, j, k = index.T
-        if self._as_tissue is None or not self._permanent[i, j, k].all():
+        if self._s_tissue is None or not self._permanent[i, j, k].all():
             raise ValueError("only convective walls can be released as such")
-        s_tissue, ic_tissue = self._as_tissue
         inner = (slice(1, -1),) * 3
-        self._s_free[inner][i, j, k] = s_tissue[inner][i, j, k]
-        self._ic_free[inner][i, j, k] = ic_tissue[inner][i, j, k]
+        self._s_free[inner][i, j, k] = self._s_tissue[inner][i, j, k]
+        self._ic_free[inner][i, j, k] = 1.0 / self._rc[i, j, k]
         self._permanent[i, j, k] = False
         mask = np.zeros(self.grid.shape, bool)
         mask[i, j, k] = True
@@ -599,10 +601,7 @@ class ThermalSolver:
         fixed = self._fixed
         if self.freezing is None:
             block = (slice(None),) * 3 if block is None or force else block
-            padded = tuple(
-                slice((b.start or 0) + 1, (b.stop or n) + 1)
-                for b, n in zip(block, self.grid.shape, strict=True)
-            )
+            padded = self._padded_block(block)
             self._w[padded] = np.where(fixed[block], 0.0, self._w_base[padded])
             return
         fz = self.freezing

@@ -36,6 +36,7 @@ near body temperature and stays open; slow blood in a small vessel heats and clo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -138,21 +139,12 @@ def _gnielinski(re: float, pr: float) -> float:
 
 @dataclass(frozen=True)
 class Occlusion:
-    """When heat closes a vessel: the Arrhenius parameters of its endothelium (frequency factor
-    1/s, activation energy J/mol) and the dose (in the same units) at which its blood stops."""
+    """When heat closes a vessel: the damage rate of its endothelium (1/s, a function of the wall
+    temperature in °C: the tissue's Arrhenius rate, ``damage.thermal.arrhenius_rate``) and the
+    dose at which its blood stops."""
 
-    frequency_factor: float
-    activation_energy: float
+    rate: Callable[[np.ndarray], np.ndarray]
     dose: float
-
-    def rate(self, temperature_c: np.ndarray) -> np.ndarray:
-        """Dose rate (1/s) at ``temperature_c`` (°C)."""
-        kelvin = np.asarray(temperature_c, np.float64) + 273.15
-        return self.frequency_factor * np.exp(-self.activation_energy / (GAS_CONSTANT * kelvin))
-
-
-GAS_CONSTANT = 8.314462618
-"""J/mol/K."""
 
 
 @dataclass
