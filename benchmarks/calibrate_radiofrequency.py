@@ -9,11 +9,10 @@
   predicted (``tissuefate validate --only radiofrequency_perfusion``). 2026-12-04: 30 W, from
   25 / 30 / 35 W.
 
-- ``--convergence``: the ex vivo case at the fitted power on the 1 mm grid against 0.5 mm and
-  against a block 1.5 times larger, and the in vivo Song 2015 R5 17 G row (zone per kJ) at 1 mm
-  against 0.5 mm; then the ex vivo case with the electrode's voxelised cross-section held fixed
-  across grids: 1 mm² (1 mm grid with the axis on voxel centres; 0.5 mm grid) and 4 mm² (1 mm
-  grid; 0.5 mm grid with a 2.26 mm electrode), against the 17 G electrode's 1.77 mm².
+- ``--convergence``: the ex vivo case at the fitted power on four drawings of the 17 G
+  electrode (1 and 0.5 mm grids, its axis on voxel corners and on voxel centres), with the
+  electrode at its actual radius (the default) and as drawn; against a block 1.5 times larger;
+  and the in vivo Song 2015 R5 17 G row (zone per kJ) at 1 mm against 0.5 mm. About 25 min.
 
 The power in ``validation/radiofrequency.py`` is the round value closest to the volume.
 
@@ -38,47 +37,54 @@ from tissuefate.validation.radiofrequency import (
 KEYS = ("volume_ml", "long_axis_mm", "short_axis_mm", "ablation_volume_ml", "generator_energy_j")
 
 
+GRIDS = (
+    ("1 mm, axis on voxel corners", 1.0, 0.0),
+    ("1 mm, axis on voxel centres", 1.0, 0.5),
+    ("0.5 mm, axis on voxel corners", 0.5, 0.0),
+    ("0.5 mm, axis on voxel centres", 0.5, 0.25),
+)
+
+
 def convergence() -> None:
-    """The 1 mm calibration grid against 0.5 mm and a 1.5 times larger block (relative change)."""
+    """The ex vivo case at the fitted power on four drawings of the 17 G electrode (1 and 0.5 mm
+    grids, its axis on voxel corners and on voxel centres), with the electrode at its actual
+    radius and as drawn; a block 1.5 times larger; the in vivo Song 2015 R5 17 G row (zone per
+    kJ) at 1 mm against 0.5 mm."""
+    for model in ("actual", "drawn"):
+        reference = None
+        for name, spacing, offset in reversed(GRIDS):  # the finest first: the reference
+            r = cooled_electrode_ex_vivo(
+                spacing_mm=spacing, offset_mm=offset, electrode_radius=model
+            )
+            reference = reference or r
+            print(
+                json.dumps(
+                    {
+                        "case": "CVIR ex vivo",
+                        "electrode_radius": model,
+                        "grid": name,
+                        "electrode_voxels": r["electrode_voxels"],
+                        **{k: round(r[k], 3) for k in KEYS},
+                        "volume / 0.5 mm centres - 1": round(
+                            r["volume_ml"] / reference["volume_ml"] - 1, 4
+                        ),
+                        "rolloff_events": r["rolloff_events"],
+                    }
+                ),
+                flush=True,
+            )
     base = cooled_electrode_ex_vivo()
-    fine = cooled_electrode_ex_vivo(spacing_mm=0.5)
     big = cooled_electrode_ex_vivo(block_mm=(84.0, 84.0, 108.0))
-    for k in KEYS:
-        print(
-            json.dumps(
-                {
-                    "case": "CVIR ex vivo",
-                    "quantity": k,
-                    "1 mm": round(base[k], 3),
-                    "0.5 mm": round(fine[k], 3),
-                    "fine / base - 1": round(fine[k] / base[k] - 1, 4),
-                    "1.5x block": round(big[k], 3),
-                    "big / base - 1": round(big[k] / base[k] - 1, 4),
-                }
-            ),
-            flush=True,
-        )
-    electrode = {
-        "1 mm, axis on voxel corners (2 x 2 voxels, 4 mm^2)": base,
-        "0.5 mm, 2.26 mm electrode (4 x 4 voxels, 4 mm^2)": cooled_electrode_ex_vivo(
-            spacing_mm=0.5, diameter_mm=2.26
+    print(
+        json.dumps(
+            {
+                "case": "CVIR ex vivo, 1 mm, block 84 x 84 x 108 mm against 56 x 56 x 72 mm",
+                **{k: round(big[k], 3) for k in KEYS},
+                "volume big / base - 1": round(big["volume_ml"] / base["volume_ml"] - 1, 4),
+            }
         ),
-        "1 mm, axis on voxel centres (1 voxel, 1 mm^2)": cooled_electrode_ex_vivo(offset_mm=0.5),
-        "0.5 mm, axis on voxel corners (2 x 2 voxels, 1 mm^2)": fine,
-    }
-    for name, r in electrode.items():
-        print(
-            json.dumps(
-                {
-                    "case": "CVIR ex vivo by electrode cross-section",
-                    "grid": name,
-                    "electrode_voxels": r["electrode_voxels"],
-                    **{k: round(r[k], 3) for k in KEYS},
-                    "rolloff_events": r["rolloff_events"],
-                }
-            ),
-            flush=True,
-        )
+        flush=True,
+    )
     row = next(r for r in ENERGY_ROWS if r.name == "R5 17 G in vivo")
     coarse, fine = zone_per_energy(row), zone_per_energy(row, spacing_mm=0.5)
     for k in coarse:

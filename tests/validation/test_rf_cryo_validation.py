@@ -109,12 +109,12 @@ def test_a_large_flowing_vessel_leaves_living_tissue_at_its_wall():
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "a 1 mm vessel (0.94 mL/min) leaves 0.44 of its border voxels alive inside the RF zone, "
+        "a 1 mm vessel (0.94 mL/min) leaves 0.69 of its border voxels alive inside the RF zone, "
         "where Lu et al. found viable perivascular tissue around none of 96 vessels under 2 mm "
-        "(measured 2026-12-04, tissuefate validate --only vessel_flow): heat closes a vessel "
-        "once its wall has had the stasis dose, but this one's wall peaks at 44 degC (its blood "
-        "leaves 4.1 K warmer) and it stays open; at 0.5 mm the zone without the vessel does not "
-        "reach its wall, so the row is not converged in spacing"
+        "(measured 2026-12-05, tissuefate validate, the electrode at its actual radius): heat "
+        "closes a vessel once its wall has had the stasis dose, but this one's wall peaks at "
+        "41.6 degC and it stays open; at 0.5 mm the zone without the vessel does not reach its "
+        "wall, so the row is not converged in spacing"
     ),
 )
 def test_a_small_flowing_vessel_leaves_no_living_tissue_at_its_wall():

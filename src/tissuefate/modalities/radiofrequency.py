@@ -48,10 +48,11 @@ from ..grid.needles import (
     cluster_segments,
     multi_tine_segments,
     needle_segment,
-    segments_mask,
+    segment_mask,
 )
 from ..kernels import source as ks
 from ..physics.electric import PotentialSolver
+from ..physics.subgrid import ResolvedNeedle, resolve_needle
 from ..physics.thermal import ThermalSolver
 from ..scenario.models import RadiofrequencyElectrode, RadiofrequencySession
 from ..tissue.presets import TissueModel
@@ -66,8 +67,10 @@ from .thermal import (
 )
 
 __all__ = [
+    "DrawnElectrode",
     "Generator",
     "RadiofrequencySource",
+    "draw_electrodes",
     "electrode_masks",
     "rf_conductivity_table",
     "run_radiofrequency_session",
@@ -122,31 +125,74 @@ def _segments(e: RadiofrequencyElectrode) -> list[Segment]:
     )
 
 
-def _shaft(e: RadiofrequencyElectrode, ctx: SessionContext) -> list[Segment]:
-    """Insulated shafts, from the back of the active part to beyond the grid."""
+def _shaft(e: RadiofrequencyElectrode, segment: Segment, ctx: SessionContext) -> Segment:
+    """The insulated shaft behind an active ``segment`` of ``e`` (of the segment's radius), to
+    beyond the grid."""
     reach = float(np.linalg.norm(ctx.grid.size))
-    radius = 0.5 * e.diameter_m
-    d = np.asarray(e.direction, float)
-    if e.kind == "multi_tine":
-        backs = [np.asarray(e.tip_m, float)]
-    else:
-        backs = [np.asarray(s.start) for s in _segments(e)]
-    return [needle_segment(tuple(b), tuple(d), reach, radius) for b in backs]
+    back = e.tip_m if e.kind == "multi_tine" else segment.start
+    return needle_segment(tuple(back), tuple(e.direction), reach, segment.radius)
+
+
+@dataclass
+class DrawnElectrode:
+    """One electrode on the grid.
+
+    ``mask``: its active voxels; ``shaft``: the voxels of its insulated shaft; ``electric``:
+    the surface scale of each active voxel's faces in the potential (grid shape, 1 elsewhere);
+    ``thermal``: the same for the voxels the coolant holds (the active part and the shaft of a
+    cooled electrode); ``needles``: how each needle was drawn (``physics/subgrid.py``)."""
+
+    mask: np.ndarray
+    shaft: np.ndarray
+    electric: np.ndarray
+    thermal: np.ndarray
+    needles: list[ResolvedNeedle]
+
+
+def draw_electrodes(ctx: SessionContext, session: RadiofrequencySession) -> list[DrawnElectrode]:
+    """The electrodes of ``session`` on the grid of ``ctx``.
+
+    With ``electrode_radius: actual`` (the default) each needle along a grid axis acts at its own
+    radius, in the potential and, cooled, in the heat solver (:func:`resolve_needle`); with
+    ``drawn`` its voxels act as drawn (the spacing then sets the electrode's size).
+    """
+    grid, vessel = ctx.grid, ctx.anatomy.vessel
+    true_radius = session.electrode_radius == "actual"
+    drawn = []
+    for e in session.electrodes:
+        needles = []
+        mask = np.zeros(grid.shape, bool)
+        shaft = np.zeros(grid.shape, bool)
+        electric = np.ones(grid.shape)
+        thermal = np.ones(grid.shape)
+        for seg in _segments(e):
+            if true_radius:
+                needle = resolve_needle(grid, seg, e.cooled)
+            else:
+                needle = ResolvedNeedle(segment_mask(grid, seg), seg.radius, 1.0, 1.0, False)
+            needles.append(needle)
+            active = needle.mask & ~vessel
+            behind = segment_mask(
+                grid, _shaft(e, Segment(seg.start, seg.end, needle.drawn_radius), ctx)
+            )
+            behind &= ~vessel
+            electric[active] = needle.electric
+            thermal[active | behind] = needle.thermal
+            mask |= active
+            shaft |= behind
+        drawn.append(DrawnElectrode(mask, shaft & ~mask, electric, thermal, needles))
+    for d in drawn:  # no electrode's shaft runs through another's active part
+        for other in drawn:
+            d.shaft &= ~other.mask
+    return drawn
 
 
 def electrode_masks(
     ctx: SessionContext, session: RadiofrequencySession
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Active-part voxels of each electrode, and the insulated shaft voxels of all of them."""
-    active = [
-        segments_mask(ctx.grid, _segments(e)) & ~ctx.anatomy.vessel for e in session.electrodes
-    ]
-    shaft = np.zeros(ctx.grid.shape, bool)
-    for e in session.electrodes:
-        shaft |= segments_mask(ctx.grid, _shaft(e, ctx))
-    for a in active:
-        shaft &= ~a
-    return active, shaft
+    drawn = draw_electrodes(ctx, session)
+    return [d.mask for d in drawn], np.logical_or.reduce([d.shaft for d in drawn])
 
 
 @dataclass
@@ -188,8 +234,11 @@ class Generator:
 class _Channel:
     """One electrode: its voxels, potential solver, generator state and last solution."""
 
-    def __init__(self, mask: np.ndarray, solver: PotentialSolver, generator: Generator) -> None:
-        self.mask = mask
+    def __init__(
+        self, drawn: DrawnElectrode, solver: PotentialSolver, generator: Generator
+    ) -> None:
+        self.mask = drawn.mask
+        self.surface = drawn.electric
         self.potential = solver
         self.generator = generator
         self.q_unit: np.ndarray | None = None  # Joule heat per V², W/m³/V², float32
@@ -208,17 +257,19 @@ class RadiofrequencySource:
     def __init__(self, ctx: SessionContext, session: RadiofrequencySession) -> None:
         self.ctx = ctx
         self.session = session
-        self.masks, self.shaft = electrode_masks(ctx, session)
+        self.drawn = draw_electrodes(ctx, session)
+        self.masks = [d.mask for d in self.drawn]
+        self.shaft = np.logical_or.reduce([d.shaft for d in self.drawn])
         for n, m in enumerate(self.masks):
             if not m.any():
                 raise ValueError(f"electrode {n} covers no voxel of the grid")
-        self.coolant: list[tuple[np.ndarray, float]] = []
-        active = np.logical_or.reduce(self.masks)
-        for e, m in zip(session.electrodes, self.masks, strict=True):
+        self.coolant: list[tuple[np.ndarray, float, np.ndarray]] = []
+        for e, d in zip(session.electrodes, self.drawn, strict=True):
             if e.cooled:  # the coolant runs down the shaft to the tip: both are held
                 t_c = e.coolant_temperature_c
-                shaft = segments_mask(ctx.grid, _shaft(e, ctx)) & ~active & ~ctx.anatomy.vessel
-                self.coolant.append((m | shaft, DEFAULT_COOLANT_C if t_c is None else t_c))
+                held = d.mask | d.shaft
+                t_c = DEFAULT_COOLANT_C if t_c is None else t_c
+                self.coolant.append((held, t_c, d.thermal))
         self.channels: list[_Channel] = []
         self.active = 0
         self.next_switch = session.switching_interval_s
@@ -246,7 +297,7 @@ class RadiofrequencySource:
         self.latent = base.density * base.water_mass_fraction * body.latent_heat_vaporization
         self.log_dry = math.log(body.rf_vaporized_conductivity_factor)
         r = s.rolloff
-        for m in self.masks:
+        for d in self.drawn:
             gen = Generator(
                 power=s.power_w,
                 voltage_limit=s.voltage_limit_v,
@@ -255,7 +306,7 @@ class RadiofrequencySource:
                 pause=math.inf if r is None else r.pause_s,
             )
             pot = PotentialSolver(ctx.grid.shape, ctx.grid.spacing, s.ground, impl=ctx.impl)
-            self.channels.append(_Channel(m, pot, gen))
+            self.channels.append(_Channel(d, pot, gen))
 
     def _lookup(self, solver: ThermalSolver, ch: _Channel) -> tuple[float, float]:
         """σ from the temperature into ``self.sigma``; the Joule-weighted coefficient of
@@ -280,13 +331,13 @@ class RadiofrequencySource:
         start = time.perf_counter()
         rebuild = ch.solves % REBUILD_EVERY == 0
         sigma = self.sigma
-        ch.potential.set_conductivity(sigma, ch.mask, rebuild=rebuild)
+        ch.potential.set_conductivity(sigma, ch.mask, rebuild=rebuild, surface=ch.surface)
         try:
             u, info = ch.potential.solve(
                 1.0, tol=SOLVE_TOLERANCE, maxiter=100 if rebuild else STALE_ITERATIONS
             )
         except NumericalError:  # the old hierarchy no longer fits σ: build a new one
-            ch.potential.set_conductivity(sigma, ch.mask, rebuild=True)
+            ch.potential.set_conductivity(sigma, ch.mask, rebuild=True, surface=ch.surface)
             u, info = ch.potential.solve(1.0, tol=SOLVE_TOLERANCE)
         if ch.q_unit is None:
             ch.q_unit = np.zeros(self.ctx.grid.shape, np.float32)
@@ -315,9 +366,9 @@ class RadiofrequencySource:
     def _hold(self, solver: ThermalSolver, on: bool) -> None:
         if on == self._held:
             return
-        for mask, t_c in self.coolant:
+        for mask, t_c, scale in self.coolant:
             if on:
-                solver.hold(mask, t_c)
+                solver.hold(mask, t_c, scale=scale)
             else:
                 solver.release(mask)
         self._held = on
@@ -397,12 +448,24 @@ class RadiofrequencySource:
         return cols
 
 
+def _needle_record(needle: ResolvedNeedle) -> dict[str, Any]:
+    """How a needle was drawn, for the session summary (radii in mm)."""
+    return {
+        "drawn_radius_mm": needle.drawn_radius * 1e3,
+        "true_radius": needle.corrected,
+        "electric_surface_scale": needle.electric,
+        "thermal_surface_scale": needle.thermal,
+        "electric_radius_mm": needle.electric_radius * 1e3,
+        "thermal_radius_mm": needle.thermal_radius * 1e3,
+    }
+
+
 def run_radiofrequency_session(
     ctx: SessionContext, session: RadiofrequencySession, label: str = "session"
 ) -> SessionResult:
     """Run a radiofrequency ablation session on ``ctx``."""
     source = RadiofrequencySource(ctx, session)
-    cold = min((t for _, t in source.coolant), default=None)
+    cold = min((t for _, t, _ in source.coolant), default=None)
     run, solver_info = run_thermal_session(
         ctx,
         source,
@@ -433,9 +496,10 @@ def run_radiofrequency_session(
                 "active_length_mm": e.active_length_m * 1e3,
                 "diameter_mm": e.diameter_m * 1e3,
                 "cooled": e.cooled,
-                "voxels": int(m.sum()),
+                "voxels": int(d.mask.sum()),
+                "needles": [_needle_record(n) for n in d.needles],
             }
-            for e, m in zip(session.electrodes, source.masks, strict=True)
+            for e, d in zip(session.electrodes, source.drawn, strict=True)
         ],
         "generator_energy_j": source.tally.energy["generator"],
         "energy_j": run.solver.ledger.delivered,

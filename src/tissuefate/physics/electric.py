@@ -31,14 +31,43 @@ GROUND_FACES = ("x-", "x+", "y-", "y+", "z-", "z+")
 """Names of the faces of the box, in the order of the kernels' ``ground`` flags."""
 
 
-def ground_flags(ground: str) -> np.ndarray:
+def ground_flags(ground: str | tuple[str, ...]) -> np.ndarray:
     """The kernels' six face flags (int64, order of :data:`GROUND_FACES`; 1 at 0 V / 0 Pa, 0
-    closed) for ``"boundary"`` (every face) or the name of one face."""
+    closed) for ``"boundary"`` (every face), the name of one face or a tuple of names."""
     if ground == "boundary":
         return np.ones(6, np.int64)
-    if ground in GROUND_FACES:
-        return np.array([int(face == ground) for face in GROUND_FACES], np.int64)
-    raise ValueError(f"ground must be 'boundary' or one of {GROUND_FACES}, got {ground!r}")
+    names = (ground,) if isinstance(ground, str) else tuple(ground)
+    if names and all(n in GROUND_FACES for n in names):
+        return np.array([int(face in names) for face in GROUND_FACES], np.int64)
+    raise ValueError(f"ground must be 'boundary' or faces of {GROUND_FACES}, got {ground!r}")
+
+
+def _surface_faces(
+    electrode: np.ndarray, surface: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per axis, the flat indices of the faces between an electrode cell and another cell, and the
+    ``surface`` value of their electrode cell."""
+    surface = np.asarray(surface, np.float64)
+    if surface.shape != electrode.shape:
+        raise ValueError(f"surface has shape {surface.shape}, grid is {electrode.shape}")
+    on = electrode != 0
+    if not np.all(surface[on] > 0):
+        raise ValueError("the surface scale must be positive on the electrode")
+    out = []
+    for axis in range(3):
+        shape = list(on.shape)
+        shape[axis] += 1
+        scale = np.ones(shape)
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        inner = [slice(None)] * 3
+        lo[axis], hi[axis], inner[axis] = slice(None, -1), slice(1, None), slice(1, -1)
+        a, b = on[tuple(lo)], on[tuple(hi)]
+        s_a, s_b = surface[tuple(lo)], surface[tuple(hi)]
+        scale[tuple(inner)] = np.where(a & ~b, s_a, np.where(b & ~a, s_b, 1.0))
+        faces = np.flatnonzero(scale != 1.0)
+        out.append((faces, scale.ravel()[faces]))
+    return out
 
 
 class PotentialSolver:
@@ -51,7 +80,7 @@ class PotentialSolver:
     spacing
         Cell edge h in m.
     ground
-        ``"boundary"`` (all six faces grounded, 0 V) or the one grounded face, one of
+        ``"boundary"`` (all six faces grounded, 0 V), or the grounded face or faces, of
         :data:`GROUND_FACES`; the others are insulated.
     impl
         ``"compiled"`` (numba kernels) or ``"numpy"`` (reference implementation, slow).
@@ -61,7 +90,7 @@ class PotentialSolver:
         self,
         grid_shape: tuple[int, int, int],
         spacing: float,
-        ground: str = "boundary",
+        ground: str | tuple[str, ...] = "boundary",
         impl: Literal["compiled", "numpy"] = "compiled",
     ) -> None:
         shape = tuple(int(n) for n in grid_shape)
@@ -88,6 +117,8 @@ class PotentialSolver:
         self._pcg: MultigridPCG | None = None
         self._b_per_volt: np.ndarray | None = None
         self._x_per_volt: np.ndarray | None = None  # last solution per volt, 0 on the electrode
+        self._surface: list[tuple[np.ndarray, np.ndarray]] = []  # per axis: faces, their scales
+        self._surface_source: np.ndarray | None = None
         self.rebuilds = 0  # multigrid hierarchies built so far
 
     @property
@@ -98,7 +129,11 @@ class PotentialSolver:
         return self._pcg
 
     def set_conductivity(
-        self, sigma: np.ndarray, electrode: np.ndarray, rebuild: bool = True
+        self,
+        sigma: np.ndarray,
+        electrode: np.ndarray,
+        rebuild: bool = True,
+        surface: np.ndarray | None = None,
     ) -> None:
         """Set σ (S/m, ``>= 0``, 0 insulates) and the electrode mask; rebuild the solver.
 
@@ -106,6 +141,12 @@ class PotentialSolver:
         new σ and the multigrid hierarchy of the earlier σ stays as preconditioner (cheaper while
         σ changes little; see :meth:`MultigridPCG.update_fine`). The previous solution stays as
         the starting guess of the next :meth:`solve`.
+
+        ``surface`` (grid shape, read on the electrode's cells, positive) multiplies the
+        conductance of each face between an electrode cell and tissue: the surface scale that
+        makes a drawn needle conduct at its true radius (``physics/subgrid.py``); None for none.
+        It is kept for later calls with the same electrode and no ``surface`` (and not computed
+        again when the same array is passed again).
         """
         sigma = np.ascontiguousarray(sigma, dtype=np.float64)
         if sigma.shape != self.shape:
@@ -117,6 +158,13 @@ class PotentialSolver:
         electrode = np.ascontiguousarray(np.asarray(electrode) != 0, dtype=np.uint8)
         same = self.electrode is not None and np.array_equal(electrode, self.electrode)
         self._faces_kernel(sigma, electrode, self._ground, self.spacing, self.c0, self.c1, self.c2)
+        if surface is not None and (surface is not self._surface_source or not same):
+            self._surface = _surface_faces(electrode, surface)
+        elif surface is None and not same:
+            self._surface = []
+        self._surface_source = surface if surface is not None else self._surface_source
+        for c, (faces, scale) in zip((self.c0, self.c1, self.c2), self._surface, strict=False):
+            c.ravel()[faces] *= scale
         self.sigma = sigma
         if rebuild or not same or self._pcg is None:
             self.electrode = electrode

@@ -442,13 +442,22 @@ class ThermalSolver:
         return self._w_base
 
     # ---------------------------------------------------------- held voxels
-    def hold(self, mask: np.ndarray, temperature: float, conductivity: float | None = None) -> None:
+    def hold(
+        self,
+        mask: np.ndarray,
+        temperature: float,
+        conductivity: float | None = None,
+        scale: np.ndarray | float | None = None,
+    ) -> None:
         """Hold the voxels of ``mask`` at ``temperature`` (°C) from now on (probes, electrodes).
 
         ``conductivity`` (W/m/K) replaces theirs for conduction with their neighbours (the face
         conductance is ``sqrt(k_held k_neighbour) / h``): a contact resistance between a probe's
         coolant and the tissue. It may not exceed the least conductive tissue (frozen, where
-        tissue freezes), which keeps the stable time step. Voxels newly held leave the tissue:
+        tissue freezes), which keeps the stable time step. ``scale`` (in (0, 1], one value or
+        read on ``mask`` from an array of the grid's shape) multiplies the conductance of their
+        faces: the surface scale that makes a drawn needle cool at its true radius
+        (``physics/subgrid.py``). Voxels newly held leave the tissue:
         their heat content is booked to the ledger's ``fixed`` account, so the energy balance
         still closes. Convective walls (:meth:`hold_convective`) keep their own temperature.
         """
@@ -468,6 +477,14 @@ class ThermalSolver:
                     f"{s_max**2:g} W/m/K (the least conductive tissue)"
                 )
             self._s[1:-1, 1:-1, 1:-1][mask] = math.sqrt(conductivity)
+        if scale is not None:
+            factor = np.broadcast_to(np.asarray(scale, np.float64), self.grid.shape)[mask]
+            if not np.all((factor > 0) & (factor <= 1)):
+                raise ValueError("the surface scale of held voxels must lie in (0, 1]")
+            base = self._s_free[1:-1, 1:-1, 1:-1][mask]
+            if conductivity is not None:
+                base = np.full_like(base, math.sqrt(conductivity))
+            self._s[1:-1, 1:-1, 1:-1][mask] = base * factor  # not compounded by a second hold
         self._fixed_changed()
 
     def hold_convective(self, index: np.ndarray, heat_transfer: np.ndarray | float) -> None:

@@ -213,6 +213,11 @@ class RadiofrequencySession(_Timed, _Model):
     ``boundary`` (all faces). With several electrodes the generator switches between them every
     ``switching_interval`` (switching monopolar mode). ``rolloff: off`` switches roll-off control
     off; then :attr:`rolloff` is None.
+
+    ``electrode_radius: actual`` (the default) makes each needle along a grid axis conduct current
+    and, cooled, take up heat as a cylinder of its own diameter, whatever voxels draw it (a
+    surface correction, ``physics/subgrid.py``); ``drawn`` leaves the voxels as drawn, so that
+    the electrode's size follows the grid spacing (for comparison with earlier runs).
     """
 
     modality: Literal["radiofrequency"]
@@ -223,6 +228,7 @@ class RadiofrequencySession(_Timed, _Model):
     rolloff: Annotated[Rolloff | None, BeforeValidator(_parse_rolloff)] = None
     switching_interval: PositiveDuration = "10 s"  # type: ignore[assignment]
     ground: Literal["boundary", "x-", "x+", "y-", "y+", "z-", "z+"] = "boundary"
+    electrode_radius: Literal["actual", "drawn"] = "actual"
     duration: PositiveDuration
     cooldown: Cooldown = "auto"
 
