@@ -233,33 +233,16 @@ def test_a_colder_cryogen_freezes_more():
 
 
 def test_a_thinner_probe_in_the_same_voxels_draws_less_heat():
-    """2.2 and 2.4 mm probes are the same voxels on a 1.5 mm grid; their contact is scaled by
-    their real surfaces, so the thinner one freezes less."""
+    """2.2 and 2.4 mm probes are the same voxels on a 1.5 mm grid; each acts at its own radius
+    (behind the same contact), so the thinner one's faces conduct less and it freezes less."""
     thick, thin = _cryogens(diameter=2.4), _cryogens(diameter=2.2)
     p_thick, p_thin = thick["delivered"]["probes"][1], thin["delivered"]["probes"][1]
     assert p_thick["voxels"] == p_thin["voxels"]
-    assert p_thin["contact_conductivity_w_mk"] < 0.95 * p_thick["contact_conductivity_w_mk"]
+    assert p_thick["true_radius"]
+    assert p_thin["true_radius"]
+    assert p_thin["acting_radius_mm"] < p_thick["acting_radius_mm"]
+    assert p_thin["surface_scale"] < 0.95 * p_thick["surface_scale"]
     assert thin["cryo"]["iceball"]["volume_ml"] < thick["cryo"]["iceball"]["volume_ml"]
-
-
-def test_surface_ratio_is_the_probe_surface_over_its_voxel_faces():
-    from types import SimpleNamespace
-
-    from tissuefate.modalities.cryo import surface_ratio
-
-    h = 1e-3
-    mask = np.zeros((8, 8, 20), bool)
-    mask[3:5, 3:5, 5:15] = True  # a 2 x 2 column, 10 voxels long
-    faces = 8 * 10 + 2 * 4
-    probe = SimpleNamespace(diameter_m=2.4e-3, active_length_m=10e-3)
-    ctx = SimpleNamespace(grid=SimpleNamespace(spacing=h))
-    surface = np.pi * 2.4e-3 * 10e-3 + 0.25 * np.pi * 2.4e-3**2
-    assert surface_ratio(ctx, mask, probe) == pytest.approx(surface / (faces * h * h), rel=1e-12)
-    edge = np.zeros((4, 4, 4), bool)
-    edge[0, 0, 0] = True  # a voxel on the grid's corner: its 3 outer faces count too
-    one = SimpleNamespace(diameter_m=1e-3, active_length_m=1e-3)
-    expected = (np.pi * 1e-6 + 0.25 * np.pi * 1e-6) / (6 * h * h)
-    assert surface_ratio(ctx, edge, one) == pytest.approx(expected, rel=1e-12)
 
 
 # -- frozen conductivity below the freezing range, cold stasis ----------------------------------

@@ -16,6 +16,7 @@ from tissuefate.physics.subgrid import (
     MAX_THERMAL_SCALE,
     PEACEMAN_RADIUS,
     THERMAL_RADIUS_TOLERANCE,
+    contact_radius,
     equivalent_radius,
     resolve_needle,
     surface_scale,
@@ -65,6 +66,22 @@ def test_the_surface_scale_of_one_voxel_held_on_its_faces_for_a_17g_needle_on_1m
     # by hand: a face of g per length, 1/(4g) = ln(r0/r)/(2 pi) + 1/4, so g = 6.0 against 2
     g = 1.0 / (1.0 + 2.0 / math.pi * math.log(PEACEMAN_RADIUS / 0.735))
     assert surface_scale(ONE, 0.735, "face") == pytest.approx(g / 2.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("contact", [0.05, 0.1, 0.5])
+def test_a_contact_acts_as_a_smaller_radius(contact):
+    # a drawn disc of 16 voxels, held on its faces behind a contact of H h / k = contact: its
+    # faces conduct 1 / (1 / H' + 1 / 2) (per k), H' the contact times pi / 4, since a drawn
+    # circle has 4 / pi times its perimeter in faces; it then acts as the circle of its area
+    # behind the contact, r exp(-k / (r H)), to the staircase's few per cent
+    y, x = np.mgrid[-18:19, -18:19]
+    disc = x**2 + y**2 <= 16**2
+    area_radius = math.sqrt(disc.sum() / math.pi)
+    face = 1.0 / (1.0 / (contact * math.pi / 4) + 0.5)
+    assert equivalent_radius(disc, "face", face / 2) == pytest.approx(
+        contact_radius(area_radius, contact, 1.0), rel=0.05
+    )
+    assert contact_radius(1e-3, 1e12, 2.0) == pytest.approx(1e-3)  # perfect contact
 
 
 def test_a_section_that_cannot_reach_the_radius_is_an_error():

@@ -13,8 +13,7 @@ cells become ``debris`` and the extracellular matrix (``ecm``) survives the free
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -24,7 +23,8 @@ import yaml
 
 from ..damage.cold import ColdDose, apply_cold_kill
 from ..damage.zone import zone_axes
-from ..grid.needles import needle_segment, segments_mask
+from ..grid.needles import needle_segment
+from ..physics.subgrid import ResolvedNeedle, contact_radius, resolve_needle
 from ..physics.thermal import ThermalSolver
 from ..scenario.models import CryoProbe, CryoSession
 from .base import SessionContext, SessionResult
@@ -41,12 +41,11 @@ __all__ = [
     "CryoSource",
     "Cryogen",
     "HeldProbe",
-    "contact_conductivity",
     "cryogen",
+    "draw_probe",
     "probe_heat_transfer",
     "probe_mask",
     "run_cryo_session",
-    "surface_ratio",
 ]
 
 
@@ -101,53 +100,53 @@ def probe_heat_transfer(gas: str = "argon") -> tuple[float, str]:
     return c.heat_transfer, c.heat_transfer_provenance
 
 
-def contact_conductivity(coefficient: float, spacing: float, k_tissue: float) -> float:
-    """Conductivity (W/m/K) to give held probe voxels so that a face to tissue of ``k_tissue``
-    conducts like the surface coefficient (W/m²/K) in series with the tissue's half voxel.
+def draw_probe(
+    ctx: SessionContext, probe: CryoProbe, heat_transfer: float, k_frozen: float
+) -> ResolvedNeedle:
+    """The voxels of a probe's freezing length and the surface scale of their faces.
 
-    The solver's face conductance is ``sqrt(k_probe k_tissue) / h``; setting it equal to
-    ``1 / (1 / coefficient + h / (2 k_tissue))`` gives ``k_probe``.
+    The probe's wall and the coolant's boundary layer (``heat_transfer``, W/m²/K) in series with
+    frozen tissue of ``k_frozen`` (W/m/K) take up the heat of a cylinder of a smaller radius held
+    at the coolant's temperature (``physics/subgrid.py: contact_radius``); the probe's voxels,
+    held at their centres, are given the surface scale that makes them act as that cylinder,
+    whatever voxels draw it (a 1.7 mm and a 2.4 mm probe are the same 2 × 2 voxels of a 1 mm
+    grid). A probe not along a grid axis takes the scale of the same probe drawn along z (its
+    staircase acts somewhat wider). Large-vessel voxels are not probe.
     """
-    u = 1.0 / (1.0 / coefficient + spacing / (2.0 * k_tissue))
-    return (u * spacing) ** 2 / k_tissue
-
-
-def surface_ratio(ctx: SessionContext, mask: np.ndarray, probe: CryoProbe) -> float:
-    """The probe's surface (its freezing length's side and its tip, m²) over the area of the
-    faces between its voxels and the rest of the grid.
-
-    A probe is drawn as whole voxels, so a 1.7 mm and a 2.4 mm probe on a 1 mm grid are the same
-    2 × 2 voxel column with the same faces; multiplying the surface coefficient by this ratio
-    makes the heat the probe draws proportional to its real surface (Littrup et al. 2009 measured
-    a 1.7 mm probe's lethal ball at 84 % of the diameter of a 2.4 mm probe's).
-    """
-    d, length = probe.diameter_m, probe.active_length_m
-    surface = math.pi * d * length + 0.25 * math.pi * d * d
-    faces = sum(int(np.count_nonzero(np.diff(mask, axis=a))) for a in range(3))
-    faces += sum(int(np.count_nonzero(np.take(mask, (0, -1), axis=a))) for a in range(3))
-    return surface / max(faces * ctx.grid.spacing**2, 1e-30)
+    radius = 0.5 * probe.diameter_m
+    segment = needle_segment(probe.tip_m, probe.direction, probe.active_length_m, radius)
+    acting = contact_radius(radius, heat_transfer, k_frozen)
+    needle = resolve_needle(ctx.grid, segment, cooled=True, acting_radius=acting, electric=False)
+    if not needle.corrected:  # oblique: the scale of the same probe along z at the grid's centre
+        centre = tuple(float(c) for c in 0.5 * (ctx.grid.lower + ctx.grid.upper))
+        axial = needle_segment(centre, (0.0, 0.0, 1.0), probe.active_length_m, radius)
+        proxy = resolve_needle(ctx.grid, axial, cooled=True, acting_radius=acting, electric=False)
+        needle = replace(needle, thermal=proxy.thermal, thermal_radius=proxy.thermal_radius)
+    return replace(needle, mask=needle.mask & ~ctx.anatomy.vessel)
 
 
 def probe_mask(ctx: SessionContext, session: CryoSession) -> np.ndarray:
-    """Voxels of the active (freezing) length of every probe."""
-    return np.logical_or.reduce([_one_probe(ctx, p) for p in session.probes])
-
-
-def _one_probe(ctx: SessionContext, probe: CryoProbe) -> np.ndarray:
-    segment = needle_segment(
-        probe.tip_m, probe.direction, probe.active_length_m, 0.5 * probe.diameter_m
+    """Voxels of the freezing length of every probe."""
+    k_frozen = ctx.tissue.base.thermal_conductivity * ctx.tissue.body.frozen_conductivity_ratio
+    return np.logical_or.reduce(
+        [
+            draw_probe(ctx, p, cryogen(p.cryogen).heat_transfer, k_frozen).mask
+            for p in session.probes
+        ]
     )
-    return segments_mask(ctx.grid, [segment]) & ~ctx.anatomy.vessel
 
 
 @dataclass(frozen=True)
 class HeldProbe:
-    """One probe as the solver holds it: its voxels, coolant temperature (°C) and the
-    conductivity (W/m/K) its voxels get for their faces to tissue."""
+    """One probe as the solver holds it: its voxels, coolant temperature (°C), the conductivity
+    (W/m/K) its voxels get for their faces to tissue and the surface scale of those faces
+    (``ThermalSolver.hold``), and how it was drawn."""
 
     mask: np.ndarray
     gas_temperature: float
     contact: float
+    scale: float
+    needle: ResolvedNeedle
 
 
 class CryoSource:
@@ -181,9 +180,9 @@ class CryoSource:
         if self.mode != self._applied:
             for p in self.probes:
                 if self.mode == "freeze":
-                    solver.hold(p.mask, p.gas_temperature, p.contact)
+                    solver.hold(p.mask, p.gas_temperature, p.contact, p.scale)
                 elif self.mode == "active":
-                    solver.hold(p.mask, self.thaw_temperature, p.contact)
+                    solver.hold(p.mask, self.thaw_temperature, p.contact, p.scale)
             if self.mode == "passive":
                 solver.release(self.mask)
             self._applied = self.mode
@@ -241,12 +240,12 @@ def run_cryo_session(
         body.frozen_conductivity_ratio, 1.0
     )
     held = []
+    contact = min(k_frozen, k_least)  # the stable time step: no held voxel conducts better
     for probe in session.probes:
-        voxels = _one_probe(ctx, probe)
-        coefficient = cryogens[probe.cryogen].heat_transfer * surface_ratio(ctx, voxels, probe)
-        gas_c = gas_of(probe.cryogen)
-        contact = min(contact_conductivity(coefficient, ctx.grid.spacing, k_frozen), k_least)
-        held.append(HeldProbe(voxels, gas_c, contact))
+        needle = draw_probe(ctx, probe, cryogens[probe.cryogen].heat_transfer, k_frozen)
+        # the scale was found for faces of k_frozen; the held voxels' conductivity is capped
+        scale = min(needle.thermal * (k_frozen / contact) ** 0.5, 1.0)
+        held.append(HeldProbe(needle.mask, gas_of(probe.cryogen), contact, scale, needle))
     source = CryoSource(ctx, held, session.thaw_temperature_c, cold)
     phases = session.phases
     auto = session.cooldown_s is None
@@ -322,6 +321,9 @@ def run_cryo_session(
                 "gas_temperature_c": h.gas_temperature,
                 "voxels": int(h.mask.sum()),
                 "contact_conductivity_w_mk": h.contact,
+                "surface_scale": h.scale,
+                "acting_radius_mm": h.needle.thermal_radius * 1e3,
+                "true_radius": h.needle.corrected,
             }
             for p, h in zip(session.probes, held, strict=True)
         ],

@@ -44,6 +44,7 @@ __all__ = [
     "PEACEMAN_RADIUS",
     "Held",
     "ResolvedNeedle",
+    "contact_radius",
     "equivalent_radius",
     "resolve_needle",
     "section_conductance",
@@ -162,6 +163,16 @@ def _surface_scale(data: bytes, shape: tuple[int, int], radius: float, held: Hel
     return math.exp(brentq(miss, lo, hi, xtol=1e-6))
 
 
+def contact_radius(radius: float, heat_transfer: float, conductivity: float) -> float:
+    """Radius (m) of the cylinder held at the coolant's temperature that takes up the heat of a
+    cylinder of ``radius`` (m) behind a surface ``heat_transfer`` coefficient (W/m²/K), in
+    tissue of ``conductivity`` (W/m/K): in two dimensions the surface adds ``k / (r H)`` to
+    ``ln(R / r)``, which is ``ln(R / r_e)`` with ``r_e = r exp(-k / (r H))``."""
+    if not (radius > 0 and heat_transfer > 0 and conductivity > 0):
+        raise ValueError("radius, heat transfer and conductivity must be positive")
+    return radius * math.exp(-conductivity / (radius * heat_transfer))
+
+
 @dataclass(frozen=True)
 class ResolvedNeedle:
     """A needle segment drawn on a grid so that it acts at its true radius.
@@ -199,8 +210,18 @@ def _section(grid: Grid, mask: np.ndarray, segment: Segment, axis: int) -> np.nd
     return section if section.any() else None
 
 
-def resolve_needle(grid: Grid, segment: Segment, cooled: bool) -> ResolvedNeedle:
+def resolve_needle(
+    grid: Grid,
+    segment: Segment,
+    cooled: bool,
+    acting_radius: float | None = None,
+    electric: bool = True,
+) -> ResolvedNeedle:
     """Draw ``segment`` and find the surface scales that give it its radius on ``grid``.
+
+    ``acting_radius`` (m, default the segment's radius) is the radius the needle should act with:
+    a smaller one stands for a resistance at its surface (:func:`contact_radius`). Without
+    ``electric`` (a cryoprobe) the electric scale is left at 1.
 
     A needle along a grid axis is drawn as :func:`~tissuefate.grid.needles.segment_mask` does;
     if it is ``cooled`` (held at its coolant temperature in the heat solver) and that drawing is
@@ -209,11 +230,11 @@ def resolve_needle(grid: Grid, segment: Segment, cooled: bool) -> ResolvedNeedle
     until it is not. Other needles are drawn as they are, uncorrected.
     """
     h = grid.spacing
-    radius = segment.radius
+    radius = segment.radius if acting_radius is None else acting_radius
     axis = _axis(segment)
-    if axis is None or radius <= 0:
-        return ResolvedNeedle(segment_mask(grid, segment), radius, 1.0, 1.0, False)
-    drawn = radius
+    if axis is None or radius <= 0 or segment.radius <= 0:
+        return ResolvedNeedle(segment_mask(grid, segment), segment.radius, 1.0, 1.0, False)
+    drawn = segment.radius
     for _ in range(40):
         seg = Segment(segment.start, segment.end, drawn)
         mask = segment_mask(grid, seg)
@@ -228,6 +249,8 @@ def resolve_needle(grid: Grid, segment: Segment, cooled: bool) -> ResolvedNeedle
                 continue
             thermal = min(surface_scale(section, radius / h, "centre"), MAX_THERMAL_SCALE)
             thermal_radius = min(widest, radius)
-        electric = surface_scale(section, radius / h, "face")
-        return ResolvedNeedle(mask, drawn, electric, thermal, True, radius, thermal_radius)
-    return ResolvedNeedle(segment_mask(grid, segment), radius, 1.0, 1.0, False)
+        scale = surface_scale(section, radius / h, "face") if electric else 1.0
+        return ResolvedNeedle(
+            mask, drawn, scale, thermal, True, radius if electric else math.nan, thermal_radius
+        )
+    return ResolvedNeedle(segment_mask(grid, segment), segment.radius, 1.0, 1.0, False)
