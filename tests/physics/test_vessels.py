@@ -145,6 +145,20 @@ def test_bulk_temperature_carries_exactly_the_heat_taken_up():
     assert per_bin[-1] < 37.0 + outlet
 
 
+def _run(
+    solver: ThermalSolver, cooling: VesselCooling, updates: int = 10, steps: int = 10
+) -> tuple[float, float]:
+    """``updates`` times: the vessels updated, then ``steps`` stable steps; returns the time step
+    and the end time (s)."""
+    dt = 0.9 * solver.max_stable_dt()
+    t = 0.0
+    for _ in range(updates):
+        cooling.update(solver, t)
+        solver.step(dt, steps)
+        t += steps * dt
+    return dt, t
+
+
 def test_a_run_books_the_heat_the_flowing_blood_carries_away():
     grid = Grid(shape=(24, 24, 24), spacing=1e-3, origin=(-12e-3, -12e-3, -12e-3))
     cyl = Cylinder((6e-3, 0.0, -20e-3), (6e-3, 0.0, 20e-3), 2.0e-3)
@@ -156,12 +170,7 @@ def test_a_run_books_the_heat_the_flowing_blood_carries_away():
     q = np.zeros(grid.shape)
     q[10:14, 10:14, 10:14] = 2e7  # 1.28 W
     solver.set_source(q)
-    dt = 0.9 * solver.max_stable_dt()
-    t = 0.0
-    for _ in range(200):
-        cooling.update(solver, t)
-        solver.step(dt, 5)
-        t += 5 * dt
+    _, t = _run(solver, cooling, updates=200, steps=5)
     cooling.book(t, solver)
     assert cooling.vessels[0].heat_j == pytest.approx(solver.ledger.fixed, rel=0.02)
     stored = solver.stored_energy()
@@ -218,17 +227,6 @@ def _hot_block(occludes: bool = True, flow: float = 1e-9):
     cooling = VesselCooling([v], BLOOD, LIVER_OCCLUSION)
     cooling.attach(solver)
     return solver, cooling, mask
-
-
-def _run(solver: ThermalSolver, cooling: VesselCooling) -> tuple[float, float]:
-    """100 steps with an update every 10; returns the time step and the end time (s)."""
-    dt = 0.9 * solver.max_stable_dt()
-    t = 0.0
-    for _ in range(10):
-        cooling.update(solver, t)
-        solver.step(dt, 10)
-        t += 10 * dt
-    return dt, t
 
 
 def test_heat_closes_a_small_vessel_and_its_voxels_become_tissue_without_perfusion():

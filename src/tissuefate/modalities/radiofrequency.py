@@ -52,7 +52,7 @@ from ..grid.needles import (
 )
 from ..kernels import source as ks
 from ..physics.electric import PotentialSolver
-from ..physics.subgrid import ResolvedNeedle, resolve_needle
+from ..physics.subgrid import ResolvedNeedle, drawn_needle, resolve_needle
 from ..physics.thermal import ThermalSolver
 from ..scenario.models import RadiofrequencyElectrode, RadiofrequencySession
 from ..tissue.presets import TissueModel
@@ -166,10 +166,7 @@ def draw_electrodes(ctx: SessionContext, session: RadiofrequencySession) -> list
         electric = np.ones(grid.shape)
         thermal = np.ones(grid.shape)
         for seg in _segments(e):
-            if true_radius:
-                needle = resolve_needle(grid, seg, e.cooled)
-            else:
-                needle = ResolvedNeedle(segment_mask(grid, seg), seg.radius, 1.0, 1.0, False)
+            needle = resolve_needle(grid, seg, e.cooled) if true_radius else drawn_needle(grid, seg)
             needles.append(needle)
             active = needle.mask & ~vessel
             behind = segment_mask(
@@ -180,8 +177,8 @@ def draw_electrodes(ctx: SessionContext, session: RadiofrequencySession) -> list
             thermal[active | behind] = needle.thermal
             mask |= active
             shaft |= behind
-        drawn.append(DrawnElectrode(mask, shaft & ~mask, electric, thermal, needles))
-    for d in drawn:  # no electrode's shaft runs through another's active part
+        drawn.append(DrawnElectrode(mask, shaft, electric, thermal, needles))
+    for d in drawn:  # no shaft runs through an active part, its own or another electrode's
         for other in drawn:
             d.shaft &= ~other.mask
     return drawn

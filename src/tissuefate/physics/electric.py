@@ -159,10 +159,9 @@ class PotentialSolver:
         same = self.electrode is not None and np.array_equal(electrode, self.electrode)
         self._faces_kernel(sigma, electrode, self._ground, self.spacing, self.c0, self.c1, self.c2)
         if surface is not None and (surface is not self._surface_source or not same):
-            self._surface = _surface_faces(electrode, surface)
+            self._surface, self._surface_source = _surface_faces(electrode, surface), surface
         elif surface is None and not same:
-            self._surface = []
-        self._surface_source = surface if surface is not None else self._surface_source
+            self._surface, self._surface_source = [], None
         for c, (faces, scale) in zip((self.c0, self.c1, self.c2), self._surface, strict=False):
             c.ravel()[faces] *= scale
         self.sigma = sigma

@@ -45,6 +45,7 @@ __all__ = [
     "Held",
     "ResolvedNeedle",
     "contact_radius",
+    "drawn_needle",
     "equivalent_radius",
     "resolve_needle",
     "section_conductance",
@@ -193,6 +194,12 @@ class ResolvedNeedle:
     thermal_radius: float = math.nan
 
 
+def drawn_needle(grid: Grid, segment: Segment) -> ResolvedNeedle:
+    """``segment`` drawn as :func:`~tissuefate.grid.needles.segment_mask` does, its voxels acting
+    as drawn (uncorrected)."""
+    return ResolvedNeedle(segment_mask(grid, segment), segment.radius, 1.0, 1.0, False)
+
+
 def _axis(segment: Segment) -> int | None:
     d = np.subtract(segment.end, segment.start)
     norm = float(np.linalg.norm(d))
@@ -233,7 +240,7 @@ def resolve_needle(
     radius = segment.radius if acting_radius is None else acting_radius
     axis = _axis(segment)
     if axis is None or radius <= 0 or segment.radius <= 0:
-        return ResolvedNeedle(segment_mask(grid, segment), segment.radius, 1.0, 1.0, False)
+        return drawn_needle(grid, segment)
     drawn = segment.radius
     for _ in range(40):
         seg = Segment(segment.start, segment.end, drawn)
@@ -253,4 +260,4 @@ def resolve_needle(
         return ResolvedNeedle(
             mask, drawn, scale, thermal, True, radius if electric else math.nan, thermal_radius
         )
-    return ResolvedNeedle(segment_mask(grid, segment), segment.radius, 1.0, 1.0, False)
+    return drawn_needle(grid, segment)

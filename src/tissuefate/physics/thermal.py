@@ -467,8 +467,9 @@ class ThermalSolver:
         self._fixed = self._fixed | mask
         self.theta[mask] = temperature - self.t_ref
         kt.fill_ghosts(self._theta, *self._ghost)
+        inner = (slice(1, -1),) * 3
         if conductivity is not None:
-            s_max = float(self._s_free[1:-1, 1:-1, 1:-1][~self._permanent].min())
+            s_max = float(self._s_free[inner][~self._permanent].min())
             if self.freezing is not None:
                 s_max *= math.sqrt(max(self.freezing.conductivity_ratio, 1.0))
             if not 0 < math.sqrt(conductivity) <= s_max * (1 + 1e-6):
@@ -476,15 +477,14 @@ class ThermalSolver:
                     f"held conductivity {conductivity:g} W/m/K must be positive and at most "
                     f"{s_max**2:g} W/m/K (the least conductive tissue)"
                 )
-            self._s[1:-1, 1:-1, 1:-1][mask] = math.sqrt(conductivity)
+            self._s[inner][mask] = math.sqrt(conductivity)
         if scale is not None:
             factor = np.broadcast_to(np.asarray(scale, np.float64), self.grid.shape)[mask]
             if not np.all((factor > 0) & (factor <= 1)):
                 raise ValueError("the surface scale of held voxels must lie in (0, 1]")
-            base = self._s_free[1:-1, 1:-1, 1:-1][mask]
-            if conductivity is not None:
-                base = np.full_like(base, math.sqrt(conductivity))
-            self._s[1:-1, 1:-1, 1:-1][mask] = base * factor  # not compounded by a second hold
+            # of the conductance just set or the voxels' own: not compounded by a second hold
+            base = self._s_free[inner][mask] if conductivity is None else self._s[inner][mask]
+            self._s[inner][mask] = base * factor
         self._fixed_changed()
 
     def hold_convective(self, index: np.ndarray, heat_transfer: np.ndarray | float) -> None:
