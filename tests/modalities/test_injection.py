@@ -17,7 +17,12 @@ from tissuefate.damage.agent import AgentDamage
 from tissuefate.grid.grid import Grid
 from tissuefate.grid.shapes import point_weights
 from tissuefate.modalities.agent import available_agents, load_agent
-from tissuefate.modalities.injection import grid_self_potential, hypotheses, tip_pressure
+from tissuefate.modalities.injection import (
+    LEAK_TOLERANCE,
+    grid_self_potential,
+    hypotheses,
+    tip_pressure,
+)
 from tissuefate.physics.darcy import DarcySolver, point_source_pressure
 from tissuefate.scenario.io import loads_scenario
 from tissuefate.tissue.state import TissueState
@@ -164,7 +169,10 @@ def test_ethanol_mass_balance_and_washout(tmp_path):
 def test_leak_above_the_critical_pressure_only(leaky_clo2):
     _, fast = leaky_clo2
     fast_inj = fast["injection"]
-    assert fast_inj["peak_tip_pressure_kpa"] == pytest.approx(fast_inj["critical_pressure_kpa"])
+    # held at the critical pressure, re-solved when a step ends LEAK_TOLERANCE above it
+    assert fast_inj["peak_tip_pressure_kpa"] == pytest.approx(
+        fast_inj["critical_pressure_kpa"], rel=LEAK_TOLERANCE
+    )
     assert 0 < fast_inj["leaked_volume_ml"] < 0.5
     _, slow = _run(_scenario("chlorine_dioxide_literature", rate="1 mL/h", volume="0.05 mL",
                              observe="1 min"))  # fmt: skip
@@ -194,10 +202,13 @@ def test_the_two_chlorine_dioxide_presets_differ_and_say_they_are_unvalidated():
 
 
 def test_literature_chlorine_dioxide_is_capacity_limited():
-    # titration: 0.5 mL of 2.97 mM against 20 mM of demand oxidises at most 0.074 mL of tissue
+    # titration: 0.5 mL of 2.97 mM against 20 mM of demand oxidises at most 0.074 mL of tissue.
+    # Most of the agent reacts before perfusion carries it off: 91 % (measured); in the depot
+    # the tissue swells with fluid, so its demand per volume of fluid is diluted and the
+    # reaction is slower there than in unswollen tissue (over 95 % reacted without storage)
     _, s = _run(_scenario("chlorine_dioxide_literature", tumor=False, rate="5 mL/h"))
     inj = s["injection"]
-    assert inj["consumed_mmol"] == pytest.approx(inj["injected_mmol"], rel=0.05)
+    assert inj["consumed_mmol"] > 0.85 * inj["injected_mmol"]
     assert inj["kill_volume_ml"] <= 0.5 * 2.97 / 20 * 1.2
 
 
@@ -307,3 +318,32 @@ def test_cells_the_session_cut_off_from_blood_die_in_the_repair_that_follows():
     session_kill = 1.0 - float(state.tumor.sum()) * ml / tumor0
     assert kill[0.5] > kill[0.0] + 0.02
     assert kill[0.0] < session_kill + 0.01  # without ischaemia the tumour hardly changes
+
+
+# --------------------------------------------------------------------------- storage (depot)
+
+
+def test_a_storing_tissue_holds_the_infused_liquid_in_a_depot_that_relaxes():
+    # liver stores 1.1e-4 1/Pa: the pressure spreads about 5 mm in the 3 minutes of a 0.5 mL
+    # infusion, so nearly all that entered is still stored when it ends; the depot relaxes after
+    result, s = _run(_scenario("ethanol", tumor=False, observe="40 min"))
+    inj = s["injection"]
+    entered = inj["injected_volume_ml"] - inj["leaked_volume_ml"]
+    assert inj["specific_storage_per_kpa"] == pytest.approx(0.1104, rel=1e-3)
+    assert 0.8 * entered < inj["peak_stored_volume_ml"] <= entered * (1 + 1e-6)
+    assert inj["depot_relaxed_s"] is not None  # the flow stopped within the observation
+    ts = result.session_timeseries
+    stored = ts["stored_volume_ml"].to_numpy()
+    assert stored.max() == pytest.approx(inj["peak_stored_volume_ml"], rel=0.05)
+    assert stored[-1] < 0.7 * stored.max()  # relaxing: fluid leaves for the far tissue
+    assert abs(inj["balance_residual_rel"]) < 1e-9  # the agent's ledger still closes
+
+
+def test_with_storage_a_small_infusion_leaks_a_smaller_share():
+    # the tip pressure builds as the far field fills: 50 uL leak less than 0.5 mL, in share
+    shares = []
+    for volume in ("0.05 mL", "0.5 mL"):
+        _, s = _run(_scenario("ethanol", tumor=False, volume=volume, observe="1 min"))
+        inj = s["injection"]
+        shares.append(inj["leaked_volume_ml"] / inj["injected_volume_ml"])
+    assert shares[0] < 0.75 * shares[1], shares

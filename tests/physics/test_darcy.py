@@ -80,30 +80,6 @@ def _far_solver(n: int, storage: float | None = S, open_faces: str = "far_field"
     )
 
 
-def _cube_flux_exact(half: float, t: float, nq: int = 200) -> float:
-    """Exact flux (m³/s) out of the cube |x|, |y|, |z| <= half around the point source, by the
-    midpoint rule over its faces of the exact radial flux density."""
-    from scipy.special import erfc
-
-    c = K / (MU_W * S)
-    u = (np.arange(nq) + 0.5) / nq * 2 * half - half
-    x, y = np.meshgrid(u, u, indexing="ij")
-    r = np.sqrt(x * x + y * y + half * half)
-    xi = r / (2 * np.sqrt(c * t))
-    ur = Q10 / (4 * np.pi * r * r) * (erfc(xi) + 2 * xi / np.sqrt(np.pi) * np.exp(-xi * xi))
-    return 6 * float((ur * half / r).sum()) * (2 * half / nq) ** 2
-
-
-def _cube_flux(solver: DarcySolver, p: np.ndarray, k: int) -> float:
-    f0, f1, f2 = solver.face_fluxes(p)
-    i = solver.grid.shape[0] // 2
-    a, b = i - k, i + k
-    return float(
-        f0[b, a:b, a:b].sum() - f0[a, a:b, a:b].sum() + f1[a:b, b, a:b].sum()
-        - f1[a:b, a, a:b].sum() + f2[a:b, a:b, b].sum() - f2[a:b, a:b, a].sum()
-    )  # fmt: skip
-
-
 def _run_to(solver: DarcySolver, times: tuple[float, ...], frac: float = 0.05):
     """Step a 10 mL/h infusion at the origin (a voxel corner), steps 5 % of the time elapsed;
     yields (t, pressure, infused, what left the box) at each of ``times``."""
@@ -121,23 +97,21 @@ def _run_to(solver: DarcySolver, times: tuple[float, ...], frac: float = 0.05):
 
 def test_poroelastic_point_source_matches_its_closed_form_at_three_times():
     # S ∂p/∂t = ∇·(K/μ ∇p) + Q δ: p = Qμ/(4πKr) erfc(r/2√(ct)); the flux out of a cube is the
-    # closed-form flux density integrated over its faces. Compared where the pressure has arrived
-    # (r up to 2√(ct)) and away from the tip (the 7-point stencil's error is ~1.4 % at 3 voxels).
-    solver = _far_solver(48)
-    r = _radii(solver.grid)
-    c = K / (MU_W * S)
-    for t, p, infused, left in _run_to(solver, (120.0, 240.0, 480.0)):
-        exact = transient_point_pressure(r, t, Q10, K, MU_W, S)
-        sel = (r >= 4e-3) & (r <= 2 * np.sqrt(c * t))
-        rel = np.abs(p[sel] / exact[sel] - 1.0)
-        assert rel.max() < 0.03, (t, rel.max())
-        for k in (4, 8):
-            flux = _cube_flux(solver, p, k)
-            assert flux == pytest.approx(_cube_flux_exact(k * 1e-3, t), rel=0.03), (t, k)
-        # mass balance: everything infused is stored or has left through the far field
-        assert (infused - solver.stored_volume() - left) / infused == pytest.approx(0, abs=1e-8)
+    # closed-form flux density integrated over its faces (validation/injection.py)
+    from tissuefate.validation.injection import poroelastic_point_source
+
+    poro = poroelastic_point_source()
+    assert poro["times"] == [120.0, 240.0, 480.0]
+    assert max(poro["pressure"]) < 0.03, poro["pressure"]  # measured 2.4, 1.8, 2.0 %
+    assert max(abs(e) for pair in poro["flux"] for e in pair) < 0.03, poro["flux"]
+    # everything infused is stored or has left through the far field
+    assert max(abs(b) for b in poro["balance"]) < 1e-8
     # the flux through a sphere of the closed form: all of Q far inside the pressure front
     assert transient_point_flux(1e-6, 480.0, Q10, K, MU_W, S) == pytest.approx(Q10, rel=1e-4)
+    # and a tissue without storage would have the steady pressure everywhere, far above it
+    r = np.arange(4, 20) * 1e-3
+    steady = point_source_pressure(r, Q10, K, MU_W)
+    assert np.all(transient_point_pressure(r, 120.0, Q10, K, MU_W, S) < 0.9 * steady)
 
 
 def test_far_field_makes_the_pressure_independent_of_the_box():
@@ -150,7 +124,7 @@ def test_far_field_makes_the_pressure_independent_of_the_box():
         exact = point_source_pressure(_radii(solver.grid)[i, i, i : i + 12], Q10, K, MU_W)
         assert np.abs(steady[n][3:] / exact[3:] - 1).max() < 0.02  # exact at any box size
     assert np.abs(steady[32] / steady[48] - 1).max() < 0.02
-    # 0 Pa at the faces instead: the 32 mm box cuts the pressure 10 mm out by a third
+    # 0 Pa at the faces instead: the 32 mm box cuts the pressure 10 mm out to 0.41 of it
     solver = _far_solver(32, storage=None, open_faces="boundary")
     p, _ = solver.solve([((0.0, 0.0, 0.0), Q10)], tol=1e-10)
     assert p[16, 16, 26] / steady[48][10] < 0.8

@@ -258,7 +258,9 @@ def test_report_of_a_calibrated_agent(ethanol):
     assert "Tumour kill fraction</th><td>" in html
     assert "Leaked volume (backflow along the track)</th><td>" in html
     assert f"{dose['amount_mmol']:.3g} mmol ({dose['mass_mg']:.0f} mg)" in html
-    assert "Peak needle-tip pressure</th><td>40.0 kPa (critical 40.0 kPa" in html
+    peak = inj["peak_tip_pressure_kpa"]
+    assert f"Peak needle-tip pressure</th><td>{peak:.3g} kPa (critical 40.0 kPa" in html
+    assert f"Depot (fluid the tissue stored)</th><td>{inj['peak_stored_volume_ml']:.3g} mL" in html
     # thermal-only rows are left out; the figures get the injection captions
     assert "Peak temperature</th>" not in html
     assert "Lowest temperature</th>" not in html

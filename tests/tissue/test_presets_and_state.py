@@ -299,3 +299,17 @@ def test_cryo_parameters_are_checked(parameter, value, reason):
     with pytest.raises(ScenarioError, match=reason) as info:
         load_tissue("liver", [], {parameter: value}, source="case.yaml")
     assert info.value.key == f"tissue.parameters.{parameter}"
+
+
+def test_storage_comes_from_the_drained_moduli_and_bad_moduli_are_refused():
+    from tissuefate.tissue.presets import load_tissue
+
+    tissue = load_tissue("liver", ["hcc"])
+    liver, hcc = tissue.materials
+    # S = 1/M, M = 2G(1 - nu)/(1 - 2 nu): liver 2.09 kPa and 0.35 give M = 9.06 kPa
+    assert 1.0 / liver.specific_storage == pytest.approx(2 * 2090 * 0.65 / 0.3, rel=1e-12)
+    assert hcc.specific_storage < liver.specific_storage  # the firmer tumour stores less
+    with pytest.raises(ScenarioError, match="drained_poisson_ratio"):
+        load_tissue("liver", overrides={"drained_poisson_ratio": "0.5"})
+    with pytest.raises(ScenarioError, match="shear_modulus"):
+        load_tissue("liver", overrides={"shear_modulus": "0 kPa"})

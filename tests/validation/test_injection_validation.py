@@ -9,7 +9,10 @@ from tissuefate.validation.cases import injection_exact, injection_presets
 
 def test_injection_exact_rows_pass():
     rows = injection_exact(quick=False)
-    assert len(rows) == 3
+    # the poroelastic point source at three times (pressure, flux) and its fluid balance, the
+    # tip pressure, the titration front and its ledger
+    assert len(rows) == 10
+    assert sum(r.case.startswith("poroelastic infusion") for r in rows) == 7
     for row in rows:
         assert row.ok, row
 

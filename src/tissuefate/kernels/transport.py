@@ -1,8 +1,10 @@
 """Agent transport kernels: implicit upwind advection, explicit diffusion, the exact
 second-order reaction step and first-order decay.
 
-``upwind_sweep`` advances ``φ ∂c/∂t + ∇·(u c) = s`` one backward-Euler step with upwind faces for
-a *steady* flow. Cells are visited in order of decreasing pressure, so every upstream cell is
+``upwind_sweep`` advances ``∂(φc)/∂t + ∇·(u c) = s`` one backward-Euler step with upwind faces
+for the flow of a potential (the pressure: steady, or of one step of a tissue that stores fluid,
+where each cell's fluid volume goes from ``cap`` to ``cap_new`` and the fluxes balance that
+change). Cells are visited in order of decreasing pressure, so every upstream cell is
 final before its downstream neighbours need it and the implicit system is solved exactly in one
 sweep, at any time step (Natvig & Lie's "optimal ordering" of upwind schemes). Each cell pushes
 what leaves it to its downstream neighbours, so the amount is conserved to round-off; a cell whose
@@ -219,18 +221,23 @@ def _give(inside, push, fields, cap, f, i, j, m, rate, dt, spilled):
 
 
 @jit()
-def upwind_sweep(order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny, spilled, out):
-    """One backward-Euler upwind step of ``cap dc/dt = Σ_in q c_up − Σ_out q c + source`` for
-    each of the fields stacked in ``fields`` (k, n0, n1, n2), all moved by one flow.
+def upwind_sweep(
+    order, inside, f0, f1, f2, cap, cap_new, fields, sources, dt, push, tiny, spilled, out
+):
+    """One backward-Euler upwind step of ``d(cap c)/dt = Σ_in q c_up − Σ_out q c + source`` for
+    each of the fields stacked in ``fields`` (k, n0, n1, n2), all moved by one flow:
+    ``c' (cap_new + dt Σ_out q) = cap c + dt (Σ_in q c_up + source)``.
 
     ``order``: flat cell indices by decreasing pressure; ``inside``: uint8 flags of the cells in
     ``order``; ``f0, f1, f2``: face fluxes along +x, +y, +z (m³/s, shapes ``(n0+1, n1, n2)`` ...;
     the outer faces are the grid's only where the block touches the grid's faces, which the caller
-    ensures by passing the swept cells and one ring around them); ``cap``: fluid volume of each
-    cell (m³); ``fields``: concentrations, updated in place; ``sources``: amount entering each cell
-    per s; ``push``: zeroed scratch like ``fields`` (left zeroed); ``tiny`` (k,): a cell holding
-    less passes none on; ``spilled`` (k,): what left the region into cells beyond it is added;
-    ``out`` (k,): what left through the faces of the block is added (amount).
+    ensures by passing the swept cells and one ring around them); ``cap``, ``cap_new``: fluid volume
+    of each cell (m³) before and after the step (the same array for a steady flow; a cell beyond the
+    region receives its spill at ``cap``, and the caller rescales it); ``fields``: concentrations,
+    updated in place; ``sources``: amount entering each cell per s; ``push``: zeroed scratch like
+    ``fields`` (left zeroed); ``tiny`` (k,): a cell holding less passes none on; ``spilled`` (k,):
+    what left the region into cells beyond it is added; ``out`` (k,): what left through the faces of
+    the block is added (amount).
     """
     nf = fields.shape[0]
     n0, n1, n2 = cap.shape
@@ -248,14 +255,15 @@ def upwind_sweep(order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny
         # outflow faces: the six fluxes with their sign towards the outside of this cell
         q_lo0, q_hi0, q_lo1, q_hi1, q_lo2, q_hi2, q_out = _outflows(f0, f1, f2, i, j, m)
         v = cap[i, j, m]
+        vn = cap_new[i, j, m]
         for f in range(nf):
             held = v * fields[f, i, j, m] + dt * (push[f, i, j, m] + sources[f, i, j, m])
             push[f, i, j, m] = 0.0
             if held <= 0.0:
                 continue
-            cn = held / (v + dt * q_out)
-            if cn * v < tiny[f] or q_out <= 0.0:
-                fields[f, i, j, m] = held / v  # too little to pass on: it stays here
+            cn = held / (vn + dt * q_out)
+            if cn * vn < tiny[f] or q_out <= 0.0:
+                fields[f, i, j, m] = held / vn  # too little to pass on: it stays here
                 continue
             fields[f, i, j, m] = cn
             # push each outflow to the downstream cell, or out of the block at its faces
@@ -292,17 +300,17 @@ def upwind_sweep(order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny
 
 
 def upwind_sweep_numpy(
-    order, inside, f0, f1, f2, cap, fields, sources, dt, push, tiny, spilled, out
+    order, inside, f0, f1, f2, cap, cap_new, fields, sources, dt, push, tiny, spilled, out
 ):
     """Reference of :func:`upwind_sweep` over the whole block (``tiny = 0``): the backward-Euler
     system assembled and solved with a sparse direct solver, per field; ``order``, ``inside``,
     ``push`` and ``spilled`` are not needed."""
     del order, inside, push, tiny, spilled
     for f in range(fields.shape[0]):
-        out[f] += _implicit_upwind(f0, f1, f2, cap, fields[f], sources[f], dt)
+        out[f] += _implicit_upwind(f0, f1, f2, cap, cap_new, fields[f], sources[f], dt)
 
 
-def _implicit_upwind(f0, f1, f2, cap, c, source, dt):
+def _implicit_upwind(f0, f1, f2, cap, cap_new, c, source, dt):
     """Solve one backward-Euler upwind step of one field in place; returns the outflow."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.linalg import spsolve
@@ -310,7 +318,7 @@ def _implicit_upwind(f0, f1, f2, cap, c, source, dt):
     shape = c.shape
     n = c.size
     index = np.arange(n).reshape(shape)
-    diag = cap.ravel() / dt
+    diag = cap_new.ravel() / dt
     rows, cols, vals = [], [], []
     out_of_box_rate = np.zeros(n)
     for axis, f in enumerate((f0, f1, f2)):

@@ -5,6 +5,17 @@ at once, then follows the tissue for ``observe``. During an infusion the pressur
 is solved on the grid (:class:`~tissuefate.physics.darcy.DarcySolver`, permeability from the
 state, viscosity mixed between injectate and interstitial fluid by the injectate fraction) and
 the agent is advected by the Darcy flux (:class:`~tissuefate.physics.transport.AgentTransport`).
+The grid's faces open onto unbounded tissue (the far field), so the flow does not depend on where
+the grid ends.
+
+Tissue that stores fluid (a ``shear_modulus`` and ``drained_poisson_ratio`` in its preset,
+:func:`~tissuefate.tissue.coefficients.specific_storage`) swells under the infusion's pressure:
+the pressure is then advanced in time with the transport (backward-Euler steps of at most
+``PRESSURE_DT``, each fed to the transport in parts), and the injectate collects in a depot
+around the tip, whose fluid volume is the tissue's own plus what it stores. After the infusions
+the depot relaxes: the flow goes on, carrying the injectate outwards, until the tissue where the
+injectate is holds less than ``RELAXED`` of the infused volume, or no agent is left to move, and
+then stops. Without storage the flow is steady while an infusion lasts and stops with it.
 
 The pressure at the needle tip is the grid pressure there plus the part the grid cannot resolve:
 ``Qμ/K·(1/(4π r_needle) − G_self/h)``, where ``G_self`` is the grid's own pressure at a point
@@ -43,12 +54,14 @@ from ..tissue.coefficients import (
     extracellular_fraction,
     hydraulic_permeability,
     perfusion_rate,
+    specific_storage,
 )
 from .agent import Agent, load_agent
 from .base import SessionContext, SessionResult
 
 __all__ = [
     "LATTICE_GREEN",
+    "LEAK_TOLERANCE",
     "grid_self_potential",
     "hypotheses",
     "run_injection_session",
@@ -60,15 +73,23 @@ LATTICE_GREEN = (0.252731, 0.086064, 0.055192, 0.043578)
 (0,0,0), (1,0,0), (1,1,0), (1,1,1): Watson's 0.2527310, ``G(1,0,0) = G(0) − 1/6`` exactly, the
 others by Richardson-extrapolated Brillouin-zone quadrature (128³ and 256³ points)."""
 FLOW_DT = 5.0  # s: longest time step while liquid flows (the front moves < 0.2 voxel)
+PRESSURE_DT = 10.0  # s: longest pressure step of a storing tissue while it infuses
 OBSERVE_DT = 30.0  # s: longest time step after the infusions
 RECORD_FLOW = 10.0  # s between time-series rows while liquid flows
 RECORD_OBSERVE = 60.0  # s between rows after the infusions
 FLOW_UPDATES = 4  # pressure solves per infusion segment when the viscosities differ
 VISCOSITY_CONTRAST = 0.3  # relative viscosity difference above which the flow is re-solved
+LEAK_TOLERANCE = 0.02  # relative excess of the critical pressure at which the flow is re-solved
+REBUILD_STEPS = 6  # storing tissue: pressure steps between rebuilds for a changed viscosity
 SOLVE_TOLERANCE = 1e-6
 REACH = 3.0  # the advected region holds this many times the liquid infused until the next solve
 WATER_DENSITY = 1000.0  # kg/m³
 DISTRIBUTED = 0.5  # injectate fraction of the fluid that counts as "reached by the injectate"
+RELAXED = 0.05  # share of the infused volume still stored where the injectate is (its fraction
+# at least DISTRIBUTED) below which a depot's flow stops: the flow out of that region is what
+# still moves the agent, and it can move it by no more than that share of the infused volume
+RELAX_DT_GROWTH = 0.5  # after the infusions, pressure steps grow to this share of the time since
+RELAX_DTS = (5.0, 10.0, 20.0, 30.0, 60.0)  # s: the lengths they take (each solver is built once)
 
 
 @dataclass
@@ -162,7 +183,9 @@ class _Injection:
         self.phi = phi
         tissue_voxels = ~anatomy.vessel
         demand = agent_demand(agent.demand_normal, agent.demand_tumor, anatomy, state)
-        self._washout_per_perfusion = agent.washout_factor / phi  # λ = this · ω_eff
+        # λ = washout_factor · ω_eff · V / (fluid volume): blood carries agent away in proportion
+        # to its flow and the concentration, so per amount the rate falls as a voxel swells
+        self._washout_per_perfusion = agent.washout_factor / phi
         self.transport = AgentTransport(
             grid,
             phi,
@@ -193,6 +216,19 @@ class _Injection:
         self._tip_pressure = 0.0
         self._rate_in = 0.0
         self._rate_leak = 0.0
+        self._flow_rates: list[float] = []
+        self._taken: dict[int, float] = {}  # share of each site's rate the tissue took last
+        self.storage = specific_storage(tissue, anatomy, state)  # 1/Pa
+        self.transient = bool(self.storage.max() > 0)
+        self._cap0 = self.transport.cap.copy()  # m³ of fluid per voxel at rest
+        self._darcy: DarcySolver | None = None
+        self._darcy_steps = 0
+        self._infused = 0.0  # m³ that entered the tissue so far
+        self._segment_infused = 0.0  # m³ of it since the active sites last changed
+        self._darcy_sites: list[int] = []
+        self._relaxing = False
+        self.peak_stored = 0.0  # m³
+        self.relaxed_at: float | None = None  # s, when a depot's flow stopped
 
     def _sites(self) -> list[_Site]:
         s = self.session
@@ -211,16 +247,54 @@ class _Injection:
         """Pressure and fluxes of the ``active`` sites, which infuse ``volume`` (m³) before the
         next solve, with the leak above the critical pressure; sets the transport's flow."""
         tick = time.perf_counter()
-        grid, body, agent = self.ctx.grid, self.ctx.tissue.body, self.agent
+        agent = self.agent
+        darcy = self._solver(active)
+        pressure, rates = self._pressure(
+            darcy, active, lambda inf: darcy.solve(inf, SOLVE_TOLERANCE)
+        )
+        fluid = darcy.source([(site.tip, q) for site, q in zip(active, rates, strict=True)])
+        # advect where this infusion's liquid can be, REACH times over
+        reach = REACH * volume
+        faces = darcy.face_fluxes(pressure)
+        conc = agent.injectate_concentration
+        self.transport.set_flow(faces, pressure, fluid, conc, reach)
+        self.solve_wall += time.perf_counter() - tick
+
+    def _solver(self, active: list[_Site]) -> DarcySolver:
+        """A Darcy solver for the injectate present now (its viscosity mixed into the
+        permeability), the far field centred on the ``active`` sites (all sites if none)."""
+        grid, agent = self.ctx.grid, self.agent
         s = np.clip(self.transport.injectate, 0.0, 1.0)
         mu = self.mu_fluid ** (1.0 - s) * agent.viscosity**s
-        k_eff = self.permeability * (self.mu_fluid / mu)
-        darcy = DarcySolver(grid, k_eff, self.mu_fluid, impl=self.ctx.impl)  # type: ignore[arg-type]
-        rates = [site.rate for site in active]
+        self._k_eff = self.permeability * (self.mu_fluid / mu)
+        centre = np.mean([site.tip for site in (active or self.sites)], axis=0)
+        return DarcySolver(
+            grid,
+            self._k_eff,
+            self.mu_fluid,
+            open_faces="far_field",
+            centre=centre,
+            storage=self.storage if self.transient else None,
+            impl=self.ctx.impl,  # type: ignore[arg-type]
+        )
+
+    def _pressure(
+        self, darcy: DarcySolver, active: list[_Site], solve: Any
+    ) -> tuple[np.ndarray, list[float]]:
+        """Pressure of the ``active`` sites by ``solve(infusions)`` with the leak above the
+        critical pressure: a tip above it takes only the flow that keeps it there (solved
+        again). Sets the rates, tip pressures and leak; returns (pressure, rates)."""
+        grid, body, agent = self.ctx.grid, self.ctx.tissue.body, self.agent
+        k_eff = self._k_eff
+        # a storing tissue's tip pressure changes slowly: start from the last step's leak
+        rates = [site.rate * self._taken.get(id(site), 1.0) for site in active]
         weights = [point_weights(grid, site.tip) for site in active]
+        start = darcy.pressure.copy()
+        tips: list[float] = []
         for attempt in range(2):
+            darcy.pressure = start.copy()
             infusions = [(site.tip, q) for site, q in zip(active, rates, strict=True)]
-            pressure, _ = darcy.solve(infusions, tol=SOLVE_TOLERANCE)
+            pressure, _ = solve(infusions)
             self.solves += 1
             tips = []
             for (idx, w), q in zip(weights, rates, strict=True):
@@ -234,27 +308,80 @@ class _Injection:
                         p_grid, q, mobility, filled, self.needle_radius, grid.spacing, g_self
                     )
                 )
-            over = [p > body.critical_infusion_pressure * (1 + 1e-6) for p in tips]
+            over = [p > body.critical_infusion_pressure * (1 + LEAK_TOLERANCE) for p in tips]
             if attempt == 1 or not any(over):
                 break
-            # the tissue takes only the flow that keeps each tip at the critical pressure
             rates = [
-                q * min(1.0, body.critical_infusion_pressure / p)
-                for q, p in zip(rates, tips, strict=True)
+                min(site.rate, q * body.critical_infusion_pressure / p)
+                for site, q, p in zip(active, rates, tips, strict=True)
             ]
+        if self.transient:
+            for site, q, p in zip(active, rates, tips, strict=True):
+                below = p < body.critical_infusion_pressure * (1 - LEAK_TOLERANCE)
+                # below the critical pressure the tissue takes a little more next step
+                self._taken[id(site)] = min(1.0, q / site.rate * (1.05 if below else 1.0))
         for site, p in zip(active, tips, strict=True):
             site.peak_pressure = max(site.peak_pressure, p)
         self._flow_rates = rates
-        self._tip_pressure = max(tips)
+        self._tip_pressure = max(tips, default=0.0)
         self._rate_in = sum(rates)
         self._rate_leak = sum(site.rate for site in active) - self._rate_in
+        return pressure, rates
+
+    def _flow_step(self, active: list[_Site], dt: float, parts: int = 1) -> None:
+        """One backward-Euler pressure step of a storing tissue over ``dt`` s; its flow and the
+        change of fluid volumes are fed to the transport in ``parts`` equal steps
+        (:meth:`_feed`), the first of them now."""
+        tick = time.perf_counter()
+        if self._darcy is None or self._rebuild(active):
+            previous = None if self._darcy is None else self._darcy.pressure
+            self._darcy = self._solver(active)
+            if previous is not None:
+                self._darcy.pressure = previous
+            if [id(site) for site in active] != self._darcy_sites:
+                self._segment_infused = 0.0
+            self._darcy_sites = [id(site) for site in active]
+            self._darcy_steps = 0
+        darcy = self._darcy
+        self._darcy_steps += 1
+        pressure, rates = self._pressure(
+            darcy, active, lambda inf: darcy.step(inf, dt, SOLVE_TOLERANCE)
+        )
+        self._infused += self._rate_in * dt
+        self._segment_infused += self._rate_in * dt
+        conc = self.agent.injectate_concentration
         fluid = darcy.source([(site.tip, q) for site, q in zip(active, rates, strict=True)])
-        # advect where this infusion's liquid can be, REACH times over
-        reach = REACH * volume
-        faces = darcy.face_fluxes(pressure)
-        conc = agent.injectate_concentration
-        self.transport.set_flow(faces, pressure, fluid, conc, reach)
+        start = self.transport.cap
+        change = self._cap0 + self.storage * self.ctx.grid.voxel_volume * pressure - start
+        stored = darcy.stored_volume(pressure)
+        self.peak_stored = max(self.peak_stored, stored)
+        # sweep where this segment's liquid can be, REACH times over (beyond, slower flow moves
+        # the earlier sites' clouds by the explicit step)
+        reach = REACH * max(self._segment_infused, self.ctx.grid.voxel_volume)
+        self._parts = (start, change, parts, 1)
+        self.transport.set_flow(
+            darcy.face_fluxes(pressure), pressure, fluid, conc, reach,
+            capacity=start + change / parts,
+        )  # fmt: skip
+        depot = self.transport.injectate >= DISTRIBUTED
+        held = float((change + start - self._cap0)[depot].sum())
+        if not active and held < RELAXED * self._infused:
+            self._relaxing = False  # this pressure step is the last that moves the depot
         self.solve_wall += time.perf_counter() - tick
+
+    def _feed(self) -> None:
+        """The next part of the current pressure step for the transport: the same flow, the
+        next share of the change of fluid volumes."""
+        start, change, parts, done = self._parts
+        self._parts = (start, change, parts, done + 1)
+        self.transport.set_capacity(start + change * ((done + 1) / parts))
+
+    def _rebuild(self, active: list[_Site]) -> bool:
+        """Whether the solver must be rebuilt: other sites, or the viscosity has moved on."""
+        if [id(site) for site in active] != self._darcy_sites:
+            return bool(active)  # a relaxing depot keeps the last solver
+        contrast = abs(self.agent.viscosity / self.mu_fluid - 1.0) > VISCOSITY_CONTRAST
+        return contrast and self._darcy_steps >= REBUILD_STEPS
 
     # ------------------------------------------------------------------ loop
     def run(self) -> float:
@@ -267,13 +394,18 @@ class _Injection:
             active = [s for s in self.sites if s.start <= a < s.end]
             if not active:
                 continue
+            if self.transient:
+                t = self._advance(t, b, FLOW_DT, RECORD_FLOW, "infusion", active)
+                continue
             updates = FLOW_UPDATES if contrast else 1
             for u in range(updates):
                 self._solve_flow(active, sum(s.rate for s in active) * (b - a) / updates)
                 t = self._advance(
                     t, a + (b - a) * (u + 1) / updates, FLOW_DT, RECORD_FLOW, "infusion", active
                 )
-        self.transport.stop_flow()
+        self._relaxing = self.transient
+        if not self.transient:
+            self.transport.stop_flow()
         self._rate_in = self._rate_leak = 0.0
         self._tip_pressure = 0.0
         return self._advance(
@@ -284,8 +416,8 @@ class _Injection:
         self, t: float, until: float, dt_max: float, record: float, phase: str, active: list[_Site]
     ) -> float:
         """Step from ``t`` to ``until`` (s), a row every ``record`` s. Steps are at most
-        ``dt_max`` and, while agent is present, half the fastest washout time there."""
-        leak_rate = self._rate_leak * self.agent.injectate_concentration  # mol/s
+        ``dt_max`` and, while agent is present, half the fastest washout time there; a storing
+        tissue's pressure is stepped with them while it infuses or its depot relaxes."""
         vessel_share = self.ctx.tissue.body.leak_vessel_fraction
         total = self.sites_end + self.session.observe_s
         while t < until - 1e-9:
@@ -293,12 +425,35 @@ class _Injection:
             blk = self.transport.block
             fastest = float(self.transport.washout[blk].max()) if blk is not None else 0.0
             dt_cap = min(dt_max, 0.5 / fastest) if fastest > 0 else dt_max
-            if blk is None and phase == "observation":
+            if blk is None and phase == "observation" and not self._relaxing:
                 dt_cap = record  # nothing left to move: the state relaxes, exactly per step
             n = math.ceil(span / dt_cap - 1e-9)
+            # a storing tissue: pressure steps of PRESSURE_DT while it infuses; a relaxing
+            # depot's grow with its age (it relaxes fast at first); each is fed to the
+            # transport in parts
+            per = 1
+            if self.transient and (active or self._relaxing):
+                age = max(t - self.sites_end, 0.0)
+                grown = max(FLOW_DT, RELAX_DT_GROWTH * age)
+                longest = PRESSURE_DT if active else max(d for d in RELAX_DTS if d <= grown)
+                steps = math.ceil(span / longest - 1e-9)
+                per = max(1, math.ceil(n / steps))
+                n = steps * per
             dt = span / n
-            for _ in range(n):
+            for k in range(n):
+                if k % per == 0:  # a pressure step begins (or the flow stops)
+                    if self._relaxing and self.transport.block is None:
+                        self._relaxing = False  # no agent left for the flow to move
+                    flowing = self.transient and (bool(active) or self._relaxing)
+                    if flowing:
+                        self._flow_step(active, dt * per, per)
+                    elif self.transport.flowing and self.transient:
+                        self.transport.stop_flow()  # the depot has relaxed
+                        self.relaxed_at = t + k * dt
+                elif flowing:
+                    self._feed()
                 self.transport.step(dt)
+                leak_rate = self._rate_leak * self.agent.injectate_concentration  # mol/s
                 if leak_rate > 0:
                     self.leak_vessels += vessel_share * leak_rate * dt
                     self.leak_track += (1.0 - vessel_share) * leak_rate * dt
@@ -311,6 +466,10 @@ class _Injection:
             if self.ctx.progress is not None:
                 self.ctx.progress(min(t / total, 1.0), f"injection: {phase}, t = {t:.0f} s")
         return until
+
+    def _stored(self) -> float:
+        """Fluid the tissue holds beyond its own now (m³): the depot of a storing tissue."""
+        return float((self.transport.cap - self._cap0).sum()) if self.transient else 0.0
 
     @property
     def sites_end(self) -> float:
@@ -333,7 +492,7 @@ class _Injection:
         # perfusion lost to the agent slows its washout
         ctx = self.ctx
         omega = perfusion_rate(ctx.tissue, ctx.anatomy, state, blk)
-        tr.washout[blk] = self._washout_per_perfusion[blk] * omega
+        tr.washout[blk] = self.agent.washout_factor * omega * (ctx.grid.voxel_volume / tr.cap[blk])
 
     # ------------------------------------------------------------------ outputs
     def _record(self, t: float, phase: str) -> None:
@@ -369,6 +528,7 @@ class _Injection:
                 "systemic_mmol": (led.washed_out + self.leak_vessels) * mmol,
                 "max_concentration_mm": float(tr.c.max()),
                 "distribution_volume_ml": float(np.count_nonzero(tr.injectate >= DISTRIBUTED)) * ml,
+                "stored_volume_ml": self._stored() * 1e6,
                 "ablation_zone_ml": zone,
                 "lesion_volume_ml": lesion,
                 "tumor_volume_ml": tumor_volume,
@@ -456,6 +616,10 @@ def run_injection_session(
         "kill_volume_ml": kill_ml,
         "kill_to_injected_ratio": kill_ml / volume_ml,
         "peak_tip_pressure_kpa": max(site.peak_pressure for site in run.sites) * 1e-3,
+        "specific_storage_per_kpa": float(run.storage.max()) * 1e3,
+        "peak_stored_volume_ml": run.peak_stored * 1e6,
+        "stored_volume_ml": run._stored() * 1e6,
+        "depot_relaxed_s": run.relaxed_at,
         "critical_pressure_kpa": ctx.tissue.body.critical_infusion_pressure * 1e-3,
         "lesion_volume_ml_by_hour": _by_hour(rows, "lesion_volume_ml"),
         "tumor_volume_ml_by_hour": _by_hour(rows, "tumor_volume_ml"),

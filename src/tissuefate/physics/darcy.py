@@ -166,7 +166,7 @@ class DarcySolver:
             if not (np.all(np.isfinite(st)) and np.all(st >= 0)):
                 raise ValueError("storage must be finite and non-negative (1/Pa)")
             self.storage = np.ascontiguousarray(st)
-        self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, held, impl=impl)
+        self._pcg: MultigridPCG | None = None  # the steady operator's, built on first use
         self._transient: tuple[float, MultigridPCG] | None = None
         self.pressure = np.zeros(grid.shape)
 
@@ -216,6 +216,8 @@ class DarcySolver:
     ) -> tuple[np.ndarray, SolveInfo]:
         """Steady pressure (Pa, grid shape) of the infusions; warm-started from the last
         solution."""
+        if self._pcg is None:
+            self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, self.fixed, impl=self.impl)
         return self._solve(self._pcg, self.source(infusions), tol)
 
     def step(

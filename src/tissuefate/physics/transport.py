@@ -2,16 +2,18 @@
 
 The agent's concentration ``c`` (mol per m³ of interstitial fluid) obeys
 
-    φ ∂c/∂t + ∇·(u c) = ∇·(φ D ∇c) − φ k c Θ − φ λ c + s
+    ∂(φc)/∂t + ∇·(u c) = ∇·(φ D ∇c) − φ k c Θ − φ λ c + s
 
-with ``φ`` the fluid volume fraction, ``u`` the Darcy flux of an infusion (steady while it
-lasts), ``D`` the diffusivity, ``k`` the rate constant of the reaction with the tissue's demand
-``Θ`` (mol of agent the tissue can still consume, per m³ of fluid), ``λ`` the washout rate by
-perfusion (1/s) and ``s`` the agent infused. The steps are split: advection by the implicit
-upwind sweep in pressure order (any time step), explicit diffusion (sub-stepped to stability,
-closed box faces), the exact second-order reaction step and exact exponential washout, all from
-:mod:`tissuefate.kernels.transport`. A second field, the injectate fraction of the fluid, is
-advected alongside (source 1 per unit of infused liquid): it locates the injected liquid.
+with ``φ`` the fluid volume fraction, ``u`` the Darcy flux of an infusion (steady, or changing from
+step to step in a tissue that stores fluid: then ``φ`` itself changes, by the fluid each voxel
+stores, and the flux of a step balances the infusion less that change; see
+:meth:`AgentTransport.set_flow`), ``D`` the diffusivity, ``k`` the rate constant of the reaction
+with the tissue's demand ``Θ`` (mol of agent the tissue can still consume, per m³ of fluid), ``λ``
+the washout rate by perfusion (1/s) and ``s`` the agent infused. The steps are split: advection by
+the implicit upwind sweep in pressure order (any time step), explicit diffusion (sub-stepped to
+stability, closed box faces), the exact second-order reaction step and exact exponential washout,
+all from :mod:`tissuefate.kernels.transport`. A second field, the injectate fraction of the fluid,
+is advected alongside (source 1 per unit of infused liquid): it locates the injected liquid.
 
 Every mole is accounted for: ``injected = in tissue + consumed + washed out + out of the box``
 to round-off (the caller adds what leaked before entering the tissue). All work is confined to
@@ -114,6 +116,7 @@ class AgentTransport:
         self.injectate = np.zeros(shape)
         self.ledger = AgentLedger()
         self._flow: tuple | None = None
+        self._capacity: np.ndarray | None = None  # fluid volumes after the next step (storage)
         self._delta: np.ndarray | None = None  # scratch of the explicit advection
         self.wetted: tuple[slice, slice, slice] | None = None  # where injectate can be
         self._floor = 0.0  # mol/m³: below this the agent does not widen the working block
@@ -130,20 +133,25 @@ class AgentTransport:
         infusion: np.ndarray,
         concentration: float,
         reach: float | None = None,
+        capacity: np.ndarray | None = None,
     ) -> None:
         """Advect with the face fluxes ``faces`` (m³/s) of ``pressure`` (Pa) from now on, with
         ``infusion`` (m³/s of liquid entering each voxel) at agent ``concentration`` (mol/m³).
 
         ``reach`` (m³ of fluid) limits the advection to the highest-pressure voxels holding that
         much fluid (None: the whole grid): agent beyond them, where the flow is slow, stays put.
+        ``capacity`` (m³ of fluid per voxel, grid shape) is what each voxel holds at the end of
+        the next step, for a tissue that stores fluid (one backward-Euler pressure step, whose
+        fluxes balance ``infusion − (capacity − now)/dt``); the amounts of agent and of tissue
+        demand in a voxel are kept as its fluid volume changes. None: a steady flow.
         """
         if self.impl != "compiled":
             reach = None  # the reference solves the whole grid
-        self._ranked = np.argsort(-np.asarray(pressure), axis=None, kind="stable")
-        self._held = np.cumsum(self.cap.ravel()[self._ranked]) if reach is not None else None
+        self._pressure = np.asarray(pressure, np.float64).ravel()
         fluid = np.asarray(infusion, np.float64)
         faces64 = tuple(np.asarray(f, np.float64) for f in faces)
         self._flow = (*faces64, fluid, concentration)
+        self._capacity = None if capacity is None else np.asarray(capacity, np.float64)
         self._region(reach)
         self._floor = max(self._floor, NEGLIGIBLE * concentration)
         self._grow(np.nonzero(fluid))
@@ -155,10 +163,11 @@ class AgentTransport:
         voxels they can spill into, with the flow, the capacities and the flat indices taken to
         that block once here.
         """
-        order = self._ranked
-        if reach is not None and self._held is not None:
-            order = order[: int(np.searchsorted(self._held, reach)) + 1]
-        self._reach = None if reach is None or order.size == self._ranked.size else reach
+        order = self._ranking(reach)
+        if reach is not None:
+            held = np.cumsum(self.cap.ravel()[order])
+            order = order[: int(np.searchsorted(held, reach)) + 1]
+        self._reach = None if reach is None or order.size == self._pressure.size else reach
         cells = np.unravel_index(order, self.grid.shape)
         swept = tuple(
             slice(max(int(w.min()) - 1, 0), min(int(w.max()) + 2, n))
@@ -178,17 +187,33 @@ class AgentTransport:
         sources = np.stack([fluid[swept] * conc, fluid[swept]])
         self._swept = swept
         self.wetted = _union(self.wetted, swept)  # where injectate or agent can be
-        self._sweep = (
-            np.ravel_multi_index(local, shape),
-            inside,
-            *faces,
-            np.ascontiguousarray(self.cap[swept]),
-        )
+        self._sweep = (np.ravel_multi_index(local, shape), inside, *faces)
         self._sources = sources
         self._push = np.zeros((2, *shape))
         self._spilled = np.zeros(2)  # agent (mol) and liquid (m³) left beyond it since then
         self._inside = np.zeros(self.grid.shape, np.uint8)
         self._inside[cells] = 1
+
+    def _ranking(self, reach: float | None) -> np.ndarray:
+        """Flat indices by decreasing pressure: all voxels, or (``reach`` m³) the highest ones,
+        enough of them to hold ``reach`` of fluid (each holds at least the smallest capacity),
+        found by a partition before the sort."""
+        p = self._pressure
+        n = p.size
+        if reach is not None:
+            smallest = float(self.cap.min())
+            k = n if smallest <= 0 else min(n, int(reach / smallest) + 2)
+            if k < n:
+                top = np.argpartition(-p, k - 1)[:k]
+                return top[np.argsort(-p[top], kind="stable")]
+        return np.argsort(-p, kind="stable")
+
+    def set_capacity(self, capacity: np.ndarray) -> None:
+        """The fluid volumes (m³ per voxel) at the end of the next step, under the flow already
+        set (the next part of one pressure step of a storing tissue; see :meth:`set_flow`)."""
+        if self._flow is None:
+            raise ValueError("set_capacity needs a flow (set_flow)")
+        self._capacity = np.asarray(capacity, np.float64)
 
     @property
     def flowing(self) -> bool:
@@ -245,14 +270,36 @@ class AgentTransport:
         sweep = kt.upwind_sweep if self.impl == "compiled" else kt.upwind_sweep_numpy
         swept = self._swept
         fields = np.stack([self.c[swept], self.injectate[swept]])
-        sweep(*self._sweep, fields, self._sources, dt, self._push, tiny, self._spilled, out)
+        cap = np.ascontiguousarray(self.cap[swept])
+        new = cap if self._capacity is None else np.ascontiguousarray(self._capacity[swept])
+        sweep(*self._sweep, cap, new, fields, self._sources, dt, self._push, tiny, self._spilled,
+              out)  # fmt: skip
         self.c[swept] = fields[0]
         self.injectate[swept] = fields[1]
+        if self._capacity is not None:
+            self._store(self._capacity)
         self.ledger.injected += float(fluid.sum()) * conc * dt
         self.ledger.out_of_box += float(out[0])
         where = np.nonzero(fields[0] > self._floor)
         self._grow(tuple(w + s.start for w, s in zip(where, swept, strict=True)))
         self._disperse(swept)
+
+    def _store(self, capacity: np.ndarray) -> None:
+        """Take the fluid volumes ``capacity`` (m³) after a step of a storing tissue: the swept
+        region is already at them; elsewhere the amounts of agent, injectate and demand in each
+        voxel are kept (what reached it this step arrived at its old volume)."""
+        ratio = self.cap / capacity
+        box = self.wetted  # agent and injectate are nowhere else
+        if box is not None:
+            keep = self._inside[box] == 0
+            for field in (self.c[box], self.injectate[box]):
+                field[keep] *= ratio[box][keep]
+        self.theta *= ratio
+        self.theta0 *= ratio
+        self.washout *= ratio
+        self.cap = capacity.copy()
+        self._cap_pad[1:-1, 1:-1, 1:-1] = capacity / self.grid.voxel_volume
+        self._capacity = None
 
     def _outside(self, dt: float, out: np.ndarray) -> float:
         """Move the agent and injectate outside the swept region one explicit upwind step;

@@ -219,6 +219,20 @@ def _agent_text(agent: Mapping[str, Any]) -> str:
     return f"{name} ({status})" if status else name
 
 
+def _depot(inj: dict[str, Any]) -> str:
+    """The fluid a storing tissue held beyond its own, and when its flow stopped."""
+    peak = inj.get("peak_stored_volume_ml")
+    if not peak:
+        return "none (the tissue stores no fluid: steady flow)"
+    relaxed = inj.get("depot_relaxed_s")
+    end = (
+        f"its flow stopped {relaxed / 60:.0f} min into the session"
+        if relaxed is not None
+        else "it was still relaxing at the end"
+    )
+    return f"{_with_unit(peak, 'mL')} at most; {end}"
+
+
 def _active_hypotheses(hypotheses: Mapping[str, Any]) -> str:
     """The active hypotheses as ``"H8 (claim: parameter value)"``, separated by semicolons, or
     ``"none"``."""
@@ -261,7 +275,8 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     pressure = _with_unit(peak, "kPa")
     if not _is_missing(critical):
         pressure += f" (critical {_with_unit(critical, 'kPa')}"
-        reached = not _is_missing(peak) and float(peak) >= float(critical) * (1.0 - 1e-6)
+        leaked = inj.get("leaked_volume_ml")
+        reached = not _is_missing(leaked) and float(leaked) > 0.0
         pressure += ": reached, injectate flowed back along the track)" if reached else ")"
     balance = (
         f"in tissue {_fmt(inj.get('retained_mmol'))}, consumed {_fmt(inj.get('consumed_mmol'))}, "
@@ -303,6 +318,7 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Where the agent went", balance),
         ("Systemic dose", systemic),
         ("Peak needle-tip pressure", pressure),
+        ("Depot (fluid the tissue stored)", _depot(inj)),
         ("Active hypotheses", _active_hypotheses(s.get("hypotheses") or {})),
         _solver_row(solver),
     ]

@@ -19,6 +19,7 @@ __all__ = [
     "hydraulic_permeability",
     "perfusion_coefficient",
     "perfusion_rate",
+    "specific_storage",
     "thermal_conductivity",
     "volumetric_heat_capacity",
 ]
@@ -85,6 +86,16 @@ def extracellular_fraction(tissue: TissueModel, anatomy: Anatomy, state: TissueS
     phi = _per_material(tissue, anatomy, "extracellular_fraction")
     open_ = np.clip(state.debris + np.clip(1.0 - state.occupied(), 0.0, None), 0.0, 1.0)
     return (phi + (1.0 - phi) * open_).astype(np.float32)
+
+
+def specific_storage(tissue: TissueModel, anatomy: Anatomy, state: TissueState) -> np.ndarray:
+    """Fluid the tissue stores per volume and pressure (1/Pa, float64): each material's
+    ``1/M`` (:attr:`~tissuefate.tissue.presets.Material.specific_storage`); none in large
+    vessels, which take no Darcy flow. The state does not enter yet: no sourced stiffness of
+    dead tissue or scar was found."""
+    del state
+    s = _per_material(tissue, anatomy, "specific_storage")
+    return np.where(anatomy.vessel, 0.0, s)
 
 
 def agent_demand(

@@ -59,6 +59,8 @@ MATERIAL_SCHEMA: dict[str, tuple[str, bool]] = {
     "extracellular_fraction": ("dimensionless", True),
     "volume_doubling_time": ("[time]", False),
     "collagen_fraction": ("dimensionless", False),
+    "shear_modulus": ("[mass]/[length]/[time]**2", False),
+    "drained_poisson_ratio": ("dimensionless", False),
 }
 BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "blood_density": ("[mass]/[length]**3", True),
@@ -152,7 +154,21 @@ class Material:
     # 1, collagen of the untreated tissue (fraction of voxel capacity); None: none. It is what a
     # tumour capsule of this material holds at the start (``TissueState.initial``).
     collagen_fraction: float | None = None
+    # Pa and 1, the drained (long-time) shear modulus and Poisson's ratio of the tissue's solid;
+    # None: the tissue stores no fluid under pressure (steady Darcy flow)
+    shear_modulus: float | None = None
+    drained_poisson_ratio: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def specific_storage(self) -> float:
+        """Fluid stored per tissue volume per pressure, 1/Pa: ``1/M``, ``M = 2G(1 − ν)/(1 − 2ν)``
+        the drained constrained modulus (Biot, incompressible constituents); 0 without
+        ``shear_modulus`` and ``drained_poisson_ratio``."""
+        g, nu = self.shear_modulus, self.drained_poisson_ratio
+        if g is None or nu is None:
+            return 0.0
+        return (1.0 - 2.0 * nu) / (2.0 * g * (1.0 - nu))
 
     @property
     def volumetric_heat_capacity(self) -> float:
@@ -450,6 +466,12 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
         if not m.hydraulic_permeability >= 0:
             raise ScenarioError(
                 "must not be negative", source=source, key=key(m, "hydraulic_permeability")
+            )
+        if m.shear_modulus is not None and not m.shear_modulus > 0:
+            raise ScenarioError("must be positive", source=source, key=key(m, "shear_modulus"))
+        if m.drained_poisson_ratio is not None and not 0 <= m.drained_poisson_ratio < 0.5:
+            raise ScenarioError(
+                "must lie in [0, 0.5)", source=source, key=key(m, "drained_poisson_ratio")
             )
         if m.collagen_fraction is not None and not 0 <= m.collagen_fraction <= 1:
             raise ScenarioError(
