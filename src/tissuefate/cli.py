@@ -382,7 +382,7 @@ def validate(
         bool,
         typer.Option(
             help="Only the exact solutions, conservation laws and consistency checks (about "
-            "25 s); the rows against published data need the full run (about 15 minutes)."
+            "30 s); the rows against published data need the full run (about 15 minutes)."
         ),
     ] = False,
     only: Annotated[

@@ -347,3 +347,22 @@ def test_with_storage_a_small_infusion_leaks_a_smaller_share():
         inj = s["injection"]
         shares.append(inj["leaked_volume_ml"] / inj["injected_volume_ml"])
     assert shares[0] < 0.75 * shares[1], shares
+
+
+def test_the_summary_says_how_much_of_the_liquid_reached_viable_tumour():
+    # one site at the centre of a 7 mm tumour (1.44 mL), another 12 mm out in the liver
+    sites = [("0.3 mm", "0.2 mm", "0.1 mm"), ("12.3 mm", "0.2 mm", "0.1 mm")]
+    _, s = _run(_scenario("ethanol", volume="0.3 mL", observe="1 min", sites=sites))
+    inj = s["injection"]
+    on_target = inj["distribution_in_viable_tumor_ml"]
+    assert 0 < on_target < inj["distribution_volume_ml"]
+    assert inj["distribution_on_target_fraction"] == pytest.approx(
+        on_target / inj["distribution_volume_ml"]
+    )
+    assert 0.3 < inj["distribution_on_target_fraction"] < 0.7  # about half: one site of two
+    tumour_ml = 4 / 3 * np.pi * 0.7**3
+    assert inj["viable_tumor_reached_fraction"] == pytest.approx(on_target / tumour_ml, rel=0.05)
+    # without a tumour there is nothing to reach
+    _, s = _run(_scenario("ethanol", tumor=False, volume="0.1 mL", observe="1 min"))
+    assert s["injection"]["viable_tumor_reached_fraction"] is None
+    assert s["injection"]["distribution_in_viable_tumor_ml"] == 0.0

@@ -261,6 +261,8 @@ def test_report_of_a_calibrated_agent(ethanol):
     peak = inj["peak_tip_pressure_kpa"]
     assert f"Peak needle-tip pressure</th><td>{peak:.3g} kPa (critical 40.0 kPa" in html
     assert f"Depot (fluid the tissue stored)</th><td>{inj['peak_stored_volume_ml']:.3g} mL" in html
+    assert "Liquid on viable tumour</th><td>" in html
+    assert f"{inj['viable_tumor_reached_fraction']:.0%} of the viable tumour reached" in html
     # thermal-only rows are left out; the figures get the injection captions
     assert "Peak temperature</th>" not in html
     assert "Lowest temperature</th>" not in html

@@ -613,6 +613,7 @@ def run_injection_session(
         "injected_volume_ml": volume_ml,
         "leaked_volume_ml": sum(site.leaked for site in run.sites) * 1e6,
         "distribution_volume_ml": float(np.count_nonzero(run.peak_injectate >= DISTRIBUTED)) * ml,
+        **_on_target(run, ml),
         "kill_volume_ml": kill_ml,
         "kill_to_injected_ratio": kill_ml / volume_ml,
         "peak_tip_pressure_kpa": max(site.peak_pressure for site in run.sites) * 1e-3,
@@ -659,6 +660,22 @@ def run_injection_session(
         focus=(np.asarray(first.tip_m, float), np.asarray(first.direction, float)),
         extra=extra,
     )
+
+
+def _on_target(run: _Injection, ml: float) -> dict[str, float | None]:
+    """How much of the liquid reached viable tumour: the viable tumour (at the session start)
+    in the distribution volume (mL), its share of the distribution volume, and the share of the
+    viable tumour it reached (None without viable tumour)."""
+    reached = run.peak_injectate >= DISTRIBUTED
+    tumor = np.clip(run.damage.initial("tumor").astype(np.float64), 0.0, 1.0)
+    on_target = float(tumor[reached].sum()) * ml
+    distributed = float(np.count_nonzero(reached)) * ml
+    viable = float(tumor.sum()) * ml
+    return {
+        "distribution_in_viable_tumor_ml": on_target,
+        "distribution_on_target_fraction": on_target / distributed if distributed > 0 else None,
+        "viable_tumor_reached_fraction": on_target / viable if viable > 0 else None,
+    }
 
 
 def _by_hour(rows: pd.DataFrame, column: str) -> dict[str, float]:

@@ -219,6 +219,18 @@ def _agent_text(agent: Mapping[str, Any]) -> str:
     return f"{name} ({status})" if status else name
 
 
+def _on_target(inj: dict[str, Any]) -> str:
+    """How much of the distribution volume was viable tumour, and how much of it was reached."""
+    share = inj.get("distribution_on_target_fraction")
+    reached = inj.get("viable_tumor_reached_fraction")
+    if share is None or reached is None:
+        return "no viable tumour"
+    return (
+        f"{_with_unit(inj.get('distribution_in_viable_tumor_ml'), 'mL')} of viable tumour in "
+        f"the distribution volume ({share:.0%} of it); {reached:.0%} of the viable tumour reached"
+    )
+
+
 def _depot(inj: dict[str, Any]) -> str:
     """The fluid a storing tissue held beyond its own, and when its flow stopped."""
     peak = inj.get("peak_stored_volume_ml")
@@ -306,6 +318,7 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
             "Distribution volume (agent reached)",
             _with_unit(inj.get("distribution_volume_ml"), "mL"),
         ),
+        ("Liquid on viable tumour", _on_target(inj)),
         ("Kill volume (damage Ω ≥ 1)", _with_unit(inj.get("kill_volume_ml"), "mL")),
         ("Kill volume / injected volume", _fmt(inj.get("kill_to_injected_ratio"))),
         *_zone_rows(s),
