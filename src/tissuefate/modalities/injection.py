@@ -183,16 +183,13 @@ class _Injection:
         self.phi = phi
         tissue_voxels = ~anatomy.vessel
         demand = agent_demand(agent.demand_normal, agent.demand_tumor, anatomy, state)
-        # λ = washout_factor · ω_eff · V / (fluid volume): blood carries agent away in proportion
-        # to its flow and the concentration, so per amount the rate falls as a voxel swells
-        self._washout_per_perfusion = agent.washout_factor / phi
         self.transport = AgentTransport(
             grid,
             phi,
             np.where(tissue_voxels, agent.diffusivity, 0.0),
             np.where(tissue_voxels, agent.reaction_rate_constant, 0.0),
             demand,
-            self._washout_per_perfusion * perfusion_rate(tissue, anatomy, state),
+            self._washout(perfusion_rate(tissue, anatomy, state), phi),
             impl=ctx.impl,  # type: ignore[arg-type]
         )
         self.damage = AgentDamage(agent, state, ctx.impl)
@@ -223,12 +220,19 @@ class _Injection:
         self._cap0 = self.transport.cap.copy()  # m³ of fluid per voxel at rest
         self._darcy: DarcySolver | None = None
         self._darcy_steps = 0
+        # the injectate's viscosity differs enough from the tissue fluid's to re-solve the flow
+        self._contrast = abs(agent.viscosity / self.mu_fluid - 1.0) > VISCOSITY_CONTRAST
         self._infused = 0.0  # m³ that entered the tissue so far
         self._segment_infused = 0.0  # m³ of it since the active sites last changed
         self._darcy_sites: list[int] = []
         self._relaxing = False
         self.peak_stored = 0.0  # m³
         self.relaxed_at: float | None = None  # s, when a depot's flow stopped
+
+    def _washout(self, perfusion: np.ndarray, fluid_fraction: np.ndarray) -> np.ndarray:
+        """λ (1/s) = ``washout_factor`` · ω_eff / φ: blood carries agent away in proportion to
+        its flow and the concentration, so per amount the rate falls as a voxel swells."""
+        return self.agent.washout_factor * perfusion / fluid_fraction
 
     def _sites(self) -> list[_Site]:
         s = self.session
@@ -333,14 +337,15 @@ class _Injection:
         change of fluid volumes are fed to the transport in ``parts`` equal steps
         (:meth:`_feed`), the first of them now."""
         tick = time.perf_counter()
-        if self._darcy is None or self._rebuild(active):
+        sites = [id(site) for site in active]
+        if self._darcy is None or self._rebuild(sites):
             previous = None if self._darcy is None else self._darcy.pressure
             self._darcy = self._solver(active)
             if previous is not None:
                 self._darcy.pressure = previous
-            if [id(site) for site in active] != self._darcy_sites:
+            if sites != self._darcy_sites:
                 self._segment_infused = 0.0
-            self._darcy_sites = [id(site) for site in active]
+            self._darcy_sites = sites
             self._darcy_steps = 0
         darcy = self._darcy
         self._darcy_steps += 1
@@ -352,9 +357,9 @@ class _Injection:
         conc = self.agent.injectate_concentration
         fluid = darcy.source([(site.tip, q) for site, q in zip(active, rates, strict=True)])
         start = self.transport.cap
-        change = self._cap0 + self.storage * self.ctx.grid.voxel_volume * pressure - start
-        stored = darcy.stored_volume(pressure)
-        self.peak_stored = max(self.peak_stored, stored)
+        stored = self.storage * self.ctx.grid.voxel_volume * pressure  # m³ per voxel
+        change = self._cap0 + stored - start
+        self.peak_stored = max(self.peak_stored, float(stored.sum()))
         # sweep where this segment's liquid can be, REACH times over (beyond, slower flow moves
         # the earlier sites' clouds by the explicit step)
         reach = REACH * max(self._segment_infused, self.ctx.grid.voxel_volume)
@@ -363,8 +368,7 @@ class _Injection:
             darcy.face_fluxes(pressure), pressure, fluid, conc, reach,
             capacity=start + change / parts,
         )  # fmt: skip
-        depot = self.transport.injectate >= DISTRIBUTED
-        held = float((change + start - self._cap0)[depot].sum())
+        held = float(stored[self.transport.injectate >= DISTRIBUTED].sum())
         if not active and held < RELAXED * self._infused:
             self._relaxing = False  # this pressure step is the last that moves the depot
         self.solve_wall += time.perf_counter() - tick
@@ -376,18 +380,17 @@ class _Injection:
         self._parts = (start, change, parts, done + 1)
         self.transport.set_capacity(start + change * ((done + 1) / parts))
 
-    def _rebuild(self, active: list[_Site]) -> bool:
-        """Whether the solver must be rebuilt: other sites, or the viscosity has moved on."""
-        if [id(site) for site in active] != self._darcy_sites:
-            return bool(active)  # a relaxing depot keeps the last solver
-        contrast = abs(self.agent.viscosity / self.mu_fluid - 1.0) > VISCOSITY_CONTRAST
-        return contrast and self._darcy_steps >= REBUILD_STEPS
+    def _rebuild(self, sites: list[int]) -> bool:
+        """Whether the solver must be rebuilt for the active ``sites`` (their ids): other sites,
+        or the viscosity has moved on."""
+        if sites != self._darcy_sites:
+            return bool(sites)  # a relaxing depot keeps the last solver
+        return self._contrast and self._darcy_steps >= REBUILD_STEPS
 
     # ------------------------------------------------------------------ loop
     def run(self) -> float:
         """Run the infusions and the observation; returns the simulated time (s)."""
         edges = sorted({0.0} | {x for site in self.sites for x in (site.start, site.end)})
-        contrast = abs(self.agent.viscosity / self.mu_fluid - 1.0) > VISCOSITY_CONTRAST
         t = 0.0
         self._record(t, "infusion")
         for a, b in itertools.pairwise(edges):
@@ -397,7 +400,7 @@ class _Injection:
             if self.transient:
                 t = self._advance(t, b, FLOW_DT, RECORD_FLOW, "infusion", active)
                 continue
-            updates = FLOW_UPDATES if contrast else 1
+            updates = FLOW_UPDATES if self._contrast else 1
             for u in range(updates):
                 self._solve_flow(active, sum(s.rate for s in active) * (b - a) / updates)
                 t = self._advance(
@@ -492,7 +495,7 @@ class _Injection:
         # perfusion lost to the agent slows its washout
         ctx = self.ctx
         omega = perfusion_rate(ctx.tissue, ctx.anatomy, state, blk)
-        tr.washout[blk] = self.agent.washout_factor * omega * (ctx.grid.voxel_volume / tr.cap[blk])
+        tr.washout[blk] = self._washout(omega, tr.cap[blk] / ctx.grid.voxel_volume)
 
     # ------------------------------------------------------------------ outputs
     def _record(self, t: float, phase: str) -> None:
@@ -599,6 +602,7 @@ def run_injection_session(
         ],
     }
     accounted = tr.amount() + led.consumed + led.washed_out + led.out_of_box + leaked
+    reached = run.peak_injectate >= DISTRIBUTED  # the distribution volume
     injection = {
         "injected_mmol": injected * 1e3,
         "retained_mmol": tr.amount() * 1e3,
@@ -612,8 +616,8 @@ def run_injection_session(
         "balance_residual_rel": (injected - accounted) / injected if injected > 0 else 0.0,
         "injected_volume_ml": volume_ml,
         "leaked_volume_ml": sum(site.leaked for site in run.sites) * 1e6,
-        "distribution_volume_ml": float(np.count_nonzero(run.peak_injectate >= DISTRIBUTED)) * ml,
-        **_on_target(run, ml),
+        "distribution_volume_ml": float(np.count_nonzero(reached)) * ml,
+        **_on_target(run, reached, ml),
         "kill_volume_ml": kill_ml,
         "kill_to_injected_ratio": kill_ml / volume_ml,
         "peak_tip_pressure_kpa": max(site.peak_pressure for site in run.sites) * 1e-3,
@@ -662,11 +666,10 @@ def run_injection_session(
     )
 
 
-def _on_target(run: _Injection, ml: float) -> dict[str, float | None]:
+def _on_target(run: _Injection, reached: np.ndarray, ml: float) -> dict[str, float | None]:
     """How much of the liquid reached viable tumour: the viable tumour (at the session start)
-    in the distribution volume (mL), its share of the distribution volume, and the share of the
-    viable tumour it reached (None without viable tumour)."""
-    reached = run.peak_injectate >= DISTRIBUTED
+    in the distribution volume ``reached`` (mL), its share of the distribution volume, and the
+    share of the viable tumour it reached (None without viable tumour)."""
     tumor = np.clip(run.damage.initial("tumor").astype(np.float64), 0.0, 1.0)
     on_target = float(tumor[reached].sum()) * ml
     distributed = float(np.count_nonzero(reached)) * ml

@@ -257,13 +257,22 @@ class DarcySolver:
         free = self.fixed == 0
         return float((self.storage * p)[free].sum()) * self.grid.voxel_volume
 
-    def outflow(self, pressure: np.ndarray | None = None) -> float:
-        """Volume flux (m³/s) out through the faces of the box at ``pressure`` (Pa; default the
-        current one)."""
+    def outflow(
+        self,
+        pressure: np.ndarray | None = None,
+        block: tuple[slice, slice, slice] | None = None,
+    ) -> float:
+        """Volume flux (m³/s) out through the faces of ``block`` (default the whole box, whose
+        faces are the grid's) at ``pressure`` (Pa; default the current one)."""
         f0, f1, f2 = self.face_fluxes(self.pressure if pressure is None else pressure)
+        (a0, b0), (a1, b1), (a2, b2) = (
+            s.indices(n)[:2]
+            for s, n in zip(block or (slice(None),) * 3, self.grid.shape, strict=True)
+        )
+        s0, s1, s2 = slice(a0, b0), slice(a1, b1), slice(a2, b2)
         return float(
-            f0[-1].sum() - f0[0].sum() + f1[:, -1].sum() - f1[:, 0].sum()
-            + f2[:, :, -1].sum() - f2[:, :, 0].sum()
+            f0[b0, s1, s2].sum() - f0[a0, s1, s2].sum() + f1[s0, b1, s2].sum()
+            - f1[s0, a1, s2].sum() + f2[s0, s1, b2].sum() - f2[s0, s1, a2].sum()
         )  # fmt: skip
 
     def face_fluxes(self, pressure: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
