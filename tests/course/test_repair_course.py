@@ -71,14 +71,18 @@ def test_a_session_into_scar_differs_from_one_into_naive_tissue_through_the_coef
     zone_scar = int((scar.fields["thermal_dose"] >= 1.0).sum())
     assert zone_scar > 1.02 * zone_naive  # measured: 10980 vs 10548 voxels (+4 %)
     # injection: scar resists the liquid (permeability x 0.01^0.9), so at the critical pressure
-    # most of it leaks (measured: 0.296 of 0.3 mL vs 0.067 mL), and scar has no vessels to wash
-    # the ethanol out
+    # most of it flows back along the needle track, which the scar's low permeability keeps open
+    # far beyond the scar and out of the grid (measured: 0.295 of 0.3 mL back, 78 mm, 0.238 mL
+    # escaped, vs 0.077 mL back over 0.74 mm and none escaped); scar has no vessels, and the
+    # ethanol washed out is what the track carried into the perfused liver beyond it
     inj_naive, _, _ = _session(INJECTION, scarred=False)
     inj_scar, _, _ = _session(INJECTION, scarred=True)
     a, b = inj_naive.extra["injection"], inj_scar.extra["injection"]
-    assert b["leaked_volume_ml"] > 3 * a["leaked_volume_ml"]
+    assert b["backflow_volume_ml"] > 3 * a["backflow_volume_ml"]
+    assert b["peak_backflow_length_mm"] > 10.0 > a["peak_backflow_length_mm"]
+    assert b["leaked_volume_ml"] > 0.5 * b["backflow_volume_ml"] and a["leaked_volume_ml"] == 0
     assert b["distribution_volume_ml"] < 0.5 * a["distribution_volume_ml"]
-    assert b["washed_out_mmol"] < 1e-3 * a["washed_out_mmol"]
+    assert b["washed_out_mmol"] < 0.2 * a["washed_out_mmol"]
 
 
 FOLLOWUP = """

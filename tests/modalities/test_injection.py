@@ -29,10 +29,12 @@ from tissuefate.tissue.state import TissueState
 
 
 def _scenario(agent: str, *, volume="0.5 mL", rate="10 mL/h", observe="30 min", tumor=True,
-              extra="", size="32 mm", spacing="1 mm", sites=None) -> str:  # fmt: skip
+              extra="", size="32 mm", spacing="1 mm", sites=None, depth=None,
+              vessels="") -> str:  # fmt: skip
     sites = sites or [("0.3 mm", "0.2 mm", "0.1 mm")]
+    deep = f", depth: {depth}" if depth else ""
     site_text = "".join(
-        f"\n          - {{tip: [{x}, {y}, {z}], direction: [0, 0, -1], volume: {volume}}}"
+        f"\n          - {{tip: [{x}, {y}, {z}], direction: [0, 0, -1], volume: {volume}{deep}}}"
         for x, y, z in sites
     )
     anatomy = (
@@ -41,6 +43,8 @@ def _scenario(agent: str, *, volume="0.5 mL", rate="10 mL/h", observe="30 min", 
         if tumor
         else ""
     )
+    if vessels:
+        anatomy = (anatomy or "anatomy:\n") + f"  vessels: [{vessels}]\n"
     return f"""
 name: injection-test
 grid: {{size: [{size}, {size}, {size}], spacing: {spacing}}}
@@ -134,8 +138,10 @@ def test_ethanol_kills_nothing_in_hours_once_diluted_ten_fold():
 
 @pytest.fixture(scope="module")
 def leaky_clo2():
-    # fast infusion (leaks), reaction, washout: every ledger term is non-zero
-    return _run(_scenario("chlorine_dioxide_literature", rate="40 mL/h", observe="10 min"))
+    # fast infusion (the track opens 8 mm back and the needle is 4 mm deep in the organ, so
+    # some escapes), reaction, washout: every ledger term is non-zero
+    return _run(_scenario("chlorine_dioxide_literature", rate="40 mL/h", observe="10 min",
+                          depth="4 mm"))  # fmt: skip
 
 
 def test_mass_balance_to_1e6_with_leak_reaction_and_washout(leaky_clo2):
@@ -166,23 +172,63 @@ def test_ethanol_mass_balance_and_washout(tmp_path):
     np.testing.assert_allclose(parts, ts["injected_mmol"], rtol=1e-6, atol=1e-12)
 
 
-def test_leak_above_the_critical_pressure_only(leaky_clo2):
-    _, fast = leaky_clo2
+def test_the_track_opens_above_the_critical_pressure_only(leaky_clo2):
+    result, fast = leaky_clo2
     fast_inj = fast["injection"]
-    # held at the critical pressure, re-solved when a step ends LEAK_TOLERANCE above it
+    # held at the critical pressure, re-solved when a step ends LEAK_TOLERANCE off it
     assert fast_inj["peak_tip_pressure_kpa"] == pytest.approx(
         fast_inj["critical_pressure_kpa"], rel=LEAK_TOLERANCE
     )
-    assert 0 < fast_inj["leaked_volume_ml"] < 0.5
+    # most of the 40 mL/h goes back along the track (measured 0.42 of 0.5 mL, 8 mm); what is
+    # still in the gap 4 mm back, where the needle enters the organ, escapes
+    assert 0.2 < fast_inj["backflow_volume_ml"] < 0.5
+    assert fast_inj["peak_backflow_length_mm"] > 4.0
+    assert 0 < fast_inj["leaked_volume_ml"] < fast_inj["backflow_volume_ml"]
+    site = fast["delivered"]["sites"][0]
+    assert site["backflow_ml"] == pytest.approx(fast_inj["backflow_volume_ml"])
+    assert site["depth_mm"] == pytest.approx(4.0)
+    ts = result.session_timeseries
+    assert 0.5 * fast_inj["peak_backflow_length_mm"] < ts["track_length_mm"].max()
+    assert ts["track_length_mm"].max() <= fast_inj["peak_backflow_length_mm"] + 1e-9
     _, slow = _run(_scenario("chlorine_dioxide_literature", rate="1 mL/h", volume="0.05 mL",
-                             observe="1 min"))  # fmt: skip
+                             observe="1 min", depth="4 mm"))  # fmt: skip
     slow_inj = slow["injection"]
     assert slow_inj["leaked_volume_ml"] == 0.0
+    assert slow_inj["backflow_volume_ml"] == 0.0
     assert slow_inj["peak_tip_pressure_kpa"] < slow_inj["critical_pressure_kpa"]
-    # half of a leak goes into vessels (liver preset), the rest along the track
+    # half of what escapes the organ goes into vessels (liver preset), the rest is lost
     assert fast_inj["leaked_into_vessels_mmol"] == pytest.approx(
         fast_inj["leaked_along_track_mmol"], rel=1e-9
     )
+
+
+def test_the_track_carries_the_agent_back_along_the_needle(leaky_clo2):
+    # the needle enters along -z, so its shaft runs from the tip towards +z: 7 mm above the tip
+    # more of the tissue fluid was injectate than 7 mm below (measured 0.89 vs 0.39), and the
+    # injectate's centre lies above the tip (measured 1.06 mm)
+    result, _ = leaky_clo2
+    seen = result.fields["injectate_peak_fraction"].isel(session=0).values
+    centre = tuple(n // 2 for n in seen.shape)  # the voxel of the tip (0.3, 0.2, 0.1 mm)
+    above = seen[centre[0], centre[1], centre[2] + 7]
+    below = seen[centre[0], centre[1], centre[2] - 7]
+    assert above > below + 0.3, (above, below)
+    profile = seen.sum(axis=(0, 1), dtype=np.float64)
+    shift = float((profile * np.arange(len(profile))).sum() / profile.sum()) - centre[2]
+    assert shift > 0.5
+
+
+def test_a_track_that_meets_a_large_vessel_empties_into_it():
+    # a 1 mm vessel crossing 3 mm above the tip: the gap's flow that reaches it enters it
+    vessel = (
+        "{name: v, start: [-16 mm, 0.2 mm, 3.1 mm], end: [16 mm, 0.2 mm, 3.1 mm], radius: 1 mm}"
+    )
+    _, s = _run(_scenario("chlorine_dioxide_literature", rate="40 mL/h", observe="1 min",
+                          tumor=False, vessels=vessel))  # fmt: skip
+    inj = s["injection"]
+    assert inj["leaked_volume_ml"] > 0
+    assert inj["leaked_along_track_mmol"] == 0.0  # all of it into the vessel
+    assert inj["leaked_into_vessels_mmol"] > 0
+    assert abs(inj["balance_residual_rel"]) < 1e-9
 
 
 def test_the_two_chlorine_dioxide_presets_differ_and_say_they_are_unvalidated():
@@ -335,17 +381,23 @@ def test_a_storing_tissue_holds_the_infused_liquid_in_a_depot_that_relaxes():
     ts = result.session_timeseries
     stored = ts["stored_volume_ml"].to_numpy()
     assert stored.max() == pytest.approx(inj["peak_stored_volume_ml"], rel=0.05)
-    assert stored[-1] < 0.7 * stored.max()  # relaxing: fluid leaves for the far tissue
+    # relaxing: fluid leaves for the far tissue until no agent is left for the flow to move
+    # (measured: 0.498 mL at the end of the infusion, 0.357 mL when the flow stopped at 780 s)
+    after = ts.loc[ts["phase"] == "observation", "stored_volume_ml"].to_numpy()
+    moving = after[: int(np.argmax(after == after[-1])) + 1]
+    assert np.all(np.diff(moving) < 0)
+    assert stored[-1] < 0.8 * stored.max()
     assert abs(inj["balance_residual_rel"]) < 1e-9  # the agent's ledger still closes
 
 
-def test_with_storage_a_small_infusion_leaks_a_smaller_share():
-    # the tip pressure builds as the far field fills: 50 uL leak less than 0.5 mL, in share
+def test_with_storage_a_small_infusion_sends_a_smaller_share_back_the_track():
+    # the tip pressure builds as the far field fills: of 50 uL less flows back along the track
+    # than of 0.5 mL, in share (PMC7295656: many small infusions leak less)
     shares = []
     for volume in ("0.05 mL", "0.5 mL"):
         _, s = _run(_scenario("ethanol", tumor=False, volume=volume, observe="1 min"))
         inj = s["injection"]
-        shares.append(inj["leaked_volume_ml"] / inj["injected_volume_ml"])
+        shares.append(inj["backflow_volume_ml"] / inj["injected_volume_ml"])
     assert shares[0] < 0.75 * shares[1], shares
 
 

@@ -256,8 +256,9 @@ def test_report_of_a_calibrated_agent(ethanol):
     assert f"Kill volume (damage Ω ≥ 1)</th><td>{inj['kill_volume_ml']:.3g} mL" in html
     assert "Kill volume / injected volume</th><td>" in html
     assert "Tumour kill fraction</th><td>" in html
-    assert "Leaked volume (backflow along the track)</th><td>" in html
-    assert f"{dose['amount_mmol']:.3g} mmol ({dose['mass_mg']:.0f} mg)" in html
+    assert "Leaked volume (out of the organ or into vessels)</th><td>" in html
+    assert "Backflow along the needle track</th><td>" in html
+    assert f"{dose['amount_mmol']:#.3g} mmol ({dose['mass_mg']:.0f} mg)" in html
     peak = inj["peak_tip_pressure_kpa"]
     assert f"Peak needle-tip pressure</th><td>{peak:.3g} kPa (critical 40.0 kPa" in html
     assert f"Depot (fluid the tissue stored)</th><td>{inj['peak_stored_volume_ml']:.3g} mL" in html

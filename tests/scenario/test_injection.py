@@ -205,6 +205,7 @@ def test_dump_writes_the_values_as_written_and_the_defaults() -> None:
                 "direction": [1.0, 0.0, 0.0],
                 "volume": "1 mL",
                 "rate": None,
+                "depth": None,
             }
         ],
         "rate": "10 mL/h",
@@ -253,7 +254,8 @@ def _set(**values: Any) -> Any:
             "11 mL/min is faster than any needle injection (at most 10 mL/min)",
         ),
         (_site(0, rate="0 mL/min"), f"{S0}.sites[0].rate", "must be greater than zero"),
-        (_site(0, depth="5 mm"), f"{S0}.sites[0].depth", "unknown key"),
+        (_site(0, depth="0 mm"), f"{S0}.sites[0].depth", "must be greater than zero"),
+        (_site(0, gauge="22"), f"{S0}.sites[0].gauge", "unknown key"),
         (_site(0, volum="1 mL"), f"{S0}.sites[0].volum", "did you mean 'volume'?"),
         (_set(volume="1 mL"), f"{S0}.volume", "unknown key"),
         (

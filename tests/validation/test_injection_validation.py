@@ -10,9 +10,10 @@ from tissuefate.validation.cases import injection_exact, injection_presets
 def test_injection_exact_rows_pass():
     rows = injection_exact(quick=False)
     # the poroelastic point source at three times (pressure, flux) and its fluid balance, the
-    # tip pressure, the titration front and its ledger
-    assert len(rows) == 10
+    # track's backflow length three ways, the tip pressure, the titration front and its ledger
+    assert len(rows) == 13
     assert sum(r.case.startswith("poroelastic infusion") for r in rows) == 7
+    assert sum(r.case.startswith("needle-track backflow") for r in rows) == 3
     for row in rows:
         assert row.ok, row
 

@@ -21,10 +21,18 @@ The pressure at the needle tip is the grid pressure there plus the part the grid
 ``Qμ/K·(1/(4π r_needle) − G_self/h)``, where ``G_self`` is the grid's own pressure at a point
 source spread over its 8 nearest voxels (:func:`grid_self_potential`).
 
-Above the tissue's critical infusion pressure the tissue cracks (PMC7295656):
-it takes only the flow that keeps the tip at the critical pressure and the rest leaks, a share
-``leak_vessel_fraction`` into vessels (systemic) and the rest back along the needle track (lost).
-Washed-out agent also reaches the circulation, so ``systemic = washed out + leaked into vessels``.
+Above the tissue's critical infusion pressure the tissue parts from the needle (the cracks of
+PMC7295656): the tip takes only the flow that keeps it at that pressure and the rest flows back
+along the needle track, in the gap it opens between shaft and tissue
+(:class:`~tissuefate.physics.track.Track`, the lubrication-elastic model of Morrison et al. 1999
+with the critical pressure as the track's closure stress; the tissue's shear modulus at the tip
+sets the gap, the grid's pressure along the track the leak through its wall). The track's fluid
+enters the tissue along its length (as sources every half voxel, carrying the agent there).
+What is still in the gap where the track leaves the organ (a site's ``depth``) or the grid
+escapes, a share ``leak_vessel_fraction`` into vessels (systemic) and the rest out of the organ
+(lost); where the track meets a large vessel first, all of it enters the vessel. A tissue without
+a shear modulus has no elastic track: all the backflow escapes at once. Washed-out agent also
+reaches the circulation, so ``systemic = washed out + leaked into vessels``.
 
 The session's kill is the agent's own (:mod:`tissuefate.damage.agent`): it grows with
 ``observe`` only while agent is left to kill. The vessels it disrupts and occludes starve cells
@@ -38,15 +46,17 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import ndimage
 
 from ..damage.agent import AgentDamage
 from ..grid.shapes import point_weights
 from ..physics.darcy import DarcySolver
+from ..physics.track import Track, wall_resistance
 from ..physics.transport import AgentTransport
 from ..scenario.models import InjectionSession
 from ..tissue.coefficients import (
@@ -80,6 +90,8 @@ RECORD_OBSERVE = 60.0  # s between rows after the infusions
 FLOW_UPDATES = 4  # pressure solves per infusion segment when the viscosities differ
 VISCOSITY_CONTRAST = 0.3  # relative viscosity difference above which the flow is re-solved
 LEAK_TOLERANCE = 0.02  # relative excess of the critical pressure at which the flow is re-solved
+ATTEMPTS = 6  # solves at most per flow update: the tips' rates, then capped, then secant steps
+# (the track's own sources change the grid's pressure at the tip)
 REBUILD_STEPS = 6  # storing tissue: pressure steps between rebuilds for a changed viscosity
 SOLVE_TOLERANCE = 1e-6
 REACH = 3.0  # the advected region holds this many times the liquid infused until the next solve
@@ -98,8 +110,37 @@ class _Site:
     rate: float  # m³/s
     start: float  # s
     end: float  # s
+    back: np.ndarray  # unit vector from the tip back along the shaft
+    depth: float | None = None  # m of needle in the organ (None: beyond the grid)
     peak_pressure: float = 0.0  # Pa
-    leaked: float = 0.0  # m³ of liquid
+    leaked: float = 0.0  # m³ of liquid that escaped
+    backflow: float = 0.0  # m³ of liquid that flowed back along the track
+    backflow_rate: float = 0.0  # m³/s now
+    escape_rate: float = 0.0  # m³/s now, of it out of the organ or into a vessel
+    escape_into_vessel: bool = False
+    track_length: float = 0.0  # m now
+    peak_track_length: float = 0.0  # m
+    track_sources: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    elastic: bool = False  # the tissue at the tip has a shear modulus: the track is modelled
+
+
+def _next_rate(
+    site: _Site, tried: list[tuple[float, float]], critical: float, grid: float, near: float
+) -> float:
+    """The tip's next rate (m³/s) towards the ``critical`` pressure (Pa), from the (rate, tip
+    pressure) pairs ``tried``: the secant through the last two; after one, the tip pressure is
+    the grid's (``grid``) plus the near field (``near`` per unit rate), and a track returns the
+    fluid to the tissue around the tip, so the grid's part is taken to stay; without a track
+    the fluid escapes and both parts fall with the rate."""
+    (q, p) = tried[-1]
+    if len(tried) >= 2 and abs(p - tried[-2][1]) > 1e-9 * critical:
+        q0, p0 = tried[-2]
+        guess = q + (critical - p) * (q - q0) / (p - p0)
+    elif site.elastic and near > 0:
+        guess = (critical - grid) / near
+    else:
+        guess = q * critical / p
+    return min(site.rate, max(guess, 0.0))
 
 
 def grid_self_potential(index: np.ndarray, weights: np.ndarray) -> float:
@@ -213,7 +254,8 @@ class _Injection:
         self._tip_pressure = 0.0
         self._rate_in = 0.0
         self._rate_leak = 0.0
-        self._flow_rates: list[float] = []
+        self._rate_back = 0.0
+        self._shear = np.array([m.shear_modulus or np.nan for m in tissue.materials])
         self._taken: dict[int, float] = {}  # share of each site's rate the tissue took last
         self.storage = specific_storage(tissue, anatomy, state)  # 1/Pa
         self.transient = bool(self.storage.max() > 0)
@@ -241,7 +283,17 @@ class _Injection:
             s.sites, s.site_rates_m3_s, s.site_durations_s, strict=True
         ):
             start = t if s.order == "sequential" else 0.0
-            sites.append(_Site(np.asarray(site.tip_m, float), rate, start, start + duration))
+            back = -np.asarray(site.direction, float)
+            sites.append(
+                _Site(
+                    np.asarray(site.tip_m, float),
+                    rate,
+                    start,
+                    start + duration,
+                    back / np.linalg.norm(back),
+                    site.depth_m,
+                )
+            )
             if s.order == "sequential":
                 t += duration
         return sites
@@ -253,10 +305,10 @@ class _Injection:
         tick = time.perf_counter()
         agent = self.agent
         darcy = self._solver(active)
-        pressure, rates = self._pressure(
+        pressure, infusions = self._pressure(
             darcy, active, lambda inf: darcy.solve(inf, SOLVE_TOLERANCE)
         )
-        fluid = darcy.source([(site.tip, q) for site, q in zip(active, rates, strict=True)])
+        fluid = darcy.source(infusions)
         # advect where this infusion's liquid can be, REACH times over
         reach = REACH * volume
         faces = darcy.face_fluxes(pressure)
@@ -284,23 +336,29 @@ class _Injection:
 
     def _pressure(
         self, darcy: DarcySolver, active: list[_Site], solve: Any
-    ) -> tuple[np.ndarray, list[float]]:
-        """Pressure of the ``active`` sites by ``solve(infusions)`` with the leak above the
-        critical pressure: a tip above it takes only the flow that keeps it there (solved
-        again). Sets the rates, tip pressures and leak; returns (pressure, rates)."""
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, float]]]:
+        """Pressure of the ``active`` sites by ``solve(infusions)`` with the track opening above
+        the critical pressure: a tip above it takes only the flow that keeps it there, the rest
+        flows back along the track (:meth:`_track`), and it is solved again. Sets the rates,
+        tip pressures, backflow and escape; returns (pressure, the infusions into the tissue:
+        the tips' and the tracks')."""
         grid, body, agent = self.ctx.grid, self.ctx.tissue.body, self.agent
         k_eff = self._k_eff
         # a storing tissue's tip pressure changes slowly: start from the last step's leak
         rates = [site.rate * self._taken.get(id(site), 1.0) for site in active]
         weights = [point_weights(grid, site.tip) for site in active]
         start = darcy.pressure.copy()
+        for site, q in zip(active, rates, strict=True):
+            self._track(site, site.rate - q, start)
         tips: list[float] = []
-        for attempt in range(2):
+        tried: list[list[tuple[float, float]]] = [[] for _ in active]
+        for attempt in range(ATTEMPTS):
             darcy.pressure = start.copy()
             infusions = [(site.tip, q) for site, q in zip(active, rates, strict=True)]
+            infusions += [src for site in active for src in site.track_sources]
             pressure, _ = solve(infusions)
             self.solves += 1
-            tips = []
+            tips, grids, near = [], [], []
             for (idx, w), q in zip(weights, rates, strict=True):
                 i, j, k = idx.T
                 mobility = float(np.dot(w, k_eff[i, j, k])) / self.mu_fluid
@@ -312,25 +370,108 @@ class _Injection:
                         p_grid, q, mobility, filled, self.needle_radius, grid.spacing, g_self
                     )
                 )
-            over = [p > body.critical_infusion_pressure * (1 + LEAK_TOLERANCE) for p in tips]
-            if attempt == 1 or not any(over):
-                break
-            rates = [
-                min(site.rate, q * body.critical_infusion_pressure / p)
+                grids.append(p_grid)
+                near.append(tip_pressure(0.0, 1.0, mobility, filled, self.needle_radius,
+                                         grid.spacing, g_self))  # fmt: skip
+            critical = body.critical_infusion_pressure
+            # off the critical pressure: above it, or below it with fluid going back the track
+            off = [
+                p > critical * (1 + LEAK_TOLERANCE)
+                or (q < site.rate and p < critical * (1 - LEAK_TOLERANCE))
                 for site, q, p in zip(active, rates, tips, strict=True)
             ]
+            if attempt == ATTEMPTS - 1 or not any(off):
+                break
+            for n, (q, p) in enumerate(zip(rates, tips, strict=True)):
+                tried[n].append((q, p))
+            rates = [
+                _next_rate(site, tried[n], critical, grids[n], near[n])
+                for n, site in enumerate(active)
+            ]
+            for site, q in zip(active, rates, strict=True):
+                self._track(site, site.rate - q, pressure)
         if self.transient:
             for site, q, p in zip(active, rates, tips, strict=True):
                 below = p < body.critical_infusion_pressure * (1 - LEAK_TOLERANCE)
                 # below the critical pressure the tissue takes a little more next step
-                self._taken[id(site)] = min(1.0, q / site.rate * (1.05 if below else 1.0))
+                share = max(q / site.rate, 0.02) * 1.05 if below else q / site.rate
+                self._taken[id(site)] = min(1.0, share)
         for site, p in zip(active, tips, strict=True):
             site.peak_pressure = max(site.peak_pressure, p)
-        self._flow_rates = rates
         self._tip_pressure = max(tips, default=0.0)
-        self._rate_in = sum(rates)
-        self._rate_leak = sum(site.rate for site in active) - self._rate_in
-        return pressure, rates
+        self._rate_leak = sum(site.escape_rate for site in active)
+        self._rate_back = sum(site.backflow_rate for site in active)
+        self._rate_in = sum(site.rate for site in active) - self._rate_leak
+        return pressure, infusions
+
+    def _track(self, site: _Site, backflow: float, pressure: np.ndarray) -> None:
+        """Open ``site``'s track to carry ``backflow`` (m³/s) back from its tip
+        (:class:`~tissuefate.physics.track.Track`), the tissue beyond the gap's wall at the
+        grid's ``pressure`` along it: sets the sources by which the track's fluid enters the
+        tissue (one per half voxel of its length), and what escapes where the track leaves the
+        organ (``depth``), the grid, or meets a large vessel.
+
+        A tissue without a shear modulus has no elastic track: all the backflow escapes."""
+        grid, ctx = self.ctx.grid, self.ctx
+        site.backflow_rate = max(backflow, 0.0)
+        site.track_sources, site.escape_rate, site.track_length = [], 0.0, 0.0
+        site.escape_into_vessel = False
+        h = grid.spacing
+        shape = np.asarray(grid.shape)
+        voxel = tuple(np.clip(np.rint(grid.fractional_index(site.tip)).astype(int), 0, shape - 1))
+        shear = self._shear[ctx.anatomy.material[voxel]]
+        k = float(self.permeability[voxel])
+        site.elastic = bool(shear > 0 and k > 0)
+        if site.backflow_rate <= 0.0:
+            return
+        if not site.elastic:
+            site.escape_rate = site.backflow_rate
+            return
+        # the track inside the grid, sampled every half voxel
+        upper = grid.lower + shape * h
+        with np.errstate(divide="ignore"):
+            ends = np.where(site.back > 0, upper - site.tip, grid.lower - site.tip) / site.back
+        leaves_grid = float(np.min(ends[np.isfinite(ends)]))
+        z = np.arange(int(leaves_grid / (0.5 * h)) + 1) * 0.5 * h
+        frac = grid.fractional_index(site.tip + z[:, None] * site.back[None, :])
+        p_tissue = ndimage.map_coordinates(pressure, frac.T, order=1, mode="nearest")
+        # a vessel among the 8 voxels a source there would be spread over (point_weights)
+        base = np.floor(frac).astype(int)
+        vessel = np.zeros(len(z), bool)
+        for corner in np.ndindex(2, 2, 2):
+            c = np.clip(base + np.asarray(corner), 0, shape - 1)
+            vessel |= ctx.anatomy.vessel[c[:, 0], c[:, 1], c[:, 2]]
+        escapes = [(leaves_grid, False)]
+        if site.depth is not None:
+            escapes.append((site.depth, False))
+        if vessel.any():
+            escapes.append((float(z[vessel][0]), True))
+        escape_at, into_vessel = min(escapes)
+        r_c = self.needle_radius
+        track = Track(
+            ctx.tissue.body.critical_infusion_pressure,
+            float(shear),
+            r_c,
+            self.agent.viscosity,
+            wall_resistance(self.agent.viscosity, k, r_c, r_c + h),
+        )
+        sol = track.solve(site.backflow_rate, lambda x: float(np.interp(x, z, p_tissue, right=0)))
+        site.track_length = sol.length
+        site.peak_track_length = max(site.peak_track_length, sol.length)
+        reach = min(sol.length, escape_at)
+        if sol.length > escape_at:
+            site.escape_rate = sol.flow_at(escape_at)
+            site.escape_into_vessel = into_vessel
+        # what leaks between two points is the drop of the flow in the gap
+        edges = np.linspace(0.0, reach, max(1, math.ceil(reach / (0.5 * h))) + 1)
+        drops = -np.diff(np.interp(edges, sol.z, sol.flow))
+        drops = np.clip(drops, 0.0, None)
+        if drops.sum() > 0:
+            drops *= (site.backflow_rate - site.escape_rate) / drops.sum()
+        mids = 0.5 * (edges[1:] + edges[:-1])
+        site.track_sources = [
+            (site.tip + x * site.back, float(q)) for x, q in zip(mids, drops, strict=True) if q > 0
+        ]
 
     def _flow_step(self, active: list[_Site], dt: float, parts: int = 1) -> None:
         """One backward-Euler pressure step of a storing tissue over ``dt`` s; its flow and the
@@ -349,13 +490,13 @@ class _Injection:
             self._darcy_steps = 0
         darcy = self._darcy
         self._darcy_steps += 1
-        pressure, rates = self._pressure(
+        pressure, infusions = self._pressure(
             darcy, active, lambda inf: darcy.step(inf, dt, SOLVE_TOLERANCE)
         )
         self._infused += self._rate_in * dt
         self._segment_infused += self._rate_in * dt
         conc = self.agent.injectate_concentration
-        fluid = darcy.source([(site.tip, q) for site, q in zip(active, rates, strict=True)])
+        fluid = darcy.source(infusions)
         start = self.transport.cap
         stored = self.storage * self.ctx.grid.voxel_volume * pressure  # m³ per voxel
         change = self._cap0 + stored - start
@@ -409,7 +550,10 @@ class _Injection:
         self._relaxing = self.transient
         if not self.transient:
             self.transport.stop_flow()
-        self._rate_in = self._rate_leak = 0.0
+        self._rate_in = self._rate_leak = self._rate_back = 0.0
+        for site in self.sites:
+            site.backflow_rate = site.escape_rate = site.track_length = 0.0
+            site.track_sources = []
         self._tip_pressure = 0.0
         return self._advance(
             t, t + self.session.observe_s, OBSERVE_DT, RECORD_OBSERVE, "observation", []
@@ -456,12 +600,14 @@ class _Injection:
                 elif flowing:
                     self._feed()
                 self.transport.step(dt)
-                leak_rate = self._rate_leak * self.agent.injectate_concentration  # mol/s
-                if leak_rate > 0:
-                    self.leak_vessels += vessel_share * leak_rate * dt
-                    self.leak_track += (1.0 - vessel_share) * leak_rate * dt
-                    for site, q in zip(active, self._flow_rates, strict=True):
-                        site.leaked += (site.rate - q) * dt
+                for site in active:
+                    site.backflow += site.backflow_rate * dt
+                    if site.escape_rate > 0:  # mol escaped from the track or at the tip
+                        amount = site.escape_rate * self.agent.injectate_concentration * dt
+                        share = 1.0 if site.escape_into_vessel else vessel_share
+                        self.leak_vessels += share * amount
+                        self.leak_track += (1.0 - share) * amount
+                        site.leaked += site.escape_rate * dt
                 self._update_state(dt)
                 self.steps += 1
             t += span
@@ -521,6 +667,8 @@ class _Injection:
                 "phase": phase,
                 "infusion_rate_ml_h": self._rate_in * 3.6e9,
                 "leak_rate_ml_h": self._rate_leak * 3.6e9,
+                "backflow_rate_ml_h": self._rate_back * 3.6e9,
+                "track_length_mm": max((s.track_length for s in self.sites), default=0.0) * 1e3,
                 "tip_pressure_kpa": self._tip_pressure * 1e-3,
                 "injected_mmol": (led.injected + leaked) * mmol,
                 "in_tissue_mmol": tr.amount() * mmol,
@@ -597,6 +745,9 @@ def run_injection_session(
                 "end_s": site.end,
                 "peak_tip_pressure_kpa": site.peak_pressure * 1e-3,
                 "leaked_ml": site.leaked * 1e6,
+                "backflow_ml": site.backflow * 1e6,
+                "peak_backflow_length_mm": site.peak_track_length * 1e3,
+                "depth_mm": None if site.depth is None else site.depth * 1e3,
             }
             for site in run.sites
         ],
@@ -616,6 +767,8 @@ def run_injection_session(
         "balance_residual_rel": (injected - accounted) / injected if injected > 0 else 0.0,
         "injected_volume_ml": volume_ml,
         "leaked_volume_ml": sum(site.leaked for site in run.sites) * 1e6,
+        "backflow_volume_ml": sum(site.backflow for site in run.sites) * 1e6,
+        "peak_backflow_length_mm": max(site.peak_track_length for site in run.sites) * 1e3,
         "distribution_volume_ml": float(np.count_nonzero(reached)) * ml,
         **_on_target(run, reached, ml),
         "kill_volume_ml": kill_ml,

@@ -287,8 +287,8 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     pressure = _with_unit(peak, "kPa")
     if not _is_missing(critical):
         pressure += f" (critical {_with_unit(critical, 'kPa')}"
-        leaked = inj.get("leaked_volume_ml")
-        reached = not _is_missing(leaked) and float(leaked) > 0.0
+        back = inj.get("backflow_volume_ml", inj.get("leaked_volume_ml"))
+        reached = not _is_missing(back) and float(back) > 0.0
         pressure += ": reached, injectate flowed back along the track)" if reached else ")"
     balance = (
         f"in tissue {_fmt(inj.get('retained_mmol'))}, consumed {_fmt(inj.get('consumed_mmol'))}, "
@@ -323,8 +323,9 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Kill volume / injected volume", _fmt(inj.get("kill_to_injected_ratio"))),
         *_zone_rows(s),
         ("Lesion volume by hour", _by_hour(inj.get("lesion_volume_ml_by_hour"))),
+        ("Backflow along the needle track", _backflow(inj, injected_ml)),
         (
-            "Leaked volume (backflow along the track)",
+            "Leaked volume (out of the organ or into vessels)",
             f"{_with_unit(inj.get('leaked_volume_ml'), 'mL')} "
             f"({_percent(inj.get('leaked_volume_ml'), injected_ml)} of the injected volume)",
         ),
@@ -335,6 +336,20 @@ def _injection_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Active hypotheses", _active_hypotheses(s.get("hypotheses") or {})),
         _solver_row(solver),
     ]
+
+
+def _backflow(inj: Mapping[str, Any], injected_ml: Any) -> str:
+    """The backflow row: the fluid that flowed back along the track, how far, where it went."""
+    back = inj.get("backflow_volume_ml")
+    if _is_missing(back):
+        return "—"
+    if float(back) <= 0.0:
+        return "none (the track stayed closed)"
+    return (
+        f"{_with_unit(back, 'mL')} ({_percent(back, injected_ml)} of the injected volume), the "
+        f"track open up to {_with_unit(inj.get('peak_backflow_length_mm'), 'mm')} back from "
+        "the tip; what did not leak entered the tissue along it"
+    )
 
 
 def _session_warnings(s: Mapping[str, Any]) -> list[str]:

@@ -272,12 +272,16 @@ class CryoProbe(_Model):
 class InjectionSite(_Model):
     """One injection site: needle tip position (grid frame) and insertion direction
     (shaft → tip), as for microwave applicators; ``volume`` (> 0, at most 50 mL) is infused there
-    at ``rate`` (> 0, at most 10 mL/min), or at the session's rate when ``rate`` is unset."""
+    at ``rate`` (> 0, at most 10 mL/min), or at the session's rate when ``rate`` is unset.
+    ``depth`` (optional) is the needle's path in the organ, from its surface to the tip: fluid
+    that flows back along the track that far escapes the organ. Unset, the organ goes on beyond
+    the grid along the needle."""
 
     tip: Vec3
     direction: Direction
     volume: PositiveVolume
     rate: PositiveVolumeRate | None = None
+    depth: PositiveLength | None = None
 
     @field_validator("volume")
     @classmethod
@@ -307,3 +311,8 @@ class InjectionSite(_Model):
     def rate_m3_s(self) -> float | None:
         """Infusion rate at this site in m³/s; None means the session's rate."""
         return _optional_si(self.rate)
+
+    @property
+    def depth_m(self) -> float | None:
+        """Needle path in the organ (m) from its surface to the tip; None: beyond the grid."""
+        return _optional_si(self.depth)
