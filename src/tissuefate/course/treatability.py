@@ -3,8 +3,9 @@
 Before each session after the first, the planned session is also run on a copy of the untreated
 (day-0) tissue holding today's tumour. The ratios of what it achieves in the course's tissue to
 what it achieves there are the session's treatability: ``kill_ratio`` (viable tumour killed), and
-for injections ``distribution_ratio`` (volume the injectate reached) and ``leak_ratio``
-(injectate that leaked). A ratio below 1 says the course's history (scar, lost vessels, cleared
+for injections ``distribution_ratio`` (volume the injectate reached), ``leak_ratio`` (injectate
+that escaped the organ or entered a vessel) and ``backflow_ratio`` (injectate that flowed back
+along the needle track). A ratio below 1 says the course's history (scar, lost vessels, cleared
 room) made the tumour harder to treat; above 1, easier. The session in the course's tissue is
 the course's own session, so no extra run is needed for it.
 
@@ -102,6 +103,7 @@ def session_treatability(
         "zone_ratio": _ratio(zone_now, zone_naive),
         "distribution_ratio": None,
         "leak_ratio": None,
+        "backflow_ratio": None,
     }
     inj, inj_ref = res.extra.get("injection"), ref.extra.get("injection")
     if inj is not None and inj_ref is not None:
@@ -111,6 +113,8 @@ def session_treatability(
         out["leak_ratio"] = _ratio(inj["leaked_volume_ml"], inj_ref["leaked_volume_ml"])
         out["distribution_untreated_ml"] = inj_ref["distribution_volume_ml"]
         out["leaked_untreated_ml"] = inj_ref["leaked_volume_ml"]
+        out["backflow_ratio"] = _ratio(inj["backflow_volume_ml"], inj_ref["backflow_volume_ml"])
+        out["backflow_untreated_ml"] = inj_ref["backflow_volume_ml"]
     return out
 
 

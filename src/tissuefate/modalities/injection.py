@@ -90,6 +90,8 @@ RECORD_OBSERVE = 60.0  # s between rows after the infusions
 FLOW_UPDATES = 4  # pressure solves per infusion segment when the viscosities differ
 VISCOSITY_CONTRAST = 0.3  # relative viscosity difference above which the flow is re-solved
 LEAK_TOLERANCE = 0.02  # relative excess of the critical pressure at which the flow is re-solved
+UNDER_TOLERANCE = 0.1  # relative shortfall of the critical pressure, with the track open, at
+# which the flow is re-solved
 ATTEMPTS = 6  # solves at most per flow update: the tips' rates, then capped, then secant steps
 # (the track's own sources change the grid's pressure at the tip)
 REBUILD_STEPS = 6  # storing tissue: pressure steps between rebuilds for a changed viscosity
@@ -306,7 +308,7 @@ class _Injection:
         agent = self.agent
         darcy = self._solver(active)
         pressure, infusions = self._pressure(
-            darcy, active, lambda inf: darcy.solve(inf, SOLVE_TOLERANCE)
+            darcy, active, lambda inf, guess: darcy.solve(inf, SOLVE_TOLERANCE, guess)
         )
         fluid = darcy.source(infusions)
         # advect where this infusion's liquid can be, REACH times over
@@ -337,7 +339,7 @@ class _Injection:
     def _pressure(
         self, darcy: DarcySolver, active: list[_Site], solve: Any
     ) -> tuple[np.ndarray, list[tuple[np.ndarray, float]]]:
-        """Pressure of the ``active`` sites by ``solve(infusions)`` with the track opening above
+        """Pressure of the ``active`` sites by ``solve(infusions, guess)``, the track opening above
         the critical pressure: a tip above it takes only the flow that keeps it there, the rest
         flows back along the track (:meth:`_track`), and it is solved again. Sets the rates,
         tip pressures, backflow and escape; returns (pressure, the infusions into the tissue:
@@ -352,11 +354,13 @@ class _Injection:
             self._track(site, site.rate - q, start)
         tips: list[float] = []
         tried: list[list[tuple[float, float]]] = [[] for _ in active]
+        guess: np.ndarray | None = None
         for attempt in range(ATTEMPTS):
             darcy.pressure = start.copy()
             infusions = [(site.tip, q) for site, q in zip(active, rates, strict=True)]
             infusions += [src for site in active for src in site.track_sources]
-            pressure, _ = solve(infusions)
+            pressure, _ = solve(infusions, guess)
+            guess = pressure  # a re-solve with other rates starts from this one
             self.solves += 1
             tips, grids, near = [], [], []
             for (idx, w), q in zip(weights, rates, strict=True):
@@ -374,10 +378,11 @@ class _Injection:
                 near.append(tip_pressure(0.0, 1.0, mobility, filled, self.needle_radius,
                                          grid.spacing, g_self))  # fmt: skip
             critical = body.critical_infusion_pressure
-            # off the critical pressure: above it, or below it with fluid going back the track
+            # off the critical pressure: above it, or well below it with fluid going back the
+            # track (a little below, the next step's tissue takes more: see _taken)
             off = [
                 p > critical * (1 + LEAK_TOLERANCE)
-                or (q < site.rate and p < critical * (1 - LEAK_TOLERANCE))
+                or (q < site.rate and p < critical * (1 - UNDER_TOLERANCE))
                 for site, q, p in zip(active, rates, tips, strict=True)
             ]
             if attempt == ATTEMPTS - 1 or not any(off):
@@ -491,7 +496,7 @@ class _Injection:
         darcy = self._darcy
         self._darcy_steps += 1
         pressure, infusions = self._pressure(
-            darcy, active, lambda inf: darcy.step(inf, dt, SOLVE_TOLERANCE)
+            darcy, active, lambda inf, guess: darcy.step(inf, dt, SOLVE_TOLERANCE, guess)
         )
         self._infused += self._rate_in * dt
         self._segment_infused += self._rate_in * dt

@@ -212,22 +212,28 @@ class DarcySolver:
         return out
 
     def solve(
-        self, infusions: Sequence[tuple[Sequence[float], float]], tol: float = 1e-8
+        self,
+        infusions: Sequence[tuple[Sequence[float], float]],
+        tol: float = 1e-8,
+        guess: np.ndarray | None = None,
     ) -> tuple[np.ndarray, SolveInfo]:
-        """Steady pressure (Pa, grid shape) of the infusions; warm-started from the last
-        solution."""
+        """Steady pressure (Pa, grid shape) of the infusions; warm-started from ``guess``, or
+        the last solution."""
         if self._pcg is None:
             self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, self.fixed, impl=self.impl)
-        return self._solve(self._pcg, self.source(infusions), tol)
+        return self._solve(self._pcg, self.source(infusions), tol, guess)
 
     def step(
         self,
         infusions: Sequence[tuple[Sequence[float], float]],
         dt: float,
         tol: float = 1e-8,
+        guess: np.ndarray | None = None,
     ) -> tuple[np.ndarray, SolveInfo]:
         """Advance the pressure with storage one backward-Euler step of ``dt`` s (infusions
-        constant over it) from :attr:`pressure`; returns the new pressure (Pa)."""
+        constant over it) from :attr:`pressure`; returns the new pressure (Pa). The solver
+        starts from ``guess`` (e.g. the same step solved with other rates), else from
+        :attr:`pressure`."""
         if self.storage is None:
             raise ValueError("step needs a storage (1/Pa); use solve for steady flow")
         if not dt > 0:
@@ -236,14 +242,18 @@ class DarcySolver:
         if self._transient is None or self._transient[0] != dt:
             pcg = MultigridPCG(self.c0, self.c1, self.c2, diag, self.fixed, impl=self.impl)
             self._transient = (dt, pcg)
-        return self._solve(self._transient[1], self.source(infusions) + diag * self.pressure, tol)
+        q = self.source(infusions) + diag * self.pressure
+        return self._solve(self._transient[1], q, tol, guess)
 
-    def _solve(self, pcg: MultigridPCG, q: np.ndarray, tol: float) -> tuple[np.ndarray, SolveInfo]:
+    def _solve(
+        self, pcg: MultigridPCG, q: np.ndarray, tol: float, guess: np.ndarray | None = None
+    ) -> tuple[np.ndarray, SolveInfo]:
         from .elliptic import dirichlet_rhs
 
         b = dirichlet_rhs(self.fixed_pressure, self.fixed, *self._faces, f=q)
         held = self.fixed != 0
-        x, info = pcg.solve(b, x0=np.where(held, 0.0, self.pressure), tol=tol)
+        start = self.pressure if guess is None else guess
+        x, info = pcg.solve(b, x0=np.where(held, 0.0, start), tol=tol)
         x[held] = self.fixed_pressure[held]
         self.pressure = x
         return x, info

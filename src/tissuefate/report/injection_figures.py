@@ -316,13 +316,26 @@ def injection_timecourse(result: Result, session: int) -> Figure:
                     lw=1.2,
                     label=f"Critical pressure ({float(critical):.3g} kPa): backflow",
                 )
+            back = rows.get("backflow_rate_ml_h")
+            back_ax = None
+            if back is not None and float(back.max()) > 0.0:
+                back_ax = bottom.twinx()  # how much of the infusion the track carried back
+                back_ax.plot(
+                    t, back, color="tab:purple", ls=":", lw=1.5, label="Backflow along the track"
+                )
+                back_ax.set_ylabel("Backflow (mL/h)", color="tab:purple")
+                back_ax.set_ylim(0.0, 1.15 * float(back.max()))
             top.legend(loc="best", framealpha=0.9, fontsize=8.5)
             handles, labels = middle.get_legend_handles_labels()
             if twin:
                 more_handles, more_labels = tumor_ax.get_legend_handles_labels()
                 handles, labels = handles + more_handles, labels + more_labels
             middle.legend(handles, labels, loc="best", framealpha=0.9, fontsize=8.5)
-            bottom.legend(loc="best", framealpha=0.9, fontsize=8.5)
+            handles, labels = bottom.get_legend_handles_labels()
+            if back_ax is not None:
+                more_handles, more_labels = back_ax.get_legend_handles_labels()
+                handles, labels = handles + more_handles, labels + more_labels
+            bottom.legend(handles, labels, loc="best", framealpha=0.9, fontsize=8.5)
             top.set_xlim(t[0], t[-1] if t[-1] > t[0] else t[0] + 1.0)
         top.set_title("Where the agent went")
         top.set_ylabel("Agent (mmol)")
