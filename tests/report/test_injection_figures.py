@@ -158,8 +158,12 @@ def test_injection_timecourse_has_amounts_volumes_and_pressure(ethanol):
     before = dict(mpl.rcParams)
     fig = injection_timecourse(ethanol, 1)
     assert dict(mpl.rcParams) == before
-    assert len(fig.axes) == 3  # tumour and lesion volumes are of one scale: no twin axis
-    top, middle, bottom = fig.axes
+    # tumour and lesion volumes are of one scale: no twin axis; the backflow along the needle
+    # track gets its own axis beside the tip pressure (this injection opened the track)
+    assert len(fig.axes) == 4
+    top, middle, bottom, back = fig.axes
+    assert back.get_ylabel() == "Backflow (mL/h)"
+    assert [ln.get_label() for ln in back.get_lines()] == ["Backflow along the track"]
     assert top.get_ylabel() == "Agent (mmol)"
     assert middle.get_ylabel() == "Volume (mL)"
     assert bottom.get_ylabel() == "Pressure (kPa)"
@@ -209,7 +213,7 @@ def test_injection_timecourse_twin_axis_and_hours(ethanol):
     # a tumour volume far above the others gets its own axis
     big = _with_timeseries(ethanol, tumor_volume_ml=100.0)
     fig = injection_timecourse(big, 1)
-    assert len(fig.axes) == 4
+    assert len(fig.axes) == 5
     assert fig.axes[3].get_ylabel() == "Tumour volume (mL)"
     assert [ln.get_label() for ln in fig.axes[3].get_lines()] == ["Tumour volume"]
     # longer than 3 h: time in hours
