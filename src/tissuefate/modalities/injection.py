@@ -125,6 +125,11 @@ class _Site:
     track_sources: list[tuple[np.ndarray, float]] = field(default_factory=list)
     elastic: bool = False  # the tissue at the tip has a shear modulus: the track is modelled
 
+    def close_track(self) -> None:
+        """No flow back along the track now (the infusion has ended or not begun)."""
+        self.backflow_rate = self.escape_rate = self.track_length = 0.0
+        self.track_sources = []
+
 
 def _next_rate(
     site: _Site, tried: list[tuple[float, float]], critical: float, grid: float, near: float
@@ -350,6 +355,10 @@ class _Injection:
         rates = [site.rate * self._taken.get(id(site), 1.0) for site in active]
         weights = [point_weights(grid, site.tip) for site in active]
         start = darcy.pressure.copy()
+        infusing = {id(site) for site in active}
+        for site in self.sites:
+            if id(site) not in infusing:
+                site.close_track()  # a finished infusion's track has closed
         for site, q in zip(active, rates, strict=True):
             self._track(site, site.rate - q, start)
         tips: list[float] = []
@@ -557,8 +566,7 @@ class _Injection:
             self.transport.stop_flow()
         self._rate_in = self._rate_leak = self._rate_back = 0.0
         for site in self.sites:
-            site.backflow_rate = site.escape_rate = site.track_length = 0.0
-            site.track_sources = []
+            site.close_track()
         self._tip_pressure = 0.0
         return self._advance(
             t, t + self.session.observe_s, OBSERVE_DT, RECORD_OBSERVE, "observation", []
