@@ -480,8 +480,11 @@ class _Injection:
         edges = np.linspace(0.0, reach, max(1, math.ceil(reach / (0.5 * h))) + 1)
         drops = -np.diff(np.interp(edges, sol.z, sol.flow))
         drops = np.clip(drops, 0.0, None)
+        entering = site.backflow_rate - site.escape_rate
         if drops.sum() > 0:
-            drops *= (site.backflow_rate - site.escape_rate) / drops.sum()
+            drops *= entering / drops.sum()
+        else:  # the tissue along the track pushes back everywhere: the fluid stays at the tip
+            drops[0] = entering
         mids = 0.5 * (edges[1:] + edges[:-1])
         site.track_sources = [
             (site.tip + x * site.back, float(q)) for x, q in zip(mids, drops, strict=True) if q > 0
