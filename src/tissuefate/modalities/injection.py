@@ -106,6 +106,20 @@ RELAX_DT_GROWTH = 0.5  # after the infusions, pressure steps grow to this share 
 RELAX_DTS = (5.0, 10.0, 20.0, 30.0, 60.0)  # s: the lengths they take (each solver is built once)
 
 
+@dataclass(frozen=True)
+class _TrackPath:
+    """Where a site's track runs and the gap model along it, fixed for a session: samples
+    every half voxel from the tip back until the track leaves the grid (``z``, m; ``frac``,
+    their continuous voxel indices, (3, n)), and the first point at which what is still in the
+    gap escapes (``escape_at``, m: the organ's surface, the grid's edge or a large vessel)."""
+
+    track: Track
+    z: np.ndarray
+    frac: np.ndarray
+    escape_at: float
+    into_vessel: bool
+
+
 @dataclass
 class _Site:
     tip: np.ndarray  # m
@@ -123,7 +137,12 @@ class _Site:
     track_length: float = 0.0  # m now
     peak_track_length: float = 0.0  # m
     track_sources: list[tuple[np.ndarray, float]] = field(default_factory=list)
-    elastic: bool = False  # the tissue at the tip has a shear modulus: the track is modelled
+    path: _TrackPath | None = None  # None: the tissue at the tip has no elastic track
+
+    @property
+    def elastic(self) -> bool:
+        """The tissue at the tip has a shear modulus: its track is modelled."""
+        return self.path is not None
 
     def close_track(self) -> None:
         """No flow back along the track now (the infusion has ended or not begun)."""
@@ -244,6 +263,8 @@ class _Injection:
         self.mu_fluid = body.interstitial_viscosity
         self.needle_radius = 0.5 * session.needle_diameter_m
         self.sites = self._sites()
+        for site in self.sites:
+            site.path = self._path(site)
         self.leak_track = 0.0  # mol
         self.leak_vessels = 0.0  # mol
         self.peak_injectate = np.zeros(grid.shape, np.float32)
@@ -262,7 +283,6 @@ class _Injection:
         self._rate_in = 0.0
         self._rate_leak = 0.0
         self._rate_back = 0.0
-        self._shear = np.array([m.shear_modulus or np.nan for m in tissue.materials])
         self._taken: dict[int, float] = {}  # share of each site's rate the tissue took last
         self.storage = specific_storage(tissue, anatomy, state)  # 1/Pa
         self.transient = bool(self.storage.max() > 0)
@@ -349,7 +369,8 @@ class _Injection:
         flows back along the track (:meth:`_track`), and it is solved again. Sets the rates,
         tip pressures, backflow and escape; returns (pressure, the infusions into the tissue:
         the tips' and the tracks')."""
-        grid, body, agent = self.ctx.grid, self.ctx.tissue.body, self.agent
+        grid, agent = self.ctx.grid, self.agent
+        critical = self.ctx.tissue.body.critical_infusion_pressure
         k_eff = self._k_eff
         # a storing tissue's tip pressure changes slowly: start from the last step's leak
         rates = [site.rate * self._taken.get(id(site), 1.0) for site in active]
@@ -375,18 +396,15 @@ class _Injection:
             for (idx, w), q in zip(weights, rates, strict=True):
                 i, j, k = idx.T
                 mobility = float(np.dot(w, k_eff[i, j, k])) / self.mu_fluid
-                p_grid = float(np.dot(w, pressure[i, j, k]))
                 filled = float(np.dot(w, self.permeability[i, j, k])) / agent.viscosity
                 g_self = grid_self_potential(idx, w)
-                tips.append(
-                    tip_pressure(
-                        p_grid, q, mobility, filled, self.needle_radius, grid.spacing, g_self
-                    )
-                )
-                grids.append(p_grid)
-                near.append(tip_pressure(0.0, 1.0, mobility, filled, self.needle_radius,
-                                         grid.spacing, g_self))  # fmt: skip
-            critical = body.critical_infusion_pressure
+                # the tip pressure is linear in its rate: the grid's plus the near field per rate
+                grids.append(float(np.dot(w, pressure[i, j, k])))
+                near.append(
+                    tip_pressure(0.0, 1.0, mobility, filled, self.needle_radius, grid.spacing,
+                                 g_self)
+                )  # fmt: skip
+                tips.append(grids[-1] + q * near[-1])
             # off the critical pressure: above it, or well below it with fluid going back the
             # track (a little below, the next step's tissue takes more: see _taken)
             off = [
@@ -406,7 +424,7 @@ class _Injection:
                 self._track(site, site.rate - q, pressure)
         if self.transient:
             for site, q, p in zip(active, rates, tips, strict=True):
-                below = p < body.critical_infusion_pressure * (1 - LEAK_TOLERANCE)
+                below = p < critical * (1 - LEAK_TOLERANCE)
                 # below the critical pressure the tissue takes a little more next step
                 share = max(q / site.rate, 0.02) * 1.05 if below else q / site.rate
                 self._taken[id(site)] = min(1.0, share)
@@ -418,37 +436,22 @@ class _Injection:
         self._rate_in = sum(site.rate for site in active) - self._rate_leak
         return pressure, infusions
 
-    def _track(self, site: _Site, backflow: float, pressure: np.ndarray) -> None:
-        """Open ``site``'s track to carry ``backflow`` (m³/s) back from its tip
-        (:class:`~tissuefate.physics.track.Track`), the tissue beyond the gap's wall at the
-        grid's ``pressure`` along it: sets the sources by which the track's fluid enters the
-        tissue (one per half voxel of its length), and what escapes where the track leaves the
-        organ (``depth``), the grid, or meets a large vessel.
-
-        A tissue without a shear modulus has no elastic track: all the backflow escapes."""
-        grid, ctx = self.ctx.grid, self.ctx
-        site.backflow_rate = max(backflow, 0.0)
-        site.track_sources, site.escape_rate, site.track_length = [], 0.0, 0.0
-        site.escape_into_vessel = False
-        h = grid.spacing
-        shape = np.asarray(grid.shape)
+    def _path(self, site: _Site) -> _TrackPath | None:
+        """Where ``site``'s track runs and its gap model (:class:`_TrackPath`); None where the
+        tissue at the tip has no shear modulus (no elastic track)."""
+        ctx, grid = self.ctx, self.ctx.grid
+        h, shape = grid.spacing, np.asarray(grid.shape)
         voxel = tuple(np.clip(np.rint(grid.fractional_index(site.tip)).astype(int), 0, shape - 1))
-        shear = self._shear[ctx.anatomy.material[voxel]]
+        shear = ctx.tissue.materials[int(ctx.anatomy.material[voxel])].shear_modulus
         k = float(self.permeability[voxel])
-        site.elastic = bool(shear > 0 and k > 0)
-        if site.backflow_rate <= 0.0:
-            return
-        if not site.elastic:
-            site.escape_rate = site.backflow_rate
-            return
-        # the track inside the grid, sampled every half voxel
+        if not (shear is not None and shear > 0 and k > 0):
+            return None
         upper = grid.lower + shape * h
         with np.errstate(divide="ignore"):
             ends = np.where(site.back > 0, upper - site.tip, grid.lower - site.tip) / site.back
         leaves_grid = float(np.min(ends[np.isfinite(ends)]))
         z = np.arange(int(leaves_grid / (0.5 * h)) + 1) * 0.5 * h
         frac = grid.fractional_index(site.tip + z[:, None] * site.back[None, :])
-        p_tissue = ndimage.map_coordinates(pressure, frac.T, order=1, mode="nearest")
         # a vessel among the 8 voxels a source there would be spread over (point_weights)
         base = np.floor(frac).astype(int)
         vessel = np.zeros(len(z), bool)
@@ -461,25 +464,47 @@ class _Injection:
         if vessel.any():
             escapes.append((float(z[vessel][0]), True))
         escape_at, into_vessel = min(escapes)
-        r_c = self.needle_radius
+        r_c, mu = self.needle_radius, self.agent.viscosity
         track = Track(
             ctx.tissue.body.critical_infusion_pressure,
             float(shear),
             r_c,
-            self.agent.viscosity,
-            wall_resistance(self.agent.viscosity, k, r_c, r_c + h),
+            mu,
+            wall_resistance(mu, k, r_c, r_c + h),
         )
-        sol = track.solve(site.backflow_rate, lambda x: float(np.interp(x, z, p_tissue, right=0)))
+        return _TrackPath(track, z, frac.T, escape_at, into_vessel)
+
+    def _track(self, site: _Site, backflow: float, pressure: np.ndarray) -> None:
+        """Open ``site``'s track to carry ``backflow`` (m³/s) back from its tip
+        (:class:`~tissuefate.physics.track.Track`), the tissue beyond the gap's wall at the
+        grid's ``pressure`` along it: sets the sources by which the track's fluid enters the
+        tissue (one per half voxel of its length), and what escapes where the track leaves the
+        organ (``depth``), the grid, or meets a large vessel (:meth:`_path`).
+
+        A tissue without a shear modulus has no elastic track: all the backflow escapes."""
+        site.close_track()
+        site.escape_into_vessel = False
+        site.backflow_rate = max(backflow, 0.0)
+        path = site.path
+        if site.backflow_rate <= 0.0:
+            return
+        if path is None:
+            site.escape_rate = site.backflow_rate
+            return
+        p_tissue = ndimage.map_coordinates(pressure, path.frac, order=1, mode="nearest")
+        sol = path.track.solve(
+            site.backflow_rate, lambda x: float(np.interp(x, path.z, p_tissue, right=0))
+        )
         site.track_length = sol.length
         site.peak_track_length = max(site.peak_track_length, sol.length)
-        reach = min(sol.length, escape_at)
-        if sol.length > escape_at:
-            site.escape_rate = sol.flow_at(escape_at)
-            site.escape_into_vessel = into_vessel
+        reach = min(sol.length, path.escape_at)
+        if sol.length > path.escape_at:
+            site.escape_rate = sol.flow_at(path.escape_at)
+            site.escape_into_vessel = path.into_vessel
         # what leaks between two points is the drop of the flow in the gap
-        edges = np.linspace(0.0, reach, max(1, math.ceil(reach / (0.5 * h))) + 1)
-        drops = -np.diff(np.interp(edges, sol.z, sol.flow))
-        drops = np.clip(drops, 0.0, None)
+        half = 0.5 * self.ctx.grid.spacing
+        edges = np.linspace(0.0, reach, max(1, math.ceil(reach / half)) + 1)
+        drops = np.clip(-np.diff(np.interp(edges, sol.z, sol.flow)), 0.0, None)
         entering = site.backflow_rate - site.escape_rate
         if drops.sum() > 0:
             drops *= entering / drops.sum()

@@ -102,10 +102,13 @@ class Track:
         return self.radius * max(pressure - self.sigma, 0.0) / (2.0 * self.shear)
 
     # ------------------------------------------------------------- closed form (p_t = 0)
+    def _w(self, e: float) -> float:
+        """``W = Q²/2`` of the closed form at opening ``e``: ``(e⁵/5 + σe⁴/4)/(RB)``."""
+        return (e**5 / 5.0 + self.sigma * e**4 / 4.0) / (self.resistance * self.b)
+
     def rate(self, opening: float) -> float:
         """Backflow (m³/s) of a track opened ``opening`` Pa above ``σ`` at the tip."""
-        e, s = opening, self.sigma
-        return math.sqrt(2.0 * (e**5 / 5.0 + s * e**4 / 4.0) / (self.resistance * self.b))
+        return math.sqrt(2.0 * self._w(opening))
 
     def _f(self, e: float) -> float:
         """``F(e) = ∫₀ᵉ s ds/√(s/5 + σ/4)``, in a form without cancellation."""
@@ -153,9 +156,7 @@ class Track:
         b, r, s = self.b, self.resistance, self.sigma
         w0 = 0.5 * rate * rate
 
-        def closed(e: float) -> float:
-            """``W`` of the closed form (no tissue pressure) at ``e``."""
-            return (e**5 / 5.0 + s * e**4 / 4.0) / (r * b)
+        closed = self._w  # W of the closed form (no tissue pressure)
 
         def march(e0: float, shift: float = 0.0) -> tuple[float, list[tuple[float, float, float]]]:
             """Residual (W left at e = 0 over W₀, or minus how early W ran out) and the path.
