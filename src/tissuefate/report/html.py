@@ -63,8 +63,9 @@ _INJECTION_CAPTIONS = {
     "timecourse": (
         "Where the agent went (injected, in tissue, consumed by the tissue, washed out, leaked, "
         "reaching the circulation), the distribution, ablation-zone, lesion and tumour volumes, "
-        "and the pressure at the needle tip against the critical pressure for backflow; the "
-        "shaded part is the infusion."
+        "and the pressure at the needle tip against the critical pressure for backflow (dotted, "
+        "right-hand axis: the rate that flowed back along the needle track); the shaded part is "
+        "the infusion."
     ),
 }
 

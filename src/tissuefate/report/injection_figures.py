@@ -241,7 +241,8 @@ def injection_timecourse(result: Result, session: int) -> Figure:
     the circulation (mmol). Middle: distribution volume, ablation zone, lesion and tumour volume
     (mL); the tumour volume gets its own right-hand axis when its scale and the others' differ by
     more than a factor 5. Bottom: pressure at the needle tip (kPa) with the critical pressure above
-    which injectate flows back along the track (dashed). Time since the session started in minutes
+    which injectate flows back along the track (dashed), and the rate that did (dotted, its own
+    right-hand axis, when any did). Time since the session started in minutes
     (hours beyond 3 h); the infusion phase is shaded.
 
     Parameters
