@@ -71,7 +71,6 @@ def test_treatability_is_one_on_untreated_tissue():
 
 def test_an_injection_into_scar_meets_more_pressure_and_the_map_shows_why():
     measured, (tissue, anatomy, state) = _measure(scarred=True)
-    naive, _ = _measure(scarred=False)
     # scar resists the liquid (permeability x 0.01**0.8 in the shell) and holds no vessels: at
     # 30 mL/h the tip reaches the critical pressure in both and the track opens, and in scar
     # the liquid spreads less and more of it flows back along the track. Whether the tumour
