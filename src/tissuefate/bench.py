@@ -289,6 +289,8 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
             rec["session_s"] = s["wall_time_s"] + update_s
             rec["potential_s"] = s.get("potential_solve_s", 0.0)
             rec["potential_solves"] = s.get("potential_solves", 0)
+            if "potential_full_solves" in s:
+                rec["potential_full_solves"] = s["potential_full_solves"]
         records.append(rec)
         if log:
             extra = ""

@@ -225,3 +225,21 @@ def test_scaled_source_gives_no_voxel_more_than_the_heat_that_dries_it(impl):
     kernel(q_unit, sigma, ref, 1.0, q, theta, ic, front, 99.0, 101.0, LATENT, 2.0)
     need_dried = (12.0 / IC + 0.5 * LATENT) / 2.0
     np.testing.assert_allclose(float(q[1, 1, 2]), need_dried, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lookup_weighted_change_at_sums_the_full_lookup_over_its_voxels(seed):
+    """Over every voxel it is the full lookup's Σ w r; over a subset, the NumPy reference's."""
+    d = _inputs(seed)
+    args = (d["theta"], d["material"], d["table"], T0, DT)
+    dry = _dried(d["theta"], seed)
+    out = np.empty(SHAPE)
+    sums = ks.lookup_weighted_change(*args, out, d["ref"], d["weight"], *dry)
+    every = np.arange(out.size, dtype=np.int64)
+    full = ks.lookup_weighted_change_at(*args, d["ref"], d["weight"], *dry, every)
+    np.testing.assert_allclose(full, sums, rtol=1e-12)
+    some = np.flatnonzero(np.random.default_rng(seed).random(out.size) < 0.3).astype(np.int64)
+    got = ks.lookup_weighted_change_at(*args, d["ref"], d["weight"], *dry, some)
+    want = ks.lookup_weighted_change_at_numpy(*args, d["ref"], d["weight"], *dry, some)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert all(0.0 < g < f for g, f in zip(got, full, strict=True))

@@ -587,3 +587,32 @@ def test_the_impedance_of_a_needle_at_its_actual_radius_does_not_depend_on_its_v
     assert record["electric_radius_mm"] == pytest.approx(0.75)
     assert 0 < record["thermal_surface_scale"] <= 1.0
     assert drawn["needles"][0]["true_radius"] is False
+
+
+def test_box_resolves_match_full_solves_at_a_tight_tolerance(monkeypatch):
+    """The session as run (most re-solves on a box around the electrode, to a relative residual
+    of 1e-4) against a reference that solves the whole grid at every update to 1e-9: the zone,
+    the energy and the roll-off times agree within 2 % (the acceptance of issue 15)."""
+    from tissuefate.modalities import radiofrequency as rf
+
+    baseline = _session(_run())["delivered"]["baseline_impedance_ohm"][0]
+    rolloff = f"{{impedance_above: {baseline + 5.0:.3f} ohm, pause: {PAUSE_S:g} s}}"
+    text = _yaml(power="20 W", rolloff=rolloff, record="2 s", duration="2 min")
+    fast = _session(simulate(loads_scenario(text)))
+    for name, value in (
+        ("RESOLVE_TOLERANCE", 0.0),
+        ("SOLVE_TOLERANCE", 1e-9),
+        ("REBUILD_EVERY", 1),
+        ("BOX_MAX_FRACTION", 0.0),
+    ):
+        monkeypatch.setattr(rf, name, value)
+    ref = _session(simulate(loads_scenario(text)))
+    assert fast["solver"]["potential_full_solves"] < fast["solver"]["potential_solves"] / 2
+    assert ref["solver"]["potential_full_solves"] == ref["solver"]["potential_solves"]
+    zone, zone_ref = fast["ablation_zone"]["volume_ml"], ref["ablation_zone"]["volume_ml"]
+    assert zone == pytest.approx(zone_ref, rel=0.02)
+    energy, energy_ref = fast["delivered"]["energy_j"], ref["delivered"]["energy_j"]
+    assert energy == pytest.approx(energy_ref, rel=0.02)
+    events, events_ref = fast["delivered"]["rolloff_events"], ref["delivered"]["rolloff_events"]
+    assert len(events) == len(events_ref) >= 2
+    np.testing.assert_allclose(events, events_ref, rtol=0.02)

@@ -28,6 +28,8 @@ __all__ = [
     "interpolate_rz",
     "interpolate_rz_numpy",
     "lookup_weighted_change",
+    "lookup_weighted_change_at",
+    "lookup_weighted_change_at_numpy",
     "lookup_weighted_change_numpy",
     "scale_pattern",
     "scale_pattern_numpy",
@@ -167,6 +169,70 @@ def lookup_weighted_change_numpy(
     live = ref > 0
     ratio = out / np.where(live, ref, 1.0)
     w = np.where(live, weight, 0.0).astype(np.float64)
+    return float((w * ratio).sum()), float((w * ratio**2).sum()), float(w.sum())
+
+
+@jit(parallel=True)
+def lookup_weighted_change_at(
+    theta, material, table, t0, dt, ref, weight, front, lo, width, log_dry, idx
+):
+    """The moments ``(Σ w r, Σ w r², Σ w)`` of :func:`lookup_weighted_change` over the voxels
+    ``idx`` only (flat indices into the unpadded grid, int64), without writing σ: the
+    conductivity where the current flows, read between two source updates. Voxels with
+    ``ref <= 0`` add nothing."""
+    _, n1, n2 = ref.shape
+    n = idx.shape[0]
+    inv = 1.0 / dt
+    inv_w = 1.0 / width
+    top = table.shape[1] - 1.000001
+    chunks = 64
+    parts = np.zeros((chunks, 3))
+    for c in prange(chunks):
+        a = 0.0
+        b = 0.0
+        z = 0.0
+        for p in range(c * n // chunks, (c + 1) * n // chunks):
+            flat = idx[p]
+            i = flat // (n1 * n2)
+            j = (flat // n2) % n1
+            k = flat % n2
+            r = ref[i, j, k]
+            if r <= 0.0:
+                continue
+            t = np.float64(theta[i + 1, j + 1, k + 1])
+            x = min(max((t - t0) * inv, 0.0), top)
+            m = int(x)
+            f = x - m
+            mat = material[i, j, k]
+            v = table[mat, m] * (1.0 - f) + table[mat, m + 1] * f
+            fr = np.float64(front[i + 1, j + 1, k + 1])
+            if fr > t:
+                d = min(max((fr - lo) * inv_w, 0.0), 1.0)
+                d_t = min(max((t - lo) * inv_w, 0.0), 1.0)
+                v *= np.exp(log_dry * (d - d_t))
+            wv = np.float64(weight[i, j, k])
+            ratio = v / r
+            a += wv * ratio
+            b += wv * ratio * ratio
+            z += wv
+        parts[c, 0] = a
+        parts[c, 1] = b
+        parts[c, 2] = z
+    return parts[:, 0].sum(), parts[:, 1].sum(), parts[:, 2].sum()
+
+
+def lookup_weighted_change_at_numpy(
+    theta, material, table, t0, dt, ref, weight, front, lo, width, log_dry, idx
+):
+    """NumPy reference of :func:`lookup_weighted_change_at`."""
+    out = np.empty(ref.shape)
+    lookup_weighted_change_numpy(
+        theta, material, table, t0, dt, out, ref, weight, front, lo, width, log_dry
+    )
+    r = ref.ravel()[idx]
+    live = r > 0
+    ratio = out.ravel()[idx][live] / r[live]
+    w = weight.ravel()[idx][live].astype(np.float64)
     return float((w * ratio).sum()), float((w * ratio**2).sum()), float(w.sum())
 
 

@@ -29,8 +29,18 @@ uniform change of σ leaves the potential as it is and scales the heat, so what 
 spread of ``r = σ_now / σ_solved`` weighted by the Joule heat of the last solve; a new solve
 happens when its coefficient of variation exceeds ``RESOLVE_TOLERANCE``. Between solves the heat
 of each voxel follows its σ at the solved field (``q = q_solved r``) and the conductance follows
-to first order (``G ≈ G_solved · mean r``, an upper bound by Thomson's principle), so roll-off is
-detected at every update.
+to first order (``G ≈ G_solved · mean r``, an upper bound by Thomson's principle). The generator
+reads this impedance at every step of the heat equation, not only at the updates, and rolls off
+at the step where it passes the threshold (:meth:`RadiofrequencySource.watch`): tested only every
+update interval, the decision jumped by a whole interval of power when a small change of the
+impedance moved it across the threshold at an update, and the zone with it.
+
+Most re-solves are local. σ changes fastest next to the electrode (heating, boiling, cooling in
+a roll-off pause), so a re-solve is made on a box around the electrode (the electrode grown by
+``BOX_MARGIN``) with the potential outside it held to the shape of the last full solve, scaled
+(:meth:`~tissuefate.physics.electric.PotentialSolver.solve_box`, a Galerkin projection of the
+full problem); the heat outside the box scales with it. A full solve happens when σ has also
+changed unevenly outside the box (the same coefficient of variation, over the voxels outside it).
 """
 
 from __future__ import annotations
@@ -80,6 +90,9 @@ RESOLVE_TOLERANCE = 0.05  # Joule-weighted coefficient of variation of σ/σ_sol
 SOLVE_TOLERANCE = 1e-4  # relative residual of the potential solve (Joule heat to ~1e-4)
 REBUILD_EVERY = 8  # solves between rebuilds of the multigrid hierarchy (fine level updated)
 STALE_ITERATIONS = 6  # a solve on an old hierarchy taking more rebuilds it
+WATCH_WEIGHT = 1e-3  # between updates σ is read where the Joule weight is >= this of its maximum
+BOX_MARGIN = 8e-3  # m: re-solves on the electrode's box grown by this (solve_box)
+BOX_MAX_FRACTION = 0.5  # ... when the box is at most this fraction of the grid
 TABLE_START_C = -60.0  # °C, first sample of the conductivity table
 TABLE_STOP_C = 250.0
 TABLE_STEP_K = 0.5
@@ -214,6 +227,11 @@ class Generator:
             limits.append(self.baseline + self.impedance_rise)
         return min(limits)
 
+    def trip(self, t: float) -> None:
+        """Roll off at ``t`` (s): the power goes off for the pause."""
+        self.events.append(t)
+        self.paused_until = t + self.pause
+
     def voltage(self, t: float, conductance: float) -> float:
         """Voltage (V) to apply from ``t`` for a tissue ``conductance`` (S); 0 while paused."""
         impedance = 1.0 / conductance
@@ -222,8 +240,7 @@ class Generator:
         if t < self.paused_until:
             return 0.0
         if impedance > self.threshold():
-            self.events.append(t)
-            self.paused_until = t + self.pause
+            self.trip(t)
             return 0.0
         return min(math.sqrt(self.power * impedance), self.voltage_limit)
 
@@ -244,6 +261,19 @@ class _Channel:
         self.sigma_solved: np.ndarray | None = None
         self.solves = 0
         self.iterations = 0
+        # the generator's view between updates (see RadiofrequencySource.watch): the voxels
+        # carrying most of the current, and Σ w r over the others and Σ w at the last update
+        self.watch_idx = np.zeros(0, np.int64)
+        self.rest = 0.0
+        self.weight = 0.0
+        # solves on a box around the electrode (PotentialSolver.solve_box) between full ones
+        self.box: tuple[slice, slice, slice] | None = None
+        self.q_anchor: np.ndarray | None = None  # the last full solve's Joule heat per V²
+        self.anchor_outside = 0.0  # ... its sum outside the box
+        self.box_idx = np.zeros(0, np.int64)  # flat indices of the box
+        self.alpha = 1.0  # the factor of the anchor outside the box in the current solution
+        self.outer = (0.0, 0.0, 0.0)  # moments of σ/σ_solved outside the box, last lookup
+        self.full_solves = 0
 
 
 class RadiofrequencySource:
@@ -279,6 +309,8 @@ class RadiofrequencySource:
         """Energy the generator put out so far, J."""
         self._held = False
         self._source_on = False
+        self._watching: _Channel | None = None
+        self._sums = (0.0, 0.0, 0.0)  # Σ w r, Σ w r² and Σ w of the last lookup
         self.vessel_idx = np.flatnonzero(ctx.anatomy.vessel.ravel())
         self.vessel_heating: tuple[np.ndarray, np.ndarray] | None = None
         """Joule heat in the blood of large vessels for the current interval: the flat indices of
@@ -318,15 +350,43 @@ class RadiofrequencySource:
         )  # fmt: skip
         self.sigma.ravel()[self.shaft_idx] = 0.0
         self.sigma.ravel()[self.vessel_idx] = self.ctx.tissue.body.blood_electrical_conductivity
+        self._sums = (s1, s2, s0)
         if ch.sigma_solved is None or s0 <= 0:
             return math.inf, 1.0
         mean = s1 / s0
         spread = math.sqrt(max(s2 / s0 - mean**2, 0.0)) / mean
         return spread, mean
 
-    def _solve(self, solver: ThermalSolver, ch: _Channel) -> None:
+    def _outer_change(self, solver: ThermalSolver, ch: _Channel) -> float:
+        """Joule-weighted coefficient of variation of σ/σ_solved outside the channel's box (inf
+        without a box): the last lookup's moments less the box's, kept for :meth:`_solve_box`."""
+        if ch.box is None or ch.sigma_solved is None:
+            return math.inf
+        inside = self._moments_at(solver, ch, ch.box_idx)
+        s1, s2, s0 = (a - b for a, b in zip(self._sums, inside, strict=True))
+        ch.outer = (s1, s2, s0)
+        if s0 <= 1e-12 * self._sums[2]:
+            return 0.0
+        mean = s1 / s0
+        return math.sqrt(max(s2 / s0 - mean**2, 0.0)) / mean
+
+    def _solve(self, solver: ThermalSolver, ch: _Channel) -> float:
+        """A new potential for the channel: on its box when σ has changed evenly enough outside
+        it (:meth:`PotentialSolver.solve_box`), else on the whole grid. Returns the mean of
+        σ/σ_solved against it (1 but for the change outside a box)."""
         start = time.perf_counter()
-        rebuild = ch.solves % REBUILD_EVERY == 0
+        if self._outer_change(solver, ch) <= RESOLVE_TOLERANCE:
+            self._solve_box(solver, ch)
+        else:
+            self._solve_full(solver, ch)
+        ch.q_blood = ch.q_unit.ravel()[self.vessel_idx].astype(np.float64)
+        ch.solves += 1
+        s1, _, s0 = self._sums
+        self.solve_s += time.perf_counter() - start
+        return s1 / s0 if s0 > 0 else 1.0
+
+    def _solve_full(self, solver: ThermalSolver, ch: _Channel) -> None:
+        rebuild = ch.full_solves % REBUILD_EVERY == 0
         sigma = self.sigma
         ch.potential.set_conductivity(sigma, ch.mask, rebuild=rebuild, surface=ch.surface)
         try:
@@ -338,14 +398,68 @@ class RadiofrequencySource:
             u, info = ch.potential.solve(1.0, tol=SOLVE_TOLERANCE)
         if ch.q_unit is None:
             ch.q_unit = np.zeros(self.ctx.grid.shape, np.float32)
-        total = ch.potential.joule_heat(u, ch.q_unit)
-        ch.q_blood = ch.q_unit.ravel()[self.vessel_idx].astype(np.float64)
+        ch.potential.joule_heat(u, ch.q_unit)
         ch.q_unit[solver.fixed] = 0.0  # held voxels (vessels, cooled tips) take no source
-        ch.conductance_solved = total  # W at 1 V = S
         ch.sigma_solved = self.sigma.copy()
-        ch.solves += 1
         ch.iterations += info.iterations
-        self.solve_s += time.perf_counter() - start
+        ch.full_solves += 1
+        ch.alpha = 1.0
+        weight = np.where(self.sigma > 0.0, ch.q_unit, 0.0)
+        total = float(weight.sum(dtype=np.float64))
+        self._sums = (total, total, total)  # r = 1 everywhere
+        ch.conductance_solved = float(ch.q_unit.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume
+        ch.watch_idx = np.flatnonzero(weight >= WATCH_WEIGHT * float(weight.max(initial=0.0)))
+        ch.box = self._box(ch)
+        if ch.box is not None:
+            ch.potential.anchor_box(ch.box)
+            ch.q_anchor = ch.q_unit.copy()
+            ch.box_idx = np.flatnonzero(_box_mask(self.ctx.grid.shape, ch.box))
+            ch.anchor_outside = float(ch.q_unit.sum(dtype=np.float64)) - float(
+                ch.q_unit[ch.box].sum(dtype=np.float64)
+            )
+
+    def _solve_box(self, solver: ThermalSolver, ch: _Channel) -> None:
+        """Solve on the box; the heat outside it is α² the anchor's. The moments of σ/σ_solved
+        follow without a new lookup: outside the box the weights scale by (α/α_before)², inside
+        σ_solved is σ (r = 1)."""
+        box = ch.box
+        s1, _, s0 = ch.outer
+        sol = ch.potential.solve_box(
+            self.sigma, ch.mask, ch.surface, tol=SOLVE_TOLERANCE, outside=s1 / s0 if s0 > 0 else 1.0
+        )
+        heat = sol.heat.astype(np.float32)
+        heat[solver.fixed[box]] = 0.0
+        np.multiply(ch.q_anchor, sol.alpha**2, out=ch.q_unit)
+        ch.q_unit[box] = heat
+        ch.sigma_solved[box] = self.sigma[box]  # outside, σ stays the anchor's
+        ch.iterations += sol.iterations
+        scale = (sol.alpha / ch.alpha) ** 2
+        ch.alpha = sol.alpha
+        live = float(heat[self.sigma[box] > 0.0].sum(dtype=np.float64))
+        self._sums = tuple(scale * m + live for m in ch.outer)
+        inside = float(heat.sum(dtype=np.float64))
+        ch.conductance_solved = (
+            sol.alpha**2 * ch.anchor_outside + inside
+        ) * self.ctx.grid.voxel_volume
+        near = np.argwhere(heat >= WATCH_WEIGHT * float(heat.max(initial=0.0)))
+        offset = np.array([b.start for b in box])
+        ch.watch_idx = np.ravel_multi_index((near + offset).T, self.ctx.grid.shape)
+
+    def _box(self, ch: _Channel) -> tuple[slice, slice, slice] | None:
+        """The channel's electrode grown by ``BOX_MARGIN`` and clipped to the grid, or None when
+        that is more than ``BOX_MAX_FRACTION`` of the grid or the electrode touches its faces."""
+        shape = self.ctx.grid.shape
+        idx = np.argwhere(ch.mask)
+        lo, hi = idx.min(axis=0), idx.max(axis=0) + 1
+        if np.any(lo == 0) or np.any(hi == np.array(shape)):
+            return None
+        m = math.ceil(BOX_MARGIN / self.ctx.grid.spacing)
+        box = tuple(
+            slice(max(int(a) - m, 0), min(int(b) + m, n))
+            for a, b, n in zip(lo, hi, shape, strict=True)
+        )
+        size = math.prod(b.stop - b.start for b in box)
+        return box if size <= BOX_MAX_FRACTION * math.prod(shape) else None
 
     # ------------------------------------------------------------------- loop
     def _choose(self, t: float) -> int | None:
@@ -372,6 +486,41 @@ class RadiofrequencySource:
         for ch in self.channels:  # the held voxels changed: their Joule heat must follow
             ch.sigma_solved = None
 
+    def _moments_at(
+        self, solver: ThermalSolver, ch: _Channel, idx: np.ndarray
+    ) -> tuple[float, float, float]:
+        """``(Σ w r, Σ w r², Σ w)`` of :meth:`_lookup` over the flat indices ``idx`` now."""
+        compiled = self.ctx.impl == "compiled"
+        kernel = ks.lookup_weighted_change_at if compiled else ks.lookup_weighted_change_at_numpy
+        return kernel(
+            solver.padded, self.material, self.table, self.t0, self.dt, ch.sigma_solved,
+            ch.q_unit, solver.front_padded, self.wet - solver.t_ref, self.dry - self.wet,
+            self.log_dry, idx,
+        )  # fmt: skip
+
+    def watch(self, solver: ThermalSolver, t: float) -> bool:
+        """Roll off at the step where the impedance passes the threshold, as a generator that
+        measures it continuously does, rather than at the next update.
+
+        The impedance between updates follows the same first-order estimate as at an update
+        (``G = G_solved · mean r``), with ``r`` read again only on the voxels carrying most of
+        the current (those with at least ``WATCH_WEIGHT`` of the largest Joule weight); the
+        others keep their ``r`` of the last update. Returns True when the power went off.
+        """
+        ch = self._watching
+        if ch is None or ch.weight <= 0.0:
+            return False
+        mean = (ch.rest + self._moments_at(solver, ch, ch.watch_idx)[0]) / ch.weight
+        if ch.conductance_solved * mean * ch.generator.threshold() >= 1.0:
+            return False
+        ch.generator.trip(t)
+        self._watching = None
+        solver.set_source(None)
+        self._source_on = False
+        self._heat_blood(None)
+        self.tally.hold(t, generator=0.0)
+        return True
+
     def _heat_blood(self, density: np.ndarray | None) -> None:
         """Set :attr:`vessel_heating` from the Joule heat density (W/m³) in the vessel voxels."""
         if density is None or not self.vessel_idx.size:
@@ -395,12 +544,12 @@ class RadiofrequencySource:
         }
         k = self._choose(t) if on else None
         voltage = 0.0
+        self._watching = None
         if k is not None:
             ch = self.channels[k]
             change, ratio = self._lookup(solver, ch)
             if change > RESOLVE_TOLERANCE:
-                self._solve(solver, ch)
-                ratio = 1.0
+                ratio = self._solve(solver, ch)
             conductance = ch.conductance_solved * ratio
             voltage = ch.generator.voltage(t, conductance)
             cols.update(
@@ -435,6 +584,10 @@ class RadiofrequencySource:
             )
             solver.source_written(total * self.ctx.grid.voxel_volume)
             self._source_on = True
+            if math.isfinite(ch.generator.threshold()):
+                s1, _, ch.weight = self._sums
+                ch.rest = s1 - self._moments_at(solver, ch, ch.watch_idx)[0]
+                self._watching = ch
             self._heat_blood(voltage**2 * ch.q_blood)
         else:
             self._heat_blood(None)
@@ -443,6 +596,12 @@ class RadiofrequencySource:
                 self._source_on = False
         self.tally.hold(t, generator=cols["generator_power_w"])
         return cols
+
+
+def _box_mask(shape: tuple[int, ...], box: tuple[slice, ...]) -> np.ndarray:
+    mask = np.zeros(shape, bool)
+    mask[box] = True
+    return mask
 
 
 def _needle_record(needle: ResolvedNeedle) -> dict[str, Any]:
@@ -477,6 +636,7 @@ def run_radiofrequency_session(
         "potential_iterations": sum(c.iterations for c in source.channels),
         "potential_solve_s": source.solve_s,
         "potential_rebuilds": sum(c.potential.rebuilds for c in source.channels),
+        "potential_full_solves": sum(c.full_solves for c in source.channels),
         "resolve_tolerance": RESOLVE_TOLERANCE,
     }
     ts = timeseries_frame(run)

@@ -356,6 +356,8 @@ class ThermalSessionRun:
         ``auto_stop`` ends the phase early at a record: ``True`` once no voxel is at or above the
         damage threshold, or a callable that says when. ``phase_name`` labels the rows ("on" or
         "off" by default); a source with a ``columns(solver)`` method adds its columns to them.
+        A source with a ``watch(solver, t)`` method is shown every step while on (t in s, after
+        the step); it returns True when it changed its heat then (the vessels' share follows).
         """
         solver, dose, opts = self.solver, self.dose, self.ctx.thermal
         dt = self.time_step(duration if duration > 0 else opts.update_interval)
@@ -368,6 +370,7 @@ class ThermalSessionRun:
         n_total = round(duration / dt) if duration > 0 else 0
         phase = phase_name or ("on" if on else "off")
         columns = getattr(source, "columns", None)
+        watch = getattr(source, "watch", None) if on else None
         t = t0
         done = 0
         updates = 0
@@ -382,7 +385,19 @@ class ThermalSessionRun:
             n = min(per_update, n_total - done)
             start = time.perf_counter()
             for chunk in range(0, n, per_dose):
-                solver.step(dt, min(per_dose, n - chunk), dose)
+                m = min(per_dose, n - chunk)
+                if watch is None:
+                    solver.step(dt, m, dose)
+                    continue
+                for i in range(m):  # the source looks at every step (e.g. a generator's roll-off)
+                    solver.step(dt, 1)
+                    if watch(solver, t + (chunk + i + 1) * dt) and self.vessels is not None:
+                        self.vessels.update(
+                            solver,
+                            t + (chunk + i + 1) * dt,
+                            getattr(source, "vessel_heating", None),
+                        )
+                dose.accumulate(solver.padded, m * dt)
             block = dose.hot_block()  # every voxel that boiled is in it
             if block is not None:
                 solver.rehydrate(n * dt, self.ctx.tissue.body.rehydration_time, block)

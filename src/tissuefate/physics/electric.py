@@ -18,6 +18,7 @@ so that it adds up exactly to the power the electrode delivers, ``V² G``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -25,7 +26,7 @@ import numpy as np
 from ..kernels import multigrid as km
 from .elliptic import MultigridPCG, SolveInfo, dirichlet_rhs
 
-__all__ = ["GROUND_FACES", "PotentialSolver", "ground_flags"]
+__all__ = ["GROUND_FACES", "BoxSolution", "PotentialSolver", "ground_flags"]
 
 GROUND_FACES = ("x-", "x+", "y-", "y+", "z-", "z+")
 """Names of the faces of the box, in the order of the kernels' ``ground`` flags."""
@@ -68,6 +69,55 @@ def _surface_faces(
         faces = np.flatnonzero(scale != 1.0)
         out.append((faces, scale.ravel()[faces]))
     return out
+
+
+def _faces_of(
+    c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, cells: tuple[slice, slice, slice]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The face conductances of the sub-box ``cells`` (its boundary faces included), copied."""
+    a, b, c = cells
+    return (
+        np.ascontiguousarray(c0[a.start : a.stop + 1, b, c]),
+        np.ascontiguousarray(c1[a, b.start : b.stop + 1, c]),
+        np.ascontiguousarray(c2[a, b, c.start : c.stop + 1]),
+    )
+
+
+@dataclass
+class _Box:
+    """A box ``B`` of the grid anchored on a full solve ``u_f`` (:meth:`PotentialSolver.solve_box`).
+
+    Arrays are on the halo box ``H`` (``B`` grown by one cell and clipped to the grid): ``ring``
+    marks the cells of ``H`` outside ``B``, ``outside`` holds ``u_f`` (per volt) there and 0
+    elsewhere. ``energy`` is ``u_Xᵀ A_XX u_X`` of the anchor (X: the cells outside ``B``) and
+    ``ring_energy`` the part of it on the faces of ``B``, ``Σ c u_f²``, with the anchor's σ."""
+
+    cells: tuple[slice, slice, slice]
+    halo: tuple[slice, slice, slice]
+    local: tuple[slice, slice, slice]
+    ring: np.ndarray
+    outside: np.ndarray
+    energy: float
+    ring_energy: float
+    ground: np.ndarray  # the kernels' face flags of the halo box (the grid's where they meet)
+    w1: np.ndarray | None = None
+    w2: np.ndarray | None = None
+    surface: list[tuple[np.ndarray, np.ndarray]] | None = None  # the halo box's surface faces
+    surface_source: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BoxSolution:
+    """A potential solved on a box with the rest of the grid following the anchor's shape.
+
+    ``cells``: the box (slices of the grid); ``alpha``: the factor of the anchored full solution
+    outside the box; ``heat``: the Joule heat density per V² in the box (W/m³/V², the box's
+    shape); ``iterations``: CG iterations of its two solves."""
+
+    cells: tuple[slice, slice, slice]
+    alpha: float
+    heat: np.ndarray
+    iterations: int
 
 
 class PotentialSolver:
@@ -120,6 +170,9 @@ class PotentialSolver:
         self._surface: list[tuple[np.ndarray, np.ndarray]] = []  # per axis: faces, their scales
         self._surface_source: np.ndarray | None = None
         self.rebuilds = 0  # multigrid hierarchies built so far
+        self._box: _Box | None = None
+        self._box_anchor: np.ndarray | None = None  # the last full solution per volt
+        self._box_guess: tuple[float, np.ndarray] | None = None  # α and inside of a box solve
 
     @property
     def pcg(self) -> MultigridPCG:
@@ -148,6 +201,21 @@ class PotentialSolver:
         It is kept for later calls with the same electrode and no ``surface`` (and not computed
         again when the same array is passed again).
         """
+        electrode, same = self._set_faces(sigma, electrode, surface)
+        if rebuild or not same or self._pcg is None:
+            self.electrode = electrode
+            self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, electrode, impl=self.impl)
+            self.rebuilds += 1
+        else:
+            self._pcg.update_fine()
+        self._b_per_volt = dirichlet_rhs(1.0, self.electrode, self.c0, self.c1, self.c2)
+        self._box = None  # a box solve needs a full solve of this σ first
+
+    def _set_faces(
+        self, sigma: np.ndarray, electrode: np.ndarray, surface: np.ndarray | None
+    ) -> tuple[np.ndarray, bool]:
+        """Check σ and the electrode, and compute the face conductances of σ; returns the uint8
+        electrode mask and whether it is the one of the last call."""
         sigma = np.ascontiguousarray(sigma, dtype=np.float64)
         if sigma.shape != self.shape:
             raise ValueError(f"sigma has shape {sigma.shape}, grid is {self.shape}")
@@ -165,13 +233,7 @@ class PotentialSolver:
         for c, (faces, scale) in zip((self.c0, self.c1, self.c2), self._surface, strict=False):
             c.ravel()[faces] *= scale
         self.sigma = sigma
-        if rebuild or not same or self._pcg is None:
-            self.electrode = electrode
-            self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, electrode, impl=self.impl)
-            self.rebuilds += 1
-        else:
-            self._pcg.update_fine()
-        self._b_per_volt = dirichlet_rhs(1.0, self.electrode, self.c0, self.c1, self.c2)
+        return electrode, same
 
     def solve(
         self,
@@ -200,13 +262,139 @@ class PotentialSolver:
             guess = np.where(tissue, np.asarray(x0, np.float64), 0.0)
         elif self._x_per_volt is not None:
             guess = np.where(tissue, value * self._x_per_volt, 0.0)
+        elif self._box_guess is not None and self._box_anchor is not None and self._box is not None:
+            alpha, inside = self._box_guess  # the last box solve: α u_f outside, its own inside
+            guess = alpha * value * self._box_anchor
+            guess[self._box.cells] = value * inside
+            guess[~tissue] = 0.0
         else:
             guess = None
         x, info = self._pcg.solve(value * self._b_per_volt, x0=guess, tol=tol, maxiter=maxiter)
         if value != 0.0:
             self._x_per_volt = x / value
+            self._box_anchor = self._x_per_volt
+        self._box = None  # a box is anchored on the full solve just made (anchor_box)
+        self._box_guess = None
         x[~tissue] = value
         return x, info
+
+    def anchor_box(self, cells: tuple[slice, slice, slice]) -> None:
+        """Anchor the box ``cells`` (slices of the grid) on the full :meth:`solve` just made (its
+        σ and solution), for :meth:`solve_box`. The electrode must lie inside the box, off its
+        faces."""
+        if self._box_anchor is None or self.electrode is None:
+            raise RuntimeError("anchor_box needs a full solve first")
+        cells = tuple(slice(*c.indices(n)[:2]) for c, n in zip(cells, self.shape, strict=True))
+        halo = tuple(
+            slice(max(s.start - 1, 0), min(s.stop + 1, n))
+            for s, n in zip(cells, self.shape, strict=True)
+        )
+        local = tuple(
+            slice(s.start - h.start, s.stop - h.start) for s, h in zip(cells, halo, strict=True)
+        )
+        ring = np.ones(tuple(h.stop - h.start for h in halo), bool)
+        ring[local] = False
+        off_faces = np.ones(self.shape, bool)  # the electrode must not touch the cells around
+        off_faces[tuple(slice(s.start + 1, s.stop - 1) for s in cells)] = False
+        if np.any(self.electrode[off_faces]):
+            raise ValueError("the electrode must lie inside the box, off its faces")
+        outside = np.where(ring, self._box_anchor[halo], 0.0)
+        faces = _faces_of(self.c0, self.c1, self.c2, halo)
+        coupling = dirichlet_rhs(outside, ring, *faces)
+        edge = [
+            (h.start == 0, h.stop == n)[side]
+            for h, n in zip(halo, self.shape, strict=True)
+            for side in (0, 1)
+        ]
+        self._box = _Box(
+            cells,
+            halo,
+            local,
+            ring,
+            outside,
+            float(np.vdot(coupling, self._box_anchor[halo])),
+            float(dirichlet_rhs(outside**2, ring, *faces).sum()),
+            np.where(edge, self._ground, 1).astype(np.int64),
+        )
+
+    def solve_box(
+        self,
+        sigma: np.ndarray,
+        electrode: np.ndarray,
+        surface: np.ndarray | None = None,
+        tol: float = 1e-6,
+        outside: float = 1.0,
+    ) -> BoxSolution:
+        """The potential of a new σ solved on the anchored box only, per volt.
+
+        The potential is sought as ``α u_f`` outside the box (``u_f`` the anchored full solution)
+        and anything inside it: a Galerkin projection of the full problem on those potentials.
+        Inside, it is ``w1 + α w2``, with ``w1`` the box's solution with the electrode at 1 V and
+        0 around the box, and ``w2`` the one with the electrode at 0 and ``u_f`` around it; ``α``
+        minimises the energy, ``α = (b2·w1) / (E_X − b2·w2)`` (``b2`` the coupling of the box to
+        ``u_f`` around it, ``E_X`` the energy of ``u_f`` outside the box, its faces with today's
+        σ). It is exact when σ changed only inside the box and the box is large enough that the
+        change does not alter the shape of the potential around it; the conductance
+        ``Σ heat h³`` (with ``α²`` times the anchor's heat outside) is then an upper bound of the
+        true one. σ outside the box is taken as the anchor's times ``outside`` (its mean change
+        there, weighted by the Joule heat; the energy of ``u_f`` outside scales with it); the
+        caller follows the rest of its change to first order. ``surface`` is as in
+        :meth:`set_conductivity` (None for none).
+        """
+        box = self._box
+        if box is None or self.electrode is None:
+            raise RuntimeError("solve_box needs anchor_box first")
+        halo = box.halo
+        if np.shape(sigma) != self.shape or np.shape(electrode) != self.shape:
+            raise ValueError(f"sigma and electrode must have the grid's shape {self.shape}")
+        if not np.array_equal(np.asarray(electrode)[halo] != 0, self.electrode[halo] != 0):
+            raise ValueError("solve_box needs the electrode of the anchored solve")
+        sigma = np.asarray(sigma, np.float64)
+        local_sigma = np.ascontiguousarray(sigma[halo])
+        if not np.all(local_sigma >= 0.0) or not np.all(np.isfinite(local_sigma)):
+            raise ValueError("sigma must be finite and non-negative (S/m)")
+        held = self.electrode[halo] != 0
+        faces = self._halo_faces(local_sigma, box, surface)
+        self.sigma = sigma
+        fixed = box.ring | held
+        pcg = MultigridPCG(*faces, None, fixed, impl=self.impl)
+        b1 = dirichlet_rhs(held.astype(np.float64), fixed, *faces)
+        b2 = dirichlet_rhs(box.outside, fixed, *faces)
+        w1, i1 = pcg.solve(b1, x0=box.w1, tol=tol)
+        w2, i2 = pcg.solve(b2, x0=box.w2, tol=tol)
+        box.w1, box.w2 = w1, w2
+        ring_now = float(dirichlet_rhs(box.outside**2, box.ring, *faces).sum())
+        energy = outside * (box.energy - box.ring_energy) + ring_now
+        alpha = float(np.vdot(b2, w1)) / (energy - float(np.vdot(b2, w2)))
+        u = w1 + alpha * w2
+        u[held] = 1.0
+        u[box.ring] = alpha * box.outside[box.ring]
+        heat = np.empty(u.shape)
+        self._joule_kernel(
+            u, local_sigma, held.astype(np.uint8), *faces, self.spacing, heat
+        )  # fmt: skip
+        self._x_per_volt = None  # the next full solve starts from this one (see solve)
+        self._box_guess = (alpha, np.where(held[box.local], 0.0, u[box.local]))
+        return BoxSolution(box.cells, alpha, heat[box.local], i1.iterations + i2.iterations)
+
+    def _halo_faces(
+        self, local_sigma: np.ndarray, box: _Box, surface: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The face conductances of the halo box alone: the grid's ground on the sides where it
+        is the grid's face (elsewhere its outer faces touch only the ring, which is held), and
+        the electrode's surface scale."""
+        n = (local_sigma.shape[0] + 1, local_sigma.shape[1], local_sigma.shape[2])
+        c0 = np.empty(n)
+        c1 = np.empty((n[0] - 1, n[1] + 1, n[2]))
+        c2 = np.empty((n[0] - 1, n[1], n[2] + 1))
+        held = (self.electrode[box.halo] != 0).astype(np.uint8)
+        self._faces_kernel(local_sigma, held, box.ground, self.spacing, c0, c1, c2)
+        if surface is not None and (box.surface is None or surface is not box.surface_source):
+            box.surface = _surface_faces(held, np.asarray(surface)[box.halo])
+            box.surface_source = surface
+        for c, (faces, scale) in zip((c0, c1, c2), box.surface or [], strict=False):
+            c.ravel()[faces] *= scale
+        return c0, c1, c2
 
     def joule_heat(self, u: np.ndarray, out: np.ndarray) -> float:
         """Joule power density of the potential ``u`` (V) into ``out`` (W/m³, float32 or float64,
