@@ -96,6 +96,24 @@ def scale_pattern_numpy(g, theta, material, sigma_table, eps_table, t0, dt, scal
     sums[:, 4] = (g64 * g64).sum(axis=(1, 2))
 
 
+@jit(inline=True)
+def _sigma_at(theta, material, table, t0, inv, top, front, lo, inv_w, log_dry, i, j, k):
+    """σ of voxel (i, j, k) from the table (see :func:`lookup_weighted_change`); ``inv`` and
+    ``inv_w`` are the inverse table step and window width, ``top`` the last table position."""
+    t = np.float64(theta[i + 1, j + 1, k + 1])
+    x = min(max((t - t0) * inv, 0.0), top)
+    n = int(x)
+    f = x - n
+    m = material[i, j, k]
+    v = table[m, n] * (1.0 - f) + table[m, n + 1] * f
+    fr = np.float64(front[i + 1, j + 1, k + 1])
+    if fr > t:
+        d = min(max((fr - lo) * inv_w, 0.0), 1.0)
+        d_t = min(max((t - lo) * inv_w, 0.0), 1.0)
+        v *= np.exp(log_dry * (d - d_t))
+    return v
+
+
 @jit(parallel=True)
 def lookup_weighted_change(
     theta, material, table, t0, dt, out, ref, weight, front, lo, width, log_dry
@@ -126,18 +144,9 @@ def lookup_weighted_change(
         c = 0.0
         for j in range(n1):
             for k in range(n2):
-                t = np.float64(theta[i + 1, j + 1, k + 1])
-                x = (t - t0) * inv
-                x = min(max(x, 0.0), top)
-                n = int(x)
-                f = x - n
-                m = material[i, j, k]
-                v = table[m, n] * (1.0 - f) + table[m, n + 1] * f
-                fr = np.float64(front[i + 1, j + 1, k + 1])
-                if fr > t:
-                    d = min(max((fr - lo) * inv_w, 0.0), 1.0)
-                    d_t = min(max((t - lo) * inv_w, 0.0), 1.0)
-                    v *= np.exp(log_dry * (d - d_t))
+                v = _sigma_at(
+                    theta, material, table, t0, inv, top, front, lo, inv_w, log_dry, i, j, k
+                )
                 out[i, j, k] = v
                 r = ref[i, j, k]
                 if r > 0.0:
@@ -199,17 +208,7 @@ def lookup_weighted_change_at(
             r = ref[i, j, k]
             if r <= 0.0:
                 continue
-            t = np.float64(theta[i + 1, j + 1, k + 1])
-            x = min(max((t - t0) * inv, 0.0), top)
-            m = int(x)
-            f = x - m
-            mat = material[i, j, k]
-            v = table[mat, m] * (1.0 - f) + table[mat, m + 1] * f
-            fr = np.float64(front[i + 1, j + 1, k + 1])
-            if fr > t:
-                d = min(max((fr - lo) * inv_w, 0.0), 1.0)
-                d_t = min(max((t - lo) * inv_w, 0.0), 1.0)
-                v *= np.exp(log_dry * (d - d_t))
+            v = _sigma_at(theta, material, table, t0, inv, top, front, lo, inv_w, log_dry, i, j, k)
             wv = np.float64(weight[i, j, k])
             ratio = v / r
             a += wv * ratio
