@@ -269,9 +269,10 @@ class _Channel:
         # solves on a box around the electrode (PotentialSolver.solve_box) between full ones
         self.box: tuple[slice, slice, slice] | None = None
         self.q_anchor: np.ndarray | None = None  # the last full solve's Joule heat per V²
-        self.anchor_outside = 0.0  # ... its sum outside the box
+        self.anchor_outside = 0.0  # ... its power outside the box at 1 V, W
         self.box_idx = np.zeros(0, np.int64)  # flat indices of the box
         self.alpha = 1.0  # the factor of the anchor outside the box in the current solution
+        self.alpha_before = 1.0  # ... in the solution before it
         self.outer = (0.0, 0.0, 0.0)  # moments of σ/σ_solved outside the box, last lookup
         self.full_solves = 0
 
@@ -375,17 +376,35 @@ class RadiofrequencySource:
         it (:meth:`PotentialSolver.solve_box`), else on the whole grid. Returns the mean of
         σ/σ_solved against it (1 but for the change outside a box)."""
         start = time.perf_counter()
-        if self._outer_change(solver, ch) <= RESOLVE_TOLERANCE:
-            self._solve_box(solver, ch)
+        on_box = self._outer_change(solver, ch) <= RESOLVE_TOLERANCE
+        if on_box:
+            self._solve_box(ch)
         else:
-            self._solve_full(solver, ch)
+            self._solve_full(ch)
+        # the heat of the blood is taken before the held voxels (vessels, cooled tips) lose
+        # their source; the conductance counts the current through them too
         ch.q_blood = ch.q_unit.ravel()[self.vessel_idx].astype(np.float64)
+        ch.q_unit[solver.fixed] = 0.0
+        if on_box:  # outside the box the weights scale by (α/α_before)²; inside r = 1
+            heat = ch.q_unit[ch.box]
+            live = float(heat[self.sigma[ch.box] > 0.0].sum(dtype=np.float64))
+            scale = (ch.alpha / ch.alpha_before) ** 2
+            self._sums = tuple(scale * m + live for m in ch.outer)
+            near = np.argwhere(heat >= WATCH_WEIGHT * float(heat.max(initial=0.0)))
+            offset = np.array([b.start for b in ch.box])
+            ch.watch_idx = np.ravel_multi_index((near + offset).T, self.ctx.grid.shape)
+        else:  # r = 1 everywhere
+            weight = np.where(self.sigma > 0.0, ch.q_unit, 0.0)
+            self._sums = (float(weight.sum(dtype=np.float64)),) * 3
+            ch.watch_idx = np.flatnonzero(weight >= WATCH_WEIGHT * float(weight.max(initial=0.0)))
         ch.solves += 1
         s1, _, s0 = self._sums
         self.solve_s += time.perf_counter() - start
         return s1 / s0 if s0 > 0 else 1.0
 
-    def _solve_full(self, solver: ThermalSolver, ch: _Channel) -> None:
+    def _solve_full(self, ch: _Channel) -> None:
+        """Solve the whole grid; its Joule heat per V² (held voxels included) into ``q_unit``,
+        and a new box anchored on it."""
         rebuild = ch.full_solves % REBUILD_EVERY == 0
         sigma = self.sigma
         ch.potential.set_conductivity(sigma, ch.mask, rebuild=rebuild, surface=ch.surface)
@@ -398,52 +417,33 @@ class RadiofrequencySource:
             u, info = ch.potential.solve(1.0, tol=SOLVE_TOLERANCE)
         if ch.q_unit is None:
             ch.q_unit = np.zeros(self.ctx.grid.shape, np.float32)
-        ch.potential.joule_heat(u, ch.q_unit)
-        ch.q_unit[solver.fixed] = 0.0  # held voxels (vessels, cooled tips) take no source
+        total = ch.potential.joule_heat(u, ch.q_unit)
+        ch.conductance_solved = total  # W at 1 V = S
         ch.sigma_solved = self.sigma.copy()
         ch.iterations += info.iterations
         ch.full_solves += 1
-        ch.alpha = 1.0
-        weight = np.where(self.sigma > 0.0, ch.q_unit, 0.0)
-        total = float(weight.sum(dtype=np.float64))
-        self._sums = (total, total, total)  # r = 1 everywhere
-        ch.conductance_solved = float(ch.q_unit.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume
-        ch.watch_idx = np.flatnonzero(weight >= WATCH_WEIGHT * float(weight.max(initial=0.0)))
+        ch.alpha = ch.alpha_before = 1.0
         ch.box = self._box(ch)
         if ch.box is not None:
             ch.potential.anchor_box(ch.box)
             ch.q_anchor = ch.q_unit.copy()
             ch.box_idx = np.flatnonzero(_box_mask(self.ctx.grid.shape, ch.box))
-            ch.anchor_outside = float(ch.q_unit.sum(dtype=np.float64)) - float(
-                ch.q_unit[ch.box].sum(dtype=np.float64)
-            )
+            volume = self.ctx.grid.voxel_volume
+            ch.anchor_outside = total - float(ch.q_unit[ch.box].sum(dtype=np.float64)) * volume
 
-    def _solve_box(self, solver: ThermalSolver, ch: _Channel) -> None:
-        """Solve on the box; the heat outside it is α² the anchor's. The moments of σ/σ_solved
-        follow without a new lookup: outside the box the weights scale by (α/α_before)², inside
-        σ_solved is σ (r = 1)."""
-        box = ch.box
+    def _solve_box(self, ch: _Channel) -> None:
+        """Solve on the box; the heat outside it is α² the anchor's (held voxels included)."""
         s1, _, s0 = ch.outer
         sol = ch.potential.solve_box(
-            self.sigma, ch.mask, ch.surface, tol=SOLVE_TOLERANCE, outside=s1 / s0 if s0 > 0 else 1.0
+            self.sigma, ch.mask, tol=SOLVE_TOLERANCE, outside=s1 / s0 if s0 > 0 else 1.0
         )
-        heat = sol.heat.astype(np.float32)
-        heat[solver.fixed[box]] = 0.0
         np.multiply(ch.q_anchor, sol.alpha**2, out=ch.q_unit)
-        ch.q_unit[box] = heat
-        ch.sigma_solved[box] = self.sigma[box]  # outside, σ stays the anchor's
+        ch.q_unit[ch.box] = sol.heat
+        ch.sigma_solved[ch.box] = self.sigma[ch.box]  # outside, σ stays the anchor's
         ch.iterations += sol.iterations
-        scale = (sol.alpha / ch.alpha) ** 2
-        ch.alpha = sol.alpha
-        live = float(heat[self.sigma[box] > 0.0].sum(dtype=np.float64))
-        self._sums = tuple(scale * m + live for m in ch.outer)
-        inside = float(heat.sum(dtype=np.float64))
-        ch.conductance_solved = (
-            sol.alpha**2 * ch.anchor_outside + inside
-        ) * self.ctx.grid.voxel_volume
-        near = np.argwhere(heat >= WATCH_WEIGHT * float(heat.max(initial=0.0)))
-        offset = np.array([b.start for b in box])
-        ch.watch_idx = np.ravel_multi_index((near + offset).T, self.ctx.grid.shape)
+        ch.alpha_before, ch.alpha = ch.alpha, sol.alpha
+        inside = float(sol.heat.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume
+        ch.conductance_solved = sol.alpha**2 * ch.anchor_outside + inside
 
     def _box(self, ch: _Channel) -> tuple[slice, slice, slice] | None:
         """The channel's electrode grown by ``BOX_MARGIN`` and clipped to the grid, or None when

@@ -100,10 +100,9 @@ class _Box:
     energy: float
     ring_energy: float
     ground: np.ndarray  # the kernels' face flags of the halo box (the grid's where they meet)
+    surface: list[tuple[np.ndarray, np.ndarray]]  # the anchor's surface scale, halo box faces
     w1: np.ndarray | None = None
     w2: np.ndarray | None = None
-    surface: list[tuple[np.ndarray, np.ndarray]] | None = None  # the halo box's surface faces
-    surface_source: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -201,21 +200,6 @@ class PotentialSolver:
         It is kept for later calls with the same electrode and no ``surface`` (and not computed
         again when the same array is passed again).
         """
-        electrode, same = self._set_faces(sigma, electrode, surface)
-        if rebuild or not same or self._pcg is None:
-            self.electrode = electrode
-            self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, electrode, impl=self.impl)
-            self.rebuilds += 1
-        else:
-            self._pcg.update_fine()
-        self._b_per_volt = dirichlet_rhs(1.0, self.electrode, self.c0, self.c1, self.c2)
-        self._box = None  # a box solve needs a full solve of this σ first
-
-    def _set_faces(
-        self, sigma: np.ndarray, electrode: np.ndarray, surface: np.ndarray | None
-    ) -> tuple[np.ndarray, bool]:
-        """Check σ and the electrode, and compute the face conductances of σ; returns the uint8
-        electrode mask and whether it is the one of the last call."""
         sigma = np.ascontiguousarray(sigma, dtype=np.float64)
         if sigma.shape != self.shape:
             raise ValueError(f"sigma has shape {sigma.shape}, grid is {self.shape}")
@@ -233,7 +217,14 @@ class PotentialSolver:
         for c, (faces, scale) in zip((self.c0, self.c1, self.c2), self._surface, strict=False):
             c.ravel()[faces] *= scale
         self.sigma = sigma
-        return electrode, same
+        if rebuild or not same or self._pcg is None:
+            self.electrode = electrode
+            self._pcg = MultigridPCG(self.c0, self.c1, self.c2, None, electrode, impl=self.impl)
+            self.rebuilds += 1
+        else:
+            self._pcg.update_fine()
+        self._b_per_volt = dirichlet_rhs(1.0, self.electrode, self.c0, self.c1, self.c2)
+        self._box = None  # a box solve needs a full solve of this σ first
 
     def solve(
         self,
@@ -301,10 +292,11 @@ class PotentialSolver:
         outside = np.where(ring, self._box_anchor[halo], 0.0)
         faces = _faces_of(self.c0, self.c1, self.c2, halo)
         coupling = dirichlet_rhs(outside, ring, *faces)
+        held = np.ascontiguousarray(self.electrode[halo])
+        source = self._surface_source
+        surface = [] if source is None else _surface_faces(held, np.asarray(source)[halo])
         edge = [
-            (h.start == 0, h.stop == n)[side]
-            for h, n in zip(halo, self.shape, strict=True)
-            for side in (0, 1)
+            e for h, n in zip(halo, self.shape, strict=True) for e in (h.start == 0, h.stop == n)
         ]
         self._box = _Box(
             cells,
@@ -315,13 +307,13 @@ class PotentialSolver:
             float(np.vdot(coupling, self._box_anchor[halo])),
             float(dirichlet_rhs(outside**2, ring, *faces).sum()),
             np.where(edge, self._ground, 1).astype(np.int64),
+            surface,
         )
 
     def solve_box(
         self,
         sigma: np.ndarray,
         electrode: np.ndarray,
-        surface: np.ndarray | None = None,
         tol: float = 1e-6,
         outside: float = 1.0,
     ) -> BoxSolution:
@@ -338,8 +330,8 @@ class PotentialSolver:
         ``Σ heat h³`` (with ``α²`` times the anchor's heat outside) is then an upper bound of the
         true one. σ outside the box is taken as the anchor's times ``outside`` (its mean change
         there, weighted by the Joule heat; the energy of ``u_f`` outside scales with it); the
-        caller follows the rest of its change to first order. ``surface`` is as in
-        :meth:`set_conductivity` (None for none).
+        caller follows the rest of its change to first order. The electrode and its surface
+        scale are the anchored solve's.
         """
         box = self._box
         if box is None or self.electrode is None:
@@ -354,7 +346,7 @@ class PotentialSolver:
         if not np.all(local_sigma >= 0.0) or not np.all(np.isfinite(local_sigma)):
             raise ValueError("sigma must be finite and non-negative (S/m)")
         held = self.electrode[halo] != 0
-        faces = self._halo_faces(local_sigma, box, surface)
+        faces = self._halo_faces(local_sigma, box)
         self.sigma = sigma
         fixed = box.ring | held
         pcg = MultigridPCG(*faces, None, fixed, impl=self.impl)
@@ -378,7 +370,7 @@ class PotentialSolver:
         return BoxSolution(box.cells, alpha, heat[box.local], i1.iterations + i2.iterations)
 
     def _halo_faces(
-        self, local_sigma: np.ndarray, box: _Box, surface: np.ndarray | None
+        self, local_sigma: np.ndarray, box: _Box
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The face conductances of the halo box alone: the grid's ground on the sides where it
         is the grid's face (elsewhere its outer faces touch only the ring, which is held), and
@@ -389,10 +381,7 @@ class PotentialSolver:
         c2 = np.empty((n[0] - 1, n[1], n[2] + 1))
         held = (self.electrode[box.halo] != 0).astype(np.uint8)
         self._faces_kernel(local_sigma, held, box.ground, self.spacing, c0, c1, c2)
-        if surface is not None and (box.surface is None or surface is not box.surface_source):
-            box.surface = _surface_faces(held, np.asarray(surface)[box.halo])
-            box.surface_source = surface
-        for c, (faces, scale) in zip((c0, c1, c2), box.surface or [], strict=False):
+        for c, (faces, scale) in zip((c0, c1, c2), box.surface, strict=False):
             c.ravel()[faces] *= scale
         return c0, c1, c2
 
