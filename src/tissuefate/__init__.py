@@ -7,12 +7,23 @@ advice.
 >>> scenario = tissuefate.load_scenario("examples/mwa_single.yaml")   # doctest: +SKIP
 >>> result = tissuefate.simulate(scenario)                            # doctest: +SKIP
 >>> result.summary["sessions"][0]["ablation_zone"]                    # doctest: +SKIP
+
+The public names are imported on first use (PEP 562), so that ``import tissuefate`` and the
+command line's help and input errors do not wait for numba, SciPy and the kernels.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._notice import RESEARCH_USE
 from ._version import __version__
-from .course import RESEARCH_USE, Result, compare, simulate
 from .errors import NumericalError, ScenarioError, TissuefateError
-from .scenario import Scenario, dump_scenario, load_scenario, loads_scenario
+
+if TYPE_CHECKING:
+    from .course import Result, compare, simulate
+    from .scenario import Scenario, dump_scenario, load_scenario, loads_scenario
 
 __all__ = [
     "RESEARCH_USE",
@@ -28,3 +39,27 @@ __all__ = [
     "loads_scenario",
     "simulate",
 ]
+
+#: Public name → the subpackage that defines it, imported when the name is first used.
+_LAZY = {
+    "Result": "course",
+    "compare": "course",
+    "simulate": "course",
+    "Scenario": "scenario",
+    "dump_scenario": "scenario",
+    "load_scenario": "scenario",
+    "loads_scenario": "scenario",
+}
+
+
+def __getattr__(name: str) -> Any:
+    part = _LAZY.get(name)
+    if part is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{part}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -2,6 +2,9 @@
 
 The CLI only dispatches. User errors (:class:`~tissuefate.errors.ScenarioError`) become one line on
 stderr and exit code 2, before any output folder is written; numerical failures exit with 1.
+
+Each command imports what it runs when it runs, so that ``--help`` and an error in a scenario file
+answer before numba, SciPy and the kernels are loaded.
 """
 
 from __future__ import annotations
@@ -19,13 +22,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
+from ._notice import RESEARCH_USE
 from ._version import __version__
-from .course.controller import CHECKPOINTS, RESEARCH_USE, prepare, simulate
-from .course.runner import Job, default_jobs, run_jobs
 from .errors import NumericalError, ScenarioError
-from .io.jsonio import write_json
-from .io.output import check_output_dir, make_checkpoint_dir, write_result
-from .scenario.io import load_scenario
 
 __all__ = ["app", "main"]
 
@@ -76,12 +75,23 @@ def _progress(enabled: bool) -> Progress:
     )
 
 
+COMPILING = "compiling the kernels (first run only, about half a minute)"
+
+
+def _first_status() -> str:
+    """What a progress line says before the first step: that the kernels are being compiled,
+    on the first run after installing or editing them."""
+    from .kernels._jit import has_compiled
+
+    return "" if has_compiled() else COMPILING
+
+
 class _Bar:
     """A rich progress bar fed by the simulator's progress callback."""
 
     def __init__(self, label: str, enabled: bool) -> None:
         self.progress = _progress(enabled)
-        self.task = self.progress.add_task(label, total=1.0, status="")
+        self.task = self.progress.add_task(label, total=1.0, status=_first_status())
 
     def __enter__(self) -> _Bar:
         self.progress.start()
@@ -99,7 +109,8 @@ class _Bars:
 
     def __init__(self, keys: list[str], enabled: bool) -> None:
         self.progress = _progress(enabled)
-        self.tasks = {key: self.progress.add_task(key, total=1.0, status="") for key in keys}
+        first = _first_status()
+        self.tasks = {key: self.progress.add_task(key, total=1.0, status=first) for key in keys}
 
     def __enter__(self) -> _Bars:
         self.progress.start()
@@ -123,7 +134,12 @@ def _run_one(
     start_from: Path | None = None,
     overwrite: bool = False,
 ) -> dict:
+    from .scenario.io import load_scenario
+
     scenario = load_scenario(scenario_path)
+    from .course.controller import CHECKPOINTS, prepare, simulate
+    from .io.output import check_output_dir, make_checkpoint_dir, write_result
+
     prepared = prepare(scenario, strategy, impl=impl, source=str(scenario_path))
     check_output_dir(output, scenario=scenario.name, overwrite=overwrite or resume)
     existed = output.exists()
@@ -271,7 +287,7 @@ def compare(
     """Run every strategy of each SCENARIO side by side: DIR/comparison.json, comparison.csv,
     report.html and one folder per strategy."""
     try:
-        summaries = _compare(scenarios, output, quiet, impl, jobs or default_jobs())
+        summaries = _compare(scenarios, output, quiet, impl, jobs)
     except ScenarioError as exc:
         _fail(exc, 2)
     except NumericalError as exc:
@@ -282,9 +298,16 @@ def compare(
 
 
 def _compare(
-    scenarios: list[Path], output: Path, quiet: bool, impl: str, jobs: int
+    scenarios: list[Path], output: Path, quiet: bool, impl: str, jobs: int | None
 ) -> dict[str, dict]:
+    from .scenario.io import load_scenario
+
     loaded = [(p, load_scenario(p)) for p in scenarios]
+    from .course.controller import prepare
+    from .course.runner import Job, default_jobs, run_jobs
+    from .io.jsonio import write_json
+    from .io.output import check_output_dir, make_checkpoint_dir
+
     runs: list[Job] = []
     for path, sc in loaded:
         for name in sc.strategies:
@@ -301,7 +324,7 @@ def _compare(
     for job in runs:
         make_checkpoint_dir(job.output)
     with _Bars([job.key for job in runs], enabled=not quiet) as bars:
-        summaries = run_jobs(runs, jobs, bars)
+        summaries = run_jobs(runs, jobs or default_jobs(), bars)
     write_json(output / "comparison.json", {"strategies": summaries})
     from .report.comparison import write_comparison  # matplotlib only when it draws
 
@@ -326,7 +349,7 @@ def demo(
     name = "course_demo.yaml"
     with resources.as_file(resources.files("tissuefate") / "examples" / name) as path:
         try:
-            summaries = _compare([path], output, quiet, "compiled", jobs or default_jobs())
+            summaries = _compare([path], output, quiet, "compiled", jobs)
         except ScenarioError as exc:
             _fail(exc, 2)
         except NumericalError as exc:

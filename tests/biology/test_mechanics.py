@@ -40,6 +40,7 @@ def _sphere_fraction(n: int, radius: float) -> tuple[np.ndarray, np.ndarray]:
     return frac / 64, np.stack([x, y, z])
 
 
+@pytest.mark.slow
 def test_uniform_source_in_a_sphere_gives_the_exact_velocity():
     """v(r) = S r / 3 inside, S R³ / (3 r²) outside: within 2 % from the centre to 3 voxels
     inside the surface and from 3 to 6 voxels outside it (1 mm voxels, box 3.2 R across)."""

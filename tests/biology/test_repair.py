@@ -245,6 +245,7 @@ def test_a_whole_model_run_matches_between_compiled_and_numpy():
 _rates = st.floats(0.0, 5.0)  # per day
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**31 - 1),
@@ -312,6 +313,7 @@ def _lesion(state, grid, radius, kind="coagulated", center=(0.0, 0.0, 0.0)):
     return mask
 
 
+@pytest.mark.slow
 def test_the_active_block_gives_the_full_grid_result():
     grid, tissue, anatomy, s0 = _setup(
         shape=(40, 36, 34), tumors=[TumorShape("t", Sphere((2e-3, 0, 0), 4e-3), 1)], presets=["hcc"]

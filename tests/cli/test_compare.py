@@ -25,6 +25,7 @@ outputs: {figures: false, report: false}
 """
 
 
+@pytest.mark.slow
 def test_compare_writes_every_strategy_and_ranks_their_effect(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(SCENARIO, encoding="utf-8")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numba
 import pytest
 from typer.testing import CliRunner
 
 from tissuefate import __version__
 from tissuefate.cli import app
+from tissuefate.course.runner import default_jobs
 
 HEAT = """
 name: NAME
@@ -144,7 +146,10 @@ def test_compare_in_two_processes_gives_the_same_results_as_in_one(tmp_path):
         result = runner.invoke(app, ["compare", str(path), "-o", str(out), "-q", "--jobs", jobs])
         assert result.exit_code == 0, result.output
         comparison = json.loads((out / "comparison.json").read_text())["strategies"]
+        # never oversubscribed: each of the workers runs its kernels on cores / workers threads
+        expected = min(max(1, default_jobs() // int(jobs)), numba.config.NUMBA_NUM_THREADS)
         for summary in comparison.values():
+            assert summary.pop("kernel_threads") == expected
             summary.pop("wall_time_s")
             for session in summary["sessions"]:
                 for key in ("wall_time_s", "source_update_s", "kernel_load_s"):

@@ -96,6 +96,7 @@ def whole(tmp_path_factory):
     return result, folder
 
 
+@pytest.mark.slow
 def test_pauses_snapshots_and_checkpoints_change_nothing(whole):
     result, _ = whole
     bare = simulate(_scenario(), "weekly")
@@ -110,6 +111,7 @@ def test_pauses_snapshots_and_checkpoints_change_nothing(whole):
     assert {"day 3", "day 7.5", "day 12.5"} <= set(labels)
 
 
+@pytest.mark.slow
 def test_resume_from_every_checkpoint_equals_the_uninterrupted_run(whole, tmp_path):
     result, folder = whole
     names = sorted(p.name for p in folder.iterdir() if p.name != PARTS)
@@ -123,6 +125,7 @@ def test_resume_from_every_checkpoint_equals_the_uninterrupted_run(whole, tmp_pa
         _assert_same(resumed, result)
 
 
+@pytest.mark.slow
 def test_a_branch_that_repeats_the_strategy_equals_the_whole_run(whole):
     result, folder = whole
     after_first = next(p for p in sorted(folder.iterdir()) if p.name.endswith("session-1"))
@@ -306,6 +309,7 @@ imaging: {every: 10 d}
 """
 
 
+@pytest.mark.slow
 def test_ablate_visible_reports_an_undercovered_target_and_retreats_local_progression():
     summary = simulate(loads_scenario(RETREAT)).summary
     first, second = summary["sessions"]
@@ -327,6 +331,7 @@ def test_ablate_visible_reports_an_undercovered_target_and_retreats_local_progre
     assert summary["outcome"]["days"] == 100.0  # 60 days of follow-up after the re-treatment
 
 
+@pytest.mark.slow
 def test_with_a_history_folder_the_recorded_fields_stream_to_disk(whole, tmp_path):
     from tissuefate.course.controller import Course, prepare
     from tissuefate.io.checkpoint import OnDisk

@@ -86,6 +86,7 @@ def test_a_half_year_course_conserves_every_constituent_but_for_the_modelled_sou
     assert "lesion_scan_ml" in result.timeseries
 
 
+@pytest.mark.slow
 def test_the_essay_injection_still_regenerates_with_the_tissue_moving():
     """``examples/clo2_essay.yaml`` (chlorine_dioxide_essay: low immunogenicity, matrix kept,
     debris) with two months of follow-up on a coarser grid: what it killed is cleared and the

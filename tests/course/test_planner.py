@@ -244,6 +244,7 @@ def test_no_lesion_to_target_is_an_error():
 
 
 # -- planning a cryoablation ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_the_cryo_planner_adds_probes_until_the_target_freezes():
     ctx, policy, found, labels = _world(
         session=CRYO, radius="5 mm", margin="2 mm", preset="colorectal_metastasis"

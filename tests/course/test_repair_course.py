@@ -200,6 +200,7 @@ def test_local_progression_is_reappearance_or_a_recist_growth():
     assert pytest.approx(1.728) == PROGRESSION_VOLUME_RATIO
 
 
+@pytest.mark.slow
 def test_a_surviving_rim_regrows_and_is_reported_aslocal_progression():
     text = """
 name: regrowth
@@ -231,6 +232,7 @@ repair: {step: 1 d}
     assert 0 < out["local_progression_day"] <= 60  # measured: day 28
 
 
+@pytest.mark.slow
 def test_the_followup_example_runs_reduced_from_the_cli(tmp_path):
     from importlib import resources
 

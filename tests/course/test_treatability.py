@@ -69,6 +69,7 @@ def test_treatability_is_one_on_untreated_tissue():
         np.testing.assert_array_equal(values[tissue_voxels], 1.0, err_msg=name)
 
 
+@pytest.mark.slow
 def test_an_injection_into_scar_meets_more_pressure_and_the_map_shows_why():
     measured, (tissue, anatomy, state) = _measure(scarred=True)
     # scar resists the liquid (permeability x 0.01**0.8 in the shell) and holds no vessels: at

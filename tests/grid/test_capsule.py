@@ -48,6 +48,7 @@ def test_sphere_capsule_is_a_shell_of_its_thickness_to_half_a_voxel(centre, thic
     assert anatomy.material_collagen[CAPSULE] == pytest.approx(0.7)
 
 
+@pytest.mark.slow
 def test_ellipsoid_capsule_follows_the_true_distance_not_the_distance_bound():
     centre, axes, thickness = (0.3e-3, 0.2e-3, -0.4e-3), (10e-3, 6e-3, 4e-3), 2e-3
     shape = Ellipsoid(centre, axes)

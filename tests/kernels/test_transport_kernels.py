@@ -72,6 +72,7 @@ def test_reaction_step_is_exact_and_conserves_the_difference():
     assert big_c[0, 0, 0] == pytest.approx(1.0 / (1.0 - 0.5 * math.exp(-3.0)), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_fast_reaction_titration_front_within_3_percent():
     r = titration_front_1d()
     assert r["front"] == pytest.approx(r["exact"], rel=0.03)

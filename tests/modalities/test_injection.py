@@ -160,6 +160,7 @@ def test_mass_balance_to_1e6_with_leak_reaction_and_washout(leaky_clo2):
     )
 
 
+@pytest.mark.slow
 def test_ethanol_mass_balance_and_washout(tmp_path):
     result, s = _run(_scenario("ethanol", tumor=False, observe="20 min"))
     inj = s["injection"]
@@ -231,6 +232,7 @@ def test_a_track_that_meets_a_large_vessel_empties_into_it():
     assert abs(inj["balance_residual_rel"]) < 1e-9
 
 
+@pytest.mark.slow
 def test_the_two_chlorine_dioxide_presets_differ_and_say_they_are_unvalidated():
     # the same 0.5 mL injection into a 1.4 mL tumour (measured: 0.25 vs 0.061 mL killed,
     # tumour kill 0.29 vs 0.045; the ischaemic death that follows is the repair model's)
@@ -247,6 +249,7 @@ def test_the_two_chlorine_dioxide_presets_differ_and_say_they_are_unvalidated():
     assert tumor["chlorine_dioxide_essay"] > tumor["chlorine_dioxide_literature"] + 0.15
 
 
+@pytest.mark.slow
 def test_literature_chlorine_dioxide_is_capacity_limited():
     # titration: 0.5 mL of 2.97 mM against 20 mM of demand oxidises at most 0.074 mL of tissue.
     # Most of the agent reacts before perfusion carries it off: 91 % (measured); in the depot
@@ -266,6 +269,7 @@ def test_hypothesis_switches_follow_the_presets():
     assert set(essay) == {"H3", "H4", "H5", "H6", "H7", "H8"}
 
 
+@pytest.mark.slow
 def test_essay_occlusion_recovers_and_ethanol_thrombosis_does_not():
     result, _ = _run(_scenario("chlorine_dioxide_essay", tumor=False, observe="3 h"))
     fields = result.fields
@@ -278,6 +282,7 @@ def test_essay_occlusion_recovers_and_ethanol_thrombosis_does_not():
     assert vessels[killed].max() < 0.1
 
 
+@pytest.mark.slow
 def test_essay_dehydration_shrinks_the_lesion_within_the_hour():
     _, s = _run(_scenario("chlorine_dioxide_essay", observe="2 h", volume="0.4 mL"))
     tumor = s["injection"]["tumor_volume_ml_by_hour"]
@@ -298,6 +303,7 @@ def test_every_shipped_agent_loads_with_a_source_or_assumption_for_each_paramete
             assert agent.claims
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ethanol_pei", "clo2_essay", "clo2_literature"])
 def test_the_injection_examples_run_reduced(name):
     from importlib import resources
@@ -318,6 +324,7 @@ def test_the_injection_examples_run_reduced(name):
 # --------------------------------------------------------------------------- ischaemia
 
 
+@pytest.mark.slow
 def test_the_session_kill_is_the_agents_own_and_does_not_grow_with_observe():
     # the essay agent disrupts tumour vessels for good (H6); the cells they fed die of ischaemia
     # in the repair model, not during the observation (which used to add 0.036 mL by 6 h)
@@ -369,6 +376,7 @@ def test_cells_the_session_cut_off_from_blood_die_in_the_repair_that_follows():
 # --------------------------------------------------------------------------- storage (depot)
 
 
+@pytest.mark.slow
 def test_a_storing_tissue_holds_the_infused_liquid_in_a_depot_that_relaxes():
     # liver stores 1.1e-4 1/Pa: the pressure spreads about 5 mm in the 3 minutes of a 0.5 mL
     # infusion, so nearly all that entered is still stored when it ends; the depot relaxes after
@@ -390,6 +398,7 @@ def test_a_storing_tissue_holds_the_infused_liquid_in_a_depot_that_relaxes():
     assert abs(inj["balance_residual_rel"]) < 1e-9  # the agent's ledger still closes
 
 
+@pytest.mark.slow
 def test_with_storage_a_small_infusion_sends_a_smaller_share_back_the_track():
     # the tip pressure builds as the far field fills: of 50 uL less flows back along the track
     # than of 0.5 mL, in share (PMC7295656: many small infusions leak less)
@@ -401,6 +410,7 @@ def test_with_storage_a_small_infusion_sends_a_smaller_share_back_the_track():
     assert shares[0] < 0.75 * shares[1], shares
 
 
+@pytest.mark.slow
 def test_the_summary_says_how_much_of_the_liquid_reached_viable_tumour():
     # one site at the centre of a 7 mm tumour (1.44 mL), another 12 mm out in the liver
     sites = [("0.3 mm", "0.2 mm", "0.1 mm"), ("12.3 mm", "0.2 mm", "0.1 mm")]

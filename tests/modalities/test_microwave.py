@@ -16,6 +16,7 @@ def test_zone_aspect_ratio_matches_published_value(antenna, power):
     assert result["ratio"] == pytest.approx(TARGETS[(antenna, power)], abs=0.03)
 
 
+@pytest.mark.slow
 def test_dual_slot_is_rounder_than_monopole_and_both_elongate_with_power():
     ratios = {key: aspect_ratio(*key)["ratio"] for key in TARGETS}
     for power in (50.0, 100.0):

@@ -114,6 +114,7 @@ def test_poroelastic_point_source_matches_its_closed_form_at_three_times():
     assert np.all(transient_point_pressure(r, 120.0, Q10, K, MU_W, S) < 0.9 * steady)
 
 
+@pytest.mark.slow
 def test_far_field_makes_the_pressure_independent_of_the_box():
     steady = {}
     for n in (32, 48):

@@ -122,6 +122,7 @@ def test_steady_slab_into_a_convective_wall_matches_the_series_resistance():
     assert np.allclose(np.diff(profile), -exact / (K * h), rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("spacing_mm", "tolerance"), [(0.5, 0.03), (0.25, 0.015)])
 def test_steady_annulus_around_a_vessel_matches_the_exact_radial_solution(spacing_mm, tolerance):
     # tissue between a vessel of radius a (wall coefficient hc, blood at 37 degC) and a held

@@ -20,6 +20,8 @@ from tissuefate.report import (
 )
 from tissuefate.report import figures as figures_module
 
+pytestmark = pytest.mark.slow  # the fixtures run two injection sessions (10 s)
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 # Two 0.5 mL ethanol injections 4 mm apart in a 16 mm HCC, observed for 1 h (about 2 s).

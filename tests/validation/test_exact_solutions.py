@@ -44,6 +44,7 @@ def test_heated_sphere_steady_within_2_percent():
     _assert_rows(cases.heated_sphere(1e-3))
 
 
+@pytest.mark.slow
 def test_held_sphere_isotherm():
     _assert_rows(cases.held_sphere(0.5e-3))
 
@@ -52,6 +53,7 @@ def test_point_source_without_perfusion_within_2_percent():
     _assert_rows(cases.point_source(False, 0.5e-3))
 
 
+@pytest.mark.slow
 def test_point_source_with_perfusion_within_2_percent():
     _assert_rows(cases.point_source(True, 0.25e-3, size=0.032, t=120.0, r_max=0.006))
 

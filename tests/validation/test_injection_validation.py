@@ -7,6 +7,7 @@ import pytest
 from tissuefate.validation.cases import injection_exact, injection_presets
 
 
+@pytest.mark.slow
 def test_injection_exact_rows_pass():
     rows = injection_exact(quick=False)
     # the poroelastic point source at three times (pressure, flux) and its fluid balance, the

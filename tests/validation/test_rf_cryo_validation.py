@@ -30,6 +30,7 @@ def _cryo_rows(names):
     return dict(zip(names, rows, strict=True))
 
 
+@pytest.mark.slow
 def test_cryo_isotherms_of_one_probe_in_gel():
     """Littrup 2.4 mm (fitted), Littrup 1.7 mm and the PMC4850244 isotherm gaps (predicted)."""
     rows = _cryo_rows(("L1", "L2", "G1", "G2"))
@@ -42,6 +43,7 @@ def test_cryo_isotherms_of_one_probe_in_gel():
     assert rows["L2"].simulated < rows["L1"].simulated
 
 
+@pytest.mark.slow
 def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
     """Pringle manoeuvre (2003 pig study): iceball 75 mm against 59 mm with the inflow open; the
     ratio is the number the liver's cryo_stasis_temperature was fitted to."""
@@ -52,6 +54,7 @@ def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
     assert abs(fitted.error) < 0.03
 
 
+@pytest.mark.slow
 def test_two_argon_probes_in_vivo_zone_width():
     """CVIR 2018: two argon probes, 15 min, swine liver in vivo: zone 4.3 cm wide (iceball
     4.5 cm); a prediction (probes 2.4 mm, 15 mm apart: assumptions)."""
@@ -59,6 +62,7 @@ def test_two_argon_probes_in_vivo_zone_width():
     _assert_judged(list(rows.values()))
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason=(
@@ -74,10 +78,12 @@ def test_cryo_in_vivo_rows_within_20_percent():
     _assert_judged(list(rows.values()))
 
 
+@pytest.mark.slow
 def test_radiofrequency_ex_vivo_zone_within_15_percent():
     _assert_judged(cases.radiofrequency_ex_vivo())
 
 
+@pytest.mark.slow
 def test_radiofrequency_in_perfused_liver_meets_the_fitted_flow():
     """Huang, Dodd & Lanctot 2012 (blood-perfused bovine liver, 3 cm cooled tip): the power fitted
     at 10 mL/min/100 g gives its 26.0 mL within 15 % (measured 25.7 mL) and its short axis within
@@ -93,10 +99,12 @@ def test_radiofrequency_in_perfused_liver_meets_the_fitted_flow():
     assert low["volume_ml"] < low["ablation_volume_ml"]
 
 
+@pytest.mark.slow
 def test_vessel_cuts_back_radiofrequency_more_than_microwave():
     _assert_judged(cases.vessel_heat_sink())
 
 
+@pytest.mark.slow
 def test_a_large_flowing_vessel_leaves_living_tissue_at_its_wall():
     """Lu et al. (AJR 2002): viable perivascular tissue inside in vivo RF zones around 7 of 7
     vessels over 5 mm (judged: at least 0.10 of the border voxels inside the zone survive)."""
@@ -107,6 +115,7 @@ def test_a_large_flowing_vessel_leaves_living_tissue_at_its_wall():
     assert sink["zone_ratio"] < 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason=(

@@ -29,6 +29,7 @@ from ..biology.repair import RepairClock, RepairModel
 from ..errors import NumericalError, ScenarioError
 from ..io.output import CHECKPOINTS
 from ..io.result import Result
+from ..kernels._jit import num_threads
 from ..modalities import RUNNERS, SessionContext
 from ..modalities.agent import Agent
 from ..scenario.io import dump_scenario
@@ -637,6 +638,7 @@ class Course:
             "version": __version__,
             "seed": scenario.seed,
             "wall_time_s": state.wall_time_s,
+            "kernel_threads": num_threads(),
             "research_use": RESEARCH_USE,
             "grid": {"shape": list(self.grid.shape), "spacing_mm": self.grid.spacing * 1e3},
             "sessions": state.sessions,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._notice import RESEARCH_USE
 from .._version import __version__
 from ..biology.repair import RepairClock, RepairModel, RepairParameters
 from ..damage.zone import (
@@ -34,10 +35,6 @@ from .imaging import VIABLE_THRESHOLD, visible_tumor
 from .treatability import MAP_INFO
 
 DAY = 86400.0
-RESEARCH_USE = (
-    "For research and teaching only, not for treating patients: tissuefate gives no "
-    "patient-specific dosing advice."
-)
 PROGRESSION_VOLUME_RATIO = 1.2**3
 """Local progression: visible tumour reappears, or grows by this factor over its smallest volume
 after the last session (a 20 % longer diameter, the RECIST 1.1 threshold of progressive disease,

@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import numba
 from numba.core import config
 
-__all__ = ["cache_dir", "jit", "num_threads", "set_num_threads"]
+__all__ = ["cache_dir", "has_compiled", "jit", "num_threads", "set_num_threads"]
 
 # Reassociation and contraction are allowed (vectorised reductions, FMA), and NaN/inf are assumed
 # absent inside kernels (needed to vectorise min/max); the callers check finiteness afterwards.
@@ -47,6 +47,16 @@ def cache_dir() -> str:
         "tissuefate",
     )
     return os.path.join(base, f"numba-{numba.__version__}-{digest}")
+
+
+def has_compiled() -> bool:
+    """Whether kernels of these exact sources were compiled before (any are in the cache).
+
+    False on the first run after installing tissuefate or editing a kernel: that run compiles each
+    kernel when it is first called, which takes tens of seconds before the first step.
+    """
+    folder = Path(cache_dir())
+    return folder.is_dir() and next(folder.rglob("*.nbi"), None) is not None
 
 
 def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:

@@ -47,7 +47,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 from ..grid.grid import Grid
 from ..kernels import source as ks
@@ -217,7 +216,10 @@ def _rz_table(
     d = np.arange(-(nz - 1), nz) * step
     dist2 = r[:, None] ** 2 + d[None, :] ** 2
     kernel = np.exp(-2.0 * alpha * np.sqrt(dist2)) / (dist2 + pattern.core_radius**2)
-    table = signal.fftconvolve(kernel, p[None, :], mode="full", axes=1)[:, nz - 1 : 2 * nz - 1]
+    # imported here: scipy.signal loads scipy.stats, which start-up need not wait for
+    from scipy.signal import fftconvolve
+
+    table = fftconvolve(kernel, p[None, :], mode="full", axes=1)[:, nz - 1 : 2 * nz - 1]
     return np.clip(table, 0.0, None), z0
 
 

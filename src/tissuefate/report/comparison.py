@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .._notice import RESEARCH_USE
 from .comparison_figures import shared_snapshots, strategy_slices, strategy_timecourses
 from .figures import _png_bytes
 from .html import (
@@ -35,11 +36,6 @@ from .html import (
 
 __all__ = ["RESEARCH_USE", "comparison_table", "render_comparison", "write_comparison"]
 
-#: The statement the comparison shows at the top and the bottom.
-RESEARCH_USE = (
-    "For research and teaching only, not for treating patients: tissuefate gives no "
-    "patient-specific dosing advice."
-)
 #: What the volumes of a dose rule are.
 DOSE_RULE_NOTE = (
     "Where a dose rule sets a session's volumes (from a modelled scan), those volumes are model "

@@ -1,0 +1,102 @@
+"""Start-up: the help and an error in a scenario file answer without loading the numerical stack.
+
+Each check runs in a fresh interpreter and asserts on ``sys.modules``, not on a time (timings are
+measured in docs/performance.md, not in tests): numba, SciPy, pandas and xarray are what made
+``tissuefate --help`` and every one-line error take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tissuefate.kernels import _jit
+
+#: Modules that only a simulation, a report or a benchmark needs (pint imports SciPy's top level,
+#: which is light; its subpackages are not).
+HEAVY = {
+    "numba",
+    "scipy.ndimage",
+    "scipy.signal",
+    "scipy.sparse",
+    "scipy.stats",
+    "pandas",
+    "xarray",
+    "matplotlib",
+    "zarr",
+}
+
+_PROBE = """
+import json, sys
+from tissuefate.cli import app
+try:
+    code = app(ARGS, standalone_mode=False) or 0  # an Exit's code is returned
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": sorted(sys.modules)}))
+"""
+
+
+def _probe(args: list[str], cwd: Path) -> dict:
+    script = _PROBE.replace("ARGS", repr(args))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_import_tissuefate_loads_no_numerical_stack(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, tissuefate; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert not set(done.stdout.split()) & HEAVY, set(done.stdout.split()) & HEAVY
+
+
+def test_public_names_resolve_on_first_use():
+    import tissuefate
+
+    assert callable(tissuefate.simulate)
+    assert tissuefate.Result.__name__ == "Result"
+    assert {"simulate", "load_scenario", "Result"} <= set(dir(tissuefate))
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = tissuefate.nothing
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["--version"]])
+def test_help_loads_no_numerical_stack(tmp_path, args):
+    probe = _probe(args, tmp_path)
+    assert probe["code"] == 0
+    assert not set(probe["loaded"]) & HEAVY, set(probe["loaded"]) & HEAVY
+
+
+def test_an_error_in_the_scenario_file_loads_no_numerical_stack(tmp_path):
+    (tmp_path / "bad.yaml").write_text("nme: x\n", encoding="utf-8")
+    probe = _probe(["run", "bad.yaml", "-o", "out"], tmp_path)
+    assert probe["code"] == 2
+    assert not set(probe["loaded"]) & HEAVY, set(probe["loaded"]) & HEAVY
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_first_run_says_the_kernels_are_being_compiled(tmp_path, monkeypatch):
+    from tissuefate import cli
+
+    monkeypatch.setenv("TISSUEFATE_CACHE_DIR", str(tmp_path))
+    _jit.cache_dir.cache_clear()
+    try:
+        assert not _jit.has_compiled()
+        assert cli._first_status() == cli.COMPILING
+        folder = Path(_jit.cache_dir()) / "tissuefate" / "kernels"
+        folder.mkdir(parents=True)
+        (folder / "thermal.step-10.py311.nbi").write_bytes(b"")
+        assert _jit.has_compiled()
+        assert cli._first_status() == ""
+    finally:
+        _jit.cache_dir.cache_clear()
