@@ -2,8 +2,9 @@
 
 Under pytest-xdist (``pytest -n N``) each worker's parallel kernels get cores / N threads, so that
 N workers never run more threads than there are cores (oversubscribed, the kernels' threads wait
-on each other at every barrier; docs/performance.md, "Threads on a busy machine"). The variable is
-read when numba is first imported, and subprocesses the tests start inherit it.
+on each other at every barrier; docs/performance.md, "Start-up, threads on a busy machine, and
+the test suite"). The variable is read when numba is first imported, and subprocesses the tests
+start inherit it.
 """
 
 from __future__ import annotations

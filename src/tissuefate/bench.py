@@ -41,6 +41,7 @@ strategies:
         power: 60 W
         duration: 10 min
         cooldown: 0 s
+outputs: {treatability: false}
 """
 """The session of the performance target: 10 min at 60 W on a 128³ grid at 0.5 mm (no cool-down)."""
 
@@ -58,6 +59,7 @@ strategies:
         power: 60 W
         duration: 12 min
         cooldown: 0 s
+outputs: {treatability: false}
 """
 """A 12 min radiofrequency session (cooled 2 cm tip, 60 W with roll-off) on 128³ at 0.5 mm."""
 
@@ -75,6 +77,7 @@ strategies:
           - {tip: [7.5 mm, 0 mm, -20 mm], direction: [0, 0, -1]}
         protocol: [{freeze: 10 min}, {thaw: 5 min}, {freeze: 10 min}]
         cooldown: 0 s
+outputs: {treatability: false}
 """
 """Freeze–thaw–freeze (10, 5, 10 min) with two probes on 128³ at 1 mm (no cool-down)."""
 
@@ -96,6 +99,7 @@ strategies:
           - {{tip: [-5 mm, -5 mm, 0 mm], direction: [0, 0, -1], volume: 0.5 mL}}
         rate: 10 mL/h
         observe: {observe}
+outputs: {{treatability: false}}
 """
 """Four ethanol injections of 0.5 mL (2 mL in all) in a 3 cm tumour, then 1 h of observation,
 on 96³ at 0.5 mm (the issue's target: under 30 s after compilation)."""
@@ -115,7 +119,7 @@ strategies:
         duration: 5 min
 follow_up: {days} d
 repair: {{mechanics: {{enabled: {mechanics}}}}}
-outputs: {{fields: false, figures: false, report: false}}
+outputs: {{fields: false, figures: false, report: false, treatability: false}}
 """
 """The session of examples/mwa_followup.yaml on 96³ at 1 mm, then 180 days of repair in 6 h steps
 (the issue's target: the repair under 30 s after compilation), with the tissue mechanics on or

@@ -114,3 +114,55 @@ def test_every_course_with_a_session_measures_the_treatability_it_leaves_behind(
     assert treat["min_zone_ratio"] == final["zone_ratio"]
     if final["kill_ratio"] is not None:
         assert treat["min_kill_ratio"] == final["kill_ratio"]
+
+
+@pytest.mark.slow
+def test_without_treatability_a_course_runs_only_its_own_sessions(monkeypatch):
+    """``outputs.treatability: false`` drops the twin before the second session and the two runs
+    at the end, and nothing else: the sessions and the outcome are those of the measured run."""
+    from tissuefate.course import controller, treatability
+    from tissuefate.course.controller import simulate
+
+    runs = []
+
+    def counting(run):
+        def counted_run(ctx, session, label):
+            runs.append(label)
+            return run(ctx, session, label)
+
+        return counted_run
+
+    counted = {name: counting(run) for name, run in RUNNERS.items()}
+    monkeypatch.setattr(controller, "RUNNERS", counted)
+    monkeypatch.setattr(treatability, "RUNNERS", counted)
+    second = """
+      - day: 2
+        modality: injection
+        agent: ethanol
+        sites: [{tip: [2 mm, 0 mm, 0 mm], direction: [0, 0, -1], volume: 0.2 mL}]
+        rate: 30 mL/h
+        observe: 5 min
+"""
+    text = INJECTION.replace("day: 7", "day: 0").replace("observe: 10 min", "observe: 5 min")
+    text = text.rstrip("\n") + second + "follow_up: 4 d\nrepair: {step: 1 d}\n"
+    summaries = {}
+    for measure in (True, False):
+        runs.clear()
+        extra = "" if measure else "outputs: {treatability: false}\n"
+        summaries[measure] = simulate(loads_scenario(text + extra)).summary
+        labels = list(runs)
+        if measure:  # the two sessions, the twin of the second, the first again at the end x 2
+            assert len(labels) == 5
+            assert labels.count("treatability") == 3
+        else:
+            assert labels == ["session 1", "session 2"]
+    on, off = summaries[True], summaries[False]
+    assert on["sessions"][1]["treatability"]["zone_untreated_ml"] > 0
+    assert on["outcome"]["treatability"]["final"] is not None
+    assert off["outcome"]["treatability"] is None
+    assert all(s["treatability"] is None for s in off["sessions"])
+    for a, b in zip(on["sessions"], off["sessions"], strict=True):
+        assert a["tumor_kill_fraction"] == b["tumor_kill_fraction"]
+        assert a["injection"] == b["injection"]
+    for key in ("viable_tumor_ml", "visible_tumor_ml", "scar_ml", "normal_lost_ml"):
+        assert on["outcome"][key] == off["outcome"][key], key

@@ -278,7 +278,8 @@ class Course:
                 else:
                     break
                 self._snapshot_if_untreated(state)
-            if state.sessions and state.final_treatability is None:
+            measure = self.scenario.outputs.treatability
+            if measure and state.sessions and state.final_treatability is None:
                 standard = self._standard_session(state)
                 if standard is not None:
                     state.final_treatability = self._final_treatability(state, *standard)
@@ -542,7 +543,9 @@ class Course:
         summ["planned_by_policy"] = planned
         summ["retreatment"] = retreat
         summ["treatability"] = (
-            session_treatability(ctx, session, before, res, n) if state.sessions else None
+            session_treatability(ctx, session, before, res, n)
+            if state.sessions and self.scenario.outputs.treatability
+            else None
         )
         if planned:
             summ["planned"] = pol.describe_plan(session) if plan is None else plan

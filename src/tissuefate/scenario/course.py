@@ -136,12 +136,16 @@ class ImagingSettings(_Model):
 
 class OutputSettings(_Model):
     """What a run writes: field snapshots at the given course times, figures, report, and a
-    checkpoint every ``checkpoint_every`` (> 0, default 30 d) of course time."""
+    checkpoint every ``checkpoint_every`` (> 0, default 30 d) of course time; and whether it
+    measures treatability (``tissuefate.course.treatability``: a twin run of every session after
+    the first, and two runs of the first session at the end; off, a run with one session costs
+    one session instead of three)."""
 
     snapshots: list[NonNegativeDuration] = Field(default_factory=list)
     fields: Annotated[bool, Strict()] = True
     figures: Annotated[bool, Strict()] = True
     report: Annotated[bool, Strict()] = True
+    treatability: Annotated[bool, Strict()] = True
     checkpoint_every: PositiveDuration = "30 d"  # type: ignore[assignment]
 
     @property

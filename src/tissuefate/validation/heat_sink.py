@@ -84,6 +84,7 @@ anatomy:{vessels if vessel else " {}"}
 strategies:
   s:
     sessions:{_session(modality)}
+outputs: {{treatability: false}}
 """
     result = simulate(loads_scenario(text))
     peak = result.fields["peak_temperature"].sel(session=1)
@@ -170,6 +171,7 @@ strategies:
         power: {power_w} W
         duration: {duration_s} s
         cooldown: 1 min
+outputs: {{treatability: false}}
 """
     return simulate(loads_scenario(text))
 

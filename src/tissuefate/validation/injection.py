@@ -131,6 +131,7 @@ strategies:
         agent: {agent}{params}
         sites: [{{tip: [0.3 mm, 0.2 mm, 0.1 mm], direction: [0, 0, -1], volume: {volume_ml} mL}}]
         observe: {observe}
+outputs: {{treatability: false}}
 """
     return simulate(loads_scenario(text)).summary["sessions"][0]["injection"]
 

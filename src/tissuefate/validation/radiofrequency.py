@@ -81,6 +81,7 @@ strategies:
         power: {power_w} W
         duration: {minutes} min
         electrode_radius: {electrode_radius}
+outputs: {{treatability: false}}
 """
     return simulate(loads_scenario(text))
 

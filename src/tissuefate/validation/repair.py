@@ -72,7 +72,12 @@ def involution(
     text = (resources.files("tissuefate") / "examples" / "mwa_followup.yaml").read_text()
     raw = yaml.safe_load(text)
     raw["follow_up"] = f"{max(days):g} d"
-    raw["outputs"] = {"snapshots": [f"{rim_day:g} d"], "figures": False, "report": False}
+    raw["outputs"] = {
+        "snapshots": [f"{rim_day:g} d"],
+        "figures": False,
+        "report": False,
+        "treatability": False,
+    }
     if overrides:
         raw.setdefault("repair", {})["parameters"] = dict(overrides)
     result = simulate(loads_scenario(yaml.safe_dump(raw), "mwa_followup.yaml"))
@@ -123,7 +128,7 @@ strategies:
         sites: [{{tip: [0.3 mm, 0.2 mm, 0.1 mm], direction: [0, 0, -1], volume: 0.5 mL}}]
         observe: 1 h
 follow_up: {days:g} d
-outputs: {{fields: false, figures: false, report: false}}
+outputs: {{fields: false, figures: false, report: false, treatability: false}}
 """
     result = simulate(loads_scenario(text, f"chemical fibrosis, {agent}"))
     ts = result.timeseries
