@@ -21,11 +21,12 @@ PACKAGE = "tissuefate"
 #: Rank of each top-level part of the package, lowest first. A module may import from its own part
 #: and from parts of lower rank. Parts of equal rank are peers: they import nothing of each other.
 RANK = {
-    # foundations: exceptions, the version, the research-use notice, and the compiled kernels
-    # (which import nothing)
+    # foundations: exceptions, the version, the research-use notice, lazy public names, and the
+    # compiled kernels (which import nothing)
     "errors": 0,
     "_version": 0,
     "_notice": 0,
+    "_lazy": 0,
     "kernels": 1,
     # shared vocabulary: the scenario models, then the grid, then the tissue (its presets parse
     # quantities with scenario.quantities and its state lives on a grid)

@@ -14,9 +14,9 @@ command line's help and input errors do not wait for numba, SciPy and the kernel
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_names
 from ._notice import RESEARCH_USE
 from ._version import __version__
 from .errors import NumericalError, ScenarioError, TissuefateError
@@ -41,25 +41,15 @@ __all__ = [
 ]
 
 #: Public name → the subpackage that defines it, imported when the name is first used.
-_LAZY = {
-    "Result": "course",
-    "compare": "course",
-    "simulate": "course",
-    "Scenario": "scenario",
-    "dump_scenario": "scenario",
-    "load_scenario": "scenario",
-    "loads_scenario": "scenario",
-}
-
-
-def __getattr__(name: str) -> Any:
-    part = _LAZY.get(name)
-    if part is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{part}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names(
+    __name__,
+    {
+        "Result": "course",
+        "compare": "course",
+        "simulate": "course",
+        "Scenario": "scenario",
+        "dump_scenario": "scenario",
+        "load_scenario": "scenario",
+        "loads_scenario": "scenario",
+    },
+)

@@ -295,6 +295,8 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
             rec["potential_solves"] = s.get("potential_solves", 0)
             if "potential_full_solves" in s:
                 rec["potential_full_solves"] = s["potential_full_solves"]
+        if s.get("local_steps"):  # cryo: the ice's own steps in its box (steps: the grid's)
+            rec["local_steps"] = s["local_steps"]
         records.append(rec)
         if log:
             extra = ""

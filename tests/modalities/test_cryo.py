@@ -264,3 +264,32 @@ def test_chilled_tissue_that_stops_perfusing_freezes_further():
     chilled = _with_parameters(cryo_stasis_temperature="20 degC")
     unperfused = _with_parameters(perfusion_rate="0 1/s")
     assert frozen_only < chilled < unperfused * 1.001
+
+
+@pytest.mark.slow
+def test_local_time_steps_of_the_ice_match_the_whole_grid_at_the_ice_step():
+    """Issue 15's acceptance for cryo: the ice stepping locally at its own stable step (the
+    default) against the whole grid at that step. A 1 mm grid large enough for the box around
+    the ice to stay off its faces; freeze-thaw-freeze."""
+    text = TEMPLATE.format(spacing=1.0, gas=GAS_C, protocol=FTF).replace(
+        "size: [30 mm, 30 mm, 36 mm]", "size: [44 mm, 44 mm, 50 mm]"
+    )
+    local = simulate(loads_scenario(text))
+    whole = simulate(loads_scenario(text + "thermal: {local_time_step: false}\n"))
+    s_local, s_whole = _session(local), _session(whole)
+    assert s_whole["solver"]["local_steps"] == 0
+    assert s_local["solver"]["local_steps"] > 0
+    assert s_local["solver"]["local_fallbacks"] == 0
+    # the grid steps at unfrozen tissue's stable step, several times the ice's
+    assert s_local["solver"]["dt_s"] > 3 * s_whole["solver"]["dt_s"]
+    assert s_local["energy"]["balance_residual_rel"] == pytest.approx(0.0, abs=1e-6)
+    lowest = {
+        k: r.fields["min_temperature"].isel(session=0).values
+        for k, r in (("local", local), ("whole", whole))
+    }
+    for iso in (0.0, -20.0, -40.0):
+        n_local = int((lowest["local"] <= iso).sum())
+        n_whole = int((lowest["whole"] <= iso).sum())
+        assert n_whole > 100
+        assert abs(n_local - n_whole) <= 0.01 * n_whole, (iso, n_local, n_whole)
+    assert s_local["tumor_kill_fraction"] == pytest.approx(s_whole["tumor_kill_fraction"], abs=0.01)

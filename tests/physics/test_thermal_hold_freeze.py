@@ -17,11 +17,13 @@ WINDOWS = [
 ]
 
 
-def _solver(boundary="insulated", freezing=True, dtype=np.float64, model=None):
-    grid = Grid(shape=(16, 16, 16), spacing=1e-3)
+def _solver(boundary="insulated", freezing=True, dtype=np.float64, model=None, size=16):
+    """Liver on a ``size``³ grid at 1 mm; a vessel held at 37 °C along z on the 16³ grid."""
+    grid = Grid(shape=(size, size, size), spacing=1e-3)
     shape = grid.shape
     vessel = np.zeros(shape, bool)
-    vessel[12, 12, :] = True
+    if size == 16:
+        vessel[12, 12, :] = True
     return ThermalSolver(
         grid,
         np.full(shape, K),
@@ -121,3 +123,72 @@ def test_ice_law_and_cold_stasis_in_the_solver():
     # the coldest tissue conducts (265.15 / 123.15) times better than at -8 degC
     plain = _solver().max_stable_dt(-150.0)
     assert solver.max_stable_dt(-150.0) == pytest.approx(plain / (265.15 / 123.15), rel=0.01)
+
+
+def _local_solver(dtype=np.float64):
+    """A 28³ grid with no vessel (a probe is held at -150 degC in its middle by the tests)."""
+    model = Freezing(-8.0, -1.0, 4.0, exponent=1.0)
+    return _solver("dirichlet", dtype=dtype, model=model, size=28)
+
+
+def _freeze(solver, dt, fine, steps, local, margin=4):
+    probe = np.zeros(solver.grid.shape, bool)
+    probe[14, 14, 9:19] = True
+    solver.hold(probe, -150.0)
+    blocks = []
+    for _ in range(steps // 10):
+        solver.update_coefficients()
+        block = solver.cold_block(0.0, margin) if local else None
+        if block is None:
+            solver.step(dt / fine, 10 * fine)
+        else:
+            blocks.append(block)
+            solver.step_local(dt, fine, block, 10)
+    return blocks
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_local_time_steps_in_the_ice_close_the_energy_and_match_the_fine_steps(dtype):
+    """Multirate steps: the unfrozen tissue at its own stable step, the ice in a block at a
+    quarter of it; the energy ledger closes to round-off and the iceball matches fine steps
+    everywhere (the reference) within a voxel's share."""
+    reference, local = _local_solver(dtype), _local_solver(dtype)
+    warm = 0.9 * reference.max_stable_dt(-1.0)  # stable outside any ice
+    fine = math.ceil(warm / (0.9 * reference.max_stable_dt(-150.0)))
+    assert fine >= 4  # ice conducts 4x better (its heat capacity is half: 8x at -8 degC)
+    _freeze(reference, warm, fine, 300, local=False)
+    blocks = _freeze(local, warm, fine, 300, local=True)
+    assert blocks
+    assert all(b[0].stop - b[0].start < 28 - 2 for b in blocks)
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    assert abs(_balance(local)) < tol
+    assert local.steps == 300
+    assert local.local_steps == 300 * fine
+    for iso in (0.0, -20.0, -40.0):
+        ice_ref = int((reference.temperature <= iso).sum())
+        ice_loc = int((local.temperature <= iso).sum())
+        assert ice_ref > 30
+        assert abs(ice_loc - ice_ref) <= max(1, 0.01 * ice_ref), (iso, ice_loc, ice_ref)
+    diff = np.abs(local.temperature - reference.temperature)
+    assert diff.max() < 0.5  # K, over a 190 K range
+
+
+def test_a_block_whose_ring_freezes_is_refused():
+    solver = _local_solver()
+    warm = 0.9 * solver.max_stable_dt(-1.0)
+    fine = math.ceil(warm / (0.9 * solver.max_stable_dt(-150.0)))
+    probe = np.zeros(solver.grid.shape, bool)
+    probe[14, 14, 9:19] = True
+    solver.hold(probe, -150.0)
+    block = (slice(14, 15), slice(14, 15), slice(9, 19))  # the probe alone: its ring freezes
+    with pytest.raises(ValueError, match="widen the block"):  # noqa: PT012
+        for _ in range(10):
+            before, kept = solver.temperature.copy(), solver.steps
+            solver.step_local(warm, fine, block, 1)
+    # the refused step kept nothing; the steps before it are booked
+    assert solver.steps == kept
+    np.testing.assert_array_equal(solver.temperature, before)
+    assert abs(_balance(solver)) < 1e-10
+    with pytest.raises(ValueError, match="a cell off its faces"):
+        solver.step_local(warm, fine, (slice(0, 28), slice(10, 18), slice(5, 23)), 1)
+    assert solver.cold_block(0.0, 30) == (slice(0, 28),) * 3

@@ -224,4 +224,5 @@ def thermal_options(scenario: Scenario) -> ThermalOptions:
         update_interval=th.update_interval_s,
         record_interval=th.record_interval_s,
         perfusion_shutdown=th.perfusion_shutdown,
+        local_time_step=th.local_time_step,
     )

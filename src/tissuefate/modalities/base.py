@@ -33,6 +33,7 @@ class ThermalOptions:
     update_interval: float = 2.0
     record_interval: float = 10.0
     perfusion_shutdown: bool = True
+    local_time_step: bool = True
 
 
 @dataclass

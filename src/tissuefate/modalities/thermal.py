@@ -50,6 +50,9 @@ __all__ = [
 MAX_AUTO_COOLDOWN = 600.0  # s: an "auto" cool-down stops here even if tissue is still hot
 MAX_DOSE_INTERVAL = 2.0  # s: the thermal dose is integrated over intervals at most this long
 STATE_INTERVAL = 5.0  # s: killed cells and lost perfusion are moved into the state this often
+LOCAL_COLD_K = 1.0  # K: voxels colder than the top of the freezing window plus this are "ice"
+LOCAL_MARGIN = 2e-3  # m: unfrozen tissue kept around the ice in the locally stepped box ...
+LOCAL_MARGIN_CELLS = 4  # ... and at least this many cells (the ring must not freeze in 2 s)
 
 
 class PowerTally:
@@ -235,6 +238,14 @@ class ThermalSessionRun:
         state, anatomy, tissue = ctx.state, ctx.anatomy, ctx.tissue
         self.solver, t_init, self.min_temperature, self.vessels = _solver(ctx, freezing, coldest)
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
+        # the stable step of unfrozen tissue, where the ice may step locally (cryo)
+        fz, opts = self.solver.freezing, ctx.thermal
+        self.warm_dt: float | None = None
+        if fz is not None and opts.local_time_step and opts.time_step is None:
+            warm = self.solver.max_stable_dt(max(self.min_temperature, fz.upper))
+            if warm >= 2.0 * self.max_stable_dt:
+                self.warm_dt = warm
+        self.margin = max(LOCAL_MARGIN_CELLS, math.ceil(LOCAL_MARGIN / ctx.grid.spacing))
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
         self.load_s = self.solver.warm_up(self.dose)
         self._applied = np.zeros(ctx.grid.shape)
@@ -246,6 +257,7 @@ class ThermalSessionRun:
         self.steps = 0
         self.wall = 0.0  # s in the heat-equation steps
         self.update_wall = 0.0  # s in the source updates between them
+        self.local_fallbacks = 0  # outer steps whose ice box was refused (then stepped finely)
 
     def time_step(self, duration: float) -> float:
         """Time step (s) for a phase of ``duration`` s: stable and dividing it evenly."""
@@ -263,6 +275,28 @@ class ThermalSessionRun:
             return dt
         return duration / math.ceil(duration / dt - 1e-9)
 
+    def _step_local(self, dt: float, fine: int, n: int) -> None:
+        """``n`` steps of ``dt`` s, the ice in a box around it taking ``fine`` steps in each
+        (:meth:`ThermalSolver.step_local`); no ice, one step of ``dt`` everywhere; a box that
+        reaches the grid's faces or a ring that would freeze, ``fine`` steps everywhere (and the
+        next box is wider)."""
+        solver = self.solver
+        fz = solver.freezing
+        if fz is None:
+            raise RuntimeError("local time steps are for freezing runs")
+        block = solver.cold_block(fz.upper + LOCAL_COLD_K, self.margin)
+        if block is None:
+            solver.step(dt, n, self.dose)
+            return
+        kept = solver.steps
+        try:
+            solver.step_local(dt, fine, block, n, self.dose)
+        except ValueError:
+            self.margin += LOCAL_MARGIN_CELLS
+            left = n - (solver.steps - kept)
+            solver.step(dt / fine, left * fine, self.dose)
+            self.local_fallbacks += 1
+
     def solver_info(self, simulated: float, dt: float) -> dict[str, Any]:
         """The ``solver`` summary entry: steps, time step (s) of the main phase, wall time."""
         opts = self.ctx.thermal
@@ -273,6 +307,8 @@ class ThermalSessionRun:
             "source_update_s": self.update_wall,
             "kernel_load_s": self.load_s,
             "max_stable_dt_s": self.max_stable_dt,
+            "local_steps": self.solver.local_steps,
+            "local_fallbacks": self.local_fallbacks,
             "update_interval_s": opts.update_interval,
             "simulated_s": simulated,
             "dtype": opts.dtype,
@@ -360,7 +396,16 @@ class ThermalSessionRun:
         the step); it returns True when it changed its heat then (the vessels' share follows).
         """
         solver, dose, opts = self.solver, self.dose, self.ctx.thermal
-        dt = self.time_step(duration if duration > 0 else opts.update_interval)
+        span = duration if duration > 0 else opts.update_interval
+        dt = self.time_step(span)
+        fine = 1  # steps of the ice per step of the grid (local time stepping, cryo)
+        if self.warm_dt is not None and not (on and hasattr(source, "watch")):
+            outer = span / math.ceil(span / (opts.time_step_safety * self.warm_dt) - 1e-9)
+            fine = math.ceil(outer / dt - 1e-9)
+            if fine >= 2:
+                dt = outer
+            else:
+                fine = 1
         interval = opts.update_interval
         if getattr(source, "static", False) and not opts.perfusion_shutdown and not self.vessels:
             interval = max(interval, opts.record_interval)
@@ -387,7 +432,10 @@ class ThermalSessionRun:
             for chunk in range(0, n, per_dose):
                 m = min(per_dose, n - chunk)
                 if watch is None:
-                    solver.step(dt, m, dose)
+                    if fine > 1:
+                        self._step_local(dt, fine, m)
+                    else:
+                        solver.step(dt, m, dose)
                     continue
                 for i in range(m):  # the source looks at every step (e.g. a generator's roll-off)
                     solver.step(dt, 1)

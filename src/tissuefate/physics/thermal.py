@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -110,6 +110,20 @@ class EnergyLedger:
     def net(self) -> float:
         """Net heat into the tissue, J."""
         return self.delivered - self.perfusion + self.boundary - self.fixed - self.vaporized
+
+
+def _ring_faces(shape: tuple[int, ...]) -> list[tuple[tuple[slice, ...], tuple[slice, ...]]]:
+    """For an array of a block with its ring of cells (``shape``), each of the six faces as
+    (the ring cells across it, the block cells along it): index tuples of equal shape."""
+    out = []
+    for axis in range(3):
+        for ring_at, cell_at in ((0, 1), (shape[axis] - 1, shape[axis] - 2)):
+            ring = [slice(1, n - 1) for n in shape]
+            cell = list(ring)
+            ring[axis] = slice(ring_at, ring_at + 1)
+            cell[axis] = slice(cell_at, cell_at + 1)
+            out.append((tuple(ring), tuple(cell)))
+    return out
 
 
 class ThermalSolver:
@@ -279,6 +293,7 @@ class ThermalSolver:
 
         self.time = 0.0
         self.steps = 0
+        self.local_steps = 0  # the fine steps inside the blocks of step_local
         self.ledger = EnergyLedger()
         self._step_kernel = kt.pennes_step if impl == "compiled" else kt.pennes_step_numpy
         self._bnd_kernel = kt.boundary_inflow if impl == "compiled" else kt.boundary_inflow_numpy
@@ -699,22 +714,7 @@ class ThermalSolver:
         for _ in range(n):
             if len(self._fixed_idx):
                 fix += fix_k(self._theta, self._s, self._fixed_idx) * dt
-            step_k(
-                self._theta,
-                self._s,
-                self._ic,
-                self._w,
-                self._q,
-                self._prev,
-                self._loss,
-                a,
-                dt,
-                self.theta_a,
-                self._wtable,
-                self._front,
-                self._ghost[0],
-                self._ghost[1],
-            )
+            self._sweep(step_k, a, dt)
             sums = self._loss.sum(axis=0)
             perf += float(sums[0]) * dt
             sink += float(sums[1])
@@ -731,6 +731,188 @@ class ThermalSolver:
         led.fixed += fix * h
         self.time += dt * n
         self.steps += n
+
+    def _sweep(self, step_k: Any, a: float, dt: float) -> None:
+        """One step of the whole grid from ``_theta`` into ``_prev`` (per-plane sums in
+        ``_loss``)."""
+        step_k(
+            self._theta,
+            self._s,
+            self._ic,
+            self._w,
+            self._q,
+            self._prev,
+            self._loss,
+            a,
+            dt,
+            self.theta_a,
+            self._wtable,
+            self._front,
+            self._ghost[0],
+            self._ghost[1],
+        )
+
+    def cold_block(self, below: float, margin: int) -> tuple[slice, slice, slice] | None:
+        """The smallest box of grid cells holding every voxel colder than ``below`` (°C), widened
+        by ``margin`` cells on each side (and clipped to the grid); None when no voxel is that
+        cold. :meth:`step_local` refuses a box that reaches within a cell of the grid's faces."""
+        cold = self.theta < below - self.t_ref
+        if not cold.any():
+            return None
+        box = []
+        for axis, n in enumerate(self.grid.shape):
+            other = tuple(a for a in range(3) if a != axis)
+            hit = np.flatnonzero(cold.any(axis=other))
+            box.append(slice(max(0, int(hit[0]) - margin), min(n, int(hit[-1]) + 1 + margin)))
+        return box[0], box[1], box[2]
+
+    def step_local(
+        self,
+        dt: float,
+        fine: int,
+        block: tuple[slice, slice, slice],
+        n: int = 1,
+        dose: DoseAccumulator | None = None,
+    ) -> None:
+        """Advance ``n`` steps of ``dt`` s, each taken as ``fine`` steps of ``dt / fine`` inside
+        ``block`` (multirate local time stepping), keeping the energy ledger exact.
+
+        For frozen tissue, whose stable step is several times shorter than unfrozen tissue's: the
+        grid outside the block takes one step of ``dt``, the block (holding the ice, with a ring of
+        unfrozen cells) ``fine`` steps, its neighbours' temperatures interpolated linearly in time
+        between the start and the end of the outer step. The heat that crossed the block's faces
+        in the fine steps replaces, in the neighbours outside it, what the outer step let cross
+        (refluxing), so that not a joule is lost or made. ``dt`` must be stable outside the block
+        and ``dt / fine`` inside it; the ring of cells around the block must stay outside every
+        phase window over the outer step: a step whose ring would enter one is refused with a
+        :class:`ValueError` before any of it is kept (the steps before it are kept and booked;
+        :attr:`steps` says how many), and the caller widens the block.
+        """
+        if n <= 0:
+            return
+        compiled = self.impl == "compiled"
+        step_k = kt.pennes_step if compiled else kt.pennes_step_numpy
+        fix_k = kt.fixed_inflow if compiled else kt.fixed_inflow_numpy
+        shape = self.grid.shape
+        for b, size in zip(block, shape, strict=True):
+            if b.step not in (None, 1) or b.start < 1 or b.stop > size - 1 or b.stop <= b.start:
+                raise ValueError(f"block {block} must lie inside the grid, a cell off its faces")
+        inner = self._padded_block(block)  # the block in padded indices
+        ring = tuple(slice(b.start - 1, b.stop + 1) for b in inner)  # with its ring of cells
+        origin = np.array([b.start - 1 for b in inner], np.int64)
+        lo = np.array([b.start for b in inner], np.int64)
+        hi = np.array([b.stop for b in inner], np.int64)
+        idx = self._fixed_idx
+        inside = np.all((idx >= lo) & (idx < hi), axis=1)
+        idx_in = np.ascontiguousarray(idx[inside] - origin)
+        idx_out = np.ascontiguousarray(idx[~inside])
+        h = self.grid.spacing
+        vol = self.grid.voxel_volume
+        dirichlet = self.boundary == "dirichlet"
+        dtf = dt / fine
+        a, af = dt / h**2, dtf / h**2
+        # the block's own copies: what the outer step must not touch, and the fine steps' arrays
+        s_b = np.ascontiguousarray(self._s[ring])
+        ic_b = np.ascontiguousarray(self._ic[ring])
+        w_b = np.ascontiguousarray(self._w[ring])
+        q_b = np.ascontiguousarray(self._q[ring])
+        loss_b = np.zeros((s_b.shape[0], 3))
+        faces = _ring_faces(s_b.shape)
+        conductance = [(s_b[f_in] * s_b[f_out]).astype(np.float64) for f_out, f_in in faces]
+        perf = sink = bnd = fix = held = 0.0
+        done = 0
+        try:
+            for _ in range(n):
+                start = self._theta[ring].copy()
+                front_b = np.ascontiguousarray(self._front[ring])
+                # the outer step holds the block: no change, no perfusion, no latent heat there
+                self._ic[inner] = 0.0
+                self._w[inner] = 0.0
+                try:
+                    self._sweep(step_k, a, dt)
+                finally:
+                    self._ic[ring] = ic_b
+                    self._w[ring] = w_b
+                end = self._prev[ring]
+                for f_out, _ in faces:  # refused before anything of this step is booked
+                    self._check_ring(start[f_out], end[f_out])
+                sums = self._loss.sum(axis=0)
+                step_perf = float(sums[0]) * dt
+                step_sink = float(sums[1])
+                step_fix = fix_k(self._theta, self._s, idx_out) * dt if len(idx_out) else 0.0
+                theta_b, out_b = start.copy(), np.empty_like(start)
+                ring_old = [start[f_out].astype(np.float64) for f_out, _ in faces]
+                ring_new = [end[f_out].astype(np.float64) for f_out, _ in faces]
+                inside_sum = [np.zeros(r.shape) for r in ring_old]  # Σ over fine steps
+                for k in range(fine):
+                    tau = k / fine
+                    for n_face, (f_out, f_in) in enumerate(faces):
+                        # the ring at this fine step's start, in time; the block's face cells
+                        old, new = ring_old[n_face], ring_new[n_face]
+                        theta_b[f_out] = old + tau * (new - old)
+                        inside_sum[n_face] += theta_b[f_in]
+                    if len(idx_in):
+                        step_fix += fix_k(theta_b, s_b, idx_in) * dtf
+                    step_k(
+                        theta_b,
+                        s_b,
+                        ic_b,
+                        w_b,
+                        q_b,
+                        out_b,
+                        loss_b,
+                        af,
+                        dtf,
+                        self.theta_a,
+                        self._wtable,
+                        front_b,
+                        0.0,
+                        1.0,
+                    )
+                    step_perf += float(loss_b[:, 0].sum()) * dtf
+                    step_sink += float(loss_b[:, 1].sum())
+                    theta_b, out_b = out_b, theta_b
+                self._prev[inner] = theta_b[1:-1, 1:-1, 1:-1]
+                self._front[inner] = front_b[1:-1, 1:-1, 1:-1]
+                # refluxing: the ring gets the heat that left the block in the fine steps, in
+                # place of what the outer step let cross (J/m³); held ring cells book it
+                taus = (fine - 1) / 2.0  # Σ_k k / fine
+                for n_face, (f_out, f_in) in enumerate(faces):
+                    old, new, ss = ring_old[n_face], ring_new[n_face], conductance[n_face]
+                    # heat into the block's face cells over the fine steps, times h² / dtf
+                    crossed = ss * (fine * old + taus * (new - old) - inside_sum[n_face])
+                    gain = -af * crossed - a * ss * (start[f_in].astype(np.float64) - old)
+                    ring_now = end[f_out]  # a view of the outer step's result
+                    ring_now += (ic_b[f_out] * gain).astype(self.dtype)
+                    held += float(gain[ic_b[f_out] == 0].sum()) * vol
+                self._theta, self._prev = self._prev, self._theta
+                perf += step_perf
+                sink += step_sink
+                fix += step_fix
+                if dirichlet:
+                    bnd += float(sums[2]) * dt
+                done += 1
+        finally:  # the steps done are booked, also when a later one is refused
+            if dose is not None and done:
+                dose.accumulate(self._theta, dt * done)
+            led = self.ledger
+            led.delivered += self._source_power * dt * done
+            led.perfusion += perf * vol
+            led.vaporized += sink * vol
+            led.boundary += bnd * h
+            led.fixed += fix * h + held
+            self.time += dt * done
+            self.steps += done
+            self.local_steps += done * fine
+
+    def _check_ring(self, before: np.ndarray, after: np.ndarray) -> None:
+        """The ring around a locally stepped block must stay outside every phase window."""
+        for lo, hi, _, _ in self._wtable:
+            if np.any((before >= lo) & (before < hi)) or np.any((after >= lo) & (after < hi)):
+                raise ValueError(
+                    "a cell of the ring around the locally stepped block is in a phase window: "
+                    "widen the block"
+                )
 
     def check_finite(self) -> None:
         """Raise :class:`NumericalError` naming the first voxel that is not finite."""

@@ -330,7 +330,9 @@ class ThermalSettings(_Model):
 
     ``perfusion_shutdown``: microvessels die with coagulating tissue, so perfusion stops there,
     and heat closes flowing large vessels (the default); switch it off for the
-    constant-perfusion Pennes problem of the analytic tests.
+    constant-perfusion Pennes problem of the analytic tests. ``local_time_step``: in a cryo
+    session the ice takes its own shorter stable step in a box around it, the rest of the grid
+    unfrozen tissue's (the default; off, the whole grid takes the ice's step).
     """
 
     initial_temperature: Temperature | None = None
@@ -342,6 +344,7 @@ class ThermalSettings(_Model):
     update_interval: PositiveDuration = "2 s"  # type: ignore[assignment]
     record_interval: PositiveDuration = "10 s"  # type: ignore[assignment]
     perfusion_shutdown: Annotated[bool, Strict()] = True
+    local_time_step: Annotated[bool, Strict()] = True
 
     @property
     def initial_temperature_c(self) -> float | None:
