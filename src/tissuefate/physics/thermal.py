@@ -721,14 +721,30 @@ class ThermalSolver:
             if dirichlet:  # insulated faces conduct nothing (the sum is zero up to round-off)
                 bnd += float(sums[2]) * dt
             self._theta, self._prev = self._prev, self._theta
+        self._book(dt, n, dose, perf * vol, sink * vol, bnd * h, fix * h)
+
+    def _book(
+        self,
+        dt: float,
+        n: int,
+        dose: DoseAccumulator | None,
+        perfusion: float,
+        vaporized: float,
+        boundary: float,
+        fixed: float,
+    ) -> None:
+        """Book ``n`` steps of ``dt`` s: the dose over them as one interval, the heat flows (J)
+        in the ledger, the clock and the step count."""
+        if n <= 0:
+            return
         if dose is not None:
             dose.accumulate(self._theta, dt * n)
         led = self.ledger
         led.delivered += self._source_power * dt * n
-        led.perfusion += perf * vol
-        led.vaporized += sink * vol
-        led.boundary += bnd * h
-        led.fixed += fix * h
+        led.perfusion += perfusion
+        led.vaporized += vaporized
+        led.boundary += boundary
+        led.fixed += fixed
         self.time += dt * n
         self.steps += n
 
@@ -893,16 +909,7 @@ class ThermalSolver:
                     bnd += float(sums[2]) * dt
                 done += 1
         finally:  # the steps done are booked, also when a later one is refused
-            if dose is not None and done:
-                dose.accumulate(self._theta, dt * done)
-            led = self.ledger
-            led.delivered += self._source_power * dt * done
-            led.perfusion += perf * vol
-            led.vaporized += sink * vol
-            led.boundary += bnd * h
-            led.fixed += fix * h + held
-            self.time += dt * done
-            self.steps += done
+            self._book(dt, done, dose, perf * vol, sink * vol, bnd * h, fix * h + held)
             self.local_steps += done * fine
 
     def _check_ring(self, before: np.ndarray, after: np.ndarray) -> None:
