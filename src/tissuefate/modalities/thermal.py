@@ -238,13 +238,12 @@ class ThermalSessionRun:
         state, anatomy, tissue = ctx.state, ctx.anatomy, ctx.tissue
         self.solver, t_init, self.min_temperature, self.vessels = _solver(ctx, freezing, coldest)
         self.max_stable_dt = self.solver.max_stable_dt(self.min_temperature)
-        # the stable step of unfrozen tissue, where the ice may step locally (cryo)
+        # the stable step of unfrozen tissue, where the ice may step locally (cryo; run_phase
+        # does when it is at least twice the ice's)
         fz, opts = self.solver.freezing, ctx.thermal
         self.warm_dt: float | None = None
         if fz is not None and opts.local_time_step and opts.time_step is None:
-            warm = self.solver.max_stable_dt(max(self.min_temperature, fz.upper))
-            if warm >= 2.0 * self.max_stable_dt:
-                self.warm_dt = warm
+            self.warm_dt = self.solver.max_stable_dt(max(self.min_temperature, fz.upper))
         self.margin = max(LOCAL_MARGIN_CELLS, math.ceil(LOCAL_MARGIN / ctx.grid.spacing))
         self.dose = ThermalDose(tissue, anatomy, t_init, self.solver.theta, impl=ctx.impl)
         self.load_s = self.solver.warm_up(self.dose)

@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -680,9 +680,7 @@ class ThermalSolver:
         """
         if n <= 0:
             return
-        compiled = self.impl == "compiled"
-        step_k = kt.pennes_step if compiled else kt.pennes_step_numpy
-        fix_k = kt.fixed_inflow if compiled else kt.fixed_inflow_numpy
+        step_k, fix_k = self._step_kernel, self._fix_kernel
         if _dry:  # compile or load every kernel on copies, leaving the state untouched
             theta, out = self._theta.copy(), self._prev.copy()
             if len(self._fixed_idx):
@@ -714,7 +712,7 @@ class ThermalSolver:
         for _ in range(n):
             if len(self._fixed_idx):
                 fix += fix_k(self._theta, self._s, self._fixed_idx) * dt
-            self._sweep(step_k, a, dt)
+            self._sweep(a, dt)
             sums = self._loss.sum(axis=0)
             perf += float(sums[0]) * dt
             sink += float(sums[1])
@@ -748,10 +746,10 @@ class ThermalSolver:
         self.time += dt * n
         self.steps += n
 
-    def _sweep(self, step_k: Any, a: float, dt: float) -> None:
+    def _sweep(self, a: float, dt: float) -> None:
         """One step of the whole grid from ``_theta`` into ``_prev`` (per-plane sums in
         ``_loss``)."""
-        step_k(
+        self._step_kernel(
             self._theta,
             self._s,
             self._ic,
@@ -801,14 +799,13 @@ class ThermalSolver:
         (refluxing), so that not a joule is lost or made. ``dt`` must be stable outside the block
         and ``dt / fine`` inside it; the ring of cells around the block must stay outside every
         phase window over the outer step: a step whose ring would enter one is refused with a
-        :class:`ValueError` before any of it is kept (the steps before it are kept and booked;
+        :class:`ValueError` before any temperature of it is kept (a vaporisation front its outer
+        sweep raised outside the block stays raised; the steps before it are kept and booked,
         :attr:`steps` says how many), and the caller widens the block.
         """
         if n <= 0:
             return
-        compiled = self.impl == "compiled"
-        step_k = kt.pennes_step if compiled else kt.pennes_step_numpy
-        fix_k = kt.fixed_inflow if compiled else kt.fixed_inflow_numpy
+        step_k, fix_k = self._step_kernel, self._fix_kernel
         shape = self.grid.shape
         for b, size in zip(block, shape, strict=True):
             if b.step not in (None, 1) or b.start < 1 or b.stop > size - 1 or b.stop <= b.start:
@@ -845,7 +842,7 @@ class ThermalSolver:
                 self._ic[inner] = 0.0
                 self._w[inner] = 0.0
                 try:
-                    self._sweep(step_k, a, dt)
+                    self._sweep(a, dt)
                 finally:
                     self._ic[ring] = ic_b
                     self._w[ring] = w_b
