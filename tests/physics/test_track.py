@@ -8,8 +8,6 @@ stress lowered by ``c`` in the leak but not in the gap, which the closed form co
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -59,7 +57,7 @@ def test_a_constant_tissue_pressure_is_a_lower_closure_stress_in_the_leak(pressu
     # W(e) = (e^5/5 + (sigma - c) e^4/4)/(RB) and dz/de = -e^3/(B sqrt(2W)): the closed form
     # with sigma - c (the gap's width, which sets B, does not involve sigma)
     sigma, q = 40e3, 10e-6 / 3600
-    numeric = _track(sigma).solve(q, lambda z: pressure, steps=96)
+    numeric = _track(sigma).solve(q, ([0.0, 1.0], [pressure, pressure]), steps=96)
     exact = _track(sigma - pressure)
     assert numeric.opening == pytest.approx(exact.opening(q), rel=1e-6)
     assert numeric.length == pytest.approx(exact.length(exact.opening(q)), rel=1e-5)
@@ -68,7 +66,8 @@ def test_a_constant_tissue_pressure_is_a_lower_closure_stress_in_the_leak(pressu
 def test_what_leaks_along_the_track_is_the_backflow():
     # any tissue pressure: the leak per length integrates to the flow that entered the track
     q = 10e-6 / 3600
-    sol = _track(40e3).solve(q, lambda z: 30e3 * math.exp(-z / 0.5e-3), steps=400)
+    z = np.linspace(0.0, 10e-3, 2001)
+    sol = _track(40e3).solve(q, (z, 30e3 * np.exp(-z / 0.5e-3)), steps=400)
     leaked = float(np.sum(0.5 * (sol.leak[1:] + sol.leak[:-1]) * np.diff(sol.z)))
     assert leaked == pytest.approx(q, rel=1e-4)
     assert sol.flow_at(0.0) == pytest.approx(q)
@@ -107,3 +106,26 @@ def test_gap_width_and_bad_radius():
     assert track.gap(41e3) == pytest.approx(RADIUS * 1e3 / (2 * SHEAR))
     with pytest.raises(ValueError, match="must exceed"):
         wall_resistance(MU, 1e-14, RADIUS, RADIUS / 2)
+
+
+@pytest.mark.parametrize("rate_ml_h", [0.5, 10.0, 40.0])
+@pytest.mark.parametrize("tissue", ["none", "decaying", "past_the_table", "above_sigma_near"])
+def test_the_compiled_march_is_the_python_one(rate_ml_h, tissue):
+    # the kernel against its Python reference on the same table: openings, lengths and paths
+    z = np.linspace(0.0, 3e-3, 13)
+    tables = {
+        "none": None,
+        "decaying": (z, 30e3 * np.exp(-z / 0.5e-3)),
+        "past_the_table": (z[:4], np.full(4, 20e3)),  # 0 Pa beyond 0.75 mm
+        "above_sigma_near": (z, 45e3 - 15e3 * z / z[-1]),  # pushes back near the tip
+    }
+    track = _track(40e3)
+    q = rate_ml_h * 1e-6 / 3600
+    fast = track.solve(q, tables[tissue], impl="compiled")
+    slow = track.solve(q, tables[tissue], impl="numpy")
+    assert fast.opening == pytest.approx(slow.opening, rel=1e-9)
+    assert fast.length == pytest.approx(slow.length, rel=1e-9)
+    np.testing.assert_allclose(fast.z, slow.z, rtol=1e-9, atol=1e-15)
+    # near the closed end the flow is √(2W) of a W that cancels to ~1e-9 of W₀: round-off
+    np.testing.assert_allclose(fast.flow, slow.flow, rtol=1e-8, atol=1e-9 * q)
+    np.testing.assert_allclose(fast.leak, slow.leak, rtol=1e-9, atol=1e-6)

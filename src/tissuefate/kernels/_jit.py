@@ -14,6 +14,15 @@ cores: 42.0 s spinning, 34.3 s sleeping (the pressure solves of the tissue mecha
 parallel sweeps with serial coarse levels); the sessions' benchmarks are unchanged (within 3 %).
 The policy is read once, when the first parallel kernel loads OpenMP, so it is set here, before
 any kernel can run.
+
+Serial kernels (no ``prange``) are compiled by numba's parallel pipeline with every parallel
+transformation switched off (:data:`SERIAL`): they still run on the calling thread alone, but the
+pipeline's array analysis and IR simplification also clean up the helpers inlined into them
+(``inline=True``), which numba's plain pipeline leaves 3-6x slower. Measured on this machine
+(numba 0.68): a red-black half sweep of the multigrid on 50x32x42 cells, 887 us plain against 211
+us for the same loop compiled as a parallel kernel on one thread; a residual, 1526 against 291
+us. numba warns that such a kernel has nothing to parallelise; that warning, which is the
+intent, is silenced while these kernels compile.
 """
 
 from __future__ import annotations
@@ -27,14 +36,21 @@ from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
+import warnings
+
 import numba
 from numba.core import config
+from numba.core.errors import NumbaPerformanceWarning
 
 __all__ = ["cache_dir", "has_compiled", "jit", "num_threads", "set_num_threads"]
 
 # Reassociation and contraction are allowed (vectorised reductions, FMA), and NaN/inf are assumed
 # absent inside kernels (needed to vectorise min/max); the callers check finiteness afterwards.
 FASTMATH = {"nsz", "arcp", "contract", "reassoc", "afn", "nnan", "ninf"}
+_TRANSFORMS = ("comprehension", "prange", "numpy", "reduction", "setitem", "stencil", "fusion")
+SERIAL = dict.fromkeys((*_TRANSFORMS, "inplace_binop"), False)
+"""numba's parallel options with every transformation off: the parallel pipeline, one thread."""
+_NOTHING_PARALLEL = "\nThe keyword argument 'parallel=True' was specified but no transformation"
 
 
 @cache
@@ -59,17 +75,20 @@ def has_compiled() -> bool:
     return folder.is_dir() and next(folder.rglob("*.nbi"), None) is not None
 
 
-def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[..., Any]], Any]:
+def jit(
+    *, parallel: bool = False, inline: bool = False, fastmath: bool = True
+) -> Callable[[Callable[..., Any]], Any]:
     """Compile with numba, cached on disk (see the module docstring).
 
     ``inline`` inlines a helper into its callers at numba's IR level, so that a helper called in
-    an inner loop does not stop the loop from being vectorised.
+    an inner loop does not stop the loop from being vectorised. ``fastmath=False`` keeps IEEE
+    semantics, for a kernel that tests for NaN or infinity.
     """
     compile_ = numba.njit(
         cache=True,
         nogil=True,
-        fastmath=FASTMATH,
-        parallel=parallel,
+        fastmath=FASTMATH if fastmath else False,
+        parallel=True if parallel else SERIAL,
         inline="always" if inline else "never",
     )
 
@@ -78,11 +97,27 @@ def jit(*, parallel: bool = False, inline: bool = False) -> Callable[[Callable[.
         saved = config.CACHE_DIR
         config.CACHE_DIR = cache_dir()
         try:
-            return compile_(fn)
+            dispatcher = compile_(fn)
         finally:
             config.CACHE_DIR = saved
+        if not parallel:
+            dispatcher.compile = _quietly(dispatcher.compile)
+        return dispatcher
 
     return decorate
+
+
+def _quietly(compile_: Callable[..., Any]) -> Callable[..., Any]:
+    """``compile_`` without numba's warning that a serial kernel has nothing to parallelise."""
+
+    def compile_quietly(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=_NOTHING_PARALLEL, category=NumbaPerformanceWarning
+            )
+            return compile_(*args, **kwargs)
+
+    return compile_quietly
 
 
 def num_threads() -> int:

@@ -493,7 +493,9 @@ class _Injection:
             return
         p_tissue = ndimage.map_coordinates(pressure, path.frac, order=1, mode="nearest")
         sol = path.track.solve(
-            site.backflow_rate, lambda x: float(np.interp(x, path.z, p_tissue, right=0))
+            site.backflow_rate,
+            (path.z, p_tissue),
+            impl=self.ctx.impl,  # type: ignore[arg-type]
         )
         site.track_length = sol.length
         site.peak_track_length = max(site.peak_track_length, sol.length)

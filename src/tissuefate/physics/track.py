@@ -33,17 +33,21 @@ along its length, and ``x_m ≈ Q_b R/σ``.
 
 **Any tissue pressure** (:meth:`Track.solve`): the same equations integrated in ``e`` from
 ``e₀`` to 0 (RK4, state ``z`` and ``W = Q²/2``), with ``e₀`` found by Brent's method so that the
-flow and the gap vanish together. With ``p_t = 0`` it reproduces the closed form (tested).
+flow and the gap vanish together. With ``p_t = 0`` it reproduces the closed form (tested). The
+march is compiled (``tissuefate.kernels.track``); the Python one here is its reference.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
+
+from ..kernels import track as kt
 
 __all__ = ["MORRISON_CONSTANT", "Track", "TrackSolution", "wall_resistance"]
 
@@ -144,60 +148,40 @@ class Track:
 
     # ------------------------------------------------------------- any tissue pressure
     def solve(
-        self, rate: float, tissue: Callable[[float], float] | None = None, steps: int = 48
+        self,
+        rate: float,
+        tissue: tuple[ArrayLike, ArrayLike] | None = None,
+        steps: int = 48,
+        impl: Literal["compiled", "numpy"] = "compiled",
     ) -> TrackSolution:
-        """The track carrying ``rate`` (m³/s) back, the tissue beyond its wall at ``tissue(z)``
-        Pa (``z`` in m from the tip; 0 when None): integrated in ``e`` from ``e₀`` to 0 in
-        ``steps`` RK4 steps, ``e₀`` found so that the flow and the gap vanish together."""
+        """The track carrying ``rate`` (m³/s) back, the tissue beyond its wall at the pressure
+        table ``tissue = (z, p)`` (m from the tip, increasing; Pa), linear between its points,
+        ``p[0]`` before the first and 0 beyond the last (None: 0 everywhere): integrated in
+        ``e`` from ``e₀`` to 0 in ``steps`` RK4 steps, ``e₀`` found so that the flow and the gap
+        vanish together. ``impl`` marches with the compiled kernel
+        (:func:`tissuefate.kernels.track.track_march`) or with the Python reference."""
         if rate <= 0:
             empty = np.zeros(1)
             return TrackSolution(0.0, 0.0, empty, empty, empty)
-        p_t = tissue if tissue is not None else (lambda z: 0.0)
-        b, r, s = self.b, self.resistance, self.sigma
+        if tissue is None:
+            zt, pt = np.zeros(1), np.zeros(1)
+        else:
+            zt, pt = (np.ascontiguousarray(a, dtype=np.float64) for a in tissue)
         w0 = 0.5 * rate * rate
+        if impl == "compiled":
+            buffer = np.empty((steps + 1, 3))
 
-        closed = self._w  # W of the closed form (no tissue pressure)
+            def march(e0: float, shift: float = 0.0) -> tuple[float, np.ndarray]:
+                residual, points = kt.track_march(
+                    e0, shift, w0, steps, self.b, self.resistance, self.sigma, zt, pt, buffer
+                )
+                return residual, buffer[:points]
+        elif impl == "numpy":
 
-        def march(e0: float, shift: float = 0.0) -> tuple[float, list[tuple[float, float, float]]]:
-            """Residual (W left at e = 0 over W₀, or minus how early W ran out) and the path.
-
-            Marches ``u = √(e/e₀)`` from 1 to 0, in which the path is smooth at the closed end,
-            and carries ``y = W − W_closed(e)`` (``dy/de = −p_t e³/(RB)``), so that ``W``,
-            which falls as ``e⁴`` to ``e⁵`` there, keeps its relative accuracy: without tissue
-            pressure ``y`` is constant and the march is the closed form's quadrature."""
-            h = 1.0 / steps
-            z, y, u = 0.0, w0 - closed(e0) - shift, 1.0
-            path = [(z, w0, e0)]
-
-            def f(u_: float, z_: float, y_: float) -> tuple[float, float]:
-                e_ = e0 * u_ * u_
-                dedu = 2.0 * e0 * u_
-                e3 = e_ * e_ * e_
-                dy = -p_t(z_) * e3 / (r * b) * dedu
-                if e3 == 0.0:
-                    return 0.0, dy
-                w_ = closed(e_) + y_
-                dz = -e3 / (b * math.sqrt(2.0 * w_)) * dedu if w_ > 0 else -math.inf
-                return dz, dy
-
-            for _ in range(steps):
-                # d/du, marching towards u = 0 (step −h)
-                k1 = f(u, z, y)
-                k2 = f(u - 0.5 * h, z - 0.5 * h * k1[0], y - 0.5 * h * k1[1])
-                k3 = f(u - 0.5 * h, z - 0.5 * h * k2[0], y - 0.5 * h * k2[1])
-                k4 = f(u - h, z - h * k3[0], y - h * k3[1])
-                y_next = y - h * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]) / 6.0
-                dz = h * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]) / 6.0
-                u_next = max(u - h, 0.0)
-                w_next = closed(e0 * u_next * u_next) + y_next
-                if u_next == 0.0:
-                    w_next = max(w_next, 0.0)
-                if not (math.isfinite(w_next) and math.isfinite(dz)) or w_next < 0.0:
-                    return -(u**8), path  # the flow ran out with the gap still open
-                z -= dz
-                y, u = y_next, u_next
-                path.append((z, w_next, e0 * u * u))
-            return y / w0, path
+            def march(e0: float, shift: float = 0.0) -> tuple[float, np.ndarray]:
+                return self._march(e0, shift, w0, steps, zt, pt)
+        else:
+            raise ValueError(f"unknown implementation {impl!r}")
 
         e_lo = e_hi = self.opening(rate)  # the closed form's opening brackets the root
         while march(e_lo)[0] <= 0:
@@ -209,14 +193,64 @@ class Track:
         # is not small: march from the closest opening that reaches e = 0 and shift W by what
         # it left there (a flow error of ~1e-10 W₀, and the closed form exactly without p_t)
         for shrink in (0.0, 1e-12, 1e-10, 1e-8, 1e-6):
-            residual, path = march(e0 * (1.0 - shrink))
+            residual, _ = march(e0 * (1.0 - shrink))
             if residual >= 0:
                 e0 *= 1.0 - shrink
                 break
         _, path = march(e0, shift=residual * w0)
-        z = np.array([p[0] for p in path])
-        flow = np.sqrt(2.0 * np.maximum([p[1] for p in path], 0.0))
-        e = np.array([p[2] for p in path])
-        leak = (s + e - np.array([p_t(x) for x in z])) / r
+        z = path[:, 0].copy()
+        flow = np.sqrt(2.0 * np.maximum(path[:, 1], 0.0))
+        e = path[:, 2].copy()
+        leak = (self.sigma + e - np.interp(z, zt, pt, right=0.0)) / self.resistance
         flow[-1] = 0.0
         return TrackSolution(e0, float(z[-1]), z, flow, leak)
+
+    def _march(
+        self, e0: float, shift: float, w0: float, steps: int, zt: np.ndarray, pt: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The Python reference of :func:`~tissuefate.kernels.track.track_march`: residual (W
+        left at e = 0 over W₀, or minus how early W ran out) and the path's rows ``(z, W, e)``.
+
+        Marches ``u = √(e/e₀)`` from 1 to 0, in which the path is smooth at the closed end, and
+        carries ``y = W − W_closed(e)`` (``dy/de = −p_t e³/(RB)``), so that ``W``, which falls as
+        ``e⁴`` to ``e⁵`` there, keeps its relative accuracy: without tissue pressure ``y`` is
+        constant and the march is the closed form's quadrature."""
+        b, r = self.b, self.resistance
+        closed = self._w
+
+        def p_t(z_: float) -> float:
+            return float(np.interp(z_, zt, pt, right=0.0))
+
+        h = 1.0 / steps
+        z, y, u = 0.0, w0 - closed(e0) - shift, 1.0
+        path = [(z, w0, e0)]
+
+        def f(u_: float, z_: float, y_: float) -> tuple[float, float]:
+            e_ = e0 * u_ * u_
+            dedu = 2.0 * e0 * u_
+            e3 = e_ * e_ * e_
+            dy = -p_t(z_) * e3 / (r * b) * dedu
+            if e3 == 0.0:
+                return 0.0, dy
+            w_ = closed(e_) + y_
+            dz = -e3 / (b * math.sqrt(2.0 * w_)) * dedu if w_ > 0 else -math.inf
+            return dz, dy
+
+        for _ in range(steps):
+            # d/du, marching towards u = 0 (step −h)
+            k1 = f(u, z, y)
+            k2 = f(u - 0.5 * h, z - 0.5 * h * k1[0], y - 0.5 * h * k1[1])
+            k3 = f(u - 0.5 * h, z - 0.5 * h * k2[0], y - 0.5 * h * k2[1])
+            k4 = f(u - h, z - h * k3[0], y - h * k3[1])
+            y_next = y - h * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]) / 6.0
+            dz = h * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]) / 6.0
+            u_next = max(u - h, 0.0)
+            w_next = closed(e0 * u_next * u_next) + y_next
+            if u_next == 0.0:
+                w_next = max(w_next, 0.0)
+            if not (math.isfinite(w_next) and math.isfinite(dz)) or w_next < 0.0:
+                return -(u**8), np.array(path)  # the flow ran out with the gap still open
+            z -= dz
+            y, u = y_next, u_next
+            path.append((z, w_next, e0 * u * u))
+        return y / w0, np.array(path)

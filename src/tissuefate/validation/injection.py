@@ -218,7 +218,10 @@ def track_backflow_case(rate_ml_h: float = 10.0) -> list[dict[str, Any]]:
     rows.append(
         {
             "case": "closure stress 40 kPa, tissue at 20 kPa",
-            "simulated": Track(40e3, g, r_c, mu, resistance).solve(q, lambda z: c).length * 1e3,
+            "simulated": Track(40e3, g, r_c, mu, resistance)
+            .solve(q, ([0.0, 1.0], [c, c]))  # 20 kPa along the first metre
+            .length
+            * 1e3,
             "exact": lowered.length(lowered.opening(q)) * 1e3,
         }
     )
