@@ -449,3 +449,20 @@ def test_box_solve_needs_a_full_solve_and_the_electrode_inside():
     moved = np.roll(electrode, 1, axis=0)
     with pytest.raises(ValueError, match="electrode of the anchored solve"):
         solver.solve_box(sigma, moved)
+
+
+def test_the_compiled_solves_take_no_inner_product_through_blas(monkeypatch):
+    # OpenBLAS runs a long dot product on every core and its idle threads then spin: one per
+    # solve kept a second core busy through a whole injection course (physics/elliptic.py)
+    def no_blas(*args, **kwargs):
+        raise AssertionError("a BLAS inner product in a compiled solve")
+
+    sigma, electrode, _, h, box = _needle_scene()
+    solver = PotentialSolver(sigma.shape, h)
+    solver.set_conductivity(sigma, electrode)
+    monkeypatch.setattr(np, "vdot", no_blas)
+    monkeypatch.setattr(np, "dot", no_blas)
+    u, info = solver.solve(tol=1e-8)
+    assert info.converged
+    solver.anchor_box(box(6))
+    assert solver.solve_box(sigma, electrode, tol=1e-8).alpha > 0

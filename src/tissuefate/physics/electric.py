@@ -304,7 +304,7 @@ class PotentialSolver:
             local,
             ring,
             outside,
-            float(np.vdot(coupling, self._box_anchor[halo])),
+            float((coupling * self._box_anchor[halo]).sum()),  # no BLAS: see physics.elliptic
             float(dirichlet_rhs(outside**2, ring, *faces).sum()),
             np.where(edge, self._ground, 1).astype(np.int64),
             surface,
@@ -357,7 +357,8 @@ class PotentialSolver:
         box.w1, box.w2 = w1, w2
         ring_now = float(dirichlet_rhs(box.outside**2, box.ring, *faces).sum())
         energy = outside * (box.energy - box.ring_energy) + ring_now
-        alpha = float(np.vdot(b2, w1)) / (energy - float(np.vdot(b2, w2)))
+        dot = pcg.levels[0].k.dot  # not np.vdot: see physics.elliptic
+        alpha = float(dot(b2, w1)) / (energy - float(dot(b2, w2)))
         u = w1 + alpha * w2
         u[held] = 1.0
         u[box.ring] = alpha * box.outside[box.ring]

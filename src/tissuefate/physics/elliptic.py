@@ -62,6 +62,12 @@ iterations (0.8 s) to 1e-6 from a cold start and 4 (0.55 s) after a 5 % change o
 V(1,1) cycle with ``"any"`` costs 57 ms but needs 19 iterations (1.5 s). Levels below 65536
 cells run the kernels on one thread: on shared cores, waking the thread pool can cost more than
 a small level's work.
+
+No inner product here goes through BLAS (``np.vdot``, ``np.dot``, ``@`` on grid arrays): OpenBLAS
+runs a long dot product on all cores and its idle threads then spin, so that one per solve kept a
+second core busy for the whole of an injection course (user time 92 s for 49 s of wall time on 2
+cores, with ``set_num_threads(1)``), and two courses side by side (``compare --jobs 2``) took three
+times as long as one alone. The kernels' own ``dot`` runs on the threads the caller chose.
 """
 
 from __future__ import annotations
@@ -448,7 +454,7 @@ class MultigridPCG:
         ops = (lev.c0, lev.c1, lev.c2, lev.d, lev.fixed)
         free = lev.fixed == 0
         b = np.where(free, np.broadcast_to(np.asarray(b, np.float64), self.shape), 0.0)
-        b_norm = math.sqrt(float(np.vdot(b, b)))
+        b_norm = math.sqrt(float(lev.k.dot(b, b)))  # not np.vdot: see the module docstring
         if not math.isfinite(b_norm):
             raise NumericalError("right-hand side is not finite", field="b")
         x = np.zeros(self.shape)
