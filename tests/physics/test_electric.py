@@ -462,7 +462,7 @@ def test_the_compiled_solves_take_no_inner_product_through_blas(monkeypatch):
     solver.set_conductivity(sigma, electrode)
     monkeypatch.setattr(np, "vdot", no_blas)
     monkeypatch.setattr(np, "dot", no_blas)
-    u, info = solver.solve(tol=1e-8)
+    _, info = solver.solve(tol=1e-8)
     assert info.converged
     solver.anchor_box(box(6))
     assert solver.solve_box(sigma, electrode, tol=1e-8).alpha > 0
