@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sys
 from importlib import resources
@@ -25,6 +26,13 @@ from rich.text import Text
 from ._notice import RESEARCH_USE
 from ._version import __version__
 from .errors import NumericalError, ScenarioError
+
+# BLAS on one thread, unless the environment says otherwise, set before numpy loads OpenBLAS (the
+# worker processes of compare inherit it): tissuefate's BLAS calls are small, and OpenBLAS's idle
+# threads spin on the cores the kernels' threads need (docs/performance.md, "Courses: where the
+# demo's time went").
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 __all__ = ["app", "main"]
 

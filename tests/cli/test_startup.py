@@ -8,6 +8,7 @@ measured in docs/performance.md, not in tests): numba, SciPy, pandas and xarray 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,19 @@ def test_the_first_run_says_the_kernels_are_being_compiled(tmp_path, monkeypatch
         assert cli._first_status() == ""
     finally:
         _jit.cache_dir.cache_clear()
+
+
+@pytest.mark.parametrize("given", [None, "3"])
+def test_the_cli_keeps_blas_on_one_thread_unless_told(given):
+    # OpenBLAS's idle threads spin on the cores the kernels need (docs/performance.md)
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    probe = (
+        "import os, sys, tissuefate.cli; "
+        "print(os.environ['OPENBLAS_NUM_THREADS'], 'numpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [given or "1", "False"]  # set before numpy (and OpenBLAS) loaded
