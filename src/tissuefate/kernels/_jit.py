@@ -47,8 +47,19 @@ __all__ = ["cache_dir", "has_compiled", "jit", "num_threads", "set_num_threads"]
 # Reassociation and contraction are allowed (vectorised reductions, FMA), and NaN/inf are assumed
 # absent inside kernels (needed to vectorise min/max); the callers check finiteness afterwards.
 FASTMATH = {"nsz", "arcp", "contract", "reassoc", "afn", "nnan", "ninf"}
-_TRANSFORMS = ("comprehension", "prange", "numpy", "reduction", "setitem", "stencil", "fusion")
-SERIAL = dict.fromkeys((*_TRANSFORMS, "inplace_binop"), False)
+SERIAL = dict.fromkeys(
+    (
+        "comprehension",
+        "prange",
+        "numpy",
+        "reduction",
+        "setitem",
+        "stencil",
+        "fusion",
+        "inplace_binop",
+    ),
+    False,
+)
 """numba's parallel options with every transformation off: the parallel pipeline, one thread."""
 _NOTHING_PARALLEL = "\nThe keyword argument 'parallel=True' was specified but no transformation"
 

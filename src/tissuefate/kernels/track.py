@@ -8,8 +8,8 @@ first point and 0 beyond its last (the track has left the tissue the table descr
 
 The physics module's Python march is the NumPy reference: Brent's method calls this one about
 twenty times per solve, and a track is solved at every pressure iteration of an injection, so
-the interpreted march was a fifth of an injection course's time. Compiled without ``fastmath``:
-the march detects a gap that runs dry by a non-finite or negative ``W``.
+the interpreted march was about a quarter of an injection course's time. Compiled without
+``fastmath``: the march detects a gap that runs dry by a non-finite or negative ``W``.
 """
 
 from __future__ import annotations

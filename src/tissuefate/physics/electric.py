@@ -357,8 +357,7 @@ class PotentialSolver:
         box.w1, box.w2 = w1, w2
         ring_now = float(dirichlet_rhs(box.outside**2, box.ring, *faces).sum())
         energy = outside * (box.energy - box.ring_energy) + ring_now
-        dot = pcg.levels[0].k.dot  # not np.vdot: see physics.elliptic
-        alpha = float(dot(b2, w1)) / (energy - float(dot(b2, w2)))
+        alpha = pcg.dot(b2, w1) / (energy - pcg.dot(b2, w2))
         u = w1 + alpha * w2
         u[held] = 1.0
         u[box.ring] = alpha * box.outside[box.ring]

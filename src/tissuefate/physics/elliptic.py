@@ -398,6 +398,11 @@ class MultigridPCG:
         lev.k.apply(u, lev.c0, lev.c1, lev.c2, lev.d, lev.fixed, out)
         return out
 
+    def dot(self, a: np.ndarray, b: np.ndarray) -> float:
+        """``a · b`` of two grid-shaped float64 arrays, on the finest level's kernel threads (not
+        BLAS: see the module docstring)."""
+        return float(self.levels[0].k.dot(a, b))
+
     def vcycle(self, f: np.ndarray, u: np.ndarray, level: int = 0) -> None:
         """One V cycle from ``u = 0`` for ``A u = f`` on ``level``; ``f`` 0 in fixed cells."""
         if level == len(self.levels) - 1:
@@ -454,7 +459,7 @@ class MultigridPCG:
         ops = (lev.c0, lev.c1, lev.c2, lev.d, lev.fixed)
         free = lev.fixed == 0
         b = np.where(free, np.broadcast_to(np.asarray(b, np.float64), self.shape), 0.0)
-        b_norm = math.sqrt(float(lev.k.dot(b, b)))  # not np.vdot: see the module docstring
+        b_norm = math.sqrt(self.dot(b, b))
         if not math.isfinite(b_norm):
             raise NumericalError("right-hand side is not finite", field="b")
         x = np.zeros(self.shape)
