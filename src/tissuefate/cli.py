@@ -145,10 +145,12 @@ def _run_one(
     from .scenario.io import load_scenario
 
     scenario = load_scenario(scenario_path)
-    from .course.controller import CHECKPOINTS, prepare, simulate
-    from .io.output import check_output_dir, make_checkpoint_dir, write_result
+    from .course.prepare import prepare
 
     prepared = prepare(scenario, strategy, impl=impl, source=str(scenario_path))
+    from .course.controller import CHECKPOINTS, simulate  # the kernels, once the input is good
+    from .io.output import check_output_dir, make_checkpoint_dir, write_result
+
     check_output_dir(output, scenario=scenario.name, overwrite=overwrite or resume)
     existed = output.exists()
     checkpoints = output / CHECKPOINTS if resume else make_checkpoint_dir(output)
@@ -311,21 +313,23 @@ def _compare(
     from .scenario.io import load_scenario
 
     loaded = [(p, load_scenario(p)) for p in scenarios]
-    from .course.controller import prepare
-    from .course.runner import Job, default_jobs, run_jobs
-    from .io.jsonio import write_json
-    from .io.output import check_output_dir, make_checkpoint_dir
+    from .course.prepare import prepare
 
-    runs: list[Job] = []
+    keys: dict[str, tuple[Path, str]] = {}
     for path, sc in loaded:
         for name in sc.strategies:
             prepare(sc, name, impl=impl, source=str(path))
             key = name if len(loaded) == 1 else f"{sc.name}-{name}"
-            if any(job.key == key for job in runs):
+            if key in keys:
                 raise ScenarioError(
                     f"two strategies would both be called {key!r}", source=str(path)
                 )
-            runs.append(Job(key, str(path), name, str(output / key), impl))
+            keys[key] = (path, name)
+    from .course.runner import Job, default_jobs, run_jobs  # the kernels, once the input is good
+    from .io.jsonio import write_json
+    from .io.output import check_output_dir, make_checkpoint_dir
+
+    runs = [Job(k, str(p), name, str(output / k), impl) for k, (p, name) in keys.items()]
     check_output_dir(output)
     for job in runs:
         check_output_dir(job.output)

@@ -117,3 +117,26 @@ def test_the_cli_keeps_blas_on_one_thread_unless_told(given):
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == [given or "1", "False"]  # set before numpy (and OpenBLAS) loaded
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "bad.yaml", "-o", "out"],  # an unknown preset, found by prepare
+        ["run", "good.yaml", "-o", "out", "--impl", "bogus"],
+        ["compare", "bad.yaml", "-o", "out"],
+    ],
+)
+def test_an_error_found_when_preparing_loads_no_kernels(tmp_path, args):
+    # prepare checks presets, agents, overrides and the policy before the controller is imported;
+    # it builds the anatomy (SciPy's spatial and ndimage), but no kernel, table or store
+    example = Path(__file__).parents[2] / "examples" / "mwa_single.yaml"
+    text = example.read_text(encoding="utf-8")
+    (tmp_path / "good.yaml").write_text(text, encoding="utf-8")
+    assert "preset: hcc}" in text
+    (tmp_path / "bad.yaml").write_text(text.replace("preset: hcc}", "preset: hccx}"), "utf-8")
+    probe = _probe(args, tmp_path)
+    assert probe["code"] == 2
+    kernels = HEAVY - {"scipy.ndimage", "scipy.sparse"}
+    assert not set(probe["loaded"]) & kernels, set(probe["loaded"]) & kernels
+    assert not (tmp_path / "out").exists()

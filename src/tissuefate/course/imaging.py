@@ -38,6 +38,7 @@ __all__ = [
     "DETECTION_DIAMETER_MM",
     "DETECTION_SLOPE_MM",
     "KO_2017_BINS",
+    "PROGRESSION_VOLUME_RATIO",
     "VIABLE_THRESHOLD",
     "Lesion",
     "Scan",
@@ -58,6 +59,11 @@ DETECTION_SLOPE_MM = 2.12
 VIABLE_THRESHOLD = 0.5
 """A voxel shows as tumour when at least this fraction of it is viable tumour cells (an imaging
 assumption; see the module docstring)."""
+
+PROGRESSION_VOLUME_RATIO = 1.2**3
+"""Local progression: visible tumour reappears, or grows by this factor over its smallest volume
+after the last session (a 20 % longer diameter, the RECIST 1.1 threshold of progressive disease,
+as a volume ratio; RECIST is the standard, not a number from the project's references)."""
 
 _NEIGHBOURS = np.ones((3, 3, 3), dtype=bool)  # 26-connectivity
 

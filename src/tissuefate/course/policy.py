@@ -17,15 +17,17 @@ at least the budget). A course without a policy ends ``schedule_complete``.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ScenarioError
 from ..grid.grid import Grid
 from ..scenario.models import Scenario
-from .state import CourseState, PolicyRun
-from .summary import PROGRESSION_VOLUME_RATIO
+from .imaging import PROGRESSION_VOLUME_RATIO
+
+if TYPE_CHECKING:
+    from .state import CourseState, PolicyRun
 
 __all__ = [
     "SITE_VOLUME_ML",

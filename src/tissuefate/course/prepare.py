@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..biology.repair import RepairParameters, load_repair
+from ..biology.repair_parameters import RepairParameters, load_repair
 from ..errors import ScenarioError
 from ..grid.anatomy import Anatomy, CapsuleShell, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
-from ..modalities import SessionContext, ThermalOptions
 from ..modalities.agent import Agent, load_agent
-from ..modalities.thermal import stable_time_step
+from ..modalities.base import SessionContext, ThermalOptions
 from ..scenario.io import check_scenario
 from ..scenario.models import Scenario
 from ..tissue.presets import TissueModel, available_presets, load_tissue
@@ -192,6 +191,8 @@ def _check_time_step(
     step = scenario.thermal.time_step_s
     if step is None:
         return
+    from ..modalities.thermal import stable_time_step  # the thermal solver, only when asked
+
     template = pol.template_session(strat)
     modalities = {s.modality for s in strat.sessions}
     if template is not None:

@@ -31,14 +31,10 @@ from ..modalities.agent import Agent
 from ..scenario.models import Scenario
 from ..tissue.presets import Body
 from ..tissue.state import FIELD_INFO, TissueState
-from .imaging import VIABLE_THRESHOLD, visible_tumor
+from .imaging import PROGRESSION_VOLUME_RATIO, VIABLE_THRESHOLD, visible_tumor
 from .treatability import MAP_INFO
 
 DAY = 86400.0
-PROGRESSION_VOLUME_RATIO = 1.2**3
-"""Local progression: visible tumour reappears, or grows by this factor over its smallest volume
-after the last session (a 20 % longer diameter, the RECIST 1.1 threshold of progressive disease,
-as a volume ratio; RECIST is the standard, not a number from the project's references)."""
 
 
 def volumes(

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
 from ..tissue.presets import TissueModel
 from ..tissue.state import TissueState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ProgressCallback", "SessionContext", "SessionResult", "ThermalOptions"]
 

@@ -15,10 +15,9 @@ import math
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from ..damage.thermal import (
     HeatInjury,
@@ -37,6 +36,9 @@ from ..tissue.coefficients import (
 )
 from ..tissue.presets import TissueModel
 from .base import SessionContext
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "PowerTally",
@@ -541,4 +543,6 @@ def vessel_summary(run: ThermalSessionRun) -> dict[str, Any]:
 
 def timeseries_frame(run: ThermalSessionRun) -> pd.DataFrame:
     """The rows recorded by a run as a DataFrame."""
+    import pandas as pd  # at the end of a session, not when checking a scenario's time step
+
     return pd.DataFrame(run.rows)
