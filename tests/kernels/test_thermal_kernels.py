@@ -111,12 +111,16 @@ def _fresh_front(theta, table):
     return np.full_like(theta, lo)
 
 
-def _run_step(kernel, theta, s, ic, w, q, table, theta_a=0.0, ga=0.0, gs=-1.0, front=None):
-    """One step; ``front`` (padded, raised in place) defaults to tissue with all its water."""
+def _run_step(
+    kernel, theta, s, ic, w, q, table, theta_a=0.0, ga=0.0, gs=-1.0, front=None, hint=None
+):
+    """One step; ``front`` (padded, raised in place) defaults to tissue with all its water,
+    ``hint`` (set in place) to no row known to meet a window."""
     out = np.full_like(theta, np.nan)
     loss = np.zeros((theta.shape[0], 3))
     front = _fresh_front(theta, table) if front is None else front
-    kernel(theta, s, ic, w, q, out, loss, DT / H**2, DT, theta_a, table, front, ga, gs)
+    hint = np.zeros(theta.shape[:2], np.uint8) if hint is None else hint
+    kernel(theta, s, ic, w, q, out, loss, DT / H**2, DT, theta_a, table, front, ga, gs, hint)
     return out, loss
 
 
@@ -138,6 +142,57 @@ def test_pennes_step_equals_numpy_reference_to_round_off(dtype):
     bound = RTOL[dtype] * _step_bound(theta, s, ic, w, q, DT / H**2, DT, 0.0)
     err = np.abs(out_c.astype(np.float64) - out_n)
     assert (err <= bound).all(), f"worst excess {np.max(err / bound):.3g} x the bound"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("target", [25.0, 40.0])  # into the plain window; across it in one step
+def test_a_voxel_stepping_into_or_across_a_window_from_a_cold_row_is_seen(dtype, target):
+    # Every old value of the row lies below both windows, so the fast path runs first; the one
+    # voxel whose step ends in (or jumps over) the plain window must send the row to the windows.
+    shape = (3, 4, 9)
+    theta = _pad(np.full(shape, 10.0), dtype)
+    kt.fill_ghosts(theta, 0.0, -1.0)
+    s = _pad(np.full(shape, 0.7), dtype, mode="edge")
+    ic = np.full(shape, 1.0 / 3.9e6)
+    q = np.zeros(shape)
+    q[1, 2, 4] = (target - 10.0) / (DT * ic[1, 2, 4])  # plain-rate rise to `target`
+    table = _window_table(WINDOWS, 0.0, dtype)
+    args = (theta, s, _pad(ic, dtype), _pad(np.zeros(shape), dtype), _pad(q, dtype), table)
+    out_c, _ = _run_step(kt.pennes_step, *args)
+    out_n, _ = _run_step(kt.pennes_step_numpy, *args)
+
+    plain = 10.0 + DT * ic[1, 2, 4] * q[1, 2, 4]  # the update without the window's heat capacity
+    assert abs(out_n[2, 3, 5] - plain) > 2.0  # the window slows the voxel by whole kelvins
+    bound = RTOL[dtype] * _step_bound(*args[:5], DT / H**2, DT, 0.0)
+    assert (np.abs(out_c.astype(np.float64) - out_n) <= bound).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_row_hint_changes_no_result_and_marks_the_rows_that_met_a_window(dtype):
+    rng = np.random.default_rng(5)
+    theta, s, ic, w, q = _inputs(rng, (6, 8, 14), dtype)
+    theta[:, 1:5, :] = 5.0  # rows far below both windows (the hint should clear there)
+    table = _window_table(WINDOWS, 0.0, dtype)
+    runs = {}
+    for name, kernel, start in [
+        ("none", kt.pennes_step, 0),
+        ("all", kt.pennes_step, 1),  # every row sent straight to the windows
+        ("numpy", kt.pennes_step_numpy, 0),
+    ]:
+        hint = np.full(theta.shape[:2], start, np.uint8)
+        front = _fresh_front(theta, table)
+        out, loss = _run_step(kernel, theta, s, ic, w, q, table, front=front, hint=hint)
+        runs[name] = (out, loss, front, hint)
+    bound = RTOL[dtype] * _step_bound(theta, s, ic, w, q, DT / H**2, DT, 0.0)
+    for name in ("all", "numpy"):
+        assert (np.abs(runs[name][0].astype(np.float64) - runs["none"][0]) <= bound).all(), name
+        np.testing.assert_allclose(runs[name][1], runs["none"][1], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(runs[name][2], runs["none"][2], rtol=1e-6)
+    hint = runs["numpy"][3][1:-1, 1:-1]
+    assert hint[:, :4].sum() == 0  # cold rows clear
+    assert hint[:, 4:].all()  # warm rows set
+    for name in ("none", "all"):  # the rows' hints; the ghost rows' are never read or set
+        np.testing.assert_array_equal(runs[name][3][1:-1, 1:-1], hint)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

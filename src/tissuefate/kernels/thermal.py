@@ -73,14 +73,35 @@ def _heat(theta, s, w, q, i, j, k, a, dt, theta_a):
 
 
 @jit(inline=True)
-def _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a):
-    """One row without phase windows; returns the row's perfusion sum."""
+def _meets(c, new, windows):
+    """Whether a voxel's path from ``c`` to ``new`` meets a phase window (nominal edges)."""
+    lo = min(c, new)
+    hi = max(c, new)
+    return (
+        ((hi >= windows[0, 0]) & (lo < windows[0, 1]))
+        | ((hi >= windows[1, 0]) & (lo < windows[1, 1]))
+        | ((hi >= windows[2, 0]) & (lo < windows[2, 1]))
+    )
+
+
+@jit(inline=True)
+def _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows):
+    """One row without phase windows; returns the row's perfusion sum and whether any voxel's
+    path from its old to its new value meets a window (then the row must be done with them).
+
+    The test is per voxel and folded into the sweep with a boolean OR, which vectorises; a scan
+    of the row's minimum and maximum does not (numba's float ``min``/``max`` reductions stay
+    scalar) and cost more than the update itself (docs/performance.md).
+    """
     row = theta.dtype.type(0.0)
+    meets = False
     for k in range(1, n2 + 1):
         c, perf, r = _heat(theta, s, w, q, i, j, k, a, dt, theta_a)
         row += perf
-        out[i, j, k] = c + ic[i, j, k] * r
-    return row
+        new = c + ic[i, j, k] * r
+        out[i, j, k] = new
+        meets = meets | _meets(c, new, windows)
+    return row, meets
 
 
 @jit(inline=True)
@@ -138,62 +159,126 @@ def _walk(c, e, windows, front):
 
 
 @jit(inline=True)
+def _unpack(windows):
+    """The window table as a tuple of scalars (lo, hi, f, sink?) x 3, read once per row."""
+    return (
+        windows[0, 0], windows[0, 1], windows[0, 2], windows[0, 3] > 0,
+        windows[1, 0], windows[1, 1], windows[1, 2], windows[1, 3] > 0,
+        windows[2, 0], windows[2, 1], windows[2, 2], windows[2, 3] > 0,
+    )  # fmt: skip
+
+
+@jit(inline=True)
+def _voxel_windows(c, r, icv, fr, win, one, zero):
+    """One voxel's update at the rate of the window it is in, without the walk.
+
+    Returns the new value, the latent heat sunk (J/m³), whether the step crosses a window edge
+    (a sink window's only while heating: then :func:`_walk` must redo it), whether a sink
+    window's front must follow the new value, and the three windows' lower edges (a sink
+    window's raised to ``fr``). Branch-free, so the sweep over a row vectorises.
+    """
+    lo0, hi0, f0, s0, lo1, hi1, f1, s1, lo2, hi2, f2, s2 = win
+    lo0 = max(lo0, fr) if s0 else lo0
+    lo1 = max(lo1, fr) if s1 else lo1
+    lo2 = max(lo2, fr) if s2 else lo2
+    gain = r > zero
+    r0, r1, r2 = gain | (not s0), gain | (not s1), gain | (not s2)
+    in0 = (c >= lo0) & (c < hi0) & r0
+    in1 = (c >= lo1) & (c < hi1) & r1
+    in2 = (c >= lo2) & (c < hi2) & r2
+    f = f0 if in0 else one
+    f = f1 if in1 else f
+    f = f2 if in2 else f
+    live = icv > zero
+    sunk = ((in0 & s0) | (in1 & s1) | (in2 & s2)) & live
+    new = c + f * (icv * r)
+    sink = (one - f) * r if sunk else zero
+    cross = (r0 & (((c < lo0) ^ (new < lo0)) | ((c < hi0) ^ (new < hi0)))) | (
+        r1 & (((c < lo1) ^ (new < lo1)) | ((c < hi1) ^ (new < hi1)))
+    )
+    cross = (cross | (r2 & (((c < lo2) ^ (new < lo2)) | ((c < hi2) ^ (new < hi2))))) & live
+    rise = _rises(new, fr, live, win, lo0, lo1, lo2)
+    return new, sink, cross, rise, lo0, lo1, lo2
+
+
+@jit(inline=True)
+def _rises(new, fr, live, win, lo0, lo1, lo2):
+    """Whether a voxel's new value lies above its front inside or above a sink window."""
+    s0, s1, s2 = win[3], win[7], win[11]
+    above = (s0 & (new > lo0)) | (s1 & (new > lo1)) | (s2 & (new > lo2))
+    return live & (new > fr) & above
+
+
+@jit(inline=True)
 def _row_windows(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front):
-    """One row with the phase windows; returns the perfusion and latent-sink sums.
+    """One row with the phase windows; returns the perfusion and latent-sink sums, and whether
+    any voxel's path met a window (:func:`_meets`).
 
     A voxel heating inside a sink window, above its ``front``, rises by ``f`` times the plain rate
     and sinks the rest; the front follows it.
     Every other voxel moves by ``f`` of the window it is in (1 outside them). A step that crosses a
     window edge (a sink window's only while heating) moves along the enthalpy curve exactly
     instead (:func:`_walk`).
+
+    Two sweeps: the first, branch-free and vectorised, moves every voxel at its window's rate
+    and notes whether any voxel crossed an edge or moved a front; only then does the second,
+    scalar, sweep walk those voxels and raise their fronts. In frozen tissue no voxel but those
+    at the ice front does either.
     """
     typ = theta.dtype.type
     one = typ(1.0)
     zero = typ(0.0)
-    # bitwise & and | keep the common path free of branches, so it vectorises
-    lo0, hi0, f0, s0 = windows[0, 0], windows[0, 1], windows[0, 2], windows[0, 3] > 0
-    lo1, hi1, f1, s1 = windows[1, 0], windows[1, 1], windows[1, 2], windows[1, 3] > 0
-    lo2, hi2, f2, s2 = windows[2, 0], windows[2, 1], windows[2, 2], windows[2, 3] > 0
-    r0, r1, r2 = not s0, not s1, not s2
+    win = _unpack(windows)
     row = zero
     row_sink = zero
+    meets = False
+    fix = False
     for k in range(1, n2 + 1):
         c, perf, r = _heat(theta, s, w, q, i, j, k, a, dt, theta_a)
-        fr = front[i, j, k]
-        lo0 = max(windows[0, 0], fr) if s0 else windows[0, 0]
-        lo1 = max(windows[1, 0], fr) if s1 else windows[1, 0]
-        lo2 = max(windows[2, 0], fr) if s2 else windows[2, 0]
-        gain = r > zero
-        in0 = (c >= lo0) & (c < hi0) & (gain | r0)
-        in1 = (c >= lo1) & (c < hi1) & (gain | r1)
-        in2 = (c >= lo2) & (c < hi2) & (gain | r2)
-        f = f0 if in0 else one
-        f = f1 if in1 else f
-        f = f2 if in2 else f
-        live = ic[i, j, k] > zero
-        sunk = ((in0 & s0) | (in1 & s1) | (in2 & s2)) & live
-        row += perf
-        icr = ic[i, j, k] * r
-        new = c + f * icr
-        sink = (one - f) * r if sunk else zero
-        # an edge between the old and the new value (a sink window's only while heating)
-        cross = ((r0 | gain) & (((c < lo0) ^ (new < lo0)) | ((c < hi0) ^ (new < hi0)))) | (
-            (r1 | gain) & (((c < lo1) ^ (new < lo1)) | ((c < hi1) ^ (new < hi1)))
+        new, sink, cross, rise, _, _, _ = _voxel_windows(
+            c, r, ic[i, j, k], front[i, j, k], win, one, zero
         )
-        cross = cross | ((r2 | gain) & (((c < lo2) ^ (new < lo2)) | ((c < hi2) ^ (new < hi2))))
-        if cross & live:
-            walked, spent = _walk(c, icr, windows, fr)
-            new = typ(walked)
-            sink = typ(spent / ic[i, j, k])
+        row += perf
         row_sink += sink
         out[i, j, k] = new
-        if live & (new > fr):  # the water boiled off: the front follows (clipped to its window)
+        meets = meets | _meets(c, new, windows)
+        fix = fix | cross | rise
+    if fix:
+        row_sink += _walk_row(
+            theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, win
+        )
+    return row, row_sink, meets
+
+
+@jit(inline=True)
+def _walk_row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, win):
+    """The second sweep of :func:`_row_windows`: walks the voxels whose step crossed an edge and
+    raises the fronts that the water boiled off below (clipped to their window); returns the
+    change of the row's latent-sink sum."""
+    typ = theta.dtype.type
+    one = typ(1.0)
+    zero = typ(0.0)
+    hi0, hi1, hi2 = win[1], win[5], win[9]
+    s0, s1, s2 = win[3], win[7], win[11]
+    change = zero
+    for k in range(1, n2 + 1):
+        c, _, r = _heat(theta, s, w, q, i, j, k, a, dt, theta_a)
+        icv = ic[i, j, k]
+        fr = front[i, j, k]
+        new, sink, cross, rise, lo0, lo1, lo2 = _voxel_windows(c, r, icv, fr, win, one, zero)
+        if cross:
+            walked, spent = _walk(c, icv * r, windows, fr)
+            new = typ(walked)
+            change += typ(spent / icv) - sink
+            out[i, j, k] = new
+            rise = _rises(new, fr, icv > zero, win, lo0, lo1, lo2)
+        if rise:
             fr_new = fr
             fr_new = max(fr_new, min(new, hi0)) if s0 & (new > lo0) else fr_new
             fr_new = max(fr_new, min(new, hi1)) if s1 & (new > lo1) else fr_new
             fr_new = max(fr_new, min(new, hi2)) if s2 & (new > lo2) else fr_new
             front[i, j, k] = fr_new
-    return row, row_sink
+    return change
 
 
 @jit(inline=True)
@@ -209,42 +294,34 @@ def _row_range(theta, i, j, n2):
 
 
 @jit(inline=True)
-def _touches(windows, lo, hi):
-    """Whether any phase window overlaps the temperature range [lo, hi]."""
-    hit = False
-    for n in range(windows.shape[0]):
-        hit = hit or (hi >= windows[n, 0] and lo < windows[n, 1])
-    return hit
-
-
-@jit(inline=True)
-def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, ga, gs):
+def _row(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, ga, gs, hint):
     """Update row (i, j) and its two ghosts; the fast path unless a phase window is in reach.
 
-    The fast path is taken first when the row's old values touch no window; if its new values
-    then span one (a step moved a voxel into or across a window), the row is computed again with
-    the windows, which read only the old values. Every voxel's path lies within the range of the
-    row's old and new values, so no window edge is ever crossed unseen.
+    A row whose voxels met no window in its last step (``hint[i, j] == 0``) takes the fast path
+    first; if any voxel's path from its old to its new value meets a window (the fast path's own
+    test), the row is computed again with the windows, which read only the old values. A voxel
+    moves monotonically within a step, so no window edge is crossed unseen. A row that met one
+    (frozen tissue, a boiling front) goes straight to the windows, which are exact for any row:
+    the hint saves the fast path's wasted sweep and never changes a result.
 
-    Returns the perfusion and latent-sink sums and the row's largest old value.
+    Returns the perfusion and latent-sink sums; sets ``hint[i, j]``.
     """
     zero = theta.dtype.type(0.0)
-    lo, hi = _row_range(theta, i, j, n2)
-    first = _touches(windows, lo, hi)
-    row_plain = zero
-    if not first:
-        row_plain = _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a)
-    new_lo, new_hi = _row_range(out, i, j, n2)
-    use_windows = first or _touches(windows, min(lo, new_lo), max(hi, new_hi))
-    row_win = zero
-    sink_win = zero
-    if use_windows:
-        row_win, sink_win = _row_windows(
+    sink = zero
+    if hint[i, j]:
+        row, sink, meets = _row_windows(
             theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front
         )
+    else:
+        row, meets = _row_plain(theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows)
+        if meets:
+            row, sink, meets = _row_windows(
+                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front
+            )
+    hint[i, j] = np.uint8(meets)
     out[i, j, 0] = ga + gs * out[i, j, 1]
     out[i, j, n2 + 1] = ga + gs * out[i, j, n2]
-    return (row_win if use_windows else row_plain), sink_win, hi
+    return row, sink
 
 
 @jit(inline=True)
@@ -265,9 +342,11 @@ def _outer_ghosts(out, ga, gs):
 
 
 @jit(parallel=True)
-def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, ga, gs):
+def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, ga, gs, hint):
     """One explicit step; see the module docstring. ``windows`` is (3, 4): lo, hi, f, sink;
-    ``front`` (padded) is raised in place."""
+    ``front`` (padded) is raised in place; ``hint`` (uint8, the padded rows ``(n0 + 2, n1 + 2)``)
+    says which rows met a phase window in the last step, and is set for this one (see
+    :func:`_row`; zeros are always a valid start)."""
     typ = theta.dtype.type
     a, dt, theta_a, ga, gs = typ(a), typ(dt), typ(theta_a), typ(ga), typ(gs)
     n0 = theta.shape[0] - 2
@@ -278,8 +357,8 @@ def pennes_step(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, g
         acc_sink = 0.0
         bnd = 0.0
         for j in range(1, n1 + 1):
-            row, row_sink, _ = _row(
-                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, ga, gs
+            row, row_sink = _row(
+                theta, s, ic, w, q, out, i, j, n2, a, dt, theta_a, windows, front, ga, gs, hint
             )
             acc += row
             acc_sink += row_sink
@@ -304,7 +383,7 @@ def _face(theta, s, gi, gj, gk, i, j, k):
     return np.float64(s[i, j, k] * s[gi, gj, gk] * (theta[gi, gj, gk] - theta[i, j, k]))
 
 
-def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, ga, gs):
+def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, front, ga, gs, hint):
     """NumPy reference of :func:`pennes_step` (same arguments, same result up to round-off)."""
     typ = theta.dtype.type
     c = theta[1:-1, 1:-1, 1:-1]
@@ -357,6 +436,11 @@ def pennes_step_numpy(theta, s, ic, w, q, out, loss, a, dt, theta_a, windows, fr
     loss[1:-1, 2] = _boundary_per_plane(theta, s)
     out[1:-1, 1:-1, 1:-1] = new
     fill_ghosts(out, ga, gs)
+    lo, hi = np.minimum(c, new), np.maximum(c, new)
+    meets = np.zeros(c.shape, dtype=bool)
+    for w_lo, w_hi, _, _ in table:
+        meets |= (hi >= w_lo) & (lo < w_hi)
+    hint[1:-1, 1:-1] = meets.any(axis=2)
 
 
 def _walk_numpy(theta: np.ndarray, e: np.ndarray, windows: np.ndarray, front: np.ndarray) -> tuple:

@@ -290,6 +290,8 @@ class ThermalSolver:
         else:
             lo, hi = self._sink.lower - self.t_ref, self._sink.upper - self.t_ref
             self._front = pad(lo + dried * (hi - lo))
+        # rows that met a phase window in the last step: the kernel's path hint (never a result)
+        self._hint = np.zeros(self._front.shape[:2], np.uint8)
 
         self.time = 0.0
         self.steps = 0
@@ -700,6 +702,7 @@ class ThermalSolver:
                 self._front.copy(),
                 self._ghost[0],
                 self._ghost[1],
+                self._hint.copy(),
             )
             if dose is not None:
                 dose.warm_up(out)
@@ -764,6 +767,7 @@ class ThermalSolver:
             self._front,
             self._ghost[0],
             self._ghost[1],
+            self._hint,
         )
 
     def cold_block(self, below: float, margin: int) -> tuple[slice, slice, slice] | None:
@@ -830,6 +834,7 @@ class ThermalSolver:
         w_b = np.ascontiguousarray(self._w[ring])
         q_b = np.ascontiguousarray(self._q[ring])
         loss_b = np.zeros((s_b.shape[0], 3))
+        hint_b = np.zeros(s_b.shape[:2], np.uint8)
         faces = _ring_faces(s_b.shape)
         conductance = [(s_b[f_in] * s_b[f_out]).astype(np.float64) for f_out, f_in in faces]
         perf = sink = bnd = fix = held = 0.0
@@ -881,6 +886,7 @@ class ThermalSolver:
                         front_b,
                         0.0,
                         1.0,
+                        hint_b,
                     )
                     step_perf += float(loss_b[:, 0].sum()) * dtf
                     step_sink += float(loss_b[:, 1].sum())
