@@ -200,7 +200,8 @@ def _run(
 
 
 def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
-    """Bare stencil, thermal step and thermal step with dose, float32, per grid size."""
+    """Bare stencil, the thermal step's memory floor, thermal step and thermal step with dose,
+    float32, per grid size."""
     records = []
     for n in sizes:
         steps = max(5, int(2e8 // n**3))
@@ -211,6 +212,11 @@ def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
         kb.bare_stencil(theta, src, out, 0.1, 0.4, 1)
         wall = _best(partial(kb.bare_stencil, theta, src, out, 0.1, 0.4, steps), 3)
         records.append(_record("bare_stencil", n, "float32", "compiled", n**3 * steps, wall))
+        # the thermal step's bytes with the bare arithmetic (the step's memory floor)
+        coef = [np.full_like(theta, v) for v in (0.7, 2.6e-7, 1e-3)]
+        kb.traffic_stencil(theta, *coef, src, out, 0.1, 0.4, 1)
+        wall = _best(partial(kb.traffic_stencil, theta, *coef, src, out, 0.1, 0.4, steps), 3)
+        records.append(_record("thermal_traffic", n, "float32", "compiled", n**3 * steps, wall))
         for case, hot in (("thermal", False), ("thermal+damage", True)):
             solver, dose = _solver(n, "compiled", hot)
             solver.warm_up(dose)
@@ -225,7 +231,7 @@ def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
                 wall = _best(partial(_run, solver_np, dose_np, dt, nsteps, chunk), 2)
                 records.append(_record(case, n, "float32", "numpy", n**3 * nsteps, wall))
         if log:
-            for r in records[-(3 + 2 * numpy) :]:
+            for r in records[-(4 + 2 * numpy) :]:
                 log(
                     f"{r['case']:>16} {r['grid']:>12} {r['impl']:>9}: "
                     f"{r['voxel_updates_per_s']:.2e} voxel-updates/s ({r['wall_s']:.3f} s)"

@@ -2,8 +2,11 @@
 
 ``bare_stencil`` is the constant-coefficient 7-point Pennes update of the developers' unpublished
 solver comparison on the reference problem (docs/performance.md): ``out = b * T + S + a * sum_n
-T_n`` on padded arrays, the floor any variable-coefficient step is compared with. ``triad`` is
-STREAM's ``x = y + s * z``.
+T_n`` on padded arrays, the floor any variable-coefficient step is compared with.
+``traffic_stencil`` moves the bytes of the project's thermal step (temperature, conductance,
+inverse heat capacity, perfusion and source in, temperature out, float32) with the bare
+stencil's arithmetic and one addition per extra array: the floor of any step that reads those
+arrays once per step. ``triad`` is STREAM's ``x = y + s * z``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from numba import prange
 
 from ._jit import jit
 
-__all__ = ["bare_stencil", "triad"]
+__all__ = ["bare_stencil", "traffic_stencil", "triad"]
 
 
 @jit(parallel=True)
@@ -33,6 +36,38 @@ def bare_stencil(theta, src, out, a, b, nsteps):
                     y[i, j, k] = (
                         b * x[i, j, k]
                         + src[i, j, k]
+                        + a
+                        * (
+                            x[i - 1, j, k]
+                            + x[i + 1, j, k]
+                            + x[i, j - 1, k]
+                            + x[i, j + 1, k]
+                            + x[i, j, k - 1]
+                            + x[i, j, k + 1]
+                        )
+                    )
+        x, y = y, x
+    return nsteps % 2 == 1
+
+
+@jit(parallel=True)
+def traffic_stencil(theta, s, ic, w, q, out, a, b, nsteps):
+    """``nsteps`` steps of :func:`bare_stencil` that also read ``s``, ``ic`` and ``w`` (``q`` is
+    the source): the thermal step's memory traffic. Returns True when the result is in ``out``."""
+    n0, n1, n2 = theta.shape[0] - 2, theta.shape[1] - 2, theta.shape[2] - 2
+    x, y = theta, out
+    typ = theta.dtype.type
+    a, b = typ(a), typ(b)
+    for _ in range(nsteps):
+        for i in prange(1, n0 + 1):
+            for j in range(1, n1 + 1):
+                for k in range(1, n2 + 1):
+                    y[i, j, k] = (
+                        b * x[i, j, k]
+                        + q[i, j, k]
+                        + s[i, j, k]
+                        + ic[i, j, k]
+                        + w[i, j, k]
                         + a
                         * (
                             x[i - 1, j, k]
