@@ -476,6 +476,153 @@ def validate(
 
 
 @app.command()
+def sweep(
+    study: Annotated[Path, typer.Argument(help="Study YAML file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", "-j", min=1, help="Local worker processes (default: the cores)."),
+    ] = None,
+    dask_local: Annotated[
+        int | None,
+        typer.Option("--dask-local", min=1, help="Run on a Dask LocalCluster of N workers."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run on the Dask cluster at ADDRESS (tcp://host:port)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    impl: Impl = "compiled",
+) -> None:
+    """Run a parameter study: every sample of STUDY's design into DIR/samples/ (Parquet, one file
+    per sample; run again to resume), then DIR/analysis.json (indices, event probabilities)."""
+    if dask_local is not None and scheduler is not None:
+        _fail(ScenarioError("give --dask-local or --scheduler, not both"), 2)
+    try:
+        _check_study_extra()
+        analysis = _sweep(study, output, workers, dask_local, scheduler, quiet, impl)
+    except ScenarioError as exc:
+        _fail(exc, 2)
+    _print_analysis(analysis, output)
+
+
+def _check_study_extra() -> None:
+    import importlib.util
+
+    missing = [m for m in ("SALib", "duckdb", "pyarrow") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ScenarioError(
+            f"studies need the [study] extra ({', '.join(missing)} missing): "
+            "pip install 'tissuefate[study]'"
+        )
+
+
+def _sweep(
+    study: Path,
+    output: Path,
+    workers: int | None,
+    dask_local: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    impl: str,
+) -> dict:
+    from .study.sweep import check_study, run_study
+
+    checked = check_study(study, impl)  # every input, before the bar and any work
+    bar = _progress(not quiet)
+    task = bar.add_task(f"study {study.name}", total=None, status=_first_status())
+
+    def on_sample(done: int, total: int, row: dict) -> None:
+        failed = "" if row["status"] == "ok" else f"; sample {row['sample_id']} failed"
+        bar.update(task, completed=done, total=total, status=f"{done}/{total} samples{failed}")
+
+    if dask_local is not None:
+        executor, n = "dask", dask_local
+    elif scheduler is not None:
+        executor, n = "dask", 1
+    else:
+        from .course.runner import default_jobs
+
+        executor, n = "processes", workers or default_jobs()
+    with bar:
+        return run_study(
+            checked.study,
+            checked.model,
+            output,
+            checked.outputs,
+            text=checked.text,
+            workers=n,
+            executor=executor,
+            scheduler=scheduler,
+            on_sample=on_sample,
+        )
+
+
+def _print_analysis(analysis: dict, output: Path) -> None:
+    """What the study found, output by output, on the terminal."""
+    from rich.table import Table
+
+    done, failed = analysis["finished"], analysis["failed"]
+    out.print(
+        f"{analysis['study']}: {done} of {analysis['samples']} samples stored"
+        + (f", {failed} failed (see the store's error column)" if failed else "")
+    )
+    table = Table(title=f"outputs ({analysis['method']} design)")
+    for name in ("output", "n", "mean", "5 %", "median", "95 %", "event probability (95 % CI)"):
+        table.add_column(name, justify="left" if name == "output" else "right")
+    for key, entry in analysis["outputs"].items():
+        event = entry.get("event")
+        cells = [f"{entry[k]:.4g}" if k in entry else "-" for k in ("mean", "p05", "p50", "p95")]
+        prob = (
+            f"{event['probability']:.2f} ({event['low']:.2f}-{event['high']:.2f})" if event else ""
+        )
+        table.add_row(key, str(entry["n"]), *cells, prob)
+    (out if out.is_terminal else Console(highlight=False, width=160)).print(table)
+    out.print(
+        f'store: {output / "samples"}/ (query it: tissuefate query {output} "SELECT ... FROM '
+        f'samples"); analysis: {output / "analysis.json"}'
+    )
+    out.print(f"[dim]{RESEARCH_USE}[/]")
+
+
+@app.command()
+def query(
+    folder: Annotated[Path, typer.Argument(help="A sweep's output folder.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the table 'samples' (DuckDB).")],
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+) -> None:
+    """Run SQL over a study's store with DuckDB; the store is the table 'samples' (one row per
+    sample: sample_id, seed, status, error, wall_s, the parameters, STRATEGY/OUTPUT columns)."""
+    try:
+        _check_study_extra()
+        if not (folder / "study.yaml").is_file():
+            raise ScenarioError(
+                "is not a sweep's output folder (no study.yaml)", source=str(folder)
+            )
+        import duckdb
+
+        from .study.store import query as run_query
+
+        try:
+            frame = run_query(folder, sql)
+        except duckdb.Error as exc:
+            raise ScenarioError(" ".join(str(exc).split()), key="SQL") from None
+    except ScenarioError as exc:
+        _fail(exc, 2)
+    if csv:
+        out.print(frame.to_csv(index=False), end="", markup=False, highlight=False)
+        return
+    from rich.table import Table
+
+    table = Table()
+    for name in frame.columns:
+        table.add_column(str(name), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    (out if out.is_terminal else Console(highlight=False, width=200)).print(table)
+
+
+@app.command()
 def bench(
     json_out: Annotated[bool, typer.Option("--json", help="Print records as JSON.")] = False,
     sizes: Annotated[str, typer.Option(help="Grid edges, comma separated.")] = "64,128",
