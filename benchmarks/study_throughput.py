@@ -28,7 +28,7 @@ EXECUTORS = (("1 process", 1, "processes"), ("2 processes", 2, "processes"), ("D
 
 def main() -> None:
     from _study_models import ishigami, ishigami_study
-    from tissuefate.study.sweep import check_study, run_study
+    from tissuefate.study.sweep import check_study, run_checked, run_study
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", default=str(ROOT / "examples" / "study_smoke.yaml"))
@@ -45,15 +45,7 @@ def main() -> None:
     for label, workers, executor in EXECUTORS:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            run_study(
-                checked.study,
-                checked.model,
-                Path(tmp) / "s",
-                checked.outputs,
-                text=checked.text,
-                workers=workers,
-                executor=executor,
-            )
+            run_checked(checked, Path(tmp) / "s", workers=workers, executor=executor)
             walls[label] = time.perf_counter() - start
         per_hour = 3600 * n / walls[label]
         eff = walls["1 process"] / (workers * walls[label])

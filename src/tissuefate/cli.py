@@ -526,7 +526,7 @@ def _sweep(
     quiet: bool,
     impl: str,
 ) -> dict:
-    from .study.sweep import check_study, run_study
+    from .study.sweep import check_study, run_checked
 
     checked = check_study(study, impl)  # every input, before the bar and any work
     bar = _progress(not quiet)
@@ -545,12 +545,9 @@ def _sweep(
 
         executor, n = "processes", workers or default_jobs()
     with bar:
-        return run_study(
-            checked.study,
-            checked.model,
+        return run_checked(
+            checked,
             output,
-            checked.outputs,
-            text=checked.text,
             workers=n,
             executor=executor,
             scheduler=scheduler,

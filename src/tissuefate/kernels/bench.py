@@ -18,6 +18,19 @@ from ._jit import jit
 __all__ = ["bare_stencil", "traffic_stencil", "triad"]
 
 
+@jit(inline=True)
+def _neighbours(x, i, j, k):
+    """Sum of the six face neighbours of voxel (i, j, k)."""
+    return (
+        x[i - 1, j, k]
+        + x[i + 1, j, k]
+        + x[i, j - 1, k]
+        + x[i, j + 1, k]
+        + x[i, j, k - 1]
+        + x[i, j, k + 1]
+    )
+
+
 @jit(parallel=True)
 def bare_stencil(theta, src, out, a, b, nsteps):
     """``nsteps`` constant-coefficient steps ping-ponging between ``theta`` and ``out``.
@@ -33,19 +46,7 @@ def bare_stencil(theta, src, out, a, b, nsteps):
         for i in prange(1, n0 + 1):
             for j in range(1, n1 + 1):
                 for k in range(1, n2 + 1):
-                    y[i, j, k] = (
-                        b * x[i, j, k]
-                        + src[i, j, k]
-                        + a
-                        * (
-                            x[i - 1, j, k]
-                            + x[i + 1, j, k]
-                            + x[i, j - 1, k]
-                            + x[i, j + 1, k]
-                            + x[i, j, k - 1]
-                            + x[i, j, k + 1]
-                        )
-                    )
+                    y[i, j, k] = b * x[i, j, k] + src[i, j, k] + a * _neighbours(x, i, j, k)
         x, y = y, x
     return nsteps % 2 == 1
 
@@ -62,22 +63,8 @@ def traffic_stencil(theta, s, ic, w, q, out, a, b, nsteps):
         for i in prange(1, n0 + 1):
             for j in range(1, n1 + 1):
                 for k in range(1, n2 + 1):
-                    y[i, j, k] = (
-                        b * x[i, j, k]
-                        + q[i, j, k]
-                        + s[i, j, k]
-                        + ic[i, j, k]
-                        + w[i, j, k]
-                        + a
-                        * (
-                            x[i - 1, j, k]
-                            + x[i + 1, j, k]
-                            + x[i, j - 1, k]
-                            + x[i, j + 1, k]
-                            + x[i, j, k - 1]
-                            + x[i, j, k + 1]
-                        )
-                    )
+                    extra = s[i, j, k] + ic[i, j, k] + w[i, j, k]
+                    y[i, j, k] = b * x[i, j, k] + q[i, j, k] + extra + a * _neighbours(x, i, j, k)
         x, y = y, x
     return nsteps % 2 == 1
 

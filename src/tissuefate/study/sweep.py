@@ -73,7 +73,26 @@ def sweep(
 ) -> dict[str, Any]:
     """Run the study file at ``path`` into ``output`` and return its analysis (see the module
     docstring). Every input is checked before any sample runs (:func:`check_study`)."""
-    checked = check_study(path, impl)
+    return run_checked(
+        check_study(path, impl),
+        output,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        on_sample=on_sample,
+    )
+
+
+def run_checked(
+    checked: CheckedStudy,
+    output: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    executor: str = "processes",
+    scheduler: str | None = None,
+    on_sample: OnSample | None = None,
+) -> dict[str, Any]:
+    """:func:`run_study` of a study file that :func:`check_study` passed."""
     return run_study(
         checked.study,
         checked.model,
