@@ -199,12 +199,12 @@ def _run(
         solver.step(dt, min(chunk, steps - start), dose)
 
 
-def stencil_cases(sizes: list[int], numpy: bool, log: Log) -> list[dict]:
+def stencil_cases(sizes: list[int], numpy: bool, log: Log, updates: float = 2e8) -> list[dict]:
     """Bare stencil, the thermal step's memory floor, thermal step and thermal step with dose,
-    float32, per grid size."""
+    float32, per grid size; each timed over about ``updates`` voxel updates (at least 5 steps)."""
     records = []
     for n in sizes:
-        steps = max(5, int(2e8 // n**3))
+        steps = max(5, int(updates // n**3))
         # bare stencil (the floor)
         theta = np.zeros((n + 2,) * 3, np.float32)
         out = theta.copy()

@@ -136,6 +136,7 @@ run_study(ishigami_study("latin_hypercube", 400), slow_ishigami, {out!r}, ["f/y"
 """
 
 
+@pytest.mark.slow
 def test_a_study_killed_by_sigkill_resumes_to_the_complete_store(tmp_path):
     out = tmp_path / "killed"
     script = _KILLED.format(tests=str(Path(__file__).parents[1]), out=str(out))
