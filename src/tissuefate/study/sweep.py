@@ -2,7 +2,8 @@
 
 ``DIR/study.yaml`` is the study with its base scenario written in (what ran), ``DIR/samples/`` the
 store (:mod:`tissuefate.study.store`), ``DIR/analysis.json`` the analysis
-(:mod:`tissuefate.study.analysis`), rewritten whenever the sweep ends. Running the same study
+(:mod:`tissuefate.study.analysis`) and ``DIR/report.html`` its report
+(:mod:`tissuefate.report.study`), both rewritten whenever the sweep ends. Running the same study
 into the same folder again runs only the samples not stored yet; a folder that holds another
 study is refused.
 """
@@ -18,7 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import ScenarioError
+from ..report.study import write_study_report
 from .analysis import analyse
 from .design import plan as make_plan
 from .runner import Model, OnSample, ScenarioModel, column, run_samples
@@ -134,9 +138,12 @@ def run_study(
         scheduler=scheduler,
         on_sample=on_sample,
     )
-    analysis = analyse(plan, study.design, read_samples(folder), outputs, seed=study.seed)
+    samples = read_samples(folder)
+    analysis = analyse(plan, study.design, samples, outputs, seed=study.seed)
     analysis["study"] = study.name
-    _write_atomic(folder / ANALYSIS_FILE, json.dumps(_jsonable(analysis), indent=2) + "\n")
+    analysis = _jsonable(analysis)
+    _write_atomic(folder / ANALYSIS_FILE, json.dumps(analysis, indent=2) + "\n")
+    write_study_report(folder, yaml.safe_load(text), analysis, samples)
     return analysis
 
 
