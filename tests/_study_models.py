@@ -48,3 +48,8 @@ def ishigami_study(method: str = "sobol", samples: int = 1024, seed: int = 3) ->
             "design": {"method": method, "samples": samples},
         }
     )
+
+
+def identifiable(values: Mapping[str, float], seed: int) -> dict[str, float | bool]:
+    """Outputs that pin x1 and x2 and say nothing of x3: a = x1, b = x1 + x2."""
+    return {"f/a": values["x1"], "f/b": values["x1"] + values["x2"]}

@@ -3,6 +3,7 @@ Ishigami function (exact Sobol' indices) and on the smoke study of examples/."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ pytest.importorskip("duckdb")
 
 from _study_models import (
     failing_on_large_x1,
+    identifiable,
     ishigami,
     ishigami_study,
     slow_ishigami,
@@ -25,7 +27,7 @@ from _study_models import (
 from tissuefate.errors import ScenarioError
 from tissuefate.study.analysis import wilson
 from tissuefate.study.design import plan, quantiles, sample_seed
-from tissuefate.study.spec import Distribution, loads_study, set_key
+from tissuefate.study.spec import Distribution, Study, loads_study, set_key
 from tissuefate.study.store import finished, query, read_samples
 from tissuefate.study.sweep import run_study
 
@@ -230,3 +232,43 @@ def test_zero_samples_and_a_sobol_size_that_is_not_a_power_of_two_are_refused():
         loads_study(text.replace(design, "latin_hypercube, samples: 0"), source="s.yaml")
     with pytest.raises(ScenarioError, match="power of two"):
         loads_study(text.replace(design, "sobol, samples: 12"), source="s.yaml")
+
+
+def test_rejection_abc_recovers_the_parameters_that_generated_the_observations(tmp_path):
+    # observations made by the model itself at x1 = 1.0, x2 = -0.5 (a = x1, b = x1 + x2)
+    truth = {"x1": 1.0, "x2": -0.5, "x3": 0.0}
+    made = identifiable(truth, 0)
+    fit = {
+        "accept": 0.02,
+        "observations": [
+            {"output": "f/a", "value": made["f/a"], "sd": 0.05},
+            {"output": "f/b", "value": made["f/b"], "sd": 0.05},
+        ],
+    }
+    base = ishigami_study("latin_hypercube", 3000)
+    study = Study.model_validate({**base.model_dump(mode="json"), "fit": fit})
+    post = run_study(study, identifiable, tmp_path, ["f/a", "f/b"])["posterior"]
+    assert post["accepted"] == 60
+    # 2 % of the samples, uniform over a square of side 2 pi in (a, b), lie in a disc of radius
+    # r = 2 pi sqrt(0.02 / pi) = 0.50 around the observation: x1 = a within r of the truth and
+    # x2 = b - a within 2 r, so their 90 % intervals are at most 2 r and 4 r wide (the prior's:
+    # 0.9 x 2 pi = 5.65)
+    r = 2 * math.pi * math.sqrt(0.02 / math.pi)
+    for name, most in (("x1", 2 * r), ("x2", 4 * r)):
+        p = post["parameters"][name]["posterior"]
+        assert p["p50"] == pytest.approx(truth[name], abs=0.1), name
+        assert p["p95"] - p["p05"] < most, name
+    x3 = post["parameters"]["x3"]  # not observed: the posterior stays as wide as the prior
+    assert x3["posterior"]["p95"] - x3["posterior"]["p05"] > 4.0
+    assert post["predictive"]["f/b"]["p50"] == pytest.approx(0.5, abs=0.1)
+
+
+def test_fitting_refuses_a_morris_design_and_an_unknown_output(tmp_path):
+    fit = {"observations": [{"output": "f/zz", "value": 1.0, "sd": 0.1}]}
+    morris = ishigami_study("morris", 4).model_dump(mode="json")
+    with pytest.raises(ValueError, match="random design"):
+        Study.model_validate({**morris, "fit": fit})
+    lhs = ishigami_study("latin_hypercube", 4).model_dump(mode="json")
+    with pytest.raises(ScenarioError, match="not an output"):
+        run_study(Study.model_validate({**lhs, "fit": fit}), identifiable, tmp_path, ["f/a"])
+    assert not tmp_path.joinpath("samples").exists()

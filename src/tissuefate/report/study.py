@@ -103,7 +103,31 @@ def render_study(
         index_notes=notes,
         scatter=_uri(scatter(samples, params, list(outputs))),
         failures=[(int(r.sample_id), r.error) for r in failed.itertuples()],
+        fit=_fit(analysis.get("posterior")),
     )
+
+
+def _interval(spread: Mapping[str, Any]) -> str:
+    return f"{_fmt(spread['p50'])} ({_fmt(spread['p05'])}–{_fmt(spread['p95'])})"
+
+
+def _fit(post: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The fit's table, or None without a fit (or when no sample could be compared)."""
+    if not post or not post.get("accepted") or "parameters" not in post:
+        return None
+    observed = "; ".join(
+        f"{o['output']} = {_fmt(o['value'])} ± {_fmt(o['sd'])}" for o in post["observations"]
+    )
+    return {
+        "accepted": post["accepted"],
+        "of": post["of"],
+        "epsilon": _fmt(post["epsilon"]),
+        "observed": observed,
+        "rows": [
+            (name, _interval(v["prior"]), _interval(v["posterior"]))
+            for name, v in post["parameters"].items()
+        ],
+    }
 
 
 def write_study_report(

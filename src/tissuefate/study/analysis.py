@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from .design import Plan
-from .spec import Design
+from .spec import Design, Fit
 
-__all__ = ["analyse", "wilson"]
+__all__ = ["analyse", "posterior", "wilson"]
 
 Z95 = 1.959963984540054
 """Two-sided 95 % quantile of the standard normal."""
@@ -90,6 +90,56 @@ def analyse(
             entry["indices"] = _morris(plan, y, design.levels, seed)
         result["outputs"][name] = entry
     return result
+
+
+def posterior(plan: Plan, fit: Fit, samples: pd.DataFrame, outputs: list[str]) -> dict[str, Any]:
+    """Rejection ABC (Pritchard et al. 1999): the ``fit.accept`` fraction of the successful
+    samples with the smallest distance to the observations, ``sqrt(mean(((y - value) / sd)²))``,
+    stand for the posterior. Per parameter the prior's and the posterior's mean and 5th, 50th and
+    95th percentiles; per output the posterior predictive percentiles."""
+    by_id = samples.set_index("sample_id").reindex(range(plan.size))
+    ok = (by_id["status"] == "ok").to_numpy().copy()
+    dist = np.zeros(plan.size)
+    for obs in fit.observations:
+        y = _column(by_id, obs.output, plan.size)
+        dist += ((y - obs.value) / obs.sd) ** 2
+        ok &= np.isfinite(y)
+    dist = np.sqrt(dist / len(fit.observations))
+    usable = np.flatnonzero(ok)
+    if usable.size == 0:
+        return {"accepted": 0, "reason": "no sample gave every observed output"}
+    keep = max(1, round(fit.accept * usable.size))
+    accepted = usable[np.argsort(dist[usable], kind="stable")[:keep]]
+
+    def spread(v: np.ndarray) -> dict[str, float]:
+        p05, p50, p95 = np.percentile(v, [5, 50, 95])
+        return {"mean": float(v.mean()), "p05": float(p05), "p50": float(p50), "p95": float(p95)}
+
+    return {
+        "method": "rejection ABC",
+        "accepted": int(keep),
+        "of": int(usable.size),
+        "epsilon": float(dist[accepted].max()),
+        "observations": [o.model_dump() for o in fit.observations],
+        "parameters": {
+            n: {
+                "prior": spread(plan.values[usable, i]),
+                "posterior": spread(plan.values[accepted, i]),
+            }
+            for i, n in enumerate(plan.names)
+        },
+        "predictive": {
+            name: spread(y)
+            for name in outputs
+            if np.isfinite(y := _column(by_id, name, plan.size)[accepted]).all()
+        },
+    }
+
+
+def _column(by_id: pd.DataFrame, name: str, size: int) -> np.ndarray:
+    if name not in by_id:
+        return np.full(size, np.nan)
+    return by_id[name].astype("float64").to_numpy(np.float64, na_value=np.nan)
 
 
 def _sobol(plan: Plan, y: np.ndarray, seed: int) -> dict[str, dict[str, float]]:

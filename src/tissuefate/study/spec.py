@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, Strict, ValidationError, field_validator, model_validator
+from pydantic import (
+    AllowInfNan,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import ScenarioError
 from ..scenario._base import KeyedValueError, _Model
@@ -42,6 +49,8 @@ __all__ = [
     "METHODS",
     "Design",
     "Distribution",
+    "Fit",
+    "Observation",
     "Study",
     "dump_base",
     "key_steps",
@@ -171,6 +180,23 @@ class Design(_Model):
         return self
 
 
+class Observation(_Model):
+    """A measured value of one store column (``STRATEGY/OUTPUT``, in the summary's units: mL,
+    mm, days) and the scale ``sd`` of its error (same units), for fitting."""
+
+    output: Annotated[str, Field(min_length=1)]
+    value: Annotated[float, AllowInfNan(False)]
+    sd: Annotated[float, Field(gt=0), AllowInfNan(False)]
+
+
+class Fit(_Model):
+    """Fitting to observed cases by rejection ABC: the ``accept`` fraction of samples closest to
+    the ``observations`` (root mean square of the errors in units of ``sd``) is the posterior."""
+
+    accept: Annotated[float, Field(gt=0, le=1)] = 0.1
+    observations: Annotated[list[Observation], Field(min_length=1)]
+
+
 class Study(_Model):
     """A parameter study on a base scenario (see the module docstring)."""
 
@@ -182,6 +208,17 @@ class Study(_Model):
     parameters: dict[str, Distribution]
     outputs: Annotated[list[str], Field(min_length=1)]
     design: Design
+    fit: Fit | None = None
+
+    @model_validator(mode="after")
+    def _fit_design(self) -> Study:
+        if self.fit is not None and self.design.method == "morris":
+            raise KeyedValueError(
+                "fitting needs a random design (latin_hypercube or sobol); Morris trajectories "
+                "are not a sample of the prior",
+                "fit",
+            )
+        return self
 
     @field_validator("parameters")
     @classmethod

@@ -23,7 +23,7 @@ import yaml
 
 from ..errors import ScenarioError
 from ..report.study import write_study_report
-from .analysis import analyse
+from .analysis import analyse, posterior
 from .design import plan as make_plan
 from .runner import Model, OnSample, ScenarioModel, column, run_samples
 from .spec import Study, dump_base, load_study
@@ -61,6 +61,10 @@ def check_study(path: str | os.PathLike[str], impl: str = "compiled") -> Checked
         key = f"parameters.{exc.key}" if exc.key in study.parameters else exc.key
         raise ScenarioError(exc.reason, source=source, key=key) from None
     outputs = [column(s, o) for s in model.strategies for o in study.outputs]
+    try:
+        _check_observations(study, outputs)
+    except ScenarioError as exc:
+        raise exc.with_source(source) from None
     text = dump_base({**study.model_dump(mode="json"), "base": base})
     return CheckedStudy(study, model, outputs, text)
 
@@ -126,6 +130,7 @@ def run_study(
     ``outputs`` and write ``analysis.json``; ``text`` is what ``study.yaml`` records."""
     folder = Path(output)
     text = text if text is not None else dump_base(study.model_dump(mode="json"))
+    _check_observations(study, outputs)
     _claim(folder, text)
     plan = make_plan(study.parameters, study.design, study.seed)
     run_samples(
@@ -141,10 +146,22 @@ def run_study(
     samples = read_samples(folder)
     analysis = analyse(plan, study.design, samples, outputs, seed=study.seed)
     analysis["study"] = study.name
+    if study.fit is not None:
+        analysis["posterior"] = posterior(plan, study.fit, samples, outputs)
     analysis = _jsonable(analysis)
     _write_atomic(folder / ANALYSIS_FILE, json.dumps(analysis, indent=2) + "\n")
     write_study_report(folder, yaml.safe_load(text), analysis, samples)
     return analysis
+
+
+def _check_observations(study: Study, outputs: list[str]) -> None:
+    """Every observation must name one of the store's output columns."""
+    for i, obs in enumerate(study.fit.observations if study.fit else []):
+        if obs.output not in outputs:
+            raise ScenarioError(
+                f"{obs.output!r} is not an output of this study; outputs: {', '.join(outputs)}",
+                key=f"fit.observations[{i}].output",
+            )
 
 
 def _claim(folder: Path, text: str) -> None:
