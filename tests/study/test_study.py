@@ -272,3 +272,31 @@ def test_fitting_refuses_a_morris_design_and_an_unknown_output(tmp_path):
     with pytest.raises(ScenarioError, match="not an output"):
         run_study(Study.model_validate({**lhs, "fit": fit}), identifiable, tmp_path, ["f/a"])
     assert not tmp_path.joinpath("samples").exists()
+
+
+def test_an_event_on_a_summary_value_is_its_comparison_and_false_where_the_day_never_came():
+    from tissuefate.study.runner import _number
+
+    summary = {"outcome": {"days_to_no_visible_tumor": 21.0, "local_progression_day": None}}
+    assert _number(summary, "outcome.days_to_no_visible_tumor <= 30") is True
+    assert _number(summary, "outcome.days_to_no_visible_tumor < 21") is False
+    assert _number(summary, "outcome.local_progression_day <= 90") is False  # never came
+    assert math.isnan(_number(summary, "outcome.local_progression_day"))
+    with pytest.raises(ScenarioError, match="has no"):
+        _number(summary, "outcome.nothing >= 1")
+
+
+def test_the_examples_study_files_pass_their_checks():
+    from tissuefate.study.sweep import check_study
+
+    for name in ("study_smoke.yaml", "study_clo2_vs_mwa.yaml"):
+        checked = check_study(ROOT / "examples" / name)
+        assert checked.outputs
+    clo2 = check_study(ROOT / "examples" / "study_clo2_vs_mwa.yaml")
+    assert "clo2_essay/outcome.days_to_no_visible_tumor <= 30" in clo2.outputs
+    # agent parameters are text in a scenario: a sampled plain number is written as text
+    values = dict.fromkeys(clo2.study.parameters, 0.0)
+    values.update({k: clo2.study.parameters[k].value("low") for k in values})
+    scenario = clo2.model.scenario(values, 0)
+    session = scenario.strategies["clo2_essay"].policy.session.values
+    assert session["agent_parameters"]["tumor_sensitivity"] == "1.0"

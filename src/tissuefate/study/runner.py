@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ..errors import ScenarioError
 from .design import Plan, sample_seed
-from .spec import Distribution, Study, key_steps, set_key
+from .spec import Distribution, Study, event, get_key, key_steps, set_key
 from .store import finished, write_sample
 
 __all__ = ["EXECUTORS", "Model", "ScenarioModel", "column", "run_samples"]
@@ -83,7 +83,10 @@ class ScenarioModel:
         for path, value in self.overrides.items():
             set_key(data, path, value)
         for path, value in values.items():
-            set_key(data, path, self.parameters[path].format(value))
+            written = self.parameters[path].format(value)
+            if isinstance(written, float) and not isinstance(get_key(data, path), int | float):
+                written = repr(written)  # a plain number where the base has text or nothing
+            set_key(data, path, written)  # (overrides such as agent_parameters take text)
         # keep only the strategies the study compares
         data["strategies"] = {k: v for k, v in data["strategies"].items() if k in self.strategies}
         return loads_scenario(dump_base(data), source=self.source)
@@ -111,7 +114,13 @@ class ScenarioModel:
 
 def _number(summary: Mapping[str, Any], key: str) -> float | bool:
     """A summary value as a number; an event (a boolean such as ``outcome.tumor_free``) stays a
-    boolean, and a null value (e.g. a day that never came) is NaN."""
+    boolean, and a null value (e.g. a day that never came) is NaN. An event written on a value
+    (``outcome.days_to_no_visible_tumor <= 30``) is that comparison, false where the value is
+    null (the day never came)."""
+    found = event(key)
+    if found is not None:
+        value = _number(summary, found[0])
+        return bool(not math.isnan(value) and found[1](float(value), found[2]))
     node: Any = summary
     for step in key_steps(key):
         if isinstance(step, str):

@@ -53,6 +53,8 @@ __all__ = [
     "Observation",
     "Study",
     "dump_base",
+    "event",
+    "get_key",
     "key_steps",
     "load_study",
     "loads_study",
@@ -68,6 +70,19 @@ points, first-order and total indices) and Morris (``samples`` trajectories of d
 
 _PATH = re.compile(r"[A-Za-z_][\w-]*(\[\d+\])*(\.[A-Za-z_][\w-]*(\[\d+\])*)*")
 _PART = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
+_EVENT = re.compile(
+    r"(?P<key>\S+?)\s*(?P<op><=|>=|<|>)\s*(?P<value>[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)"
+)
+_OPS = {"<=": float.__le__, ">=": float.__ge__, "<": float.__lt__, ">": float.__gt__}
+
+
+def event(output: str) -> tuple[str, Any, float] | None:
+    """``(key, comparison, threshold)`` of an output written as an event on a summary value,
+    e.g. ``outcome.days_to_no_visible_tumor <= 30``; None for a plain summary key."""
+    m = _EVENT.fullmatch(output.strip())
+    if m is None:
+        return None
+    return m["key"], _OPS[m["op"]], float(m["value"])
 
 
 class Distribution(_Model):
@@ -238,9 +253,11 @@ class Study(_Model):
     @classmethod
     def _outputs(cls, outputs: list[str]) -> list[str]:
         for i, key in enumerate(outputs):
-            if not _PATH.fullmatch(key):
+            found = event(key)
+            if not _PATH.fullmatch(found[0] if found else key):
                 raise KeyedValueError(
-                    "not a summary key (e.g. outcome.scar_ml or sessions[0].tumor_kill_fraction)",
+                    "not a summary key (e.g. outcome.scar_ml or sessions[0].tumor_kill_fraction) "
+                    "or an event on one (e.g. outcome.days_to_no_visible_tumor <= 30)",
                     i,
                 )
         if len(set(outputs)) != len(outputs):
@@ -312,6 +329,20 @@ def loads_study(
 def key_steps(path: str) -> list[str | int]:
     """The steps of a key path: mapping keys as strings, list indices as integers."""
     return [name if name else int(index) for name, index in _PART.findall(path)]
+
+
+def get_key(data: Any, path: str) -> Any:
+    """The value at key path ``path`` of a scenario's YAML mapping, or None where there is none."""
+    node = data
+    for step in key_steps(path):
+        if isinstance(step, str):
+            there = isinstance(node, dict) and step in node
+        else:
+            there = isinstance(node, list) and step < len(node)
+        if not there:
+            return None
+        node = node[step]
+    return node
 
 
 def set_key(data: dict[str, Any], path: str, value: Any, *, dry: bool = False) -> None:
