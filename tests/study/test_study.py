@@ -134,7 +134,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from _study_models import ishigami_study, slow_ishigami
 from tissuefate.study.sweep import run_study
-run_study(ishigami_study("latin_hypercube", 400), slow_ishigami, {out!r}, ["f/y"])
+run_study(ishigami_study("latin_hypercube", 150), slow_ishigami, {out!r}, ["f/y"])
 """
 
 
@@ -149,10 +149,10 @@ def test_a_study_killed_by_sigkill_resumes_to_the_complete_store(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     stored = len(finished(out))
-    assert 20 <= stored < 400  # killed mid-run
-    run_study(ishigami_study("latin_hypercube", 400), slow_ishigami, out, ["f/y"])
+    assert 20 <= stored < 150  # killed mid-run
+    run_study(ishigami_study("latin_hypercube", 150), slow_ishigami, out, ["f/y"])
     rows = query(out, "SELECT sample_id, count(*) AS n FROM samples GROUP BY 1 ORDER BY 1")
-    assert list(rows["sample_id"]) == list(range(400))
+    assert list(rows["sample_id"]) == list(range(150))
     assert (rows["n"] == 1).all()
     assert not list((out / "samples").glob(".*.tmp"))  # no half-written file left behind
 
