@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ..errors import ScenarioError
 from .design import Plan, sample_seed
-from .spec import Distribution, Study, event, get_key, key_steps, set_key
+from .spec import Distribution, Study, event, get_key, set_key
 from .store import finished, write_sample
 
 __all__ = ["EXECUTORS", "Model", "ScenarioModel", "column", "run_samples"]
@@ -112,6 +112,9 @@ class ScenarioModel:
         return row
 
 
+_MISSING = object()
+
+
 def _number(summary: Mapping[str, Any], key: str) -> float | bool:
     """A summary value as a number; an event (a boolean such as ``outcome.tumor_free``) stays a
     boolean, and a null value (e.g. a day that never came) is NaN. An event written on a value
@@ -121,15 +124,9 @@ def _number(summary: Mapping[str, Any], key: str) -> float | bool:
     if found is not None:
         value = _number(summary, found[0])
         return bool(not math.isnan(value) and found[1](float(value), found[2]))
-    node: Any = summary
-    for step in key_steps(key):
-        if isinstance(step, str):
-            there = isinstance(node, Mapping) and step in node
-        else:
-            there = isinstance(node, list) and step < len(node)
-        if not there:
-            raise ScenarioError(f"the summary has no {key!r}", key="outputs")
-        node = node[step]
+    node = get_key(summary, key, _MISSING)
+    if node is _MISSING:
+        raise ScenarioError(f"the summary has no {key!r}", key="outputs")
     if node is None:
         return math.nan
     if isinstance(node, bool):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -331,16 +332,17 @@ def key_steps(path: str) -> list[str | int]:
     return [name if name else int(index) for name, index in _PART.findall(path)]
 
 
-def get_key(data: Any, path: str) -> Any:
-    """The value at key path ``path`` of a scenario's YAML mapping, or None where there is none."""
+def get_key(data: Any, path: str, missing: Any = None) -> Any:
+    """The value at key path ``path`` of a mapping (a scenario's YAML, a summary), or ``missing``
+    where there is none."""
     node = data
     for step in key_steps(path):
         if isinstance(step, str):
-            there = isinstance(node, dict) and step in node
+            there = isinstance(node, Mapping) and step in node
         else:
             there = isinstance(node, list) and step < len(node)
         if not there:
-            return None
+            return missing
         node = node[step]
     return node
 

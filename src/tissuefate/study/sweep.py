@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import secrets
 from dataclasses import dataclass, replace
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 
 from ..errors import ScenarioError
+from ..io.jsonio import to_jsonable
 from ..report.study import write_study_report
 from .analysis import analyse, posterior
 from .design import plan as make_plan
@@ -148,7 +148,7 @@ def run_study(
     analysis["study"] = study.name
     if study.fit is not None:
         analysis["posterior"] = posterior(plan, study.fit, samples, outputs)
-    analysis = _jsonable(analysis)
+    analysis = to_jsonable(analysis)  # NaN and infinities as null: strict JSON
     _write_atomic(folder / ANALYSIS_FILE, json.dumps(analysis, indent=2) + "\n")
     write_study_report(folder, yaml.safe_load(text), analysis, samples)
     return analysis
@@ -197,14 +197,3 @@ def _write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-
-
-def _jsonable(obj: Any) -> Any:
-    """NaN and infinities as null, so the file is strict JSON."""
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
