@@ -15,7 +15,8 @@ Per voxel (``tissuefate.kernels.repair`` has the exact update of each process):
   death that follows is counted here, once, over the hours and days it takes.
 - **Injury signal.** Cells a session kills release a signal ``S`` in proportion to the killing
   modality's immunogenicity (an agent's ``immunogenicity``; ``heat_immunogenicity`` for microwave
-  and radiofrequency, ``cold_immunogenicity`` for cryo). It decays with ``injury_signal_lifetime``.
+  and radiofrequency, ``cold_immunogenicity`` for cryo, ``electroporation_immunogenicity`` for
+  irreversible electroporation). It decays with ``injury_signal_lifetime``.
 - **Inflammation** ``I`` rises with the signal and resolves with ``inflammation_time``.
 - **Phagocytes** ``P`` are recruited only where blood reaches (perfusion access ``a =
   min(1, vessels (1 − occlusion))``), in proportion to the dead tissue in and beside the voxel plus

@@ -23,6 +23,7 @@ REPAIR_SCHEMA: dict[str, tuple[str, bool]] = {
     "inflammation_time": (TIME, True),
     "heat_immunogenicity": (ONE, True),
     "cold_immunogenicity": (ONE, True),
+    "electroporation_immunogenicity": (ONE, True),
     "phagocyte_recruitment_rate": (RATE, True),
     "phagocyte_lifetime": (TIME, True),
     "phagocyte_diffusivity": (DIFFUSIVITY, True),
@@ -70,6 +71,7 @@ class RepairParameters:
     inflammation_time: float
     heat_immunogenicity: float
     cold_immunogenicity: float
+    electroporation_immunogenicity: float
     phagocyte_recruitment_rate: float
     phagocyte_lifetime: float
     phagocyte_diffusivity: float

@@ -27,7 +27,8 @@ CLAIMS = {
     "H8": "the tumour shrinks within an hour by dehydration",
     "H9": "repeated injections clear all visible tumour within a month",
 }
-THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source")
+THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source", "ire")
+"""Ablative modalities: their necrosis of normal tissue is H1's margin necrosis."""
 
 
 def _switches(sessions: list[dict[str, Any]], key: str) -> dict[str, Any]:

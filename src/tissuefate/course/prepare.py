@@ -19,7 +19,7 @@ from ..modalities.agent import Agent, load_agent
 from ..modalities.base import SessionContext, ThermalOptions
 from ..scenario.io import check_scenario
 from ..scenario.models import Scenario
-from ..tissue.presets import TissueModel, available_presets, load_tissue
+from ..tissue.presets import TissueModel, available_presets, check_electroporation, load_tissue
 from ..tissue.state import TissueState
 from . import policy as pol
 
@@ -169,12 +169,23 @@ def prepare(
     params = check_repair(scenario, source)
     pol.check_policy(scenario, name, strat, source)
     _check_time_step(scenario, strat, grid, tissue, anatomy, impl, source)
+    if "ire" in _modalities(strat):
+        check_electroporation(tissue, source)
     return Prepared(scenario, name, grid, tissue, anatomy, agents, params, impl, source)
 
 
-_THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source")
+_THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source", "ire")
 _COLDEST_C = -200.0
 """Colder than any cryoprobe: a cryo session's time step must be stable in every window."""
+
+
+def _modalities(strat: Any) -> set[str]:
+    """The modalities a strategy's sessions and its policy's template use."""
+    template = pol.template_session(strat)
+    modalities = {s.modality for s in strat.sessions}
+    if template is not None:
+        modalities.add(template.modality)
+    return modalities
 
 
 def _check_time_step(
@@ -193,11 +204,7 @@ def _check_time_step(
         return
     from ..modalities.thermal import stable_time_step  # the thermal solver, only when asked
 
-    template = pol.template_session(strat)
-    modalities = {s.modality for s in strat.sessions}
-    if template is not None:
-        modalities.add(template.modality)
-    for modality in sorted(m for m in modalities if m in _THERMAL):
+    for modality in sorted(m for m in _modalities(strat) if m in _THERMAL):
         ctx = SessionContext(
             grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario), impl
         )

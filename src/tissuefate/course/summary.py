@@ -203,6 +203,11 @@ def describe(session: Any) -> str:
             f"cryo x {len(session.probes)} probe(s), {len(session.protocol)} phases, "
             f"{session.freeze_time_s / 60:g} min freezing"
         )
+    if session.modality == "ire":
+        return (
+            f"ire x {len(session.electrodes)} electrodes, {len(session.pair_list())} pairs of "
+            f"{session.pulses} pulses"
+        )
     if session.modality == "injection":
         return (
             f"injection of {session.volume_m3 * 1e6:g} mL {session.agent} at "
@@ -221,7 +226,9 @@ def repair_inputs(
         recovery: float | None = agent.occlusion_recovery_time
         rec_from = f"agent {agent.name}: occlusion_recovery_time"
     else:
-        key = "cold_immunogenicity" if session.modality == "cryo" else "heat_immunogenicity"
+        key = {"cryo": "cold_immunogenicity", "ire": "electroporation_immunogenicity"}.get(
+            session.modality, "heat_immunogenicity"
+        )
         imm, imm_from = getattr(params, key), f"repair.{key}"
         recovery, rec_from = None, "repair.occlusion_recovery_time"
     rec_s = params.occlusion_recovery_time if recovery is None else recovery

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .cryo import run_cryo_session
     from .heat_source import run_heat_source_session
     from .injection import run_injection_session
+    from .ire import run_ire_session
     from .microwave import run_microwave_session
     from .radiofrequency import run_radiofrequency_session
     from .runners import RUNNERS
@@ -27,6 +28,7 @@ __all__ = [
     "run_cryo_session",
     "run_heat_source_session",
     "run_injection_session",
+    "run_ire_session",
     "run_microwave_session",
     "run_radiofrequency_session",
 ]
@@ -41,6 +43,7 @@ __getattr__, __dir__ = lazy_names(
         "run_cryo_session": "cryo",
         "run_heat_source_session": "heat_source",
         "run_injection_session": "injection",
+        "run_ire_session": "ire",
         "run_microwave_session": "microwave",
         "run_radiofrequency_session": "radiofrequency",
     },

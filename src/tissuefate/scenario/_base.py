@@ -49,9 +49,11 @@ __all__ = [
     "Cooldown",
     "Day",
     "Direction",
+    "FieldStrength",
     "KeyedValueError",
     "NonNegativeDuration",
     "PositiveDuration",
+    "PositiveFieldStrength",
     "PositiveLength",
     "PositivePower",
     "PositivePowerDensity",
@@ -208,8 +210,14 @@ Voltage = Annotated[
 Resistance = Annotated[
     pint.Quantity, QuantityField("[resistance]", what="resistance", example="120 ohm")
 ]
+#: An electric field strength (voltage per distance), e.g. ``"1500 V/cm"``; SI value in V/m.
+FieldStrength = Annotated[
+    pint.Quantity,
+    QuantityField("[electric_potential]/[length]", what="field strength", example="1500 V/cm"),
+]
 PositiveVoltage = Annotated[Voltage, AfterValidator(_positive)]
 PositiveResistance = Annotated[Resistance, AfterValidator(_positive)]
+PositiveFieldStrength = Annotated[FieldStrength, AfterValidator(_positive)]
 
 #: A position or extent: three lengths ``[x, y, z]``, e.g. ``[0 mm, 0 mm, 20 mm]``.
 Vec3 = Annotated[tuple[Length, Length, Length], BeforeValidator(_three_values)]
@@ -259,6 +267,11 @@ def _si3(vector: Iterable[pint.Quantity]) -> Vec3Float:
 
 def _optional_si(quantity: pint.Quantity | None) -> float | None:
     return None if quantity is None else to_si(quantity)
+
+
+def _mm(value_m: float) -> str:
+    """A length in m for messages, in mm with six significant digits."""
+    return f"{value_m * 1e3:.6g} mm"
 
 
 def _unset(data: dict[str, Any], key: str) -> bool:

@@ -63,6 +63,7 @@ from tissuefate.scenario.sessions import (
     CryoSession,
     HeatSourceSession,
     InjectionSession,
+    IreSession,
     MicrowaveSession,
     RadiofrequencySession,
     Session,
@@ -83,7 +84,12 @@ __all__ = [
 ]
 
 _Sessions = (
-    MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession | InjectionSession
+    MicrowaveSession
+    | RadiofrequencySession
+    | CryoSession
+    | IreSession
+    | HeatSourceSession
+    | InjectionSession
 )
 
 #: An amount of substance, e.g. ``"0.5 mmol"``; SI value in mol.
@@ -205,6 +211,11 @@ _SESSION_MODELS: dict[str, type[_Model]] = {
     "cryo": CryoSession,
 }
 _PLANNED = ("injection", *_THERMAL)
+#: Modalities a scenario accepts as sessions but a policy does not plan, and why.
+_NOT_PLANNED = {
+    "heat_source": "heat_source sessions are for validation and cannot be planned by a policy",
+    "ire": "a policy does not plan ire sessions (yet); list them under sessions",
+}
 #: Keys of an injection template the policy sets itself, and why.
 _INJECTION_PLANNED = {
     "sites": "the policy places the injection sites; give dose.sites (a number or auto)",
@@ -305,11 +316,7 @@ class SessionTemplate(BaseModel):
         if modality is None:
             raise KeyedValueError("missing required key", "modality")
         if modality not in _PLANNED:
-            why = (
-                "heat_source sessions are for validation and cannot be planned by a policy"
-                if modality == "heat_source"
-                else f"unknown modality {_shown(modality)}"
-            )
+            why = _NOT_PLANNED.get(modality, f"unknown modality {_shown(modality)}")
             known = ", ".join(sorted(_PLANNED))
             raise KeyedValueError(f"{why}; a policy plans: {known}", "modality")
         if "day" in data:

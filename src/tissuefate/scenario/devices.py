@@ -1,5 +1,6 @@
 """The devices a session places in the grid: microwave applicators, radiofrequency electrodes,
-cryoprobes, prescribed heat sources and injection needles.
+cryoprobes, irreversible electroporation electrodes, prescribed heat sources and injection
+needles, and the distance between the straight parts of two of them.
 
 Positions are in the grid's frame (relative to the grid centre, axes x, y, z matching array
 indices i, j, k); a direction points along the insertion, from the shaft to the tip.
@@ -8,6 +9,7 @@ indices i, j, k); a direction points along the insertion, from the shaft to the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import pint
@@ -42,6 +44,7 @@ __all__ = [
     "CryoProbe",
     "HeatSource",
     "InjectionSite",
+    "IreElectrode",
     "MicrowaveApplicator",
     "RadiofrequencyElectrode",
 ]
@@ -269,6 +272,44 @@ class CryoProbe(_Model):
         return to_si(self.active_length)
 
 
+class IreElectrode(_Model):
+    """One irreversible electroporation electrode: tip position (grid frame) and insertion
+    direction (shaft → tip), as for the other needles; the uninsulated ``exposure`` (default
+    20 mm) behind the tip is its active part, the rest of the shaft is insulated.
+
+    The default ``diameter`` of 1.27 mm (18 G) is that of the electrodes of Ben-David et al.,
+    AJR 2012;199:W62–W68 (doi 10.2214/AJR.11.8208).
+    """
+
+    tip: Vec3
+    direction: Direction
+    diameter: PositiveLength = "1.27 mm"  # type: ignore[assignment]
+    exposure: PositiveLength = "20 mm"  # type: ignore[assignment]
+
+    @property
+    def tip_m(self) -> Vec3Float:
+        """Tip position relative to the grid centre, in m."""
+        return _si3(self.tip)
+
+    @property
+    def diameter_m(self) -> float:
+        """Needle diameter in m."""
+        return to_si(self.diameter)
+
+    @property
+    def exposure_m(self) -> float:
+        """Length of the exposed (active) part behind the tip, in m."""
+        return to_si(self.exposure)
+
+    @property
+    def segment_m(self) -> tuple[Vec3Float, Vec3Float]:
+        """The axis of the exposed part as ``(start, end)`` relative to the grid centre, in m:
+        from ``exposure`` behind the tip (``tip - direction * exposure``) to the tip."""
+        tip = self.tip_m
+        x, y, z = (p - self.exposure_m * d for p, d in zip(tip, self.direction, strict=True))
+        return (x, y, z), tip
+
+
 class InjectionSite(_Model):
     """One injection site: needle tip position (grid frame) and insertion direction
     (shaft → tip), as for microwave applicators; ``volume`` (> 0, at most 50 mL) is infused there
@@ -316,3 +357,53 @@ class InjectionSite(_Model):
     def depth_m(self) -> float | None:
         """Needle path in the organ (m) from its surface to the tip; None: beyond the grid."""
         return _optional_si(self.depth)
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry
+# --------------------------------------------------------------------------------------------
+
+
+def _dot(u: Sequence[float], v: Sequence[float]) -> float:
+    return math.fsum(x * y for x, y in zip(u, v, strict=True))
+
+
+def _point_segment_distance(
+    point: Sequence[float], start: Sequence[float], delta: Sequence[float], length2: float
+) -> float:
+    """Distance from ``point`` to the segment from ``start`` along ``delta``, whose squared
+    length is ``length2``."""
+    rel = [p - a for p, a in zip(point, start, strict=True)]
+    t = 0.0 if length2 == 0.0 else min(1.0, max(0.0, _dot(rel, delta) / length2))
+    return math.hypot(*(r - t * d for r, d in zip(rel, delta, strict=True)))
+
+
+def _segment_distance(
+    p1: Sequence[float], q1: Sequence[float], p2: Sequence[float], q2: Sequence[float]
+) -> float:
+    """Shortest distance between the segments ``p1``–``q1`` and ``p2``–``q2`` (3D points).
+
+    Exact up to rounding: the closest pair of points is either inside both segments, where the
+    lines through them come closest (found in closed form), or has an end point of one segment,
+    whose distance to the other segment is a point–segment distance. The least of these five
+    candidates is the answer; this also covers parallel, nearly parallel and zero-length segments.
+    """
+    d1 = [b - a for a, b in zip(p1, q1, strict=True)]
+    d2 = [b - a for a, b in zip(p2, q2, strict=True)]
+    a, e = _dot(d1, d1), _dot(d2, d2)
+    best = min(
+        _point_segment_distance(p1, p2, d2, e),
+        _point_segment_distance(q1, p2, d2, e),
+        _point_segment_distance(p2, p1, d1, a),
+        _point_segment_distance(q2, p1, d1, a),
+    )
+    r = [x - y for x, y in zip(p1, p2, strict=True)]
+    b, c, f = _dot(d1, d2), _dot(d1, r), _dot(d2, r)
+    denom = a * e - b * b  # zero for parallel lines: then an end point is among the closest
+    if denom > 0.0:
+        s = (b * f - c * e) / denom
+        t = (a * f - b * c) / denom
+        if 0.0 <= s <= 1.0 and 0.0 <= t <= 1.0:
+            gap = math.hypot(*(ri + s * x - t * y for ri, x, y in zip(r, d1, d2, strict=True)))
+            best = min(best, gap)
+    return best

@@ -7,7 +7,6 @@ list indices (``key``, e.g. ``strategies.mwa.sessions[0].power``) and one line o
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
@@ -16,9 +15,12 @@ import yaml
 from pydantic import ValidationError
 
 from tissuefate.errors import ScenarioError
+from tissuefate.scenario._base import _mm
+from tissuefate.scenario.devices import _segment_distance
 from tissuefate.scenario.models import (
     CryoProbe,
     InjectionSite,
+    IreElectrode,
     KeyedValueError,
     RadiofrequencyElectrode,
     Scenario,
@@ -318,10 +320,6 @@ def _physical_memory_bytes() -> int:
     return int(pages) * int(page_size)
 
 
-def _mm(value_m: float) -> str:
-    return f"{value_m * 1e3:.6g} mm"
-
-
 def _reach_error(
     what: str,
     center: Sequence[float],
@@ -351,57 +349,12 @@ def _reach_error(
     return None
 
 
-def _dot(u: Sequence[float], v: Sequence[float]) -> float:
-    return math.fsum(x * y for x, y in zip(u, v, strict=True))
-
-
-def _point_segment_distance(
-    point: Sequence[float], start: Sequence[float], delta: Sequence[float], length2: float
-) -> float:
-    """Distance from ``point`` to the segment from ``start`` along ``delta``, whose squared
-    length is ``length2``."""
-    rel = [p - a for p, a in zip(point, start, strict=True)]
-    t = 0.0 if length2 == 0.0 else min(1.0, max(0.0, _dot(rel, delta) / length2))
-    return math.hypot(*(r - t * d for r, d in zip(rel, delta, strict=True)))
-
-
-def _segment_distance(
-    p1: Sequence[float], q1: Sequence[float], p2: Sequence[float], q2: Sequence[float]
-) -> float:
-    """Shortest distance between the segments ``p1``–``q1`` and ``p2``–``q2`` (3D points).
-
-    Exact up to rounding: the closest pair of points is either inside both segments, where the
-    lines through them come closest (found in closed form), or has an end point of one segment,
-    whose distance to the other segment is a point–segment distance. The least of these five
-    candidates is the answer; this also covers parallel, nearly parallel and zero-length segments.
-    """
-    d1 = [b - a for a, b in zip(p1, q1, strict=True)]
-    d2 = [b - a for a, b in zip(p2, q2, strict=True)]
-    a, e = _dot(d1, d1), _dot(d2, d2)
-    best = min(
-        _point_segment_distance(p1, p2, d2, e),
-        _point_segment_distance(q1, p2, d2, e),
-        _point_segment_distance(p2, p1, d1, a),
-        _point_segment_distance(q2, p1, d1, a),
-    )
-    r = [x - y for x, y in zip(p1, p2, strict=True)]
-    b, c, f = _dot(d1, d2), _dot(d1, r), _dot(d2, r)
-    denom = a * e - b * b  # zero for parallel lines: then an end point is among the closest
-    if denom > 0.0:
-        s = (b * f - c * e) / denom
-        t = (a * f - b * c) / denom
-        if 0.0 <= s <= 1.0 and 0.0 <= t <= 1.0:
-            gap = math.hypot(*(ri + s * x - t * y for ri, x, y in zip(r, d1, d2, strict=True)))
-            best = min(best, gap)
-    return best
-
-
 def _active_end(tip: Sequence[float], direction: Sequence[float], length: float) -> list[float]:
     """The end of an active part that runs ``length`` (m) back from ``tip`` along the shaft."""
     return [p - length * d for p, d in zip(tip, direction, strict=True)]
 
 
-def _reach_radius_m(item: RadiofrequencyElectrode | CryoProbe) -> float:
+def _reach_radius_m(item: RadiofrequencyElectrode | CryoProbe | IreElectrode) -> float:
     """Radius (m) of the cylinder around the axis that holds the active part: the needle itself,
     the three needles of a cluster, or the spread of deployed tines."""
     radius = item.diameter_m / 2
@@ -414,7 +367,7 @@ def _reach_radius_m(item: RadiofrequencyElectrode | CryoProbe) -> float:
 
 
 def _check_needles(
-    items: Sequence[RadiofrequencyElectrode | CryoProbe],
+    items: Sequence[RadiofrequencyElectrode | CryoProbe | IreElectrode],
     what: str,
     key: str,
     half: Sequence[float],
@@ -422,8 +375,9 @@ def _check_needles(
     vessels: Sequence[Vessel],
     source: str | None,
 ) -> None:
-    """Electrodes or cryoprobes: tip in the grid, far end of the active part at most half a voxel
-    beyond it, and the active part clear of every vessel."""
+    """Electrodes or cryoprobes: tip in the grid, far end of the active part (the exposure of an
+    electroporation electrode) at most half a voxel beyond it, and the active part clear of every
+    vessel."""
     for j, item in enumerate(items):
         tip = item.tip_m
         problem = _reach_error(
@@ -431,13 +385,18 @@ def _check_needles(
         )
         if problem is not None:
             raise ScenarioError(problem[1], source=source, key=f"{key}[{j}].tip")
-        end = _active_end(tip, item.direction, item.active_length_m)
+        end: Sequence[float]
+        if isinstance(item, IreElectrode):
+            end, length_key = item.segment_m[0], "exposure"
+        else:
+            end = _active_end(tip, item.direction, item.active_length_m)
+            length_key = "active_length"
         beyond = _beyond(end, half, limit)
         if beyond is not None:
             raise ScenarioError(
                 f"the active part of {what} {j} ends {beyond}",
                 source=source,
-                key=f"{key}[{j}].active_length",
+                key=f"{key}[{j}].{length_key}",
             )
         radius = _reach_radius_m(item)
         for vessel in vessels:
@@ -499,8 +458,9 @@ def _beyond(point: Iterable[float], half: Iterable[float], limit: Iterable[float
 
 def check_scenario(scenario: Scenario, source: str | None = None) -> None:
     """Checks that need the grid: the grid fits in memory, and every tumor, applicator, electrode
-    and probe tip, injection needle tip and heat source lies inside it; vessel ends and the far
-    ends of the active parts of electrodes and probes may lie up to half a voxel beyond its faces.
+    (radiofrequency or electroporation) and probe tip, injection needle tip and heat source lies
+    inside it; vessel ends and the far ends of the active parts of electrodes and probes may lie up
+    to half a voxel beyond its faces.
     The active part of an electrode or probe must not overlap a vessel, and an injection needle
     tip must not lie inside one. A policy's session template, filled with its stand-in values at the
     first tumor's centre, must have its tips inside the grid too.
@@ -577,6 +537,16 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
             elif session.modality == "cryo":
                 _check_needles(
                     session.probes, "cryoprobe", f"{prefix}.probes", half, limit, vessels, source
+                )
+            elif session.modality == "ire":
+                _check_needles(
+                    session.electrodes,
+                    "electrode",
+                    f"{prefix}.electrodes",
+                    half,
+                    limit,
+                    vessels,
+                    source,
                 )
             elif session.modality == "injection":
                 _check_injection_sites(session.sites, f"{prefix}.sites", half, vessels, source)

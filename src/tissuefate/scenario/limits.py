@@ -1,4 +1,5 @@
-"""The limits a scenario accepts: clinical generators, needles and session lengths.
+"""The limits a scenario accepts: clinical generators, needles, pulse protocols and session
+lengths.
 
 Values beyond them are rejected when a scenario is validated, with the limit in the message. All
 limits are in SI units (temperatures in °C); :func:`_at_most` allows the round-off of unit
@@ -14,12 +15,16 @@ from tissuefate.scenario.quantities import format_quantity, to_si
 __all__ = [
     "CRYO_GAS_RANGE_C",
     "CRYO_THAW_RANGE_C",
+    "IRE_PULSES_RANGE",
+    "IRE_PULSE_RATE_RANGE_HZ",
+    "IRE_PULSE_WIDTH_RANGE_S",
     "LIMIT_ROUND_OFF",
     "MAX_CRYO_PHASE_S",
     "MAX_INJECTION_NEEDLE_DIAMETER_M",
     "MAX_INJECTION_OBSERVE_S",
     "MAX_INJECTION_RATE_M3_S",
     "MAX_INJECTION_VOLUME_M3",
+    "MAX_IRE_VOLTAGE_V",
     "MAX_MICROWAVE_DURATION_S",
     "MAX_MICROWAVE_POWER_W",
     "MAX_RF_DURATION_S",
@@ -59,6 +64,15 @@ MAX_INJECTION_VOLUME_M3 = 50e-6
 MAX_INJECTION_NEEDLE_DIAMETER_M = 5e-3
 #: Longest time simulated after the last infusion of an injection session, in s.
 MAX_INJECTION_OBSERVE_S = 24 * 3600.0
+#: Highest voltage between two electrodes, in V: the NanoKnife generator's maximum (Ben-David et
+#: al., AJR 2012;199:W62–W68, used up to 3000 V in porcine liver).
+MAX_IRE_VOLTAGE_V = 3000.0
+#: Pulses per electrode pair accepted (clinical protocols give 70 to 100).
+IRE_PULSES_RANGE = (1, 1000)
+#: Pulse widths accepted (1 µs to 1 ms; clinical IRE uses 70 to 100 µs), in s.
+IRE_PULSE_WIDTH_RANGE_S = (1e-6, 1e-3)
+#: Pulse rates accepted (0.1 to 10 Hz; ECG-synchronised delivery is one pulse a heartbeat), in Hz.
+IRE_PULSE_RATE_RANGE_HZ = (0.1, 10.0)
 #: Relative round-off allowed at every limit: unit conversions round (``10 mL/min`` comes out one
 #: unit in the last place above ``10e-6 / 60`` m³/s), and a value written at the limit must pass.
 LIMIT_ROUND_OFF = 1e-9
@@ -78,6 +92,15 @@ def _between(quantity: pint.Quantity, low: float, high: float, unit: str = "degC
         raise ValueError(
             f"must be between {low:g} {unit} and {high:g} {unit}, got {format_quantity(quantity)!r}"
         )
+    return quantity
+
+
+def _within(quantity: pint.Quantity, low: float, high: float, allowed: str) -> pint.Quantity:
+    """``quantity`` if its SI value lies in ``[low, high]`` (up to ``LIMIT_ROUND_OFF``);
+    ``allowed`` says the range in the message, e.g. ``"1 us and 1 ms"``."""
+    value = to_si(quantity)
+    if not low * (1.0 - LIMIT_ROUND_OFF) <= value <= high * (1.0 + LIMIT_ROUND_OFF):
+        raise ValueError(f"must be between {allowed}, got {format_quantity(quantity)!r}")
     return quantity
 
 

@@ -1,5 +1,6 @@
-"""The treatment sessions of every modality: microwave, radiofrequency, cryo, prescribed heat
-sources and injection, with the settings of their generators and protocols.
+"""The treatment sessions of every modality: microwave, radiofrequency, cryo, irreversible
+electroporation, prescribed heat sources and injection, with the settings of their generators and
+protocols.
 
 A session says when (``day``) and how a modality is delivered through the devices of
 :mod:`tissuefate.scenario.devices`; :data:`Session` is their union, told apart by the
@@ -17,6 +18,9 @@ from pydantic import (
     BeforeValidator,
     Field,
     SerializerFunctionWrapHandler,
+    Strict,
+    TypeAdapter,
+    ValidatorFunctionWrapHandler,
     field_serializer,
     field_validator,
     model_serializer,
@@ -29,11 +33,13 @@ from tissuefate.scenario._base import (
     KeyedValueError,
     NonNegativeDuration,
     PositiveDuration,
+    PositiveFieldStrength,
     PositiveLength,
     PositivePower,
     PositiveResistance,
     PositiveVoltage,
     PositiveVolumeRate,
+    _mm,
     _Model,
     _Name,
     _optional_si,
@@ -44,15 +50,22 @@ from tissuefate.scenario.devices import (
     CryoProbe,
     HeatSource,
     InjectionSite,
+    IreElectrode,
     MicrowaveApplicator,
     RadiofrequencyElectrode,
+    _segment_distance,
 )
 from tissuefate.scenario.limits import (
     CRYO_GAS_RANGE_C,
     CRYO_THAW_RANGE_C,
+    IRE_PULSE_RATE_RANGE_HZ,
+    IRE_PULSE_WIDTH_RANGE_S,
+    IRE_PULSES_RANGE,
+    LIMIT_ROUND_OFF,
     MAX_CRYO_PHASE_S,
     MAX_INJECTION_NEEDLE_DIAMETER_M,
     MAX_INJECTION_OBSERVE_S,
+    MAX_IRE_VOLTAGE_V,
     MAX_MICROWAVE_DURATION_S,
     MAX_MICROWAVE_POWER_W,
     MAX_RF_DURATION_S,
@@ -61,6 +74,7 @@ from tissuefate.scenario.limits import (
     _at_most,
     _between,
     _injection_rate,
+    _within,
 )
 from tissuefate.scenario.quantities import Frequency, Temperature, format_quantity, to_si
 
@@ -69,6 +83,8 @@ __all__ = [
     "CryoSession",
     "HeatSourceSession",
     "InjectionSession",
+    "IrePair",
+    "IreSession",
     "MicrowaveSession",
     "RadiofrequencySession",
     "Rolloff",
@@ -384,6 +400,243 @@ class CryoSession(_Timed, _Model):
         return sum(p.duration_s for p in self.protocol)
 
 
+_ElectrodeIndex = Annotated[int, Strict(), Field(ge=0)]
+_Pulses = Annotated[int, Strict(), Field(ge=IRE_PULSES_RANGE[0], le=IRE_PULSES_RANGE[1])]
+_ABOVE_GENERATOR = f"above the generator's maximum ({MAX_IRE_VOLTAGE_V:g} V)"
+_IreVoltage = Annotated[
+    PositiveVoltage, AfterValidator(lambda v: _at_most(v, MAX_IRE_VOLTAGE_V, _ABOVE_GENERATOR))
+]
+#: The clinical field strength used when a session gives neither ``voltage`` nor
+#: ``voltage_to_distance``: the low end of the NanoKnife recommendation for liver, 1500 to
+#: 1700 V/cm (Kos et al., Radiol Oncol 2015;49(3):234–241).
+_DEFAULT_VOLTAGE_TO_DISTANCE = "1500 V/cm"
+
+
+class IrePair(_Model):
+    """One pair of electrodes the generator pulses between: ``anode`` and ``cathode`` are
+    indices into the session's ``electrodes``; ``voltage`` (at most 3000 V) and ``pulses`` (1 to
+    1000), where given, replace the session's for this pair.
+
+    The short form ``[0, 1]`` means ``{anode: 0, cathode: 1}``; a pair without a voltage or
+    pulses of its own is written back that way.
+    """
+
+    anode: _ElectrodeIndex
+    cathode: _ElectrodeIndex
+    voltage: _IreVoltage | None = None
+    pulses: _Pulses | None = None
+
+    @classmethod
+    def _coerce_input(cls, data: Any) -> Any:
+        if not isinstance(data, list | tuple):
+            return data
+        if len(data) != 2:
+            raise ValueError(
+                f"expected a pair [anode, cathode] of electrode indices, got {_shown(data)}"
+            )
+        return {"anode": data[0], "cathode": data[1]}
+
+    @model_serializer(mode="wrap")
+    def _short_form(self, handler: SerializerFunctionWrapHandler) -> list[int] | dict[str, Any]:
+        if self.voltage is None and self.pulses is None:
+            return [self.anode, self.cathode]
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+_PAIR_LIST: TypeAdapter[list[IrePair]] = TypeAdapter(list[IrePair])
+
+
+class IreSession(_Timed, _Model):
+    """An irreversible electroporation: the generator delivers trains of short high-voltage
+    pulses between pairs of ``electrodes`` (at least 2), one pair after another.
+
+    ``pairs`` is ``all`` (the default: every pair of electrodes i < j, anode i, cathode j) or a
+    list of :class:`IrePair`. A pair's voltage is its own, else the session's ``voltage``, else
+    ``voltage_to_distance`` times the distance between its two electrodes (the clinical rule; the
+    NanoKnife recommendation for liver is 1500 to 1700 V/cm, Kos et al., Radiol Oncol
+    2015;49(3):234–241). Give ``voltage`` or ``voltage_to_distance``, not both; with neither,
+    ``voltage_to_distance`` is 1500 V/cm, filled in on validation so a dumped scenario shows it.
+    No pair may get more than 3000 V, the generator's maximum.
+
+    The distance between two electrodes is the closest approach of the axes of their exposed
+    parts; it must be at least the sum of their radii (the needles may not touch).
+
+    Each pair receives ``pulses`` (default 90, 1 to 1000) of ``pulse_width`` (default 70 µs,
+    1 µs to 1 ms) at ``pulse_rate`` (default 1 Hz, 0.1 to 10 Hz: ECG-synchronised delivery, one
+    pulse a heartbeat). ``conductivity_model`` picks how the tissue conductivity rises with the
+    local field as its cells are porated (``linear`` or ``sigmoid``). ``cooldown`` is simulated
+    after the last pulse.
+    """
+
+    modality: Literal["ire"]
+    day: Day = 0
+    electrodes: list[IreElectrode] = Field(min_length=2)
+    pairs: Literal["all"] | list[IrePair] = "all"
+    voltage: _IreVoltage | None = None
+    voltage_to_distance: PositiveFieldStrength | None = None
+    pulses: _Pulses = 90
+    pulse_width: PositiveDuration = "70 us"  # type: ignore[assignment]
+    pulse_rate: Frequency = "1 Hz"  # type: ignore[assignment]
+    conductivity_model: Literal["linear", "sigmoid"] = "linear"
+    cooldown: Cooldown = "auto"
+
+    @classmethod
+    def _coerce_input(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and _unset(data, "voltage")
+            and _unset(data, "voltage_to_distance")
+        ):
+            data = {**data, "voltage_to_distance": _DEFAULT_VOLTAGE_TO_DISTANCE}
+        return data
+
+    @field_validator("pairs", mode="wrap")
+    @classmethod
+    def _all_or_list(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler
+    ) -> Literal["all"] | list[IrePair]:
+        # validated here rather than by the union (the handler), so that an error in a listed
+        # pair is reported at its key alone, not after the union's complaint that the list is not
+        # 'all'; a wrap validator, not a plain one, keeps the union's serialiser as it is
+        if value == "all":
+            return "all"
+        if not isinstance(value, list | tuple):
+            raise ValueError(
+                f"expected all or a list of pairs [anode, cathode], got {_shown(value)}"
+            )
+        if not value:
+            raise ValueError("no pairs: list at least one [anode, cathode], or write pairs: all")
+        return _PAIR_LIST.validate_python(value)
+
+    @field_validator("pulse_width")
+    @classmethod
+    def _pulse_width_range(cls, width: pint.Quantity) -> pint.Quantity:
+        low, high = IRE_PULSE_WIDTH_RANGE_S
+        return _within(width, low, high, f"{low * 1e6:g} us and {high * 1e3:g} ms")
+
+    @field_validator("pulse_rate")
+    @classmethod
+    def _pulse_rate_range(cls, rate: pint.Quantity) -> pint.Quantity:
+        low, high = IRE_PULSE_RATE_RANGE_HZ
+        return _within(rate, low, high, f"{low:g} Hz and {high:g} Hz")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IreSession:
+        if self.voltage is not None and self.voltage_to_distance is not None:
+            raise KeyedValueError(
+                "give voltage or voltage_to_distance, not both", "voltage_to_distance"
+            )
+        electrodes = self.electrodes
+        for j, second in enumerate(electrodes):
+            for i, first in enumerate(electrodes[:j]):
+                gap = self._distance_m(i, j)
+                clearance = (first.diameter_m + second.diameter_m) / 2
+                if gap < clearance:
+                    raise KeyedValueError(
+                        f"electrode {j} comes within {_mm(gap)} of electrode {i}, closer than "
+                        f"their diameters ({_mm(clearance)} axis to axis): their exposed parts "
+                        "touch or overlap",
+                        "electrodes",
+                        j,
+                    )
+        if self.pairs != "all":
+            self._check_pairs(self.pairs)
+        for anode, cathode, volts, _, distance in self.pair_list():
+            # a voltage given as such was checked by its field: this one is ratio × distance
+            if volts > MAX_IRE_VOLTAGE_V * (1.0 + LIMIT_ROUND_OFF):
+                ratio = format_quantity(self.voltage_to_distance)  # type: ignore[arg-type]
+                raise KeyedValueError(
+                    f"pair {anode}-{cathode}: {ratio} over the {_mm(distance)} between its "
+                    f"electrodes gives {volts:.6g} V, {_ABOVE_GENERATOR}",
+                    "voltage_to_distance",
+                )
+        return self
+
+    def _check_pairs(self, pairs: list[IrePair]) -> None:
+        count = len(self.electrodes)
+        seen: dict[frozenset[int], int] = {}
+        for p, pair in enumerate(pairs):
+            for key in ("anode", "cathode"):
+                index = getattr(pair, key)
+                if index >= count:
+                    raise KeyedValueError(
+                        f"there is no electrode {index}: the session has {count} "
+                        f"(0 to {count - 1})",
+                        "pairs",
+                        p,
+                        key,
+                    )
+            if pair.anode == pair.cathode:
+                raise KeyedValueError(
+                    f"a pair needs two electrodes; anode and cathode are both {pair.anode}",
+                    "pairs",
+                    p,
+                    "cathode",
+                )
+            both = frozenset((pair.anode, pair.cathode))
+            if both in seen:
+                raise KeyedValueError(
+                    f"electrodes {pair.anode} and {pair.cathode} are already a pair "
+                    f"(pairs[{seen[both]}])",
+                    "pairs",
+                    p,
+                )
+            seen[both] = p
+
+    def _distance_m(self, i: int, j: int) -> float:
+        """Closest approach of the axes of the exposed parts of electrodes i and j, in m."""
+        return _segment_distance(*self.electrodes[i].segment_m, *self.electrodes[j].segment_m)
+
+    @property
+    def voltage_to_distance_v_per_m(self) -> float | None:
+        """Pair voltage per distance between its electrodes in V/m; None when the session gives
+        a ``voltage``."""
+        return _optional_si(self.voltage_to_distance)
+
+    @property
+    def pulse_width_s(self) -> float:
+        """Length of one pulse in s."""
+        return to_si(self.pulse_width)
+
+    @property
+    def pulse_rate_hz(self) -> float:
+        """Pulses delivered per second, in Hz."""
+        return to_si(self.pulse_rate)
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the whole pulse train, every pair one after another, in s: the sum over
+        the pairs of pulses / pulse rate."""
+        return math.fsum(pulses for _, _, _, pulses, _ in self.pair_list()) / self.pulse_rate_hz
+
+    def pair_list(self) -> list[tuple[int, int, float, int, float]]:
+        """Every pair as ``(anode, cathode, voltage, pulses, distance)`` with the defaults
+        resolved, in the order listed (``all``: 0-1, 0-2, ..., 1-2, ...). The voltage is in V:
+        the pair's own, else the session's, else ``voltage_to_distance`` times the distance; the
+        distance between the two electrodes is in m (closest approach of the axes of their
+        exposed parts)."""
+        if self.pairs == "all":
+            count = len(self.electrodes)
+            listed = [
+                IrePair(anode=i, cathode=j) for i in range(count) for j in range(i + 1, count)
+            ]
+        else:
+            listed = self.pairs
+        session_v = _optional_si(self.voltage)
+        resolved = []
+        for pair in listed:
+            distance = self._distance_m(pair.anode, pair.cathode)
+            if pair.voltage is not None:
+                volts = to_si(pair.voltage)
+            elif session_v is not None:
+                volts = session_v
+            else:
+                volts = self.voltage_to_distance_v_per_m * distance  # type: ignore[operator]
+            pulses = self.pulses if pair.pulses is None else pair.pulses
+            resolved.append((pair.anode, pair.cathode, volts, pulses, distance))
+        return resolved
+
+
 class InjectionSession(_Model):
     """An intratumoral injection of a chemical ``agent`` (the name of an agent preset) through a
     needle of outer ``needle_diameter`` (default 0.7 mm, 22 G; at most 5 mm) at each of ``sites``.
@@ -487,6 +740,11 @@ class InjectionSession(_Model):
 
 #: One treatment session; the ``modality`` key picks the model.
 Session = Annotated[
-    MicrowaveSession | RadiofrequencySession | CryoSession | HeatSourceSession | InjectionSession,
+    MicrowaveSession
+    | RadiofrequencySession
+    | CryoSession
+    | IreSession
+    | HeatSourceSession
+    | InjectionSession,
     Field(discriminator="modality"),
 ]

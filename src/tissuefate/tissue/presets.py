@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import yaml
@@ -24,10 +24,12 @@ from ..errors import ScenarioError
 from ..scenario.quantities import parse_quantity, to_si
 
 __all__ = [
+    "IRE_PARAMETERS",
     "Body",
     "Material",
     "TissueModel",
     "available_presets",
+    "check_electroporation",
     "load_tissue",
     "parse_entries",
     "parse_value",
@@ -61,7 +63,19 @@ MATERIAL_SCHEMA: dict[str, tuple[str, bool]] = {
     "collagen_fraction": ("dimensionless", False),
     "shear_modulus": ("[mass]/[length]/[time]**2", False),
     "drained_poisson_ratio": ("dimensionless", False),
+    "ire_conductivity_intact": ("[current]**2*[time]**3/[mass]/[length]**3", False),
+    "ire_conductivity_electroporated": ("[current]**2*[time]**3/[mass]/[length]**3", False),
+    "ire_field_reversible": ("[mass]*[length]/[current]/[time]**3", False),
+    "ire_field_irreversible": ("[mass]*[length]/[current]/[time]**3", False),
+    "ire_conductivity_coefficient": ("1/[temperature]", False),
+    "ire_lethal_field": ("[mass]*[length]/[current]/[time]**3", False),
+    "ire_lethal_width": ("[mass]*[length]/[current]/[time]**3", False),
+    "ire_lethal_field_decay": ("dimensionless", False),
+    "ire_lethal_width_decay": ("dimensionless", False),
+    "ire_microvessel_kill": ("dimensionless", False),
 }
+# The parameters of irreversible electroporation: a material has all of them or none.
+IRE_PARAMETERS: tuple[str, ...] = tuple(k for k in MATERIAL_SCHEMA if k.startswith("ire_"))
 BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "blood_density": ("[mass]/[length]**3", True),
     "blood_specific_heat": ("[energy]/[mass]/[temperature]", True),
@@ -117,6 +131,7 @@ _EXAMPLES = {
     "[mass]/[substance]": "46.07 g/mol",
     "[length]**2/[time]": "1e-9 m^2/s",
     "[length]**3/[substance]/[time]": "1.8e8 L/mol/s",
+    "[mass]*[length]/[current]/[time]**3": "700 V/cm",
 }
 # Parameters whose temperature dimension is a difference (K), not an absolute temperature.
 _TEMPERATURE_DIFFERENCES = {
@@ -124,6 +139,7 @@ _TEMPERATURE_DIFFERENCES = {
     "mw_permittivity_c",
     "mw_conductivity_c",
     "rf_conductivity_coefficient",
+    "ire_conductivity_coefficient",
 }
 
 
@@ -158,7 +174,28 @@ class Material:
     # None: the tissue stores no fluid under pressure (steady Darcy flow)
     shear_modulus: float | None = None
     drained_poisson_ratio: float | None = None
+    # Irreversible electroporation (IRE); None: the material has no IRE parameters (``has_ire``).
+    # Conductivity under the pulses rises from σ0 below E_rev to σ1 above E_irr (both at body
+    # temperature) and by ire_conductivity_coefficient per kelvin above body temperature.
+    ire_conductivity_intact: float | None = None  # S/m, σ0 below ire_field_reversible
+    ire_conductivity_electroporated: float | None = None  # S/m, σ1 above ire_field_irreversible
+    ire_field_reversible: float | None = None  # V/m, E_rev where σ starts to rise
+    ire_field_irreversible: float | None = None  # V/m, E_irr where σ reaches σ1
+    ire_conductivity_coefficient: float | None = None  # 1/K, relative rise of σ per kelvin
+    # Peleg-Fermi survival after n pulses at field E: S = 1/(1 + exp((E - E_c(n))/A(n))),
+    # E_c(n) = E_c0 exp(-k1 n), A(n) = A0 exp(-k2 n)
+    ire_lethal_field: float | None = None  # V/m, E_c0
+    ire_lethal_width: float | None = None  # V/m, A0
+    ire_lethal_field_decay: float | None = None  # 1 per pulse, k1
+    ire_lethal_width_decay: float | None = None  # 1 per pulse, k2
+    # 1, share of the electroporation cell kill that the microvessels (``vessels``) suffer
+    ire_microvessel_kill: float | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_ire(self) -> bool:
+        """Whether every irreversible-electroporation parameter (``IRE_PARAMETERS``) is set."""
+        return all(getattr(self, name) is not None for name in IRE_PARAMETERS)
 
     @property
     def specific_storage(self) -> float:
@@ -477,6 +514,7 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
             raise ScenarioError(
                 "must lie in [0, 1]", source=source, key=key(m, "collagen_fraction")
             )
+        _check_ire(m, key(m, ""), source)
     if not body.freezing_end < body.freezing_start:
         raise ScenarioError(
             "freezing_end must be colder than freezing_start",
@@ -548,4 +586,57 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
         if not getattr(body, name) >= 0:
             raise ScenarioError(
                 "must not be negative", source=source, key=f"tissue.parameters.{name}"
+            )
+
+
+def _check_ire(m: Material, prefix: str, source: str | None) -> None:
+    """Check the IRE parameters of ``m``: all or none, and ordered as the model needs them.
+
+    ``prefix`` is the key path of the material's parameters, ending in a dot.
+    """
+    present = [name for name in IRE_PARAMETERS if getattr(m, name) is not None]
+    if not present:
+        return
+    if len(present) < len(IRE_PARAMETERS):
+        missing = next(name for name in IRE_PARAMETERS if getattr(m, name) is None)
+        raise ScenarioError(
+            f"is needed with {present[0]}: a material has all IRE parameters or none "
+            f"({', '.join(IRE_PARAMETERS)})",
+            source=source,
+            key=prefix + missing,
+        )
+
+    def fail(name: str, reason: str) -> NoReturn:
+        raise ScenarioError(f"{reason}, got {getattr(m, name):g}", source=source, key=prefix + name)
+
+    values = {name: getattr(m, name) for name in IRE_PARAMETERS}  # finite: parse_value checks
+    if not values["ire_conductivity_intact"] > 0:
+        fail("ire_conductivity_intact", "must be positive")
+    if not values["ire_conductivity_electroporated"] > values["ire_conductivity_intact"]:
+        fail("ire_conductivity_electroporated", "must exceed ire_conductivity_intact")
+    if not values["ire_field_reversible"] > 0:
+        fail("ire_field_reversible", "must be positive")
+    if not values["ire_field_irreversible"] > values["ire_field_reversible"]:
+        fail("ire_field_irreversible", "must exceed ire_field_reversible")
+    for name in ("ire_lethal_field", "ire_lethal_width"):
+        if not values[name] > 0:
+            fail(name, "must be positive")
+    for name in ("ire_lethal_field_decay", "ire_lethal_width_decay"):
+        if not values[name] >= 0:
+            fail(name, "must not be negative")
+    if not 0 <= values["ire_microvessel_kill"] <= 1:
+        fail("ire_microvessel_kill", "must lie in [0, 1]")
+
+
+def check_electroporation(tissue: TissueModel, source: str | None = None) -> None:
+    """Raise a :class:`ScenarioError` naming the first material without its ``ire_*``
+    parameters: a tissue the model cannot electroporate (e.g. a gel phantom)."""
+    for m in tissue.materials:
+        if not m.has_ire:
+            missing = next(k for k in IRE_PARAMETERS if getattr(m, k) is None)
+            raise ScenarioError(
+                f"tissue {m.name!r} has no electroporation properties (its preset lacks "
+                f"{missing} and the other ire_* parameters), so it cannot be treated by IRE",
+                source=source,
+                key="tissue",
             )
