@@ -180,12 +180,13 @@ def test_demo_scenario_is_packaged_and_loads():
         scenario = tissuefate.load_scenario(path)
     assert list(scenario.strategies) == [
         "microwave_margin",
+        "ire",
         "clo2_essay",
         "clo2_literature",
         "ethanol",
     ]
     kinds = {name: s.policy.kind for name, s in scenario.strategies.items()}
-    assert kinds["microwave_margin"] == "ablate_visible"
+    assert kinds["microwave_margin"] == kinds["ire"] == "ablate_visible"
     assert set(kinds.values()) == {"ablate_visible", "repeat_until_clear"}
     assert {t.name for t in scenario.anatomy.tumors} == {"main", "satellite"}
     assert scenario.follow_up_d == 180.0

@@ -20,11 +20,13 @@ from tissuefate.course.controller import build_tissue
 from tissuefate.course.imaging import scan
 from tissuefate.course.planner import (
     CRYO_RING_RADIUS_M,
+    IRE_MIN_RING_RADIUS_M,
     NOTE,
     PlanningContext,
     aim,
     coarse_world,
     heating_offset_m,
+    ire_electrodes,
     plan_ablation,
     target_mask,
 )
@@ -60,6 +62,7 @@ CRYO = (
     "{modality: cryo, probes: [{direction: [0, 0, -1], active_length: 20 mm}], "
     "protocol: [{freeze: 5 min}, {thaw: 3 min}, {freeze: 5 min}]}"
 )
+IRE = "{modality: ire, electrodes: [{direction: [0, 0, -1], exposure: 20 mm}], pulses: 90}"
 MARGIN_MM = 3.0
 
 
@@ -261,3 +264,50 @@ def test_the_cryo_planner_adds_probes_until_the_target_freezes():
     margin = min_margin(labels == 1, zone, 1.0)
     print(f"{probes} probes; margin {margin:.2f} mm at 1 mm")
     assert margin >= 0.6 * 2.0
+
+
+# -- planning an irreversible electroporation ------------------------------------------------------
+@pytest.mark.parametrize(("electrodes", "pairs"), [(2, 1), (3, 3), (4, 6), (5, 5), (6, 9)])
+def test_ire_electrodes_bracket_the_lesion(electrodes, pairs):
+    """Electrodes on a ring of the lesion's radius, the lesion's centre halfway along their
+    exposure; neighbours and opposites pulsed at 1500 V/cm times their distance (at most
+    3000 V)."""
+    template = SessionTemplate.model_validate(
+        {"modality": "ire", "electrodes": [{"direction": [0, 0, -1], "exposure": "20 mm"}]}
+    )
+    lesion = {"label": 1, "center_mm": [1.0, -2.0, 3.0], "diameter_mm": 16.0}
+    devices, chosen = ire_electrodes(template, [lesion], electrodes)
+    assert len(devices) == electrodes
+    for d in devices:
+        tip = np.asarray(d["tip_mm"])
+        assert tip[2] == pytest.approx(3.0 - 10.0)  # 10 mm deeper than the centre, along -z
+        assert math.hypot(tip[0] - 1.0, tip[1] + 2.0) == pytest.approx(8.0)
+    assert len(chosen) == pairs
+    for p in chosen:
+        distance = np.linalg.norm(
+            np.subtract(devices[p["anode"]]["tip_mm"], devices[p["cathode"]]["tip_mm"])
+        )
+        assert p["distance_mm"] == pytest.approx(distance)
+        assert p["voltage"] == pytest.approx(min(150.0 * distance, 3000.0), abs=1e-3)
+    small = {"label": 2, "center_mm": [0.0, 0.0, 0.0], "diameter_mm": 4.0}
+    devices, _ = ire_electrodes(template, [small], 2)
+    spacing = np.linalg.norm(np.subtract(devices[0]["tip_mm"], devices[1]["tip_mm"]))
+    assert spacing == pytest.approx(2e3 * IRE_MIN_RING_RADIUS_M)
+
+
+@pytest.mark.slow
+def test_the_ire_planner_adds_electrodes_until_the_target_dies():
+    ctx, policy, found, labels = _world(session=IRE, radius="8 mm", margin="3 mm")
+    session, record = plan_ablation(ctx, policy, found, labels, day=0.0)
+    electrodes = record["electrodes"]
+    assert [t[0] for t in record["tries"]] == list(range(2, electrodes + 1))
+    assert record["tries"][-1][1] is True
+    assert len(session.electrodes) == electrodes
+    assert [(p[0], p[1]) for p in session.pair_list()] == [
+        (p["anode"], p["cathode"]) for p in record["pairs"]
+    ]
+    assert record["protocol_s"] == pytest.approx(90.0 * len(record["pairs"]))
+    zone = _fine_zone(ctx, session)
+    margin = min_margin(labels == 1, zone, 1.0)
+    print(f"{electrodes} electrodes; margin {margin:.2f} mm at 1 mm")
+    assert margin >= 0.6 * 3.0

@@ -1,6 +1,7 @@
-"""The reports as a browser shows them: the comparison page and a strategy's own report, opened
-from disk in headless Chromium (Debian's ``chromium``), load nothing but themselves, log no
-console message and show plots.
+"""The reports as a browser shows them: the comparison page, a strategy's own report (one of
+injections, one of an IRE session, which also shows its table of electrode pairs) and a study's
+report, opened from disk in headless Chromium (Debian's ``chromium``), load nothing but
+themselves, log no console message and show plots.
 
 Without ``/usr/bin/chromium`` the tests are skipped, except on CI (``CI=true``), where they fail.
 Each check is first shown to fail on a page made to fail it: one that logs a console error, one
@@ -178,6 +179,46 @@ def test_the_comparison_report_loads_only_itself_and_shows_plots(chromium, compa
 
 def test_a_strategy_report_loads_only_itself_and_shows_plots(chromium, compared, tmp_path):
     check_page(chromium, compared / "essay" / "report.html", tmp_path)
+
+
+#: One irreversible electroporation session: two electrodes 10 mm apart, 60 pulses.
+IRE_SCENARIO = """\
+name: browser-ire
+seed: 3
+grid: {size: [32 mm, 32 mm, 32 mm], spacing: 1 mm}
+anatomy:
+  tumors: [{name: t1, center: [0 mm, 0 mm, 0 mm], radius: 5 mm, preset: colorectal_metastasis}]
+strategies:
+  ire:
+    sessions:
+      - modality: ire
+        electrodes:
+          - {tip: [-5 mm, 0 mm, -6 mm], direction: [0, 0, -1], exposure: 12 mm}
+          - {tip: [5 mm, 0 mm, -6 mm], direction: [0, 0, -1], exposure: 12 mm}
+        voltage: 1500 V
+        pulses: 60
+        cooldown: 10 s
+repair: {enabled: false}
+"""
+
+
+@pytest.fixture(scope="module")
+def ire_report(chromium, tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("ire")
+    (base / "ire.yaml").write_text(IRE_SCENARIO, encoding="utf-8")
+    out = base / "out"
+    done = CliRunner().invoke(app, ["run", str(base / "ire.yaml"), "-o", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    return out / "report.html"
+
+
+def test_an_ire_report_shows_its_pairs_and_field_figures(chromium, ire_report, tmp_path):
+    html = ire_report.read_text(encoding="utf-8")
+    assert html.count('<table class="pairs">') == 1
+    assert "Thermal share of the lethal zone" in html
+    for kind in ("Largest electric field over the electrode pairs", "Share of the tumour"):
+        assert re.search(rf'<img src="data:image/png;base64,[^"]+" alt="{kind}', html), kind
+    check_page(chromium, ire_report, tmp_path)
 
 
 @pytest.fixture(scope="module")

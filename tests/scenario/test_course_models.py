@@ -428,7 +428,7 @@ def test_template_from_python() -> None:
             "        power: 55 W\n",
             "        modality: injection\n        agent: ethanol\n",
             f"{ABL}.session.modality",
-            "ablate_visible plans thermal ablations (microwave, radiofrequency or cryo), "
+            "ablate_visible plans ablations (microwave, radiofrequency, cryo or ire), "
             "not injection",
         ),
         ("first_day: 30 d", "margin: -1 mm", f"{ABL}.margin", "must not be negative"),

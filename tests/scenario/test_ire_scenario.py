@@ -306,19 +306,38 @@ def test_error_names_key_and_reason(text: str, key: str, reason: str) -> None:
     assert reason in error.reason
 
 
-def test_a_policy_does_not_plan_ire_sessions() -> None:
+def _ire_policy(session: dict) -> dict:
     data = yaml.safe_load(EXAMPLE)
     data["strategies"]["ire"] = {
-        "policy": {
-            "kind": "repeat_until_clear",
-            "every": "7 d",
-            "max_sessions": 2,
-            "session": {"modality": "ire"},
-        }
+        "policy": {"kind": "ablate_visible", "every": "30 d", "session": session}
     }
-    error = _scenario_error(yaml.safe_dump(data))
-    assert error.key == "strategies.ire.policy.session.modality"
-    assert "a policy does not plan ire sessions" in error.reason
+    return data
+
+
+def test_ablate_visible_plans_ire_sessions() -> None:
+    data = _ire_policy({"modality": "ire", "electrodes": [{"exposure": "30 mm"}], "pulses": 70})
+    scenario = loads_scenario(yaml.safe_dump(data))
+    template = scenario.strategies["ire"].policy.session
+    assert template.modality == "ire"
+    assert template.device_key == "electrodes"
+    # the template keeps its own settings and none of the planner's keys
+    assert template.values["electrodes"] == [{"diameter": "1.27 mm", "exposure": "30 mm"}]
+    assert "pairs" not in template.values
+    assert "voltage" not in template.values
+    assert loads_scenario(yaml.safe_dump(scenario.model_dump(mode="json"))) == scenario
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("pairs", "all", "the planner pairs the electrodes"),
+        ("voltage", "2 kV", "from voltage_to_distance"),
+    ],
+)
+def test_an_ire_template_leaves_the_pairs_to_the_planner(key, value, reason) -> None:
+    error = _scenario_error(yaml.safe_dump(_ire_policy({"modality": "ire", key: value})))
+    assert error.key == f"strategies.ire.policy.session.{key}"
+    assert reason in error.reason
 
 
 # --- round trip -----------------------------------------------------------------------------

@@ -329,6 +329,11 @@ class Course:
         fills: dict[str, Any] = {policy.session.device_key: devices}
         if plan.get("duration_s") is not None:
             fills["duration"] = f"{plan['duration_s']!r} s"
+        if plan.get("pairs") is not None:
+            fills["pairs"] = [
+                {"anode": p["anode"], "cathode": p["cathode"], "voltage": f"{p['voltage']!r} V"}
+                for p in plan["pairs"]
+            ]
         return policy.session.instantiate(day, **fills)
 
     # -- repair between events ---------------------------------------------------------------------

@@ -1,19 +1,20 @@
 """The planner of ``ablate_visible``: aim the devices, then find the session that covers the target.
 
 The planner places one applicator (microwave), electrode (radiofrequency) or ring of probes (cryo)
-through the centre of each target lesion, along the template's first device ``direction``
-(default ``[0, 0, -1]``), with the tip placed so that the device's heating (or freezing) centre
-sits at the lesion centre (:func:`heating_offset_m`). It then asks the session model itself what
-that placement does: on the grid coarsened by 2 (:func:`coarse_world`) it searches the shortest
-duration (at the template's power) or, for cryo, the fewest probes per lesion (with the template's
-protocol) whose zone (Ω ≥ ``ZONE_OMEGA``) covers the target: the lesion voxels grown by the
-policy's margin (:func:`target_mask`). Zones need not be centred on the heating centre (a cooled
-antenna's grows back along its shaft), so for microwave and radiofrequency the planner then
-moves each device along its axis by the offset of its zone's centre from the lesion's
+through the centre of each target lesion, or a ring of electrodes around it (IRE), along the
+template's first device ``direction`` (default ``[0, 0, -1]``), with the tip placed so that the
+device's heating (or freezing) centre sits at the lesion centre (:func:`heating_offset_m`). It then
+asks the session model itself what that placement does: on the grid coarsened by 2
+(:func:`coarse_world`) it searches the shortest duration (at the template's power) or, for cryo, the
+fewest probes per lesion (with the template's protocol), for IRE the fewest electrodes around each
+lesion (:func:`ire_electrodes`), whose zone (Ω ≥ ``ZONE_OMEGA``) covers the target: the lesion
+voxels grown by the policy's margin (:func:`target_mask`). Zones need not be centred on the heating
+centre (a cooled antenna's grows back along its shaft), so for microwave and radiofrequency the
+planner then moves each device along its axis by the offset of its zone's centre from the lesion's
 (``aim_correction_mm`` in the record, when at least half a coarse voxel) and searches again; it
 keeps the first aim when only the first found a covering session. A target the device limits cannot
-cover is reported (``predicted_covered: False`` and a ``reason``), never silently under-treated.
-The controller runs the session at full resolution: that is the verifying run.
+cover is reported (``predicted_covered: False`` and a ``reason``), never silently under-treated. The
+controller runs the session at full resolution: that is the verifying run.
 
 Electrodes and cryoprobes are held voxels (a voxel mask of the needle), so their size on a grid
 depends on where the axis falls: on a face between voxels it takes both, doubling the held
@@ -42,12 +43,15 @@ from ..damage.zone import ZONE_OMEGA, damage_of, min_margin
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
 from ..modalities import RUNNERS, SessionContext, ThermalOptions
+from ..modalities.ire import electrodes_apart
 from ..modalities.microwave import antenna_pattern
 from ..scenario.course import AblateVisible, SessionTemplate
 from ..scenario.models import (
+    MAX_IRE_VOLTAGE_V,
     MAX_MICROWAVE_DURATION_S,
     MAX_RF_DURATION_S,
     CryoSession,
+    IreSession,
     MicrowaveSession,
     RadiofrequencySession,
     Scenario,
@@ -59,21 +63,26 @@ from ..tissue.state import TissueState
 __all__ = [
     "CRYO_RING_RADIUS_M",
     "DEFAULT_DIRECTION",
+    "IRE_MAX_PAIR_DISTANCE_M",
+    "IRE_MIN_RING_RADIUS_M",
+    "IRE_MIN_SPACING_M",
     "MAX_CRYO_PROBES",
     "MAX_DURATION_S",
+    "MAX_IRE_ELECTRODES",
     "MIN_DURATION_S",
     "NOTE",
     "PlanningContext",
     "aim",
     "coarse_world",
     "heating_offset_m",
+    "ire_electrodes",
     "plan_ablation",
     "target_mask",
 ]
 
 logger = logging.getLogger(__name__)
 
-Planned = MicrowaveSession | RadiofrequencySession | CryoSession
+Planned = MicrowaveSession | RadiofrequencySession | CryoSession | IreSession
 
 NOTE = "planned by the model from a modelled scan: a model input, not a treatment plan"
 DEFAULT_DIRECTION = (0.0, 0.0, -1.0)
@@ -90,8 +99,25 @@ freezes a lethal (≤ −30 °C) ball of 12 mm diameter in 15 min (Littrup et al
 number ``modalities/cryoprobes.yaml`` is fitted to). On a ring of that lethal radius the ring's
 centre lies on every probe's lethal isotherm and neighbours stand at most 12 mm apart (2 probes:
 12 mm, 3: 10.4 mm, 4: 8.5 mm), so their lethal balls overlap into one zone about the centre."""
+MAX_IRE_ELECTRODES = 6
+"""Most IRE electrodes around one lesion the planner tries (the NanoKnife generator drives six)."""
+IRE_MIN_RING_RADIUS_M = 5e-3
+"""Smallest radius (m) of the ring of IRE electrodes around a lesion: two electrodes 10 mm apart
+(:data:`IRE_MIN_SPACING_M`)."""
+IRE_MIN_SPACING_M = 10e-3
+"""Closest two neighbouring IRE electrodes of a ring stand (m): the ring widens beyond the lesion
+to keep them this far apart. An assumption, below the 15–25 mm Ben-David et al. (AJR 2012) tried,
+that keeps neighbours on the 2 mm search grid of a 1 mm course apart by 5 voxels."""
+IRE_MAX_PAIR_DISTANCE_M = 25e-3
+"""Electrodes further apart than this (m) are not pulsed as a pair: the widest spacing of
+Ben-David et al. (AJR 2012); clinical spacings are 1.5–2.0 cm."""
 _SEARCH_FACTOR = 2
-_DEVICE_KEYS = {"microwave": "applicators", "radiofrequency": "electrodes", "cryo": "probes"}
+_DEVICE_KEYS = {
+    "microwave": "applicators",
+    "radiofrequency": "electrodes",
+    "cryo": "probes",
+    "ire": "electrodes",
+}
 
 
 @dataclass
@@ -140,9 +166,12 @@ def heating_offset_m(template: SessionTemplate) -> float:
     - radiofrequency ``multi_tine``: minus half the tines' reach ahead of the cannula tip,
       ``sqrt(L² − (D/2)²)`` (:func:`~tissuefate.grid.needles.multi_tine_segments`);
     - cryo: half the probe's freezing ``active_length`` (``modalities/cryo.py`` holds that length
-      behind the tip at the gas temperature).
+      behind the tip at the gas temperature);
+    - ire: half the electrodes' ``exposure``.
     """
     device = _first_device(template)
+    if template.modality == "ire":
+        return 0.5 * float(device.exposure_m)
     if template.modality == "microwave":
         return float(antenna_pattern(device.antenna).center)
     if template.modality == "radiofrequency" and device.kind == "multi_tine":
@@ -151,9 +180,9 @@ def heating_offset_m(template: SessionTemplate) -> float:
     return 0.5 * float(device.active_length_m)
 
 
-def _ring(n: int, direction: np.ndarray) -> np.ndarray:
+def _ring(n: int, direction: np.ndarray, radius: float = CRYO_RING_RADIUS_M) -> np.ndarray:
     """Offsets (m), shape (n, 3): 0 for one probe, else ``n`` points evenly on a circle of
-    :data:`CRYO_RING_RADIUS_M` perpendicular to ``direction``."""
+    ``radius`` (m) perpendicular to ``direction``."""
     if n == 1:
         return np.zeros((1, 3))
     helper = np.eye(3)[int(np.argmin(np.abs(direction)))]
@@ -161,7 +190,7 @@ def _ring(n: int, direction: np.ndarray) -> np.ndarray:
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(direction, e1)
     angles = 2.0 * math.pi * np.arange(n) / n
-    return CRYO_RING_RADIUS_M * (np.cos(angles)[:, None] * e1 + np.sin(angles)[:, None] * e2)
+    return radius * (np.cos(angles)[:, None] * e1 + np.sin(angles)[:, None] * e2)
 
 
 def aim(
@@ -210,6 +239,86 @@ def aim(
                 }
             )
     return devices
+
+
+def ire_electrodes(
+    template: SessionTemplate,
+    lesions: Iterable[Mapping[str, Any]],
+    electrodes: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """IRE electrodes around each lesion, and the pairs pulsed between them.
+
+    ``electrodes`` (≥ 2) stand evenly on a ring perpendicular to the insertion direction, of the
+    lesion's radius (at least :data:`IRE_MIN_RING_RADIUS_M`, and wider where neighbours would
+    stand closer than :data:`IRE_MIN_SPACING_M`): electrodes that bracket the lesion, its centre
+    halfway along their exposure. Each electrode is pulsed with its two neighbours on
+    the ring and, for an even number, the one opposite (4 electrodes: the 4 sides and 2 diagonals;
+    6: 9 pairs, as in the Go-Smart IRE example), where they stand at most
+    :data:`IRE_MAX_PAIR_DISTANCE_M` apart, at the template's ``voltage_to_distance`` times their
+    distance, capped at the generator's 3000 V. Electrodes are not moved onto voxel centres (as
+    cryoprobes are): the field solver gives a drawn needle its true radius wherever it falls.
+    Returns the devices (as :func:`aim`'s) and the pairs (``anode``, ``cathode``, ``voltage`` in
+    V, ``distance_mm``).
+    """
+    direction = _direction(template)
+    offset = heating_offset_m(template)
+    ratio = _first_ire(template).voltage_to_distance_v_per_m or 0.0
+    devices: list[dict[str, Any]] = []
+    pairs: list[dict[str, Any]] = []
+    for lesion in lesions:
+        centre = np.asarray(lesion["center_mm"], dtype=float) * 1e-3
+        radius = max(0.5e-3 * float(lesion["diameter_mm"]), IRE_MIN_RING_RADIUS_M)
+        if electrodes > 2:  # neighbours at least IRE_MIN_SPACING_M apart
+            radius = max(radius, IRE_MIN_SPACING_M / (2.0 * math.sin(math.pi / electrodes)))
+        first = len(devices)
+        for shift in _ring(electrodes, direction, radius):
+            tip = centre + shift + offset * direction
+            devices.append(
+                {
+                    "lesion": int(lesion["label"]),
+                    "tip_mm": [round(float(c) * 1e3, 6) + 0.0 for c in tip],
+                    "direction": [float(c) for c in direction],
+                }
+            )
+        for a, c in _ring_pairs(electrodes):
+            distance = float(
+                np.linalg.norm(
+                    np.subtract(devices[first + a]["tip_mm"], devices[first + c]["tip_mm"])
+                )
+            )
+            if distance * 1e-3 <= IRE_MAX_PAIR_DISTANCE_M * (1 + 1e-9):
+                volts = min(ratio * distance * 1e-3, MAX_IRE_VOLTAGE_V)
+                pairs.append(
+                    {
+                        "anode": first + a,
+                        "cathode": first + c,
+                        "voltage": round(volts, 3),
+                        "distance_mm": distance,
+                    }
+                )
+    return devices, pairs
+
+
+def _ring_pairs(n: int) -> list[tuple[int, int]]:
+    """Index pairs of ``n`` electrodes on a ring: neighbours, and opposites for an even ``n``."""
+    pairs = {tuple(sorted((i, (i + 1) % n))) for i in range(n)}
+    if n % 2 == 0 and n > 2:
+        pairs |= {(i, i + n // 2) for i in range(n // 2)}
+    return sorted(pairs)
+
+
+def _ire_pairs(template: SessionTemplate, lesions: list[Mapping[str, Any]], n: int) -> bool:
+    """Whether ``n`` electrodes around every lesion give each lesion a pair."""
+    devices, pairs = ire_electrodes(template, lesions, n)
+    paired = {devices[p["anode"]]["lesion"] for p in pairs}
+    return paired == {int(les["label"]) for les in lesions}
+
+
+def _first_ire(template: SessionTemplate) -> IreSession:
+    example = template.example()
+    if not isinstance(example, IreSession):
+        raise TypeError(f"not an ire template: {template.modality}")
+    return example
 
 
 def _snapped(device: dict[str, Any], grid: Grid) -> dict[str, Any]:
@@ -392,7 +501,21 @@ def plan_ablation(
     zones: dict[float, np.ndarray] = {}
     along: dict[int, float] = {}
 
+    pairs: list[dict[str, Any]] = []
+
     def session_for(amount: float) -> tuple[Planned, list[dict[str, Any]]]:
+        if modality == "ire":
+            devices, chosen_pairs = ire_electrodes(template, lesions, int(amount))
+            pairs[:] = chosen_pairs
+            entries = [
+                {"tip": [ureg.Quantity(c, "mm") for c in d["tip_mm"]], "direction": d["direction"]}
+                for d in devices
+            ]
+            fills_ire = [
+                {"anode": p["anode"], "cathode": p["cathode"], "voltage": f"{p['voltage']!r} V"}
+                for p in chosen_pairs
+            ]
+            return template.instantiate(day, electrodes=entries, pairs=fills_ire), devices
         if modality == "cryo":
             devices = aim(template, lesions, probes=int(amount))
             fills: dict[str, Any] = {}
@@ -410,13 +533,28 @@ def plan_ablation(
     def covers(amount: float) -> bool:
         zones[amount] = _zone(world, session_for(amount)[0])
         covered = not (target & ~zones[amount]).any()
-        tries.append([int(amount) if modality == "cryo" else amount, covered])
+        tries.append([int(amount) if modality in ("cryo", "ire") else amount, covered])
         logger.info("planning %s: %g -> covered %s", modality, amount, covered)
         return covered
 
     if modality == "cryo":
         found = next((float(n) for n in range(1, MAX_CRYO_PROBES + 1) if covers(float(n))), None)
         largest = float(MAX_CRYO_PROBES)
+    elif modality == "ire":
+        counts = [
+            n
+            for n in range(2, MAX_IRE_ELECTRODES + 1)
+            if _ire_pairs(template, lesions, n)
+            and all(electrodes_apart(g, session_for(n)[0]) for g in (world.grid, ctx.grid))
+        ]
+        if not counts:
+            raise ValueError(
+                "no ring of IRE electrodes around these lesions has electrodes within "
+                f"{IRE_MAX_PAIR_DISTANCE_M * 1e3:g} mm of each other to pulse as pairs, drawn "
+                "apart on the search grid"
+            )
+        found = next((float(n) for n in counts if covers(float(n))), None)
+        largest = float(counts[-1])
     else:
         largest = min(policy.max_duration_s or math.inf, MAX_DURATION_S[modality])
         found = _shortest(covers, min(MIN_DURATION_S, largest), largest)
@@ -463,6 +601,8 @@ def plan_ablation(
     }
     if modality == "cryo":
         record.update(probes=int(amount), protocol_s=float(session.duration_s))
+    elif modality == "ire":
+        record.update(electrodes=int(amount), pairs=pairs, protocol_s=float(session.duration_s))
     else:
         record["duration_s"] = float(amount)
     return session, record
@@ -493,6 +633,11 @@ def _recentring(
 def _reason(template: SessionTemplate, amount: float, policy: AblateVisible) -> str:
     """Why the largest session the limits allow leaves part of the target uncovered."""
     what = f"the lesion + {policy.margin_m * 1e3:g} mm margin on the search grid"
+    if template.modality == "ire":
+        return (
+            f"even {int(amount)} electrodes around each lesion with the template's pulses do not "
+            f"ablate {what}"
+        )
     if template.modality == "cryo":
         return (
             f"even {int(amount)} probes per lesion (the most the planner tries) with the "

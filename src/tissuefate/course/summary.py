@@ -187,6 +187,10 @@ def session_summary(
     }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def describe(session: Any) -> str:
     if session.modality == "microwave":
         return (
@@ -204,10 +208,8 @@ def describe(session: Any) -> str:
             f"{session.freeze_time_s / 60:g} min freezing"
         )
     if session.modality == "ire":
-        return (
-            f"ire x {len(session.electrodes)} electrodes, {len(session.pair_list())} pairs of "
-            f"{session.pulses} pulses"
-        )
+        pairs = _count(len(session.pair_list()), "pair")
+        return f"ire x {len(session.electrodes)} electrodes, {pairs} of {session.pulses} pulses"
     if session.modality == "injection":
         return (
             f"injection of {session.volume_m3 * 1e6:g} mL {session.agent} at "
@@ -371,10 +373,12 @@ def fields_dataset(
         "kill_fraction": ("1", "fraction of cells killed in the session"),
         "damage": ("1", "damage of any kind as Omega: killed fraction 1 - exp(-Omega)"),
     }
-    agent_info = {
+    modality_info = {
         "agent_peak_concentration": ("mol/m^3", "peak agent concentration in the tissue fluid"),
         "injectate_peak_fraction": ("1", "peak share of the tissue fluid that was injectate"),
         "demand_consumed_fraction": ("1", "share of the tissue's agent demand consumed"),
+        # irreversible electroporation
+        "max_field": ("V/m", "largest electric field over the electrode pairs of the session"),
     }
     if session_fields:
         for fname, (units, desc) in dose_info.items():
@@ -385,8 +389,8 @@ def fields_dataset(
                 {"units": units, "long_name": desc},
             )
         nan = np.full(shape, np.nan, np.float32)
-        for fname, (units, desc) in agent_info.items():
-            if any(fname in f for f in session_fields):  # NaN for sessions without an agent
+        for fname, (units, desc) in modality_info.items():
+            if any(fname in f for f in session_fields):  # NaN for sessions without one
                 data[fname] = (
                     ("session", *xyz),
                     stack(session_fields, lambda e, f=fname: e.get(f, nan), np.float32),

@@ -32,7 +32,8 @@ from ..damage.electroporation import (
 )
 from ..damage.zone import ZONE_OMEGA, zone_axes
 from ..errors import ScenarioError
-from ..grid.needles import Segment
+from ..grid.grid import Grid
+from ..grid.needles import Segment, segment_mask
 from ..physics.electroporation import ConductivityCurve, PairSolution, solve_pair
 from ..physics.subgrid import ResolvedNeedle, resolve_needle
 from ..physics.thermal import ThermalSolver
@@ -56,10 +57,13 @@ __all__ = [
     "PulseTrains",
     "coverage_curve",
     "draw_ire_electrodes",
+    "electrodes_apart",
     "ire_tissue",
     "run_ire_session",
 ]
 
+FACTOR_FLOOR = 0.1
+"""Lowest temperature factor of σ (tissue far below body temperature; IRE does not cool)."""
 COVERAGE_THRESHOLDS_V_CM = tuple(range(200, 1525, 25))
 """Field thresholds (V/cm) of the coverage curve: the share of the tumour above each."""
 
@@ -102,8 +106,10 @@ class IreTissue:
         self.body_temperature = tissue.body.body_temperature
 
     def temperature_factor(self, temperature: np.ndarray) -> np.ndarray:
-        """``1 + α (T − T_body)`` per voxel (floored at 0.1), ``temperature`` in °C."""
-        return np.maximum(1.0 + self.coefficient * (temperature - self.body_temperature), 0.1)
+        """``1 + α (T − T_body)`` per voxel (floored at :data:`FACTOR_FLOOR`), ``temperature``
+        in °C."""
+        factor = 1.0 + self.coefficient * (temperature - self.body_temperature)
+        return np.maximum(factor, FACTOR_FLOOR)
 
     def survival(self, field: np.ndarray, pulses: int) -> np.ndarray:
         """Peleg–Fermi survival after ``pulses`` at ``field`` (V/m); 1 in large vessels."""
@@ -151,6 +157,19 @@ def draw_ire_electrodes(ctx: SessionContext, session: IreSession) -> list[Resolv
     return drawn
 
 
+def electrodes_apart(grid: Grid, session: IreSession) -> bool:
+    """Whether the electrodes of ``session`` are drawn on ``grid`` without sharing a voxel (what
+    :func:`draw_ire_electrodes` requires)."""
+    taken = np.zeros(grid.shape, bool)
+    for e in session.electrodes:
+        start, end = e.segment_m
+        mask = segment_mask(grid, Segment(start, end, 0.5 * e.diameter_m))
+        if np.any(taken & mask):
+            return False
+        taken |= mask
+    return True
+
+
 class PulseTrains:
     """The thermal session's source: one pulse train per pair, in order.
 
@@ -182,8 +201,9 @@ class PulseTrains:
         self.records: list[dict[str, Any]] = []
         self.solve_wall = 0.0
         self._pair: tuple[int, int, float, int, float] | None = None
-        self._heat: np.ndarray | None = None  # W/m³ during a pulse, at the train's temperature
-        self._factor: np.ndarray | None = None
+        self._heat: np.ndarray | None = None  # W/m³ during a pulse per unit temperature factor
+        self._alpha = self._offset = np.zeros(0, np.float32)
+        self._buffer = np.empty(shape, np.float32)
         self._on = False
         self._current = 0.0
 
@@ -209,7 +229,11 @@ class PulseTrains:
         )
         np.maximum(self.max_field, sol.field, out=self.max_field)
         np.minimum(self.survival, self.tissue.survival(sol.field, pulses), out=self.survival)
-        self._pair, self._heat, self._factor = pair, sol.power_density, factor
+        self._pair, self._heat = pair, (sol.power_density / factor).astype(np.float32)
+        # f_T = 1 + α (T − T_body) = offset + α θ, θ the solver's offset from its t_ref
+        self._alpha = self.tissue.coefficient.astype(np.float32)
+        body = self.tissue.body_temperature
+        self._offset = (1.0 + self.tissue.coefficient * (solver.t_ref - body)).astype(np.float32)
         self._current = sol.current
         self.solve_wall += time.perf_counter() - tick
         self.records.append(
@@ -235,16 +259,21 @@ class PulseTrains:
         """Set the pulse-averaged Joule heat at today's temperature; returns the pair and its
         current (A) as time-series columns."""
         del t
-        if not on or self._heat is None or self._factor is None or self._pair is None:
+        if not on or self._heat is None or self._pair is None:
             if self._on:
                 solver.set_source(None)
                 self._on = False
             return {}
-        scale = self.tissue.temperature_factor(solver.temperature) / self._factor
-        q = self._heat * scale
+        # q = σ(E) f_T |E|², the field held: the heat at f_T = 1 times today's f_T (float32)
+        buf = self._buffer
+        np.multiply(self._alpha, solver.theta, out=buf)
+        buf += self._offset
+        np.maximum(buf, FACTOR_FLOOR, out=buf)
+        buf *= self._heat
         volts = self._pair[2]
-        self._current = float(q.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume / volts
-        solver.set_source(q * self.duty)
+        self._current = float(buf.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume / volts
+        buf *= self.duty
+        solver.set_source(buf)
         self._on = True
         return {
             "pair": float(len(self.records) - 1),

@@ -3,7 +3,9 @@ and the tissue after the last session.
 
 Thermal sessions (RF, microwave, laser, cryo, ...) get :func:`session_slices` and
 :func:`session_timecourse`; injection sessions (``modality: injection``) get
-:func:`injection_slices` and :func:`injection_timecourse`; :func:`write_figures` picks by modality.
+:func:`injection_slices` and :func:`injection_timecourse`; irreversible electroporation sessions
+(``modality: ire``) also get :func:`ire_field_map` and, for the course, :func:`ire_coverage`;
+:func:`write_figures` picks by modality.
 With tissue repair, :func:`repair_slices` shows collagen and viable tumour in the follow-up
 snapshots.
 
@@ -11,9 +13,9 @@ Every function returns a :class:`matplotlib.figure.Figure` drawn on an Agg canva
 global ``rcParams`` are never touched (styling is applied inside :func:`matplotlib.rc_context`
 while a figure is built), so the figures can be made from any thread or notebook.
 
-The figures live by concept in ``session_figures``, ``injection_figures``, ``course_figures`` and
-``repair_figures`` (shared building blocks in ``_layout``); this module re-exports them and
-writes them (:func:`write_figures`).
+The figures live by concept in ``session_figures``, ``injection_figures``, ``ire_figures``,
+``course_figures`` and ``repair_figures`` (shared building blocks in ``_layout``); this module
+re-exports them and writes them (:func:`write_figures`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .course_figures import (
     course_volumes,
 )
 from .injection_figures import injection_slices, injection_timecourse
+from .ire_figures import has_field, ire_coverage, ire_field_map, ire_sessions
 from .repair_figures import _has_follow_up, repair_slices
 from .session_figures import session_slices, session_timecourse
 
@@ -46,6 +49,8 @@ __all__ = [
     "course_volumes",
     "injection_slices",
     "injection_timecourse",
+    "ire_coverage",
+    "ire_field_map",
     "repair_slices",
     "session_slices",
     "session_timecourse",
@@ -96,7 +101,10 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
     ``session_<n>_timecourse.png`` (when a time course was recorded); then ``course_volumes.png``.
     Injection sessions (``summary["sessions"][n - 1]["modality"] == "injection"``) are drawn by
     :func:`injection_slices` and :func:`injection_timecourse`, all others by
-    :func:`session_slices` and :func:`session_timecourse`. Last, ``repair_slices.png``
+    :func:`session_slices` and :func:`session_timecourse`. An IRE session (``modality: ire``) also
+    gets ``session_<n>_field.png`` (:func:`ire_field_map`, after its slices) when the fields hold
+    its ``max_field``; after the sessions, ``ire_coverage.png`` (:func:`ire_coverage`, one line per
+    IRE session) when an IRE session's summary has its coverage curve. Last, ``repair_slices.png``
     (:func:`repair_slices`) when tissue repair ran (``summary["repair"]``) and the fields hold
     ``collagen``, ``tumor`` and ``tumor_fraction_initial`` and at least one snapshot after the last
     session.
@@ -111,6 +119,7 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
 
     n_sessions = len(result.summary.get("sessions") or [])
     st = result.session_timeseries
+    ire = ire_sessions(result)
     for n in range(1, n_sessions + 1):
         injection = _modality(result, n) == "injection"
         slices, timecourse, needed = (
@@ -121,8 +130,12 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
         has_damage = "damage" in result.fields or "thermal_dose" in result.fields
         if has_damage and _has_fields(result, needed) and n in result.fields["session"].values:
             save(slices(result, n), f"session_{n}_slices.png")
+        if n in ire and "tumor_fraction_initial" in result.fields and has_field(result, n):
+            save(ire_field_map(result, n), f"session_{n}_field.png")
         if "session" in st and (st["session"] == n).any():
             save(timecourse(result, n), f"session_{n}_timecourse.png")
+    if any((_session_summary(result, n).get("ire") or {}).get("coverage") for n in ire):
+        save(ire_coverage(result), "ire_coverage.png")
     if not result.timeseries.empty:
         save(course_volumes(result), "course_volumes.png")
     if _has_follow_up(result):

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import base64
-import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
+
+from ._text import (
+    _MISSING,
+    _duration,
+    _fmt,
+    _fmt_number,
+    _is_missing,
+    _percent,
+    _solver_row,
+    _with_unit,
+)
+from .ire_tables import IRE_CAPTIONS, IRE_COVERAGE, ire_pairs, ire_rows
 
 if TYPE_CHECKING:  # the type only: report never imports io at run time (io writes reports)
     from ..io.result import Result
@@ -22,7 +33,6 @@ RESEARCH_NOTICE = (
     "tissuefate gives no patient-specific dosing advice."
 )
 
-_MISSING = "—"
 
 #: Captions of the figures that :func:`tissuefate.report.figures.write_figures` writes.
 _CAPTIONS = {
@@ -83,53 +93,13 @@ _LABELS = {
 }
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return isinstance(value, float | np.floating) and not math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    """``value`` as text for a person: numbers to ``digits`` significant figures (integers in
-    full), booleans as yes/no, missing values (None, NaN) as a dash, mappings as ``key: value``
-    pairs."""
-    if _is_missing(value):
-        return _MISSING
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return _fmt_number(value, digits)
-    if isinstance(value, Mapping):
-        return "; ".join(f"{k}: {_fmt(v, digits)}" for k, v in value.items()) or _MISSING
-    if isinstance(value, list | tuple):
-        return ", ".join(_fmt(v, digits) for v in value) or _MISSING
-    return str(value)
-
-
-def _fmt_number(value: float, digits: int) -> str:
-    if isinstance(value, int) or value == 0.0:
-        return str(int(value))
-    if 1e-3 <= abs(value) < 1e6:
-        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-        return f"{value:.{decimals}f}"
-    return f"{value:.{digits - 1}e}"
-
-
-def _with_unit(value: Any, unit: str, digits: int = 3) -> str:
-    text = _fmt(value, digits)
-    return text if text == _MISSING else f"{text} {unit}"
-
-
 def _session_rows(s: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The table of one session: label and text per row (:func:`_injection_rows` for an
     injection session)."""
     if s.get("modality") == "injection":
         return _injection_rows(s)
+    if s.get("modality") == "ire":
+        return ire_rows(s)
     zone = s.get("ablation_zone") or {}
     solver = s.get("solver") or {}
     rows = [
@@ -179,33 +149,6 @@ def _zone_rows(
         ("Smallest margin around the tumour", _with_unit(s.get("min_margin_mm"), "mm")),
         ("Normal tissue necrosis", _with_unit(s.get("normal_necrosis_ml"), "mL")),
     ]
-
-
-def _solver_row(solver: Mapping[str, Any]) -> tuple[str, str]:
-    return (
-        "Solver",
-        f"{_fmt(solver.get('steps'))} steps of {_with_unit(solver.get('dt_s'), 's')}, "
-        f"{_with_unit(solver.get('wall_time_s'), 's')} wall time",
-    )
-
-
-def _duration(seconds: Any) -> str:
-    """A duration in s as minutes, or as hours from 3 h on."""
-    if _is_missing(seconds):
-        return _MISSING
-    seconds = float(seconds)
-    return (
-        _with_unit(seconds / 3600.0, "h")
-        if seconds >= 3 * 3600.0
-        else _with_unit(seconds / 60.0, "min")
-    )
-
-
-def _percent(part: Any, whole: Any) -> str:
-    """``part`` as a percentage of ``whole``, or a dash."""
-    if _is_missing(part) or _is_missing(whole) or not float(whole) > 0.0:
-        return _MISSING
-    return f"{_fmt_number(100.0 * float(part) / float(whole), 3)} %"
 
 
 def _unvalidated(agent: Mapping[str, Any]) -> bool:
@@ -376,7 +319,8 @@ def _figure_entry(name: str, modality: str | None = None) -> dict[str, str]:
     to the file."""
     stem = name.rsplit(".", 1)[0]
     kind = stem if stem in ("course_volumes", "repair_slices") else stem.rsplit("_", 1)[-1]
-    captions = {**_CAPTIONS, **_INJECTION_CAPTIONS} if modality == "injection" else _CAPTIONS
+    extra = {"injection": _INJECTION_CAPTIONS, "ire": IRE_CAPTIONS}.get(modality or "", {})
+    captions = {**_CAPTIONS, **extra}
     png = getattr(name, "png", None)
     src = _data_uri(png) if isinstance(png, bytes) else str(name)
     return {"src": src, "caption": captions.get(kind, stem.replace("_", " "))}
@@ -562,6 +506,11 @@ def _spans_time(result: Result) -> bool:
     return day.size > 1 and float(day.max()) > float(day.min())
 
 
+def _coverage_file(names: Sequence[str]) -> str:
+    """The entry of :data:`IRE_COVERAGE` in ``names`` (which may carry its PNG bytes)."""
+    return next(f for f in names if f == IRE_COVERAGE)
+
+
 def _template() -> jinja2.Template:
     text = resources.files(__package__).joinpath("templates", "report.html").read_text("utf-8")
     env = jinja2.Environment(
@@ -581,11 +530,14 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
         session ``n`` (1-based), the others with the outcome. Names that carry the PNG bytes
         (:class:`tissuefate.report.figures.FigureFile`, as ``write_figures`` returns them) are
         embedded as data URIs, so the report is one self-contained file; plain names are linked.
-        ``course_volumes.png`` is left out when the time series covers a single day.
+        ``course_volumes.png`` is left out when the time series covers a single day;
+        ``ire_coverage.png`` is shown with the last IRE session.
 
     The research-use notice is shown at the top and the bottom, the run's ``summary["notes"]``
     below the top one, and a warning box above each session that used an unvalidated agent
-    preset. When tissue repair ran (``summary["repair"]``, with steps), a section "Between
+    preset. An IRE session gets its own table (:func:`~tissuefate.report.ire_tables.ire_rows`)
+    and below it a table of its electrode pairs (:func:`~tissuefate.report.ire_tables.ire_pairs`).
+    When tissue repair ran (``summary["repair"]``, with steps), a section "Between
     sessions and follow-up" after the sessions explains the repair model and lists its settings,
     results, hypotheses and parameters, with ``repair_slices.png`` when given.
     """
@@ -603,9 +555,14 @@ def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:
                 "heading": (label[:1].upper() + label[1:]) if label else f"Session {i}",
                 "warnings": _session_warnings(s),
                 "rows": _session_rows(s),
+                "pairs": ire_pairs(s, result, i),
                 "figures": [_figure_entry(f, s.get("modality")) for f in mine],
             }
         )
+    ire = [n for n, s in enumerate(summary.get("sessions") or []) if s.get("modality") == "ire"]
+    if ire and IRE_COVERAGE in remaining:
+        sessions[ire[-1]]["figures"].append(_figure_entry(_coverage_file(remaining), "ire"))
+        remaining = [f for f in remaining if f != IRE_COVERAGE]
     repair_figures = [f for f in remaining if f in _REPAIR_FIGURES] if _repair_ran(summary) else []
     remaining = [f for f in remaining if f not in repair_figures]
     if not _spans_time(result):

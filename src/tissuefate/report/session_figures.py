@@ -21,9 +21,11 @@ from ._layout import (
     _planes,
     _runs,
     _session_extras,
+    _session_summary,
     _style,
     _two_by_two,
 )
+from .ire_figures import current_panel
 
 if TYPE_CHECKING:  # the type only: report never imports io at run time (io writes reports)
     from ..io.result import Result
@@ -71,6 +73,8 @@ def session_slices(result: Result, session: int) -> Figure:
     tumor = ds["tumor_fraction_initial"]
     extras = _session_extras(result, session)
     focus = _focus(result, session, peak)
+    ire = _session_summary(result, session).get("modality") == "ire"
+    device = "electrodes" if ire else "applicator"
     plane_a, plane_b = _planes(extras.get("axis"))
 
     t_min = float(np.nanmin(peak.values))
@@ -93,7 +97,7 @@ def session_slices(result: Result, session: int) -> Figure:
                 _plane(da, {ndim: index}, hdim, vdim) for da in (peak, kill, tumor, omega)
             )
             at = f"{ndim} = {float(ds[ndim].values[index]):.1f} mm"
-            kind = "along the applicator" if col == 0 else "across the applicator"
+            kind = f"along the {device}" if col == 0 else f"across the {device}"
             for row, (data, cmap, lo, hi, what) in enumerate(
                 (
                     (t_plane, t_cmap, vmin, vmax, t_name),
@@ -126,7 +130,15 @@ def session_slices(result: Result, session: int) -> Figure:
                 lw=1.0 if cold else 0.8,
                 label=f"{isotherm:.0f} °C isotherm" + ("" if cold else " (coagulation edge)"),
             ),
-            Line2D([], [], color="0.85", ls="none", marker="+", ms=9, label="Applicator centre"),
+            Line2D(
+                [],
+                [],
+                color="0.85",
+                ls="none",
+                marker="+",
+                ms=9,
+                label="Between the first two electrodes" if ire else "Applicator centre",
+            ),
         ]
         if cold:
             handles.insert(3, Line2D([], [], color="0.85", ls=":", lw=1.2, label="Ice edge (0 °C)"))
@@ -135,39 +147,47 @@ def session_slices(result: Result, session: int) -> Figure:
     return fig
 
 
+#: Phases of a session's time series in which the source is off (shaded as the cool-down).
+_OFF_PHASES = ("off", "cool-down")
+
+
 def session_timecourse(result: Result, session: int) -> Figure:
     """Maximum temperature and ablation-zone volume (top, twin axes) and delivered energy (bottom)
     against time in minutes during session ``session`` (1-based); the cool-down phase (source
-    off) is shaded."""
+    off: phases ``"off"`` and ``"cool-down"``) is shaded.
+
+    For an IRE session (``modality: ire``) with a ``current_a`` column a panel between the two
+    shows the current of each electrode pair during its train
+    (:func:`tissuefate.report.ire_figures.current_panel`); the zone drawn on top is then the one
+    the pulses' heat alone made (the field's kill is counted at the end of the session).
+    """
     st = result.session_timeseries
     rows = st[st["session"] == session].sort_values("time_s")
     label = _session_extras(result, session).get("label") or f"Session {session}"
+    ire = _session_summary(result, session).get("modality") == "ire" and "current_a" in rows
     with _style():
-        fig = _figure(8.0, 6.4)
-        top, bottom = fig.subplots(
-            2,
-            1,
-            sharex=True,
-            gridspec_kw={
-                "height_ratios": (3, 2),
-                "left": 0.1,
-                "right": 0.88,
-                "bottom": 0.09,
-                "top": 0.87,
-                "hspace": 0.3,
-            },
-        )
+        fig = _figure(8.0, 9.0 if ire else 6.4)
+        layout = {"left": 0.1, "right": 0.88, "bottom": 0.09, "top": 0.87, "hspace": 0.3}
+        if ire:
+            layout |= {"bottom": 0.06, "top": 0.91, "height_ratios": (3, 3, 2)}
+            top, middle, bottom = fig.subplots(3, 1, sharex=True, gridspec_kw=layout)
+            panels = (top, middle, bottom)
+        else:
+            layout |= {"height_ratios": (3, 2)}
+            top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw=layout)
+            panels = (top, bottom)
         zone_ax = top.twinx()
+        zone_name = "Thermal-zone volume" if ire else "Ablation-zone volume"
         fig.suptitle(f"{label}: time course")
         if rows.empty:
             top.text(0.5, 0.5, "no time course recorded", ha="center", transform=top.transAxes)
         else:
             t_min = rows["time_s"].to_numpy(dtype=float) / 60.0
             if "phase" in rows:
-                off = (rows["phase"].astype(str) == "off").to_numpy()
+                off = rows["phase"].astype(str).isin(_OFF_PHASES).to_numpy()
                 for i, (a, b) in enumerate(_runs(off)):
                     lo = t_min[a - 1] if a > 0 else t_min[a]
-                    for ax in (top, bottom):
+                    for ax in panels:
                         ax.axvspan(
                             lo,
                             t_min[b],
@@ -184,7 +204,7 @@ def session_timecourse(result: Result, session: int) -> Figure:
                 color="tab:blue",
                 lw=1.8,
                 ls="--",
-                label="Ablation-zone volume",
+                label=zone_name,
             )
             bottom.plot(t_min, rows["delivered_energy_j"] / 1000.0, color="tab:green", lw=1.8)
             top_handles, top_labels = top.get_legend_handles_labels()
@@ -193,14 +213,24 @@ def session_timecourse(result: Result, session: int) -> Figure:
                 top_handles + zone_handles, top_labels + zone_labels, loc="best", framealpha=0.9
             )
             top.set_xlim(t_min[0], t_min[-1] if t_min[-1] > t_min[0] else t_min[0] + 1.0)
+            if ire:
+                current_panel(middle, result, session, rows)
         top.set_ylabel("Max temperature (°C)", color="tab:red")
-        zone_ax.set_ylabel("Ablation-zone volume (mL)", color="tab:blue")
+        zone_ax.set_ylabel(f"{zone_name} (mL)", color="tab:blue")
         zone_ax.set_ylim(bottom=0.0)
-        top.set_title("Hottest point and volume with damage Ω ≥ 1")
-        bottom.set_title("Energy delivered by the applicator")
+        top.set_title(
+            "Hottest point and volume the heat alone killed (thermal Ω ≥ 1)"
+            if ire
+            else "Hottest point and volume with damage Ω ≥ 1"
+        )
+        bottom.set_title(
+            "Joule heat of the pulses in the tissue"
+            if ire
+            else "Energy delivered by the applicator"
+        )
         bottom.set_ylabel("Delivered energy (kJ)")
         bottom.set_ylim(bottom=0.0)
         bottom.set_xlabel("Time since the session started (min)")
-        for ax in (top, bottom):
+        for ax in panels:
             ax.grid(True, color="0.9", lw=0.6)
     return fig

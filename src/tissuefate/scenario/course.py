@@ -202,20 +202,40 @@ class RepairSettings(_Model):
 
 _SESSION: TypeAdapter[_Sessions] = TypeAdapter(Session)
 #: The list of devices a planner positions, per thermal modality.
-_DEVICES = {"microwave": "applicators", "radiofrequency": "electrodes", "cryo": "probes"}
-_THERMAL = tuple(_DEVICES)
+_DEVICES = {
+    "microwave": "applicators",
+    "radiofrequency": "electrodes",
+    "cryo": "probes",
+    "ire": "electrodes",
+}
+#: The ablations ``ablate_visible`` plans (IRE is not thermal, but planned the same way).
+_ABLATIONS = tuple(_DEVICES)
 _SESSION_MODELS: dict[str, type[_Model]] = {
     "injection": InjectionSession,
     "microwave": MicrowaveSession,
     "radiofrequency": RadiofrequencySession,
     "cryo": CryoSession,
+    "ire": IreSession,
 }
-_PLANNED = ("injection", *_THERMAL)
+_PLANNED = ("injection", *_ABLATIONS)
 #: Modalities a scenario accepts as sessions but a policy does not plan, and why.
 _NOT_PLANNED = {
     "heat_source": "heat_source sessions are for validation and cannot be planned by a policy",
-    "ire": "a policy does not plan ire sessions (yet); list them under sessions",
 }
+#: Keys of an IRE template the planner sets itself, and why.
+_IRE_PLANNED = {
+    "pairs": "the planner pairs the electrodes it places around each lesion",
+    "voltage": "the planner sets each pair's voltage from voltage_to_distance (at most 3000 V)",
+}
+_STAND_IN_IRE_SPACING_MM = 15.0
+"""Distance between the stand-in electrodes of an IRE template along x (a session has two at
+least, apart), mm."""
+
+
+def _ire_stand_in_x(n: int) -> list[float]:
+    return [(i - 0.5 * (n - 1)) * _STAND_IN_IRE_SPACING_MM for i in range(n)]
+
+
 #: Keys of an injection template the policy sets itself, and why.
 _INJECTION_PLANNED = {
     "sites": "the policy places the injection sites; give dose.sites (a number or auto)",
@@ -268,7 +288,20 @@ def _with_stand_ins(
                 in_devices[index] = missing
             entries.append({**entry, **{k: stand_in[k] for k in missing}} if missing else entry)
         data[key] = entries
-    if modality != "cryo" and data.get("duration") is None:
+    if modality == "ire":  # two electrodes at least, apart: stand-ins 15 mm apart along x
+        entries = data[key]
+        if isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries):
+            if len(entries) < 2:
+                entries = [*entries, {k: v for k, v in entries[0].items() if k != "tip"}]
+            data[key] = [
+                {**e, "tip": _tip((center_mm[0] + x, *center_mm[1:]))}
+                if "tip" in in_devices.get(index, ()) or key in filled or index >= len(devices)
+                else e
+                for index, (e, x) in enumerate(
+                    zip(entries, _ire_stand_in_x(len(entries)), strict=True)
+                )
+            ]
+    if modality not in ("cryo", "ire") and data.get("duration") is None:
         data["duration"] = _STAND_IN_DURATION
         filled.add("duration")
     return data, filled, in_devices
@@ -288,6 +321,10 @@ class SessionTemplate(BaseModel):
     - ``radiofrequency``: ``electrodes`` (each ``{tip, direction}``) and ``duration``.
     - ``cryo``: ``probes`` (each ``{tip, direction}``); the freeze–thaw ``protocol`` is the
       template's (a planner may pass another).
+    - ``ire``: ``electrodes`` (each ``{tip, direction}``) and ``pairs`` (each with its
+      ``voltage``). The template must not hold ``pairs`` or ``voltage``; it gives the electrodes'
+      ``diameter`` and ``exposure``, ``voltage_to_distance``, ``pulses``, ``pulse_width``,
+      ``pulse_rate``, ``conductivity_model`` and ``cooldown``.
 
     For the thermal modalities the template may hold the device list and ``duration``; the
     planner's values replace them. Each planned applicator, electrode or probe takes the settings
@@ -296,8 +333,9 @@ class SessionTemplate(BaseModel):
     ``tip`` and ``direction``. ``heat_source`` sessions cannot be planned.
 
     The template is checked on loading by filling stand-in values (day 0; one device or injection
-    site at [0, 0, 0] mm pointing along +z; a 1 mL site volume; a 1 min duration where absent)
-    and validating the session model, so an error names the key in the template.
+    site at [0, 0, 0] mm pointing along +z, two IRE electrodes 15 mm apart along x; a 1 mL site
+    volume; a 1 min duration where absent) and validating the session model, so an error names the
+    key in the template.
     :attr:`values` holds the template with every default filled in, as it is written back.
     """
 
@@ -328,12 +366,11 @@ class SessionTemplate(BaseModel):
             raise KeyedValueError(
                 "dose is a key of the policy, not of its session: move it up one level", "dose"
             )
-        if modality == "injection":
-            for key, why in _INJECTION_PLANNED.items():
-                if key in data:
-                    raise KeyedValueError(why, key)
+        planned = {"injection": _INJECTION_PLANNED, "ire": _IRE_PLANNED}.get(modality, {})
+        for key, why in planned.items():
+            if key in data:
+                raise KeyedValueError(why, key)
         model = _SESSION_MODELS[modality]
-        planned = _INJECTION_PLANNED if modality == "injection" else {}
         allowed = [k for k in model.model_fields if k != "day" and k not in planned]
         for key in data:
             if key not in allowed:
@@ -347,6 +384,10 @@ class SessionTemplate(BaseModel):
         del values["day"]
         for key in filled:
             del values[key]
+        if modality == "ire":  # the planner pairs its electrodes; a stand-in second one goes
+            del values["pairs"], values["voltage"]  # planned: not the template's to write back
+            if "electrodes" in values:
+                values["electrodes"] = values["electrodes"][: len(data["electrodes"])]
         for index, keys in in_devices.items():
             for key in keys:
                 del values[_DEVICES[modality]][index][key]
@@ -540,7 +581,7 @@ class RepeatUntilClear(_Schedule, _Model):
 
 
 _NOT_THERMAL = (
-    "ablate_visible plans thermal ablations (microwave, radiofrequency or cryo), not {modality}; "
+    "ablate_visible plans ablations (microwave, radiofrequency, cryo or ire), not {modality}; "
     "an injection is planned by kind: repeat_until_clear with a dose"
 )
 
@@ -549,9 +590,10 @@ class AblateVisible(_Schedule, _Model):
     """Ablate what the latest scan shows with a ``margin`` (≥ 0, default 5 mm) around it.
 
     Decisions come every ``every`` from ``first_day``, for at most ``max_sessions`` sessions
-    (default 1). ``session`` is a thermal template (microwave, radiofrequency or cryo); the
-    planner sets the positions and a duration of at most ``max_duration`` (None: the modality's
-    own limit). ``on_local_progression`` says whether a lesion that comes back at an ablated site
+    (default 1). ``session`` is an ablation template (microwave, radiofrequency, cryo or ire); the
+    planner sets the positions and a duration of at most ``max_duration`` (None: the modality's own
+    limit; for cryo the number of probes, for ire the number of electrodes around each lesion and
+    their pairs). ``on_local_progression`` says whether a lesion that comes back at an ablated site
     is ablated again. The budgets stop the policy as for :class:`RepeatUntilClear`.
     """
 
@@ -578,7 +620,7 @@ class AblateVisible(_Schedule, _Model):
     @model_validator(mode="after")
     def _thermal_session(self) -> AblateVisible:
         modality = self.session.modality
-        if modality not in _THERMAL:
+        if modality not in _ABLATIONS:
             raise KeyedValueError(_NOT_THERMAL.format(modality=modality), "session", "modality")
         limit = {"microwave": MAX_MICROWAVE_DURATION_S, "radiofrequency": MAX_RF_DURATION_S}
         if self.max_duration is not None and modality in limit:

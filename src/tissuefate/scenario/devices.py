@@ -278,7 +278,7 @@ class IreElectrode(_Model):
     20 mm) behind the tip is its active part, the rest of the shaft is insulated.
 
     The default ``diameter`` of 1.27 mm (18 G) is that of the electrodes of Ben-David et al.,
-    AJR 2012;199:W62–W68 (doi 10.2214/AJR.11.8208).
+    AJR Am J Roentgenol 2012 (abstract: cris.huji.ac.il; volume and DOI not verified).
     """
 
     tip: Vec3

@@ -65,7 +65,7 @@ MAX_INJECTION_NEEDLE_DIAMETER_M = 5e-3
 #: Longest time simulated after the last infusion of an injection session, in s.
 MAX_INJECTION_OBSERVE_S = 24 * 3600.0
 #: Highest voltage between two electrodes, in V: the NanoKnife generator's maximum (Ben-David et
-#: al., AJR 2012;199:W62–W68, used up to 3000 V in porcine liver).
+#: al., AJR 2012, used up to 3000 V in porcine liver).
 MAX_IRE_VOLTAGE_V = 3000.0
 #: Pulses per electrode pair accepted (clinical protocols give 70 to 100).
 IRE_PULSES_RANGE = (1, 1000)

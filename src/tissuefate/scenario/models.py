@@ -57,7 +57,11 @@ from tissuefate.scenario.devices import (
 )
 
 # Re-exported: code outside the scenario package imports these limits from here.
-from tissuefate.scenario.limits import MAX_MICROWAVE_DURATION_S, MAX_RF_DURATION_S  # noqa: F401
+from tissuefate.scenario.limits import (  # noqa: F401
+    MAX_IRE_VOLTAGE_V,
+    MAX_MICROWAVE_DURATION_S,
+    MAX_RF_DURATION_S,
+)
 from tissuefate.scenario.quantities import Temperature, format_quantity, to_si
 from tissuefate.scenario.sessions import (
     CryoPhase,

@@ -36,6 +36,7 @@ __all__ = [
     "held_sphere",
     "injection_exact",
     "injection_presets",
+    "ire_zones",
     "point_source",
     "radiofrequency_energy",
     "radiofrequency_ex_vivo",
@@ -579,6 +580,19 @@ def cryo_isotherms() -> list[ValidationRow]:
     return cryo_calibration_rows()
 
 
+def ire_zones() -> list[ValidationRow]:
+    """Published irreversible electroporation zones and thresholds in liver
+    (``validation/data/ire.csv``), run as scenarios: two 18 G electrodes 15 mm apart in pig liver
+    in vivo at 2250 V and 3000 V (Ben-David et al., AJR 2012), and the model's effective lethal
+    field for 90 pulses against the clinical liver threshold (Technol Cancer Res Treat 2025), with
+    the share the clinical threshold would give of the first zone (reported). All predicted;
+    tolerances twice the reported SD, or the scanned threshold range; the grid is in the data file.
+    """
+    from .ire import ire_calibration_rows
+
+    return ire_calibration_rows()
+
+
 def radiofrequency_ex_vivo() -> list[ValidationRow]:
     """Cooled 2 cm electrode, 12 min, ex vivo bovine liver (CVIR 2009), 1 mm grid: the model's
     coagulation zone against the zone on gross pathology.
@@ -1097,6 +1111,7 @@ CASES: dict[str, Callable[[bool], list[ValidationRow]]] = {
     "calibration_microwave": lambda quick: _calibration("microwave"),
     "stefan": lambda quick: stefan_front(0.5e-3 if quick else 0.25e-3),
     "cryo": lambda quick: cryo_isotherms(),
+    "ire": lambda quick: ire_zones(),
     "radiofrequency": lambda quick: radiofrequency_ex_vivo(),
     "radiofrequency_energy": lambda quick: radiofrequency_energy(),
     "radiofrequency_perfusion": lambda quick: radiofrequency_perfusion(),
@@ -1114,6 +1129,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "calibration": (
         "calibration_microwave",
         "cryo",
+        "ire",
         "radiofrequency",
         "radiofrequency_energy",
         "radiofrequency_perfusion",
