@@ -36,7 +36,8 @@ strategies:
   mwa:
     sessions:
       - modality: microwave
-        applicators: [{tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: internally_cooled}]
+        applicators:
+          - {tip: [0 mm, 0 mm, -10 mm], direction: [0, 0, -1], antenna: internally_cooled}
         power: 25 W
         duration: 2 min
 follow_up: 7 d
