@@ -103,7 +103,8 @@ def output_distributions(
             event = entry.get("event")
             if event is not None:
                 p, lo, hi = event["probability"], event["low"], event["high"]
-                ax.bar([0], [p], 0.5, yerr=[[p - lo], [hi - p]], color=_OK, capsize=6)
+                below, above = max(p - lo, 0.0), max(hi - p, 0.0)  # an older store's round-off
+                ax.bar([0], [p], 0.5, yerr=[[below], [above]], color=_OK, capsize=6)
                 ax.set_xlim(-1, 1)
                 ax.set_ylim(0, 1.05)
                 ax.set_xticks([0], [f"P = {p:.2f} ({lo:.2f}–{hi:.2f}), n = {event['n']}"])

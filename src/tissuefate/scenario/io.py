@@ -524,7 +524,7 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
                             source=source,
                             key=f"{prefix}.applicators[{j}].tip",
                         )
-            elif session.modality == "radiofrequency":
+            elif session.modality in ("radiofrequency", "ire"):
                 _check_needles(
                     session.electrodes,
                     "electrode",
@@ -537,16 +537,6 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
             elif session.modality == "cryo":
                 _check_needles(
                     session.probes, "cryoprobe", f"{prefix}.probes", half, limit, vessels, source
-                )
-            elif session.modality == "ire":
-                _check_needles(
-                    session.electrodes,
-                    "electrode",
-                    f"{prefix}.electrodes",
-                    half,
-                    limit,
-                    vessels,
-                    source,
                 )
             elif session.modality == "injection":
                 _check_injection_sites(session.sites, f"{prefix}.sites", half, vessels, source)

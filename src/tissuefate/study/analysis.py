@@ -33,13 +33,16 @@ Z95 = 1.959963984540054
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (Wilson 1927), ``(low, high)``."""
+    """Wilson score interval of a binomial proportion (Wilson 1927), ``(low, high)``.
+
+    The interval holds the proportion ``p`` (exactly: at ``p = 1`` the upper end is 1, where
+    round-off would leave it a unit in the last place below)."""
     if n <= 0:
         return (math.nan, math.nan)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return (min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 def analyse(
