@@ -323,8 +323,9 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
             rec["session_s"] = s["wall_time_s"] + update_s + s.get("field_solve_s", 0.0)
             if "field_solve_s" in s:  # IRE: the pairs' σ(E) field solves
                 rec["field_solve_s"] = s["field_solve_s"]
-            rec["potential_s"] = s.get("potential_solve_s", 0.0)
-            rec["potential_solves"] = s.get("potential_solves", 0)
+            else:
+                rec["potential_s"] = s.get("potential_solve_s", 0.0)
+                rec["potential_solves"] = s.get("potential_solves", 0)
             if "potential_full_solves" in s:
                 rec["potential_full_solves"] = s["potential_full_solves"]
         if s.get("local_steps"):  # cryo: the ice's own steps in its box (steps: the grid's)
@@ -332,7 +333,12 @@ def session_cases(log: Log, cases: tuple[str, ...] | None = None) -> list[dict]:
         records.append(rec)
         if log:
             extra = ""
-            if update_s is not None:
+            if "field_solve_s" in rec:
+                extra = (
+                    f"; whole session {rec['session_s']:.2f} s, of which field solves "
+                    f"{rec['field_solve_s']:.2f} s"
+                )
+            elif update_s is not None:
                 extra = (
                     f"; whole session {rec['session_s']:.2f} s, of which potential solves "
                     f"{rec['potential_s']:.2f} s ({rec['potential_solves']} solves)"

@@ -22,9 +22,10 @@ Pores do not reseal within a pulse train, so σ never falls: the field is found 
 fixed point ``σ_{k+1} = max(σ_k, σ(E(σ_k)) · f_T)`` from ``σ(0) · f_T``, ``f_T = 1 + α (T − T_b)``
 the temperature factor of the tissue at the start of the pair's train. The sequence rises and is
 bounded by ``σ1 f_T``, so it converges; it stops when no voxel's σ changes by more than ``tol`` of
-the top conductivity. Each step re-solves the potential with the multigrid hierarchy of the first
-σ as preconditioner (:meth:`~tissuefate.physics.elliptic.MultigridPCG.update_fine`), from the last
-solution.
+the top conductivity. Each step re-solves the potential from the last solution with a multigrid
+hierarchy built for the new σ: σ rises fourfold where the tissue electroporates, and keeping the
+first σ's hierarchy (:meth:`~tissuefate.physics.elliptic.MultigridPCG.update_fine`) took 22 CG
+iterations per pair against 14 (2.95 s against 2.47 s at 128³, two electrodes).
 
 The field of a cell is read from the Joule heat of its faces (``kernels/multigrid.joule_heat``):
 ``|E|² = q / σ``, the mean over the cell's six half cells of the square of their field, which is
@@ -259,7 +260,7 @@ def solve_pair(
         sigma = new
         iterations += 1
         set_faces(sigma)
-        pcg.update_fine()
+        pcg = MultigridPCG(c0, c1, c2, None, held, impl=impl)
     needles = held | metal_mask
     field = np.where(needles, 0.0, field)
     # the tissue in a needle's voxels lies at its surface: it sees its neighbours' largest field
