@@ -21,6 +21,7 @@ from tissuefate.course.imaging import scan
 from tissuefate.course.planner import (
     CRYO_RING_RADIUS_M,
     IRE_MIN_RING_RADIUS_M,
+    IRE_MIN_SPACING_M,
     NOTE,
     PlanningContext,
     aim,
@@ -269,9 +270,9 @@ def test_the_cryo_planner_adds_probes_until_the_target_freezes():
 # -- planning an irreversible electroporation ------------------------------------------------------
 @pytest.mark.parametrize(("electrodes", "pairs"), [(2, 1), (3, 3), (4, 6), (5, 5), (6, 9)])
 def test_ire_electrodes_bracket_the_lesion(electrodes, pairs):
-    """Electrodes on a ring of the lesion's radius, the lesion's centre halfway along their
-    exposure; neighbours and opposites pulsed at 1500 V/cm times their distance (at most
-    3000 V)."""
+    """Electrodes on a ring of the lesion's radius (wider for 5 and 6: neighbours stay 10 mm
+    apart), the lesion's centre halfway along their exposure; neighbours and opposites pulsed at
+    1500 V/cm times their distance (at most 3000 V)."""
     template = SessionTemplate.model_validate(
         {"modality": "ire", "electrodes": [{"direction": [0, 0, -1], "exposure": "20 mm"}]}
     )
@@ -281,7 +282,9 @@ def test_ire_electrodes_bracket_the_lesion(electrodes, pairs):
     for d in devices:
         tip = np.asarray(d["tip_mm"])
         assert tip[2] == pytest.approx(3.0 - 10.0)  # 10 mm deeper than the centre, along -z
-        assert math.hypot(tip[0] - 1.0, tip[1] + 2.0) == pytest.approx(8.0)
+        # the lesion's radius, or wider where neighbours would stand closer than 10 mm
+        ring = max(8.0, 1e3 * IRE_MIN_SPACING_M / (2.0 * math.sin(math.pi / electrodes)))
+        assert math.hypot(tip[0] - 1.0, tip[1] + 2.0) == pytest.approx(ring)
     assert len(chosen) == pairs
     for p in chosen:
         distance = np.linalg.norm(
