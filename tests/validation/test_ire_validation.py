@@ -83,10 +83,11 @@ def test_the_threshold_row_is_the_closed_form_edge_of_the_zone():
 @pytest.mark.slow
 def test_the_first_experiment_is_converged_in_box_size_and_spacing():
     """The chosen grid (1 mm, 144 x 108 x 144 mm, over three zone sizes each way): 1.5 x the box
-    moves the zone volume by less than 2 %; halving the spacing moves the width by less than one
-    1 mm voxel. The spacing check runs on the box scaled by 2/3 (96 x 72 x 96 mm), where the
-    0.5 mm grid takes 2.4 GB and half a minute (on the full box it takes 8 GB and some 3 minutes;
-    run once, it moved the width from 42 to 41.5 mm); the box check isolates the box's effect."""
+    moves the zone volume by less than 2 % (26.85 to 27.02 mL); halving the spacing moves the width
+    by less than one 1 mm voxel. The spacing check runs on the box halved (72 x 54 x 72 mm: 38 mm
+    wide at both spacings, 5 s at 0.5 mm; on the full box the 0.5 mm grid takes 8 GB and some
+    3 minutes, and moved the width from 42 to 41.5 mm once); the box check isolates the box's
+    effect."""
     exp = ROWS["W1"]
     if exp.setup not in _SIMS:
         _SIMS[exp.setup] = simulate(exp)
@@ -95,8 +96,8 @@ def test_the_first_experiment_is_converged_in_box_size_and_spacing():
         assert exp.block_mm[axis] >= 3 * base[name], name
     grown = simulate(exp, scale_block=1.5)
     assert abs(grown["volume_ml"] / base["volume_ml"] - 1.0) < 0.02, (grown, base)
-    coarse = simulate(exp, scale_block=2 / 3)
-    fine = simulate(exp, grid_mm=0.5, scale_block=2 / 3)
+    coarse = simulate(exp, scale_block=0.5)
+    fine = simulate(exp, grid_mm=0.5, scale_block=0.5)
     assert abs(fine["width"] - coarse["width"]) < 1.0, (fine, coarse)
 
 
