@@ -13,7 +13,6 @@ import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from .._notice import RESEARCH_USE
+from ._templates import page_template
 from .comparison_figures import shared_snapshots, strategy_slices, strategy_timecourses
 from .figures import _png_bytes
 from .html import (
@@ -339,11 +339,7 @@ def _table_rows(strategies: Sequence[_Strategy], table: pd.DataFrame) -> list[tu
 
 
 def _template() -> jinja2.Template:
-    text = resources.files(__package__).joinpath("templates", "comparison.html").read_text("utf-8")
-    env = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    return env.from_string(text)
+    return page_template("comparison.html")
 
 
 def render_comparison(folder: Path, names: list[str]) -> str:

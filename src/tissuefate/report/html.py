@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
 
+from ._templates import page_template
 from ._text import (
     _MISSING,
     _duration,
@@ -512,11 +512,7 @@ def _coverage_file(names: Sequence[str]) -> str:
 
 
 def _template() -> jinja2.Template:
-    text = resources.files(__package__).joinpath("templates", "report.html").read_text("utf-8")
-    env = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    return env.from_string(text)
+    return page_template("report.html")
 
 
 def render_report(result: Result, figure_files: Sequence[str] = ()) -> str:

@@ -9,15 +9,14 @@ DataFrame), so it can be redrawn from any finished or partial sweep folder.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 
 from .._notice import RESEARCH_USE
 from .._version import __version__
+from ._templates import page_template
 from .comparison import _write_atomically
 from .figures import _png_bytes
 from .html import _data_uri, _fmt
@@ -78,11 +77,7 @@ def render_study(
         for name, entry in outputs.items()
         if method in _CAPTIONS and entry.get("indices") is None and entry.get("reason")
     ]
-    text = resources.files(__package__).joinpath("templates", "study.html").read_text("utf-8")
-    env = jinja2.Environment(
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True
-    )
-    return env.from_string(text).render(
+    return page_template("study.html").render(
         title=f"tissuefate study: {analysis.get('study') or study.get('name', '')}",
         design=_DESIGNS.get(method, method),
         samples=analysis.get("samples", 0),

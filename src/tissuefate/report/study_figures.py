@@ -40,6 +40,10 @@ def _grid(n: int, cols: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _all_zero(indices: Mapping[str, Mapping[str, float]]) -> bool:
+    return all(v == 0.0 for entry in indices.values() for v in entry.values())
+
+
 def sensitivity(outputs: Mapping[str, Mapping[str, Any]], method: str) -> Figure | None:
     """One panel per output with indices: Sobol' first-order (blue) and total (red) indices with
     their 95 % intervals, or Morris μ* with its interval and σ (grey); None when no output has
@@ -76,6 +80,11 @@ def sensitivity(outputs: Mapping[str, Mapping[str, Any]], method: str) -> Figure
             ax.set_yticks(y, [_short(p, 30) for p in params])
             ax.invert_yaxis()
             ax.set_title(_short(name, 50), fontsize=9)
+            if _all_zero(indices):  # the analysis gives 0 where the output never varied
+                ax.text(
+                    0.5, 0.5, "the same in every sample:\nno variance to attribute",
+                    transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3",
+                )  # fmt: skip
             if n == 0:
                 ax.legend(fontsize=7, loc="lower right")
         fig.subplots_adjust(
