@@ -197,7 +197,7 @@ def test_demo_scenario_is_packaged_and_loads():
 
 
 @pytest.mark.slow
-def test_a_reduced_demo_compares_all_four_courses_end_to_end(tmp_path):
+def test_a_reduced_demo_compares_all_five_courses_end_to_end(tmp_path):
     data = yaml.safe_load((EXAMPLES / "course_demo.yaml").read_text(encoding="utf-8"))
     data["grid"]["spacing"] = "4 mm"
     data["follow_up"] = "30 d"
@@ -222,4 +222,9 @@ def test_a_reduced_demo_compares_all_four_courses_end_to_end(tmp_path):
     mwa = comparison["strategies"]["microwave_margin"]["sessions"][0]
     # one applicator through each visible lesion: the main tumour and the satellite
     assert len(mwa["planned"]["devices"]) == 2
+    ire = comparison["strategies"]["ire"]["sessions"][0]
+    # a ring of electrodes around each of the two lesions, pulsed pair by pair
+    assert ire["modality"] == "ire"
+    assert len(ire["planned"]["devices"]) == 2 * ire["planned"]["electrodes"]
+    assert len(ire["delivered"]["pairs"]) == len(ire["planned"]["pairs"]) > 0
     assert (out / "report.html").is_file()
