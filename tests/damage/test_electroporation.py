@@ -11,6 +11,7 @@ import pytest
 from tissuefate.damage.electroporation import (
     apply_electroporation_kill,
     electroporation_omega,
+    peleg_fermi_field,
     peleg_fermi_survival,
 )
 from tissuefate.grid import Grid, Sphere, TumorShape, build_anatomy
@@ -75,3 +76,12 @@ def test_kill_moves_cells_to_debris_and_keeps_the_matrix() -> None:
     np.testing.assert_array_equal(state.ecm, ecm)  # the scaffold is not heated: it stays
     np.testing.assert_allclose(state.vessels, vessels * (1 - 0.5 * 0.75), atol=1e-6)
     assert state.coagulated.sum() == 0  # nothing is heat-fixed
+
+
+@pytest.mark.parametrize("pulses", [8, 50, 90])
+@pytest.mark.parametrize("survival", [0.9, math.exp(-1.0), 0.01])
+def test_the_field_of_a_survival_inverts_it(pulses, survival):
+    field = peleg_fermi_field(survival, pulses, *DEFAULTS)
+    assert peleg_fermi_survival(field, pulses, *DEFAULTS) == pytest.approx(survival, rel=1e-9)
+    with pytest.raises(ValueError, match="survival"):
+        peleg_fermi_field(0.0, pulses, *DEFAULTS)

@@ -501,28 +501,20 @@ def plan_ablation(
     zones: dict[float, np.ndarray] = {}
     along: dict[int, float] = {}
 
-    pairs: list[dict[str, Any]] = []
-
     def session_for(amount: float) -> tuple[Planned, list[dict[str, Any]]]:
-        if modality == "ire":
-            devices, chosen_pairs = ire_electrodes(template, lesions, int(amount))
-            pairs[:] = chosen_pairs
-            entries = [
-                {"tip": [ureg.Quantity(c, "mm") for c in d["tip_mm"]], "direction": d["direction"]}
-                for d in devices
-            ]
-            fills_ire = [
+        fills: dict[str, Any] = {}
+        if modality == "ire":  # electrodes act at their true radius wherever they fall: no snap
+            devices, pairs = ire_electrodes(template, lesions, int(amount))
+            fills["pairs"] = [
                 {"anode": p["anode"], "cathode": p["cathode"], "voltage": f"{p['voltage']!r} V"}
-                for p in chosen_pairs
+                for p in pairs
             ]
-            return template.instantiate(day, electrodes=entries, pairs=fills_ire), devices
-        if modality == "cryo":
+        elif modality == "cryo":
             devices = aim(template, lesions, probes=int(amount))
-            fills: dict[str, Any] = {}
         else:
             devices = aim(template, lesions, along=along)
-            fills = {"duration": ureg.Quantity(float(amount), "s")}
-        if modality != "microwave":
+            fills["duration"] = ureg.Quantity(float(amount), "s")
+        if modality in ("radiofrequency", "cryo"):
             devices = [_snapped(d, world.grid) for d in devices]
         entries = [
             {"tip": [ureg.Quantity(c, "mm") for c in d["tip_mm"]], "direction": d["direction"]}
@@ -602,7 +594,11 @@ def plan_ablation(
     if modality == "cryo":
         record.update(probes=int(amount), protocol_s=float(session.duration_s))
     elif modality == "ire":
-        record.update(electrodes=int(amount), pairs=pairs, protocol_s=float(session.duration_s))
+        record.update(
+            electrodes=int(amount),
+            pairs=ire_electrodes(template, lesions, int(amount))[1],
+            protocol_s=float(session.duration_s),
+        )
     else:
         record["duration_s"] = float(amount)
     return session, record

@@ -28,12 +28,19 @@ other modality.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tissue.state import TissueState
 from .cold import OMEGA_CAP
 
-__all__ = ["apply_electroporation_kill", "electroporation_omega", "peleg_fermi_survival"]
+__all__ = [
+    "apply_electroporation_kill",
+    "electroporation_omega",
+    "peleg_fermi_field",
+    "peleg_fermi_survival",
+]
 
 
 def peleg_fermi_survival(
@@ -57,6 +64,24 @@ def peleg_fermi_survival(
     x = (np.asarray(field, np.float64) - e_c) / a
     with np.errstate(over="ignore"):
         return (1.0 + np.exp(-e_c / a)) / (1.0 + np.exp(np.minimum(x, 700.0)))
+
+
+def peleg_fermi_field(
+    survival: float,
+    pulses: int | float,
+    lethal_field: float,
+    lethal_width: float,
+    field_decay: float,
+    width_decay: float,
+) -> float:
+    """The field (V/m) at which :func:`peleg_fermi_survival` after ``pulses`` is ``survival``
+    (0 < survival ≤ 1): its inverse, ``E_c + A ln((1 + e^(−E_c/A)) / S − 1)``."""
+    if not 0.0 < survival <= 1.0:
+        raise ValueError(f"survival must lie in (0, 1], got {survival!r}")
+    n = float(pulses)
+    e_c = lethal_field * math.exp(-field_decay * n)
+    a = lethal_width * math.exp(-width_decay * n)
+    return e_c + a * math.log((1.0 + math.exp(-e_c / a)) / survival - 1.0)
 
 
 def electroporation_omega(survival: np.ndarray) -> np.ndarray:

@@ -19,8 +19,11 @@ large vessels conducts at the body's ``blood_electrical_conductivity`` and does 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,6 +40,7 @@ from ..grid.needles import Segment, segment_mask
 from ..physics.electroporation import ConductivityCurve, PairSolution, solve_pair
 from ..physics.subgrid import ResolvedNeedle, resolve_needle
 from ..physics.thermal import ThermalSolver
+from ..tissue.coefficients import per_material
 from ..tissue.presets import check_electroporation
 from .base import SessionContext, SessionResult
 from .thermal import (
@@ -49,6 +53,7 @@ from .thermal import (
 )
 
 if TYPE_CHECKING:
+    from ..scenario.devices import IreElectrode
     from ..scenario.sessions import IreSession
 
 __all__ = [
@@ -58,7 +63,6 @@ __all__ = [
     "coverage_curve",
     "draw_ire_electrodes",
     "electrodes_apart",
-    "ire_tissue",
     "run_ire_session",
 ]
 
@@ -76,10 +80,7 @@ class IreTissue:
         tissue, anatomy = ctx.tissue, ctx.anatomy
         check_electroporation(tissue)
 
-        def per_voxel(attr: str) -> np.ndarray:
-            table = np.array([getattr(m, attr) for m in tissue.materials], np.float64)
-            return table[anatomy.material]
-
+        per_voxel = partial(per_material, tissue, anatomy)
         blood = tissue.body.blood_electrical_conductivity
         vessel = anatomy.vessel
         low = np.where(vessel, blood, per_voxel("ire_conductivity_intact"))
@@ -105,11 +106,21 @@ class IreTissue:
         self.vessel = vessel
         self.body_temperature = tissue.body.body_temperature
 
-    def temperature_factor(self, temperature: np.ndarray) -> np.ndarray:
-        """``1 + α (T − T_body)`` per voxel (floored at :data:`FACTOR_FLOOR`), ``temperature``
-        in °C."""
-        factor = 1.0 + self.coefficient * (temperature - self.body_temperature)
-        return np.maximum(factor, FACTOR_FLOOR)
+    def temperature_factor(
+        self, reference: float
+    ) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
+        """``f(θ, out)``: ``1 + α (T − T_body)`` per voxel (float32, floored at
+        :data:`FACTOR_FLOOR`) of the offsets ``θ = T − reference`` (K) a heat solver holds,
+        into ``out`` where given."""
+        alpha = self.coefficient.astype(np.float32)
+        offset = (1.0 + self.coefficient * (reference - self.body_temperature)).astype(np.float32)
+
+        def factor(theta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+            out = np.multiply(alpha, theta, out=out)
+            out += offset
+            return np.maximum(out, FACTOR_FLOOR, out=out)
+
+        return factor
 
     def survival(self, field: np.ndarray, pulses: int) -> np.ndarray:
         """Peleg–Fermi survival after ``pulses`` at ``field`` (V/m); 1 in large vessels."""
@@ -117,57 +128,50 @@ class IreTissue:
         return np.where(self.vessel, 1.0, s)
 
 
-def ire_tissue(ctx: SessionContext, shape: str = "linear") -> IreTissue:
-    """The electroporation properties of ``ctx``'s voxels with σ(E) of ``shape``."""
-    return IreTissue(ctx, shape)
-
-
 def draw_ire_electrodes(ctx: SessionContext, session: IreSession) -> list[ResolvedNeedle]:
     """Each electrode's exposed part on the grid, acting at its true radius where it lies along a
     grid axis (``physics/subgrid.py``); voxels of large vessels are not electrode."""
     drawn = []
     for index, e in enumerate(session.electrodes):
-        start, end = e.segment_m
-        needle = resolve_needle(ctx.grid, Segment(start, end, 0.5 * e.diameter_m), cooled=False)
+        needle = resolve_needle(ctx.grid, _segment(e), cooled=False)
         mask = needle.mask & ~ctx.anatomy.vessel
         if not mask.any():
             raise ScenarioError(
                 "the electrode's exposed part lies outside the grid or inside a vessel",
                 key=f"session.electrodes.{index}",
             )
-        drawn.append(
-            ResolvedNeedle(
-                mask,
-                needle.drawn_radius,
-                needle.electric,
-                needle.thermal,
-                needle.corrected,
-                needle.electric_radius,
-                needle.thermal_radius,
-            )
+        drawn.append(dataclasses.replace(needle, mask=mask))
+    if not _disjoint(d.mask for d in drawn):
+        raise ScenarioError(
+            "two electrodes share voxels at this grid spacing: place them further apart "
+            "or use a finer grid",
+            key="session.electrodes",
         )
-    for i, a in enumerate(drawn):
-        for b in drawn[i + 1 :]:
-            if np.any(a.mask & b.mask):
-                raise ScenarioError(
-                    "two electrodes share voxels at this grid spacing: place them further apart "
-                    "or use a finer grid",
-                    key="session.electrodes",
-                )
     return drawn
+
+
+def _segment(e: IreElectrode) -> Segment:
+    start, end = e.segment_m
+    return Segment(start, end, 0.5 * e.diameter_m)
+
+
+def _disjoint(masks: Iterable[np.ndarray]) -> bool:
+    """Whether no voxel lies in two of ``masks``."""
+    taken: np.ndarray | None = None
+    for mask in masks:
+        if taken is None:
+            taken = mask.copy()
+        elif np.any(taken & mask):
+            return False
+        else:
+            taken |= mask
+    return True
 
 
 def electrodes_apart(grid: Grid, session: IreSession) -> bool:
     """Whether the electrodes of ``session`` are drawn on ``grid`` without sharing a voxel (what
     :func:`draw_ire_electrodes` requires)."""
-    taken = np.zeros(grid.shape, bool)
-    for e in session.electrodes:
-        start, end = e.segment_m
-        mask = segment_mask(grid, Segment(start, end, 0.5 * e.diameter_m))
-        if np.any(taken & mask):
-            return False
-        taken |= mask
-    return True
+    return _disjoint(segment_mask(grid, _segment(e)) for e in session.electrodes)
 
 
 class PulseTrains:
@@ -186,7 +190,9 @@ class PulseTrains:
         session: IreSession,
         tissue: IreTissue,
         electrodes: list[ResolvedNeedle],
+        reference: float,
     ) -> None:
+        """``reference``: the heat solver's reference temperature (°C) its offsets θ are from."""
         self.ctx = ctx
         self.session = session
         self.tissue = tissue
@@ -202,16 +208,15 @@ class PulseTrains:
         self.solve_wall = 0.0
         self._pair: tuple[int, int, float, int, float] | None = None
         self._heat: np.ndarray | None = None  # W/m³ during a pulse per unit temperature factor
-        self._alpha = self._offset = np.zeros(0, np.float32)
+        self._factor = tissue.temperature_factor(reference)
         self._buffer = np.empty(shape, np.float32)
         self._on = False
-        self._current = 0.0
 
     def start_pair(self, solver: ThermalSolver, pair: tuple[int, int, float, int, float]) -> None:
         """Solve the field of ``pair`` ``(anode, cathode, volts, pulses, distance m)``."""
         tick = time.perf_counter()
         anode, cathode, volts, pulses, distance = pair
-        factor = self.tissue.temperature_factor(solver.temperature)
+        factor = self._factor(solver.theta)
         others = np.zeros(self.ctx.grid.shape, bool)
         for k, e in enumerate(self.electrodes):
             if k not in (anode, cathode):
@@ -230,11 +235,6 @@ class PulseTrains:
         np.maximum(self.max_field, sol.field, out=self.max_field)
         np.minimum(self.survival, self.tissue.survival(sol.field, pulses), out=self.survival)
         self._pair, self._heat = pair, (sol.power_density / factor).astype(np.float32)
-        # f_T = 1 + α (T − T_body) = offset + α θ, θ the solver's offset from its t_ref
-        self._alpha = self.tissue.coefficient.astype(np.float32)
-        body = self.tissue.body_temperature
-        self._offset = (1.0 + self.tissue.coefficient * (solver.t_ref - body)).astype(np.float32)
-        self._current = sol.current
         self.solve_wall += time.perf_counter() - tick
         self.records.append(
             {
@@ -265,21 +265,14 @@ class PulseTrains:
                 self._on = False
             return {}
         # q = σ(E) f_T |E|², the field held: the heat at f_T = 1 times today's f_T (float32)
-        buf = self._buffer
-        np.multiply(self._alpha, solver.theta, out=buf)
-        buf += self._offset
-        np.maximum(buf, FACTOR_FLOOR, out=buf)
+        buf = self._factor(solver.theta, self._buffer)
         buf *= self._heat
         volts = self._pair[2]
-        self._current = float(buf.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume / volts
+        current = float(buf.sum(dtype=np.float64)) * self.ctx.grid.voxel_volume / volts
         buf *= self.duty
         solver.set_source(buf)
         self._on = True
-        return {
-            "pair": float(len(self.records) - 1),
-            "voltage_v": volts,
-            "current_a": self._current,
-        }
+        return {"pair": float(len(self.records) - 1), "voltage_v": volts, "current_a": current}
 
 
 def coverage_curve(max_field: np.ndarray, tumor: np.ndarray) -> dict[str, list[float]]:
@@ -308,12 +301,12 @@ def run_ire_session(
     ctx: SessionContext, session: IreSession, label: str = "session"
 ) -> SessionResult:
     """Run an IRE session (every pair's pulse train in turn, then a cool-down) on ``ctx``."""
-    tissue = ire_tissue(ctx, session.conductivity_model)
+    tissue = IreTissue(ctx, session.conductivity_model)
     electrodes = draw_ire_electrodes(ctx, session)
     pairs = session.pair_list()
     tumor0 = ctx.state.tumor.copy()
     run = ThermalSessionRun(ctx, label)
-    source = PulseTrains(ctx, session, tissue, electrodes)
+    source = PulseTrains(ctx, session, tissue, electrodes, run.solver.t_ref)
     auto = session.cooldown_s is None
     off = MAX_AUTO_COOLDOWN if auto else float(session.cooldown_s)  # type: ignore[arg-type]
     trains = [p[3] / session.pulse_rate_hz for p in pairs]

@@ -71,6 +71,16 @@ def _surface_faces(
     return out
 
 
+def _scale_surface(
+    faces: tuple[np.ndarray, np.ndarray, np.ndarray],
+    surface: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """Multiply the face conductances ``faces`` (c0, c1, c2, in place) on each axis's electrode
+    surface faces by their scale (:func:`_surface_faces`)."""
+    for c, (index, scale) in zip(faces, surface, strict=False):
+        c.ravel()[index] *= scale
+
+
 def _faces_of(
     c0: np.ndarray, c1: np.ndarray, c2: np.ndarray, cells: tuple[slice, slice, slice]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -214,8 +224,7 @@ class PotentialSolver:
             self._surface, self._surface_source = _surface_faces(electrode, surface), surface
         elif surface is None and not same:
             self._surface, self._surface_source = [], None
-        for c, (faces, scale) in zip((self.c0, self.c1, self.c2), self._surface, strict=False):
-            c.ravel()[faces] *= scale
+        _scale_surface((self.c0, self.c1, self.c2), self._surface)
         self.sigma = sigma
         if rebuild or not same or self._pcg is None:
             self.electrode = electrode
@@ -381,8 +390,7 @@ class PotentialSolver:
         c2 = np.empty((n[0] - 1, n[1], n[2] + 1))
         held = (self.electrode[box.halo] != 0).astype(np.uint8)
         self._faces_kernel(local_sigma, held, box.ground, self.spacing, c0, c1, c2)
-        for c, (faces, scale) in zip((c0, c1, c2), box.surface, strict=False):
-            c.ravel()[faces] *= scale
+        _scale_surface((c0, c1, c2), box.surface)
         return c0, c1, c2
 
     def joule_heat(self, u: np.ndarray, out: np.ndarray) -> float:

@@ -45,7 +45,7 @@ from scipy import ndimage
 
 from ..errors import NumericalError
 from ..kernels import multigrid as km
-from .electric import _surface_faces
+from .electric import _scale_surface, _surface_faces
 from .elliptic import MultigridPCG, dirichlet_rhs
 
 __all__ = [
@@ -222,8 +222,7 @@ def solve_pair(
 
     def set_faces(s: np.ndarray) -> None:
         faces_kernel(s, held_u8, insulated, spacing, c0, c1, c2)
-        for c, (idx, scale) in zip((c0, c1, c2), scaled, strict=False):
-            c.ravel()[idx] *= scale
+        _scale_surface((c0, c1, c2), scaled)
 
     values = np.where(anode, float(voltage), 0.0)
     set_faces(sigma)

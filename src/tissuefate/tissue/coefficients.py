@@ -17,6 +17,7 @@ __all__ = [
     "agent_demand",
     "extracellular_fraction",
     "hydraulic_permeability",
+    "per_material",
     "perfusion_coefficient",
     "perfusion_rate",
     "specific_storage",
@@ -25,7 +26,8 @@ __all__ = [
 ]
 
 
-def _per_material(tissue: TissueModel, anatomy: Anatomy, attr: str) -> np.ndarray:
+def per_material(tissue: TissueModel, anatomy: Anatomy, attr: str) -> np.ndarray:
+    """The material property ``attr`` of each voxel (float64, grid shape)."""
     table = np.array([getattr(m, attr) for m in tissue.materials], dtype=np.float64)
     return table[anatomy.material]
 
@@ -37,7 +39,7 @@ def thermal_conductivity(tissue: TissueModel, anatomy: Anatomy, state: TissueSta
     does not enter yet; scar (collagen) will, once a sourced value exists.
     """
     del state  # no sourced state dependence yet (see docstring)
-    return _per_material(tissue, anatomy, "thermal_conductivity").astype(np.float32)
+    return per_material(tissue, anatomy, "thermal_conductivity").astype(np.float32)
 
 
 def volumetric_heat_capacity(
@@ -45,7 +47,7 @@ def volumetric_heat_capacity(
 ) -> np.ndarray:
     """Volumetric heat capacity ρc in J/m³/K (outside any latent-heat window)."""
     del state
-    return _per_material(tissue, anatomy, "volumetric_heat_capacity").astype(np.float32)
+    return per_material(tissue, anatomy, "volumetric_heat_capacity").astype(np.float32)
 
 
 def perfusion_coefficient(
@@ -83,7 +85,7 @@ def extracellular_fraction(tissue: TissueModel, anatomy: Anatomy, state: TissueS
     Dead cells no longer exclude the liquid, nor does room that repair has cleared and not yet
     refilled: the fraction rises towards 1 with ``debris`` and with the free room.
     """
-    phi = _per_material(tissue, anatomy, "extracellular_fraction")
+    phi = per_material(tissue, anatomy, "extracellular_fraction")
     open_ = np.clip(state.debris + np.clip(1.0 - state.occupied(), 0.0, None), 0.0, 1.0)
     return (phi + (1.0 - phi) * open_).astype(np.float32)
 
@@ -94,7 +96,7 @@ def specific_storage(tissue: TissueModel, anatomy: Anatomy, state: TissueState) 
     vessels, which take no Darcy flow. The state does not enter yet: no sourced stiffness of
     dead tissue or scar was found."""
     del state
-    s = _per_material(tissue, anatomy, "specific_storage")
+    s = per_material(tissue, anatomy, "specific_storage")
     return np.where(anatomy.vessel, 0.0, s)
 
 
@@ -119,7 +121,7 @@ def hydraulic_permeability(tissue: TissueModel, anatomy: Anatomy, state: TissueS
     Darcy flow; a leak into vessels is counted separately).
     """
     body = tissue.body
-    k = _per_material(tissue, anatomy, "hydraulic_permeability")
+    k = per_material(tissue, anatomy, "hydraulic_permeability")
     debris = np.clip(state.debris, 0.0, 1.0)
     collagen = np.clip(state.collagen, 0.0, 1.0)
     k = k * body.debris_permeability_factor**debris * body.scar_permeability_factor**collagen

@@ -42,10 +42,9 @@ from importlib import resources
 from typing import Literal
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ..course.prepare import build_tissue, thermal_options
-from ..damage.electroporation import peleg_fermi_survival
+from ..damage.electroporation import peleg_fermi_field
 from ..damage.zone import ZONE_OMEGA
 from ..modalities.base import SessionContext
 from ..modalities.ire import run_ire_session
@@ -249,8 +248,8 @@ def simulate(
 
 def lethal_field(pulses: int, preset: str = "liver") -> float:
     """The field (V/m) at which the preset's Peleg–Fermi survival after ``pulses`` is 1/e, the
-    edge ``Ω = 1`` of the zone (found by root finding on
-    :func:`~tissuefate.damage.electroporation.peleg_fermi_survival`)."""
+    edge ``Ω = 1`` of the zone (the closed-form inverse of the survival,
+    :func:`~tissuefate.damage.electroporation.peleg_fermi_field`)."""
     m = load_tissue(preset).base
     params = (
         m.ire_lethal_field,
@@ -260,14 +259,7 @@ def lethal_field(pulses: int, preset: str = "liver") -> float:
     )
     if any(p is None for p in params):
         raise ValueError(f"the {preset} preset has no Peleg-Fermi parameters")
-
-    def gap(e: float) -> float:
-        return float(peleg_fermi_survival(e, pulses, *params)) - math.exp(-1.0)
-
-    high = 1e3
-    while gap(high) > 0:
-        high *= 2.0
-    return float(brentq(gap, 0.0, high, xtol=1e-6, rtol=1e-12))
+    return peleg_fermi_field(math.exp(-1.0), pulses, *params)  # type: ignore[arg-type]
 
 
 def _case(exp: IreExperiment) -> str:
