@@ -10,6 +10,8 @@ start inherit it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -19,3 +21,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if workers and "NUMBA_NUM_THREADS" not in os.environ:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         os.environ["NUMBA_NUM_THREADS"] = str(max(1, (cores or 1) // int(workers)))
+
+
+def _single_error_line(result: Any) -> str:
+    """The single line the CLI printed; fails if there is more, or a traceback."""
+    text = result.output
+    assert "Traceback" not in text, text
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line of error, got {len(lines)}:\n{text}"
+    assert lines[0].startswith("error: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def error_line() -> Callable[[Any], str]:
+    """``error_line(result)``: the one ``error: ...`` line a failed CLI run printed."""
+    return _single_error_line

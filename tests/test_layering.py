@@ -50,6 +50,8 @@ RANK = {
     "bench": 10,
     "cli": 11,
     "__init__": 12,
+    # example scripts shipped with the scenarios (the phantom writer): users' code, above it all
+    "examples": 13,
 }
 
 #: Imports that the ranks allow but DESIGN.md rules out: (importing part, imported part).

@@ -16,7 +16,7 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -580,6 +580,77 @@ def _print_analysis(analysis: dict, output: Path) -> None:
         f'samples"); analysis: {output / "analysis.json"}'
     )
     out.print(f"[dim]{RESEARCH_USE}[/]")
+
+
+@app.command()
+def export(
+    folder: Annotated[Path, typer.Argument(help="An output folder of run (or one strategy's).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where to write (default: FOLDER/export).")
+    ] = None,
+    formats: Annotated[
+        str, typer.Option("--formats", help="Comma separated: nifti, vti, meshes.")
+    ] = "nifti,vti,meshes",
+    fields: Annotated[
+        str | None,
+        typer.Option("--fields", help="Comma separated field names (default: all)."),
+    ] = None,
+    space: Annotated[
+        str,
+        typer.Option(
+            "--space",
+            help="NIfTI on the simulation grid ('grid') or on the source image's voxels "
+            "('source', for an anatomy from an image).",
+        ),
+    ] = "grid",
+) -> None:
+    """Export an output's fields for 3D Slicer and ParaView: NIfTI volumes (in the source image's
+    scanner coordinates when the anatomy came from an image), VTK image data (.vti, with a .pvd
+    time series) and surface meshes of the tumour, ablation zones, scar, vessels and organ."""
+    try:
+        exported = _export(folder, output, formats, fields, space)
+    except ScenarioError as exc:
+        _fail(exc, 2)
+    out.print(f"wrote {len(exported.files)} files to {exported.folder}/")
+
+
+def _export(folder: Path, output: Path | None, formats: str, fields: str | None, space: str) -> Any:
+    from .errors import ScenarioError as Bad
+
+    if not (folder / "fields.zarr").is_dir():
+        raise Bad("is not an output folder of tissuefate run (no fields.zarr)", source=str(folder))
+    wanted = [f.strip() for f in formats.split(",") if f.strip()]
+    from .io.export import EXPORT_FORMATS, export_fields
+
+    unknown = [f for f in wanted if f not in EXPORT_FORMATS]
+    if unknown or not wanted:
+        raise Bad(
+            f"unknown format {unknown[0] if unknown else formats!r}; use: "
+            f"{', '.join(EXPORT_FORMATS)}",
+            key="--formats",
+        )
+    if space not in ("grid", "source"):
+        raise Bad(f"unknown space {space!r}; use grid or source", key="--space")
+    from .io.fields import open_fields
+
+    ds = open_fields(folder / "fields.zarr")
+    names = None if fields is None else [f.strip() for f in fields.split(",") if f.strip()]
+    if names is not None:
+        missing = [n for n in names if n not in ds.data_vars]
+        if missing:
+            raise Bad(
+                f"no field {missing[0]!r} in {folder}; it has: {', '.join(sorted(ds.data_vars))}",
+                key="--fields",
+            )
+    if space == "source" and not ds.attrs.get("source_image"):
+        raise Bad("its anatomy did not come from an image; use --space grid", key="--space")
+    if space == "source" and not Path(ds.attrs["source_image"]).is_file():
+        raise Bad(f"the source image {ds.attrs['source_image']} is gone", key="--space")
+    target = output if output is not None else folder / "export"
+    try:
+        return export_fields(ds, target, formats=wanted, fields=names, space=space)
+    except OSError as exc:
+        raise Bad(f"cannot write it ({exc.strerror or exc})", source=str(target)) from None
 
 
 @app.command()

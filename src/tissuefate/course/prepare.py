@@ -10,10 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..biology.repair_parameters import RepairParameters, load_repair
 from ..errors import ScenarioError
 from ..grid.anatomy import Anatomy, CapsuleShell, TumorShape, VesselShape, build_anatomy
 from ..grid.grid import Grid
+from ..grid.image import (
+    ImageGrid,
+    Segmentation,
+    add_image,
+    image_tumors,
+    read_segmentation,
+    resample_roles,
+    resolve_image,
+)
 from ..grid.shapes import Cylinder, Ellipsoid, Sphere
 from ..modalities.agent import Agent, load_agent
 from ..modalities.base import SessionContext, ThermalOptions
@@ -38,9 +49,15 @@ IMPLS = ("compiled", "numpy")
 
 
 def build_tissue(
-    scenario: Scenario, source: str | None = None
+    scenario: Scenario, source: str | None = None, segmentation: Segmentation | None = None
 ) -> tuple[Grid, TissueModel, Anatomy]:
-    """Grid, resolved tissue presets and anatomy of a scenario."""
+    """Grid, resolved tissue presets and anatomy of a scenario.
+
+    A scenario on an image is resolved first (:func:`~tissuefate.grid.image.resolve_image`),
+    unless it is already; ``segmentation`` is its image when already read."""
+    image = scenario.anatomy.image
+    if image is not None and (not scenario.grid.resolved or image.positions == "world"):
+        scenario, segmentation = resolve_image(scenario, source, segmentation)
     spec = scenario.grid
     grid = Grid(shape=spec.shape, spacing=spec.spacing_m)
     known = available_presets()
@@ -63,6 +80,17 @@ def build_tissue(
                 )
     used = [t.preset for t in scenario.anatomy.tumors]
     used += [t.capsule.preset for t in scenario.anatomy.tumors if t.capsule is not None]
+    if image is not None:
+        image_presets = [("tumor_preset", image.tumor_preset)]
+        image_presets += [(f"tumor_presets.{k}", v) for k, v in image.tumor_presets.items()]
+        for key, preset in image_presets:
+            if preset not in known:
+                raise ScenarioError(
+                    f"unknown tissue preset {preset!r}; available: {', '.join(known)}",
+                    source=source,
+                    key=f"anatomy.image.{key}",
+                )
+        used += [preset for _, preset in image_presets]
     tissue = load_tissue(scenario.tissue.preset, used, scenario.tissue.parameters, source=source)
     tumors = []
     for t in scenario.anatomy.tumors:
@@ -92,7 +120,64 @@ def build_tissue(
             idx = next((i for i, v in enumerate(scenario.anatomy.vessels) if v.name == name), 0)
             key = f"anatomy.vessels[{idx}].radius"
         raise ScenarioError(str(exc), source=source, key=key) from exc
+    if image is not None:
+        anatomy = _with_image(scenario, grid, tissue, anatomy, segmentation, source)
     return grid, tissue, anatomy
+
+
+def _with_image(
+    scenario: Scenario,
+    grid: Grid,
+    tissue: TissueModel,
+    anatomy: Anatomy,
+    segmentation: Segmentation | None,
+    source: str | None,
+) -> Anatomy:
+    """``anatomy`` with the tumours, vessels and organ of the scenario's (resolved) image."""
+    spec = scenario.anatomy.image
+    assert spec is not None
+    assert spec.center_m is not None
+    seg = segmentation or read_segmentation(spec, source=source)
+    where = ImageGrid(grid, np.array(spec.center_m) * 1e3)
+    roles = resample_roles(seg, where)
+    tumors = image_tumors(roles["tumor"], grid, spec.min_tumor_volume_m3)
+    key = "anatomy.image"
+    if not tumors.names:
+        raise ScenarioError(
+            f"no tumour of the image lies in the grid (at least {spec.min_tumor_volume} "
+            "each); check grid.size and anatomy.image.center",
+            source=source,
+            key=f"{key}.center",
+        )
+    clash = set(tumors.names) & set(anatomy.tumor_names)
+    if clash:
+        raise ScenarioError(
+            f"the image's tumours are named tumor_1, tumor_2, ...; rename the drawn tumour "
+            f"{sorted(clash)[0]!r}",
+            source=source,
+            key="anatomy.tumors",
+        )
+    for name in spec.tumor_presets:
+        if name not in tumors.names:
+            raise ScenarioError(
+                f"the image has no tumour {name!r}; it has {', '.join(tumors.names)} "
+                "(largest first)",
+                source=source,
+                key=f"{key}.tumor_presets.{name}",
+            )
+    materials = [tissue.index(spec.tumor_presets.get(n, spec.tumor_preset)) for n in tumors.names]
+    try:
+        return add_image(
+            anatomy,
+            tumors,
+            materials,
+            roles["vessel"] >= 0.5,
+            roles["organ"] >= 0.5 if spec.organ_role is not None else np.ones(grid.shape, bool),
+            where.affine,
+            seg.volumes[0].path,
+        )
+    except ValueError as exc:
+        raise ScenarioError(str(exc), source=source, key=f"{key}.min_tumor_volume") from exc
 
 
 def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dict[int, Agent]]:
@@ -162,9 +247,12 @@ def prepare(
             f"unknown kernel implementation {impl!r}; use one of: {', '.join(IMPLS)}",
             key="--impl",
         )
+    scenario, segmentation = resolve_image(scenario, source)
     check_scenario(scenario, source)
     name, strat = scenario.strategy(strategy)
-    grid, tissue, anatomy = build_tissue(scenario, source)
+    grid, tissue, anatomy = build_tissue(scenario, source, segmentation)
+    if scenario.anatomy.image is not None and scenario.anatomy.image.organ_role is not None:
+        _check_in_organ(scenario, strat, name, grid, anatomy, source)
     agents = check_agents(scenario, source).get(name, {})
     params = check_repair(scenario, source)
     pol.check_policy(scenario, name, strat, source)
@@ -172,6 +260,34 @@ def prepare(
     if "ire" in _modalities(strat):
         check_electroporation(tissue, source)
     return Prepared(scenario, name, grid, tissue, anatomy, agents, params, impl, source)
+
+
+_DEVICES = ("applicators", "electrodes", "probes", "sites", "sources")
+
+
+def _check_in_organ(
+    scenario: Scenario, strat: Any, name: str, grid: Grid, anatomy: Anatomy, source: str | None
+) -> None:
+    """Every device tip (and heat source centre) of the strategy's sessions lies in the
+    segmented organ."""
+    assert anatomy.organ is not None
+    role = scenario.anatomy.image.organ_role if scenario.anatomy.image else "organ"
+    for s, session in enumerate(strat.sessions):
+        for field in _DEVICES:
+            for j, device in enumerate(getattr(session, field, None) or ()):
+                point = device.tip_m if hasattr(device, "tip_m") else device.center_m
+                index = tuple(
+                    int(np.clip(np.floor((p - o) / grid.spacing), 0, n - 1))
+                    for p, o, n in zip(point, grid.origin, grid.shape, strict=True)
+                )
+                if not anatomy.organ[index]:
+                    key = "tip" if hasattr(device, "tip_m") else "center"
+                    raise ScenarioError(
+                        f"lies outside the {role} of the image (the {field[:-1]}'s "
+                        f"{'tip' if key == 'tip' else 'centre'} must be in the organ)",
+                        source=source,
+                        key=f"strategies.{name}.sessions[{s}].{field}[{j}].{key}",
+                    )
 
 
 _THERMAL = ("microwave", "radiofrequency", "cryo", "heat_source", "ire")

@@ -24,6 +24,7 @@ from ..damage.zone import (
 )
 from ..grid.anatomy import Anatomy
 from ..grid.grid import Grid
+from ..grid.image import grid_affine
 from ..io.checkpoint import stacked
 from ..kernels.repair import pool_totals
 from ..modalities import SessionResult
@@ -351,6 +352,12 @@ def fields_dataset(
             {"units": "1", "long_name": "tumour volume fraction"},
         ),
     }
+    if anatomy.organ is not None:
+        data["organ"] = (
+            xyz,
+            anatomy.organ.astype(np.uint8),
+            {"units": "1", "long_name": "segmented organ, with its tumours and vessels"},
+        )
     shape = grid.shape
 
     def stack(entries: list[Mapping[str, np.ndarray]], pick: Any, dtype: Any = None) -> Any:
@@ -417,6 +424,14 @@ def fields_dataset(
             "seed": scenario.seed,
             "strategy": strategy,
             "research_use": RESEARCH_USE,
+            # voxel index -> mm: the image's scanner coordinates (RAS+) for an anatomy from an
+            # image, else the grid's own frame (the x, y, z coordinates)
+            "affine_mm": (
+                anatomy.world_affine if anatomy.world_affine is not None else grid_affine(grid)
+            ).tolist(),
+            "frame": "scanner" if anatomy.world_affine is not None else "grid",
         }
     )
+    if anatomy.source_image is not None:
+        ds.attrs["source_image"] = anatomy.source_image
     return ds

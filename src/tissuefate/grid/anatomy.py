@@ -75,6 +75,14 @@ class Anatomy:
         when the anatomy was built without it.
     vessels
         The vessels' shapes, in scenario order.
+    organ
+        bool (nx, ny, nz): voxel mostly inside the segmented organ (with its tumours and
+        vessels); None when the anatomy has no segmented organ (all of the grid is tissue).
+    world_affine
+        4 × 4: grid voxel index → the image's scanner coordinates in mm, when the anatomy came
+        from an image (:mod:`tissuefate.grid.image`); None otherwise.
+    source_image
+        Path of the image (the label map, or the first mask) it came from; None otherwise.
     material_collagen
         Collagen of the untreated tissue of each material (fraction of voxel capacity), by
         material index; materials past its end hold none. A tumour capsule's material has it.
@@ -90,6 +98,9 @@ class Anatomy:
     material_collagen: tuple[float, ...] = ()
     vessel_id: np.ndarray | None = None
     vessels: tuple[VesselShape, ...] = ()
+    organ: np.ndarray | None = None
+    world_affine: np.ndarray | None = None
+    source_image: str | None = None
 
     @property
     def tumor_volume(self) -> float:

@@ -182,6 +182,10 @@ def _write_all(result: Result, folder: Path, *, figures: bool, report: bool) -> 
     )
     if result.fields is not None and len(result.fields.data_vars) > 0:
         write_fields(result.fields, folder / "fields.zarr")
+        if result.fields.attrs.get("frame") == "scanner":  # an anatomy from an image
+            from .export import export_fields  # nibabel and scikit-image, only when needed
+
+            export_fields(result.fields, folder / "export")
     figure_files: list[str] = []
     if figures:
         # Imported here, not for a cycle (report never imports io at run time) but because

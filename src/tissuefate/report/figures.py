@@ -39,6 +39,7 @@ from .course_figures import (
 from .injection_figures import injection_slices, injection_timecourse
 from .ire_figures import has_field, ire_coverage, ire_field_map, ire_sessions
 from .repair_figures import _has_follow_up, repair_slices
+from .scene_figures import has_scene, scene_views
 from .session_figures import session_slices, session_timecourse
 
 if TYPE_CHECKING:  # the type only: report never imports io at run time (io writes reports)
@@ -66,10 +67,12 @@ class FigureFile(str):
     """
 
     png: bytes
+    note: str | None
 
-    def __new__(cls, name: str, png: bytes) -> FigureFile:
+    def __new__(cls, name: str, png: bytes, note: str | None = None) -> FigureFile:
         obj = super().__new__(cls, name)
         obj.png = png
+        obj.note = note
         return obj
 
 
@@ -107,7 +110,8 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
     IRE session) when an IRE session's summary has its coverage curve. Last, ``repair_slices.png``
     (:func:`repair_slices`) when tissue repair ran (``summary["repair"]``) and the fields hold
     ``collagen``, ``tumor`` and ``tumor_fraction_initial`` and at least one snapshot after the last
-    session.
+    session. When the anatomy came from an image, the 3-D views ``session_<n>_3d.png`` and
+    ``final_3d.png`` (:func:`~tissuefate.report.scene_figures.scene_views`) come last.
     """
     folder = Path(folder)
     names: list[FigureFile] = []
@@ -140,4 +144,9 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
         save(course_volumes(result), "course_volumes.png")
     if _has_follow_up(result):
         save(repair_slices(result), "repair_slices.png")
+    if has_scene(result.fields):
+        days = [float(s.get("day", 0.0)) for s in result.summary.get("sessions") or []]
+        for view in scene_views(result.fields, folder, days):
+            png = (folder / view.name).read_bytes()
+            names.append(FigureFile(view.name, png, view.rendered.notice))
     return names

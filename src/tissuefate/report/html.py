@@ -51,6 +51,16 @@ _CAPTIONS = {
         "with tissue repair also the ablation zone (dead and fibrous tissue) and the collagen, "
         "and below them the highest inflammation on the grid. Dotted lines: treatment sessions."
     ),
+    "3d": (
+        "The session in 3-D, in the scanner coordinates of the segmented image (mm): the viable "
+        "tumour just before the session (red), its ablation zone (damage Ω ≥ 1, orange, "
+        "translucent), the large vessels (blue) and the organ (faint)."
+    ),
+    "final_3d": (
+        "What is left at the last snapshot, in 3-D (scanner coordinates, mm): viable tumour "
+        "(red), dead tissue not yet cleared (orange, translucent), scar (collagen at least half, "
+        "purple), the large vessels (blue) and the organ (faint)."
+    ),
     "repair_slices": (
         "The tissue after the last session, in a plane along its applicator through its focus, "
         "one column per snapshot day. Top: collagen volume fraction, with the scar (collagen at "
@@ -318,12 +328,16 @@ def _figure_entry(name: str, modality: str | None = None) -> dict[str, str]:
     ``name`` carries its bytes (a :class:`tissuefate.report.figures.FigureFile`), else a link
     to the file."""
     stem = name.rsplit(".", 1)[0]
-    kind = stem if stem in ("course_volumes", "repair_slices") else stem.rsplit("_", 1)[-1]
+    kind = (
+        stem if stem in ("course_volumes", "repair_slices", "final_3d") else stem.rsplit("_", 1)[-1]
+    )
     extra = {"injection": _INJECTION_CAPTIONS, "ire": IRE_CAPTIONS}.get(modality or "", {})
     captions = {**_CAPTIONS, **extra}
     png = getattr(name, "png", None)
     src = _data_uri(png) if isinstance(png, bytes) else str(name)
-    return {"src": src, "caption": captions.get(kind, stem.replace("_", " "))}
+    caption = captions.get(kind, stem.replace("_", " "))
+    note = getattr(name, "note", None)
+    return {"src": src, "caption": f"{caption} ({note})" if note else caption}
 
 
 #: What the repair model does, for the reader of a report of a run with repair.

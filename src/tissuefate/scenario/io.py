@@ -465,12 +465,21 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
     tip must not lie inside one. A policy's session template, filled with its stand-in values at the
     first tumor's centre, must have its tips inside the grid too.
 
+    A scenario whose grid is the crop of an image, not yet read, has no size: these checks run
+    once the image has been read (:func:`tissuefate.grid.image.resolve_image`, called by
+    ``prepare`` before any work starts).
+
     Raises
     ------
     ScenarioError
         The first problem found, with the key path of the offending value.
     """
     grid = scenario.grid
+    image = scenario.anatomy.image
+    if not grid.resolved or (
+        image is not None and (image.center is None or image.positions == "world")
+    ):
+        return
     voxels = grid.n_voxels
     needed = voxels * BYTES_PER_VOXEL
     available = MEMORY_FRACTION * _physical_memory_bytes()

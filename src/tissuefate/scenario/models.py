@@ -32,7 +32,6 @@ from tissuefate.scenario._base import (
     PositiveDuration,
     PositiveLength,
     PositiveVec3,
-    PositiveVolumeRate,
     Vec3,
     Vec3Float,
     _Model,
@@ -40,6 +39,7 @@ from tissuefate.scenario._base import (
     _optional_si,
     _si3,
 )
+from tissuefate.scenario.anatomy import Anatomy, Capsule, ImageAnatomy, Tumor, Vessel
 from tissuefate.scenario.course import (
     ImagingSettings,
     MechanicsSettings,
@@ -88,6 +88,7 @@ __all__ = [
     "GridSpec",
     "HeatSource",
     "HeatSourceSession",
+    "ImageAnatomy",
     "ImagingSettings",
     "InjectionSession",
     "InjectionSite",
@@ -119,14 +120,18 @@ MIN_VOXELS_PER_AXIS = 8
 
 
 class GridSpec(_Model):
-    """The voxel grid, centred on the origin: edge lengths ``size`` and voxel edge ``spacing``."""
+    """The voxel grid, centred on the origin: edge lengths ``size`` and voxel edge ``spacing``.
 
-    size: PositiveVec3
+    ``size`` may be left out when the anatomy comes from an image: the grid is then the crop
+    around its tumours (:class:`~tissuefate.scenario.anatomy.ImageAnatomy`).
+    """
+
+    size: PositiveVec3 | None = None
     spacing: PositiveLength
 
     @model_validator(mode="after")
     def _whole_voxels(self) -> GridSpec:
-        for axis, edge in zip("xyz", self.size, strict=True):
+        for axis, edge in zip("xyz", self.size or (), strict=False):
             ratio = float((edge / self.spacing).to("dimensionless").magnitude)
             count = round(ratio)
             if count == 0 or abs(ratio - count) > 1e-6 * ratio:
@@ -145,8 +150,15 @@ class GridSpec(_Model):
         return self
 
     @property
+    def resolved(self) -> bool:
+        """Whether the size is known (an image's crop is known once the image is read)."""
+        return self.size is not None
+
+    @property
     def shape(self) -> tuple[int, int, int]:
         """Number of voxels along x, y, z."""
+        if self.size is None:
+            raise ValueError("the grid size is not known before its image is read")
         nx, ny, nz = (
             round(float((edge / self.spacing).to("dimensionless").magnitude)) for edge in self.size
         )
@@ -166,6 +178,8 @@ class GridSpec(_Model):
     @property
     def size_m(self) -> Vec3Float:
         """Grid edge lengths along x, y, z in m."""
+        if self.size is None:
+            raise ValueError("the grid size is not known before its image is read")
         return _si3(self.size)
 
     @property
@@ -188,151 +202,6 @@ class TissueSpec(_Model):
     @classmethod
     def _coerce_input(cls, data: Any) -> Any:
         return {"preset": data} if isinstance(data, str) else data
-
-
-class Capsule(_Model):
-    """A fibrous capsule around a tumour: a shell of ``thickness`` just outside its surface, of
-    the tissue preset ``preset``.
-
-    Meant for hepatocellular carcinoma, which grows expansively and is often encapsulated; any
-    tumour may have one. Its voxels start with the preset's ``collagen_fraction`` of collagen.
-    The short form ``capsule: 1 mm`` means ``capsule: {thickness: 1 mm}``.
-    """
-
-    thickness: PositiveLength
-    preset: _Name = "fibrous_capsule"
-
-    @classmethod
-    def _coerce_input(cls, data: Any) -> Any:
-        return {"thickness": data} if isinstance(data, str) else data
-
-    @property
-    def thickness_m(self) -> float:
-        """Thickness in m."""
-        return to_si(self.thickness)
-
-
-class Tumor(_Model):
-    """A tumor: a sphere (``radius``) or axis-aligned ellipsoid (``semi_axes``) at ``center``,
-    with a fibrous ``capsule`` or none."""
-
-    name: _Name
-    shape: Literal["sphere", "ellipsoid"] = "sphere"
-    center: Vec3
-    radius: PositiveLength | None = None
-    semi_axes: PositiveVec3 | None = None
-    preset: _Name = "tumor"
-    capsule: Capsule | None = None
-
-    @model_validator(mode="after")
-    def _size_matches_shape(self) -> Tumor:
-        if self.shape == "sphere":
-            if self.semi_axes is not None:
-                raise KeyedValueError(
-                    "a sphere takes a radius; semi_axes are for shape: ellipsoid", "semi_axes"
-                )
-            if self.radius is None:
-                raise KeyedValueError("a sphere needs a radius, e.g. '15 mm'", "radius")
-        else:
-            if self.radius is not None:
-                raise KeyedValueError(
-                    "an ellipsoid takes semi_axes [a, b, c], not a radius", "radius"
-                )
-            if self.semi_axes is None:
-                raise KeyedValueError("an ellipsoid needs semi_axes [a, b, c]", "semi_axes")
-        return self
-
-    @property
-    def center_m(self) -> Vec3Float:
-        """Centre relative to the grid centre, in m."""
-        return _si3(self.center)
-
-    @property
-    def radius_m(self) -> float | None:
-        """Radius of a sphere in m (None for an ellipsoid)."""
-        return _optional_si(self.radius)
-
-    @property
-    def semi_axes_m(self) -> Vec3Float:
-        """Semi-axes along x, y, z in m (all equal to the radius for a sphere)."""
-        if self.semi_axes is not None:
-            return _si3(self.semi_axes)
-        r = to_si(self.radius)  # type: ignore[arg-type]  # a sphere always has one
-        return (r, r, r)
-
-
-class Vessel(_Model):
-    """A large vessel: a straight cylinder of ``radius`` from ``start`` to ``end``.
-
-    Without ``flow`` its voxels are held at body temperature (the wall conducts like tissue). With
-    ``flow`` (a volume flow such as ``120 mL/min``) blood enters at ``start`` at body temperature,
-    takes up heat through a convective wall (a Nusselt correlation) and warms along the vessel;
-    heat closes it (its blood stops) once its wall has had the dose at which the tissue's
-    microvessels stop, unless ``occludes`` is false (a glass tube, a stent graft).
-    """
-
-    name: _Name
-    start: Vec3
-    end: Vec3
-    radius: PositiveLength
-    flow: PositiveVolumeRate | None = None
-    occludes: Annotated[bool, Strict()] = True
-
-    @model_validator(mode="after")
-    def _has_length(self) -> Vessel:
-        if self.start_m == self.end_m:
-            raise KeyedValueError(f"vessel {self.name} ends where it starts", "end")
-        return self
-
-    @property
-    def start_m(self) -> Vec3Float:
-        """Start point relative to the grid centre, in m."""
-        return _si3(self.start)
-
-    @property
-    def end_m(self) -> Vec3Float:
-        """End point relative to the grid centre, in m."""
-        return _si3(self.end)
-
-    @property
-    def radius_m(self) -> float:
-        """Radius in m."""
-        return to_si(self.radius)
-
-    @property
-    def flow_m3_s(self) -> float | None:
-        """Volume flow in m³/s (None: the vessel is held at body temperature)."""
-        return _optional_si(self.flow)
-
-
-def _unique_names(items: list[Any], kind: str) -> list[Any]:
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        if item.name in seen:
-            raise KeyedValueError(
-                f"{kind} name {item.name!r} is already used by entry {seen[item.name]}",
-                index,
-                "name",
-            )
-        seen[item.name] = index
-    return items
-
-
-class Anatomy(_Model):
-    """What is in the grid besides the tissue: tumors and large vessels."""
-
-    tumors: list[Tumor] = Field(default_factory=list)
-    vessels: list[Vessel] = Field(default_factory=list)
-
-    @field_validator("tumors")
-    @classmethod
-    def _unique_tumors(cls, tumors: list[Tumor]) -> list[Tumor]:
-        return _unique_names(tumors, "tumor")
-
-    @field_validator("vessels")
-    @classmethod
-    def _unique_vessels(cls, vessels: list[Vessel]) -> list[Vessel]:
-        return _unique_names(vessels, "vessel")
 
 
 class ThermalSettings(_Model):
@@ -398,6 +267,17 @@ class Scenario(_Model):
     imaging: ImagingSettings = Field(default_factory=ImagingSettings)
     repair: RepairSettings = Field(default_factory=RepairSettings)
     outputs: OutputSettings = Field(default_factory=OutputSettings)
+
+    @model_validator(mode="after")
+    def _sized_grid(self) -> Scenario:
+        if self.grid.size is None and self.anatomy.image is None:
+            raise KeyedValueError(
+                "the grid needs a size, e.g. [64 mm, 64 mm, 64 mm] (it may be left out only "
+                "when the anatomy comes from an image)",
+                "grid",
+                "size",
+            )
+        return self
 
     @field_validator("strategies")
     @classmethod
