@@ -1,7 +1,7 @@
 """Anatomy from a segmented image: NIfTI label maps or masks, cropped and resampled onto the grid.
 
-The simulation grid is isotropic and aligned with the scanner axes (NIfTI's RAS+: x to the
-patient's right... left, y anterior, z superior, in mm), whatever the image's own voxel axes: an
+The simulation grid is isotropic and aligned with the scanner axes (NIfTI's RAS+: +x towards the
+patient's right, +y anterior, +z superior, in mm), whatever the image's own voxel axes: an
 oblique or anisotropic image is resampled through its affine. Voxel ``[i, j, k]`` of the grid has
 its centre at ``centre + grid.origin + (i + 1/2, j + 1/2, k + 1/2) h`` in scanner coordinates,
 where ``centre`` is the scanner position of the grid centre (:func:`grid_affine`).
