@@ -6,6 +6,8 @@ The run is one 5 s, 1 W point heat source (nothing heavy): what is checked is wh
 
 from __future__ import annotations
 
+import json
+
 import nibabel as nib
 import numpy as np
 import pytest
@@ -51,6 +53,18 @@ def run(tmp_path_factory):
     result = CliRunner().invoke(app, ["run", str(folder / "scenario.yaml"), "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     return folder, out, labels, affine
+
+
+def test_summary_places_each_tumour_in_scanner_coordinates(run):
+    """summary.json's ``anatomy``: the larger tumour's centroid is the sphere's centre (scanner
+    mm) within half a grid voxel, its volume the sphere's within 5 % (0.8 x 0.8 x 2 mm labels)."""
+    _, out, _, _ = run
+    summary = json.loads((out / "summary.json").read_text())
+    (centre, radius), _ = phantom()[2]["tumors"]
+    tumor = summary["anatomy"]["tumors"]["tumor_1"]
+    assert np.linalg.norm(np.array(tumor["centroid_mm"]) - centre) < 0.5
+    assert tumor["volume_ml"] == pytest.approx(4 / 3 * np.pi * radius**3 / 1e3, rel=0.05)
+    assert summary["anatomy"]["source_image"].endswith("seg.nii.gz")
 
 
 def _world(shape, affine):

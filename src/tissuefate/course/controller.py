@@ -53,6 +53,7 @@ from .summary import (
     DAY,
     PROGRESSION_VOLUME_RATIO,
     RESEARCH_USE,
+    anatomy_summary,
     describe,
     fields_dataset,
     local_progression,
@@ -671,6 +672,8 @@ class Course:
             summary["policy"] = {"kind": self.policy.kind, **state.policy.as_dict()}
         if state.checkpoints:
             summary["checkpoints"] = list(state.checkpoints)
+        if self.anatomy.world_affine is not None:
+            summary["anatomy"] = anatomy_summary(self.anatomy)
         return Result(
             summary=summary,
             timeseries=pd.DataFrame(rows),

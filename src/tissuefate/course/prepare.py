@@ -61,36 +61,25 @@ def build_tissue(
     spec = scenario.grid
     grid = Grid(shape=spec.shape, spacing=spec.spacing_m)
     known = available_presets()
-    if scenario.tissue.preset not in known:
-        raise ScenarioError(
-            f"unknown tissue preset {scenario.tissue.preset!r}; available: {', '.join(known)}",
-            source=source,
-            key="tissue.preset",
-        )
-    for i, tumor in enumerate(scenario.anatomy.tumors):
-        presets = [("preset", tumor.preset)]
-        if tumor.capsule is not None:
-            presets.append(("capsule.preset", tumor.capsule.preset))
-        for key, preset in presets:
-            if preset not in known:
-                raise ScenarioError(
-                    f"unknown tissue preset {preset!r}; available: {', '.join(known)}",
-                    source=source,
-                    key=f"anatomy.tumors[{i}].{key}",
-                )
-    used = [t.preset for t in scenario.anatomy.tumors]
-    used += [t.capsule.preset for t in scenario.anatomy.tumors if t.capsule is not None]
+    drawn = scenario.anatomy.tumors
+    presets = [("tissue.preset", scenario.tissue.preset)]
+    presets += [(f"anatomy.tumors[{i}].preset", t.preset) for i, t in enumerate(drawn)]
+    presets += [
+        (f"anatomy.tumors[{i}].capsule.preset", t.capsule.preset)
+        for i, t in enumerate(drawn)
+        if t.capsule is not None
+    ]
     if image is not None:
-        image_presets = [("tumor_preset", image.tumor_preset)]
-        image_presets += [(f"tumor_presets.{k}", v) for k, v in image.tumor_presets.items()]
-        for key, preset in image_presets:
-            if preset not in known:
-                raise ScenarioError(
-                    f"unknown tissue preset {preset!r}; available: {', '.join(known)}",
-                    source=source,
-                    key=f"anatomy.image.{key}",
-                )
-        used += [preset for _, preset in image_presets]
+        presets.append(("anatomy.image.tumor_preset", image.tumor_preset))
+        presets += [(f"anatomy.image.tumor_presets.{k}", v) for k, v in image.tumor_presets.items()]
+    for key, preset in presets:
+        if preset not in known:
+            raise ScenarioError(
+                f"unknown tissue preset {preset!r}; available: {', '.join(known)}",
+                source=source,
+                key=key,
+            )
+    used = [preset for _, preset in presets[1:]]
     tissue = load_tissue(scenario.tissue.preset, used, scenario.tissue.parameters, source=source)
     tumors = []
     for t in scenario.anatomy.tumors:

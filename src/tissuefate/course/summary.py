@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
 from .._notice import RESEARCH_USE
 from .._version import __version__
@@ -308,6 +309,31 @@ def _mechanics_summary(repair: RepairModel, clock: RepairClock) -> dict[str, Any
         "solve_s": stats.solve_s,
         "advect_s": stats.advect_s,
         "total_s": stats.total_s,
+    }
+
+
+def anatomy_summary(anatomy: Anatomy) -> dict[str, Any]:
+    """What a run on a segmented image saw of it: the image, the scanner position of the grid
+    (its voxel index → scanner mm affine) and each tumour's volume (mL, partial volume) and
+    centroid (scanner mm)."""
+    assert anatomy.world_affine is not None
+    affine = anatomy.world_affine
+    voxel_ml = anatomy.grid.voxel_volume * 1e6
+    tumors = {}
+    for n, name in enumerate(anatomy.tumor_names, start=1):
+        weight = np.where(anatomy.tumor_id == n, anatomy.tumor_fraction, 0.0)
+        total = float(weight.sum(dtype=np.float64))
+        index = np.array(ndimage.center_of_mass(weight)) if total > 0 else np.zeros(3)
+        tumors[name] = {
+            "volume_ml": total * voxel_ml,
+            "centroid_mm": [float(v) for v in affine[:3, :3] @ index + affine[:3, 3]],
+        }
+    return {
+        "source_image": anatomy.source_image,
+        "frame": "scanner (RAS+, mm)",
+        "affine_mm": affine.tolist(),
+        "organ_ml": float(anatomy.organ.sum()) * voxel_ml if anatomy.organ is not None else None,
+        "tumors": tumors,
     }
 
 
