@@ -67,3 +67,48 @@ def test_the_liver_phantom_example_runs_to_a_report_with_3d_views(tmp_path):
     assert (out / "export" / "nifti" / "labels.nii.gz").is_file()
     # the grid holds both tumours, as two tumours of the hcc preset
     assert summary["sessions"][0]["tumor_kill_fraction"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "words"),
+    [
+        ({"path": "missing.nii.gz"}, "anatomy.image.path", "no such file"),
+        ({"path": "scenario.yaml"}, "anatomy.image.path", "not a NIfTI file"),
+        ({"labels": {"liver": 1, "tumor": 7}}, "anatomy.image.labels.tumor", "no voxel of label 7"),
+        ({"max_anisotropy": 2}, "anatomy.image.path", "above the limit of 2"),
+    ],
+)  # fmt: skip
+def test_bad_images_exit_2_with_one_line_and_write_nothing(
+    tmp_path, error_line, change, key, words
+):
+    data = yaml.safe_load((EXAMPLES / "liver_phantom.yaml").read_text())
+    data["anatomy"]["image"]["path"] = str(EXAMPLES / "liver_phantom.nii.gz")
+    data["anatomy"]["image"].update(change)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(path), "-o", str(out), "-q"])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert key in line
+    assert words in line
+    assert not out.exists()
+
+
+def test_an_antenna_outside_the_liver_exits_2(tmp_path, error_line):
+    """The first antenna's tip moved 60 mm back along its shaft: out through the liver's surface
+    (its path in the liver is 35 mm), still inside the grid's crop."""
+    data = yaml.safe_load((EXAMPLES / "liver_phantom.yaml").read_text())
+    data["anatomy"]["image"]["path"] = str(EXAMPLES / "liver_phantom.nii.gz")
+    data["anatomy"]["image"]["margin"] = "60 mm"
+    applicator = data["strategies"]["mwa"]["sessions"][0]["applicators"][0]
+    tip = np.array([float(v.split()[0]) for v in applicator["tip"]])
+    back = tip - 60.0 * np.array(applicator["direction"])
+    applicator["tip"] = [f"{v:.2f} mm" for v in back]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["run", str(path), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert "strategies.mwa.sessions[0].applicators[0].tip" in line
+    assert "outside the liver" in line

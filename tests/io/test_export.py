@@ -17,6 +17,7 @@ from scipy import ndimage
 from typer.testing import CliRunner
 from vtk.util.numpy_support import vtk_to_numpy
 
+import tissuefate
 from _images import LABELS, mm, phantom, write_nifti
 from tissuefate.cli import app
 from tissuefate.grid.grid import Grid
@@ -229,3 +230,13 @@ def test_export_of_a_folder_without_fields_is_a_one_line_error(tmp_path, error_l
     result = CliRunner().invoke(app, ["export", str(tmp_path)])
     assert result.exit_code == 2
     assert "no fields.zarr" in error_line(result)
+
+
+def test_the_python_api_runs_the_same_scenario(run):
+    """``tissuefate.simulate(load_scenario(path))`` reads the image the scenario names (relative
+    to its file) and places the tumours as the command line did."""
+    folder, out, _, _ = run
+    result = tissuefate.simulate(tissuefate.load_scenario(folder / "scenario.yaml"))
+    cli = json.loads((out / "summary.json").read_text())
+    assert result.summary["anatomy"]["tumors"] == cli["anatomy"]["tumors"]
+    assert result.fields.attrs["frame"] == "scanner"

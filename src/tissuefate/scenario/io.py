@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Hashable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -97,7 +98,27 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
             f"not a UTF-8 text file (byte {raw[exc.start]:#04x} at offset {exc.start})",
             source=source,
         ) from None
-    return loads_scenario(text, source=source)
+    return _anchored(loads_scenario(text, source=source), Path(source).resolve().parent)
+
+
+def _anchored(scenario: Scenario, folder: Path) -> Scenario:
+    """``scenario`` with the relative paths of its image made absolute from ``folder`` (the
+    scenario file's), so that it runs from any working folder."""
+    image = scenario.anatomy.image
+    if image is None:
+        return scenario
+
+    def absolute(name: str) -> str:
+        path = Path(name).expanduser()
+        return str(path if path.is_absolute() else folder / path)
+
+    updates: dict[str, Any] = {}
+    if image.path is not None:
+        updates["path"] = absolute(image.path)
+    if image.masks:
+        updates["masks"] = {role: absolute(name) for role, name in image.masks.items()}
+    anatomy = scenario.anatomy.model_copy(update={"image": image.model_copy(update=updates)})
+    return scenario.model_copy(update={"anatomy": anatomy})
 
 
 def loads_scenario(text: str, source: str = "<string>") -> Scenario:
