@@ -287,3 +287,36 @@ def test_an_applicator_outside_the_organ_is_refused(image):
 def test_affine_helper_matches_the_phantom():
     affine = oblique_affine()
     assert np.allclose(np.linalg.norm(affine[:3, :3], axis=0), (0.8, 0.8, 2.0))
+
+
+def test_masks_of_different_voxels_and_a_drawn_tumour_combine(image, tmp_path):
+    """One mask per role, each with its own affine: the organ on a coarse axis-aligned 2 mm grid,
+    the tumours on the oblique label map's voxels; plus a drawn 4 mm sphere (scanner position)
+    in the organ, which comes first and keeps its name."""
+    _, labels, affine, geometry = image
+    write_nifti(tmp_path / "tumor.nii.gz", (labels == LABELS["tumor"]).astype(np.uint8), affine)
+    coarse = np.diag([2.0, 2.0, 2.0, 1.0])
+    coarse[:3, 3] = geometry["organ_centre"] - 60.0
+    world = np.indices((60, 60, 60)).reshape(3, -1).T * 2.0 + coarse[:3, 3]
+    organ = np.linalg.norm(world - geometry["organ_centre"], axis=1) < 40.0
+    write_nifti(tmp_path / "organ.nii.gz", organ.reshape(60, 60, 60).astype(np.uint8), coarse)
+    extra = geometry["organ_centre"] + np.array([0.0, -20.0, 0.0])
+    data = scenario_data({"masks": {"organ": "organ.nii.gz", "tumor": "tumor.nii.gz"}})
+    data["anatomy"]["tumors"] = [{"name": "extra", "center": mm(extra), "radius": "4 mm"}]
+    scenario, source = load(data, tmp_path)
+    grid, _, anatomy = build_tissue(scenario, source)
+    assert anatomy.tumor_names == ("extra", "tumor_1", "tumor_2")
+    volumes = [
+        float(anatomy.tumor_fraction[anatomy.tumor_id == n].sum()) * grid.voxel_volume * 1e9
+        for n in (1, 2, 3)
+    ]
+    radii = (4.0, *(r for _, r in geometry["tumors"]))
+    for got, r in zip(volumes, radii, strict=True):
+        assert got == pytest.approx(4 / 3 * math.pi * r**3, rel=0.08)
+    # the organ is the coarse sphere: a voxel 35 mm from its centre is in, one at 45 mm is out
+    index = np.indices(grid.shape).reshape(3, -1).T
+    at = index @ anatomy.world_affine[:3, :3].T + anatomy.world_affine[:3, 3]
+    distance = np.linalg.norm(at - geometry["organ_centre"], axis=1)
+    flat = anatomy.organ.ravel()
+    assert flat[distance < 37.0].all()
+    assert not flat[(distance > 43.0) & (anatomy.tumor_fraction.ravel() == 0)].any()
