@@ -66,6 +66,12 @@ def test_summary_places_each_tumour_in_scanner_coordinates(run):
     assert np.linalg.norm(np.array(tumor["centroid_mm"]) - centre) < 0.5
     assert tumor["volume_ml"] == pytest.approx(4 / 3 * np.pi * radius**3 / 1e3, rel=0.05)
     assert summary["anatomy"]["source_image"].endswith("seg.nii.gz")
+    # a grid-frame position plus grid_center_mm is the scanner position: the heat source's
+    # centre, written in scanner mm, comes back from the session's grid-frame record
+    scenario = yaml.safe_load((out / "scenario.yaml").read_text())
+    source = scenario["strategies"]["s"]["sessions"][0]["sources"][0]["center"]
+    grid_mm = np.array([float(v.split()[0]) for v in source])
+    assert np.allclose(grid_mm + summary["anatomy"]["grid_center_mm"], centre, atol=1e-6)
 
 
 def _world(shape, affine):

@@ -428,3 +428,37 @@ def test_the_summary_says_how_much_of_the_liquid_reached_viable_tumour():
     _, s = _run(_scenario("ethanol", tumor=False, volume="0.1 mL", observe="1 min"))
     assert s["injection"]["viable_tumor_reached_fraction"] is None
     assert s["injection"]["distribution_in_viable_tumor_ml"] == 0.0
+
+
+def test_a_segmented_organ_gives_the_needle_its_depth(tmp_path):
+    """On an image (masks on 0.5 mm voxels) of a 7 mm tumour at the scanner origin bulging out of
+    an organ that ends at z = 4.1 mm, a needle along -z to the tumour's centre leaves the organ
+    where it leaves the tumour (a tumour is part of its organ): a site without ``depth`` takes
+    7 mm, and leaks about what the drawn scenario with an explicit 7 mm depth leaks."""
+    nib = pytest.importorskip("nibabel")
+    affine = np.diag([0.5, 0.5, 0.5, 1.0])
+    affine[:3, 3] = -19.75  # voxel centres symmetric about 0: -19.75 ... 19.75 mm
+    world = np.indices((80, 80, 80)).reshape(3, -1).T * 0.5 + affine[:3, 3]
+    masks = {
+        "tumor": np.linalg.norm(world, axis=1) < 7.0,
+        "organ": world[:, 2] < 4.1,
+    }
+    for role, mask in masks.items():
+        nib.save(nib.Nifti1Image(mask.reshape(80, 80, 80).astype(np.uint8), affine),
+                 str(tmp_path / f"{role}.nii.gz"))  # fmt: skip
+    text = _scenario("chlorine_dioxide_literature", rate="40 mL/h", observe="10 min", tumor=False)
+    text = text.replace("grid: {size: [32 mm, 32 mm, 32 mm], spacing: 1 mm}", (
+        "grid: {spacing: 1 mm}\nanatomy:\n  image:\n"
+        f"    masks: {{organ: {tmp_path / 'organ.nii.gz'}, tumor: {tmp_path / 'tumor.nii.gz'}}}\n"
+        "    tumor_preset: hcc\n    margin: 9 mm"
+    ))  # fmt: skip
+    _, image = _run(text)
+    _, drawn = _run(_scenario("chlorine_dioxide_literature", rate="40 mL/h", observe="10 min",
+                              depth="7 mm"))  # fmt: skip
+    assert image["delivered"]["sites"][0]["depth_mm"] == pytest.approx(7.0)
+    assert image["injection"]["leaked_volume_ml"] > 0
+    leaked, expected = (
+        image["injection"]["leaked_volume_ml"],
+        drawn["injection"]["leaked_volume_ml"],
+    )
+    assert leaked == pytest.approx(expected, rel=0.1)

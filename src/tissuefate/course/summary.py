@@ -332,6 +332,12 @@ def anatomy_summary(anatomy: Anatomy) -> dict[str, Any]:
         "source_image": anatomy.source_image,
         "frame": "scanner (RAS+, mm)",
         "affine_mm": affine.tolist(),
+        # scanner position of the grid centre: a position of the grid frame (the sessions'
+        # tip_mm, the fields' x, y, z) plus this is its scanner position
+        "grid_center_mm": [
+            float(v)
+            for v in affine[:3, :3] @ ((np.asarray(anatomy.grid.shape) - 1) / 2) + affine[:3, 3]
+        ],
         "organ_ml": float(anatomy.organ.sum()) * voxel_ml if anatomy.organ is not None else None,
         "tumors": tumors,
     }

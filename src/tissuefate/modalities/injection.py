@@ -28,11 +28,12 @@ along the needle track, in the gap it opens between shaft and tissue
 with the critical pressure as the track's closure stress; the tissue's shear modulus at the tip
 sets the gap, the grid's pressure along the track the leak through its wall). The track's fluid
 enters the tissue along its length (as sources every half voxel, carrying the agent there).
-What is still in the gap where the track leaves the organ (a site's ``depth``) or the grid
-escapes, a share ``leak_vessel_fraction`` into vessels (systemic) and the rest out of the organ
-(lost); where the track meets a large vessel first, all of it enters the vessel. A tissue without
-a shear modulus has no elastic track: all the backflow escapes at once. Washed-out agent also
-reaches the circulation, so ``systemic = washed out + leaked into vessels``.
+What is still in the gap where the track leaves the organ (a site's ``depth``; on a segmented
+image without one, where the shaft leaves the organ mask) or the grid escapes, a share
+``leak_vessel_fraction`` into vessels (systemic) and the rest out of the organ (lost); where the
+track meets a large vessel first, all of it enters the vessel. A tissue without a shear modulus
+has no elastic track: all the backflow escapes at once. Washed-out agent also reaches the
+circulation, so ``systemic = washed out + leaked into vessels``.
 
 The session's kill is the agent's own (:mod:`tissuefate.damage.agent`): it grows with
 ``observe`` only while agent is left to kill. The vessels it disrupts and occludes starve cells
@@ -311,19 +312,31 @@ class _Injection:
         ):
             start = t if s.order == "sequential" else 0.0
             back = -np.asarray(site.direction, float)
-            sites.append(
-                _Site(
-                    np.asarray(site.tip_m, float),
-                    rate,
-                    start,
-                    start + duration,
-                    back / np.linalg.norm(back),
-                    site.depth_m,
-                )
-            )
+            back /= np.linalg.norm(back)
+            tip = np.asarray(site.tip_m, float)
+            depth = site.depth_m
+            if depth is None:  # a segmented organ tells where the needle enters it
+                depth = self._organ_depth(tip, back)
+            sites.append(_Site(tip, rate, start, start + duration, back, depth))
             if s.order == "sequential":
                 t += duration
         return sites
+
+    def _organ_depth(self, tip: np.ndarray, back: np.ndarray) -> float | None:
+        """Length (m) of the needle's path in the segmented organ, from the tip back along the
+        shaft to the first point (every half voxel) whose voxel is outside the organ; None
+        without an organ mask, or when the path stays in the organ to the grid's faces."""
+        organ, grid = self.ctx.anatomy.organ, self.ctx.grid
+        if organ is None:
+            return None
+        h, shape = grid.spacing, np.asarray(grid.shape)
+        reach = float(np.linalg.norm(grid.size))
+        z = np.arange(int(reach / (0.5 * h)) + 1) * 0.5 * h
+        index = np.rint(grid.fractional_index(tip + z[:, None] * back[None, :])).astype(int)
+        inside_grid = np.all((index >= 0) & (index < shape), axis=1)
+        z, index = z[inside_grid], index[inside_grid]
+        out = np.flatnonzero(~organ[index[:, 0], index[:, 1], index[:, 2]])
+        return float(z[out[0]]) if out.size else None
 
     # ------------------------------------------------------------------ flow
     def _solve_flow(self, active: list[_Site], volume: float) -> None:

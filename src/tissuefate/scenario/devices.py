@@ -311,11 +311,13 @@ class IreElectrode(_Model):
 
 
 class InjectionSite(_Model):
-    """One injection site: needle tip position (grid frame) and insertion direction
-    (shaft → tip), as for microwave applicators; ``volume`` (> 0, at most 50 mL) is infused there
-    at ``rate`` (> 0, at most 10 mL/min), or at the session's rate when ``rate`` is unset.
+    """One injection site: needle tip position (grid frame; scanner coordinates on an image) and
+    insertion direction (shaft → tip), as for microwave applicators; ``volume`` (> 0, at most
+    50 mL) is infused there at ``rate`` (> 0, at most 10 mL/min), or at the session's rate when
+    ``rate`` is unset.
     ``depth`` (optional) is the needle's path in the organ, from its surface to the tip: fluid
-    that flows back along the track that far escapes the organ. Unset, the organ goes on beyond
+    that flows back along the track that far escapes the organ. Unset, it is the needle's path in
+    the organ mask when the anatomy comes from a segmented image, else the organ goes on beyond
     the grid along the needle."""
 
     tip: Vec3
