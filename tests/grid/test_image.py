@@ -320,3 +320,16 @@ def test_masks_of_different_voxels_and_a_drawn_tumour_combine(image, tmp_path):
     flat = anatomy.organ.ravel()
     assert flat[distance < 37.0].all()
     assert not flat[(distance > 43.0) & (anatomy.tumor_fraction.ravel() == 0)].any()
+
+
+def test_a_missing_imaging_extra_is_a_one_line_error_before_any_work(image, monkeypatch):
+    folder, *_ = image
+    scenario, source = load(scenario_data({"path": "seg.nii.gz", "labels": LABELS}), folder)
+    monkeypatch.setattr(
+        "tissuefate.grid.image.find_spec", lambda name: None if name == "skimage" else object()
+    )
+    with pytest.raises(ScenarioError) as info:
+        prepare(scenario, source=source)
+    assert info.value.key == "anatomy.image"
+    assert "needs skimage" in str(info.value)
+    assert "tissuefate[imaging]" in str(info.value)

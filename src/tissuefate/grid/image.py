@@ -20,6 +20,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +181,18 @@ def read_segmentation(
     ------
     ScenarioError
         For a file that cannot be read (:func:`read_nifti`), a label absent from the map, an
-        empty mask, or voxels more anisotropic than ``spec.max_anisotropy``.
+        empty mask, or voxels more anisotropic than ``spec.max_anisotropy``; or when the
+        imaging extra is missing (nibabel reads the image, scikit-image draws the meshes a run on
+        it writes): found before any work, not after the simulation.
     """
+    missing = [name for name in ("nibabel", "skimage") if find_spec(name) is None]
+    if missing:
+        raise ScenarioError(
+            f"an anatomy from an image needs {' and '.join(missing)}: "
+            "pip install 'tissuefate[imaging]'",
+            source=source,
+            key="anatomy.image",
+        )
     folder = Path(base) if base is not None else Path(source).parent if source else Path.cwd()
     volumes: list[LabelVolume] = []
     codes: list[np.ndarray] = []
