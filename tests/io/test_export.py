@@ -246,3 +246,38 @@ def test_the_python_api_runs_the_same_scenario(run):
     cli = json.loads((out / "summary.json").read_text())
     assert result.summary["anatomy"]["tumors"] == cli["anatomy"]["tumors"]
     assert result.fields.attrs["frame"] == "scanner"
+
+
+@pytest.mark.slow
+def test_views_3d_can_be_asked_for_on_drawn_anatomy_and_refused_on_an_image(run, tmp_path):
+    """``outputs.views_3d: true`` draws the 3-D views of a run on drawn spheres (in the grid's
+    frame, no organ); ``false`` leaves them out of a run on an image."""
+    drawn = {
+        "name": "views",
+        "grid": {"size": ["24 mm"] * 3, "spacing": "1 mm"},
+        "anatomy": {"tumors": [{"name": "t", "center": ["0 mm"] * 3, "radius": "5 mm"}]},
+        "strategies": {"s": {"sessions": [{
+            "modality": "heat_source",
+            "sources": [{"shape": "sphere", "center": ["0 mm"] * 3, "radius": "3 mm",
+                         "power": "3 W"}],
+            "duration": "60 s",
+        }]}},
+        "outputs": {"views_3d": True, "treatability": False},
+    }  # fmt: skip
+    path = tmp_path / "drawn.yaml"
+    path.write_text(yaml.safe_dump(drawn))
+    out = tmp_path / "drawn"
+    result = CliRunner().invoke(app, ["run", str(path), "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (out / "session_1_3d.png").is_file()
+    assert (out / "final_3d.png").is_file()
+    assert not (out / "export").exists()  # exports are written for runs on an image only
+    folder, _, _, _ = run
+    data = yaml.safe_load((folder / "scenario.yaml").read_text())
+    data["outputs"] = {"views_3d": False, "treatability": False}
+    path = folder / "no_views.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["run", str(path), "-o", str(tmp_path / "image"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert not list((tmp_path / "image").glob("*_3d.png"))
+    assert (tmp_path / "image" / "export" / "meshes").is_dir()

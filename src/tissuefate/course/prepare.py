@@ -72,6 +72,8 @@ def build_tissue(
     if image is not None:
         presets.append(("anatomy.image.tumor_preset", image.tumor_preset))
         presets += [(f"anatomy.image.tumor_presets.{k}", v) for k, v in image.tumor_presets.items()]
+        if image.capsule is not None:
+            presets.append(("anatomy.image.capsule.preset", image.capsule.preset))
     for key, preset in presets:
         if preset not in known:
             raise ScenarioError(
@@ -155,6 +157,11 @@ def _with_image(
                 key=f"{key}.tumor_presets.{name}",
             )
     materials = [tissue.index(spec.tumor_presets.get(n, spec.tumor_preset)) for n in tumors.names]
+    capsule = None
+    if spec.capsule is not None:
+        index = tissue.index(spec.capsule.preset)
+        collagen = tissue.materials[index].collagen_fraction or 0.0
+        capsule = CapsuleShell(spec.capsule.thickness_m, index, collagen)
     try:
         return add_image(
             anatomy,
@@ -164,9 +171,11 @@ def _with_image(
             roles["organ"] >= 0.5 if spec.organ_role is not None else np.ones(grid.shape, bool),
             where.affine,
             seg.volumes[0].path,
+            capsule,
         )
     except ValueError as exc:
-        raise ScenarioError(str(exc), source=source, key=f"{key}.min_tumor_volume") from exc
+        which = "capsule.thickness" if "capsule" in str(exc) else "min_tumor_volume"
+        raise ScenarioError(str(exc), source=source, key=f"{key}.{which}") from exc
 
 
 def check_agents(scenario: Scenario, source: str | None = None) -> dict[str, dict[int, Agent]]:

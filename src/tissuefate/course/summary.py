@@ -462,6 +462,12 @@ def fields_dataset(
                 anatomy.world_affine if anatomy.world_affine is not None else grid_affine(grid)
             ).tolist(),
             "frame": "scanner" if anatomy.world_affine is not None else "grid",
+            # whether the report draws 3-D views (outputs.views_3d; default: on an image)
+            "views_3d": bool(
+                anatomy.world_affine is not None
+                if scenario.outputs.views_3d is None
+                else scenario.outputs.views_3d
+            ),
         }
     )
     if anatomy.source_image is not None:

@@ -110,8 +110,9 @@ def write_figures(result: Result, folder: str | Path) -> list[FigureFile]:
     IRE session) when an IRE session's summary has its coverage curve. Last, ``repair_slices.png``
     (:func:`repair_slices`) when tissue repair ran (``summary["repair"]``) and the fields hold
     ``collagen``, ``tumor`` and ``tumor_fraction_initial`` and at least one snapshot after the last
-    session. When the anatomy came from an image, the 3-D views ``session_<n>_3d.png`` and
-    ``final_3d.png`` (:func:`~tissuefate.report.scene_figures.scene_views`) come last.
+    session. With ``outputs.views_3d`` (by default when the anatomy came from an image), the 3-D
+    views ``session_<n>_3d.png`` and ``final_3d.png``
+    (:func:`~tissuefate.report.scene_figures.scene_views`) come last.
     """
     folder = Path(folder)
     names: list[FigureFile] = []

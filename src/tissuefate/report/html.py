@@ -52,14 +52,14 @@ _CAPTIONS = {
         "and below them the highest inflammation on the grid. Dotted lines: treatment sessions."
     ),
     "3d": (
-        "The session in 3-D, in the scanner coordinates of the segmented image (mm): the viable "
-        "tumour just before the session (red), its ablation zone (damage Ω ≥ 1, orange, "
-        "translucent), the large vessels (blue) and the organ (faint)."
+        "The session in 3-D, in the scanner coordinates of the segmented image (mm; else the "
+        "grid's): the viable tumour just before the session (red), its ablation zone (damage "
+        "Ω ≥ 1, orange, translucent), the large vessels (blue) and the organ (faint)."
     ),
     "final_3d": (
-        "What is left at the last snapshot, in 3-D (scanner coordinates, mm): viable tumour "
-        "(red), dead tissue not yet cleared (orange, translucent), scar (collagen at least half, "
-        "purple), the large vessels (blue) and the organ (faint)."
+        "What is left at the last snapshot, in 3-D (scanner coordinates on an image, mm): viable "
+        "tumour (red), dead tissue not yet cleared (orange, translucent), scar (collagen at least "
+        "half, purple), the large vessels (blue) and the organ (faint)."
     ),
     "repair_slices": (
         "The tissue after the last session, in a plane along its applicator through its focus, "

@@ -48,6 +48,9 @@ MPL_FACE_BUDGET = 60_000
 _MPL_FACE_FLOOR = 3_000
 #: Vertical field of view of the camera, degrees (both backends).
 _VIEW_ANGLE = 30.0
+#: Camera distance over the one at which the scene's bounding sphere just fills the view (pyvista):
+#: room for the axes' labels outside the box.
+_CAMERA_MARGIN = 1.25
 #: Seconds the subprocess of :func:`egl_available` may take.
 _PROBE_TIMEOUT = 60.0
 _BACKENDS = ("auto", "pyvista", "matplotlib")
@@ -310,18 +313,16 @@ def _render_pyvista(
                 ambient=0.15,
                 diffuse=0.85,
             )
-        plotter.add_legend(
-            labels=[(layer.name, to_rgb(layer.color)) for layer in layers],
-            bcolor="white",
-            border=True,
-            # VTK fits the text into the box: size it in pixels for about 11 pt text
-            size=(
-                min(0.5, (40 + 11 * max(len(layer.name) for layer in layers)) / size[0]),
-                min(0.6, (12 + 26 * len(layers)) / size[1]),
-            ),
-            loc="upper right",
-            face="rectangle",
-        )
+        # the legend: each layer's name in its colour, at the upper right (a VTK legend box
+        # scales its text to the box, which clips long names)
+        longest = max(len(layer.name) for layer in layers)
+        for i, layer in enumerate(layers):
+            plotter.add_text(
+                layer.name,
+                position=(size[0] - 24 - 13 * longest, size[1] - 48 - 24 * i),
+                font_size=12,
+                color=to_rgb(layer.color),
+            )
         frame = _frame(layers, view)
         plotter.show_bounds(
             bounds=[v for lo, hi in zip(frame.lower, frame.upper, strict=True) for v in (lo, hi)],
@@ -341,7 +342,8 @@ def _render_pyvista(
         camera = plotter.camera
         camera.view_angle = _VIEW_ANGLE
         camera.focal_point = tuple(frame.centre)
-        distance = frame.radius / np.sin(np.radians(0.5 * _VIEW_ANGLE))
+        # the bounding sphere fills the view's height less a margin for the axes' labels
+        distance = _CAMERA_MARGIN * frame.radius / np.sin(np.radians(0.5 * _VIEW_ANGLE))
         camera.position = tuple(frame.centre + distance * frame.toward)
         camera.up = (0.0, 1.0, 0.0) if abs(frame.toward[2]) > 0.999 else (0.0, 0.0, 1.0)
         plotter.reset_camera_clipping_range()

@@ -2,10 +2,11 @@
 left at the last snapshot (:func:`scene_views`), drawn by
 :func:`~tissuefate.report.render3d.render_layers`.
 
-Drawn for runs whose anatomy came from a segmented image (the fields hold the ``organ``); the
-coordinates are then the image's scanner coordinates (RAS+, mm). Surfaces come from the fields
-stored in ``fields.zarr`` by :func:`tissuefate.grid.surface.surface`: a region is the voxels
-holding at least half of it (tumour, collagen, dead tissue), the ablation zone is damage Ω ≥ 1.
+Drawn when ``outputs.views_3d`` asks (by default, for runs whose anatomy came from a segmented
+image); the coordinates are then the image's scanner coordinates (RAS+, mm), else the grid's.
+Surfaces come from the fields stored in ``fields.zarr`` by
+:func:`tissuefate.grid.surface.surface`: a region is the voxels holding at least half of it
+(tumour, collagen, dead tissue), the ablation zone is damage Ω ≥ 1.
 """
 
 from __future__ import annotations
@@ -83,8 +84,12 @@ def in_frame(mesh: Surface, grid: Grid, affine: np.ndarray, scale: float = 1.0) 
 
 
 def has_scene(ds: xr.Dataset | None) -> bool:
-    """Whether a run's fields call for 3-D views: its anatomy came from an image."""
-    return ds is not None and "organ" in ds and ds.attrs.get("frame") == "scanner"
+    """Whether a run's fields call for 3-D views (``outputs.views_3d``, by default on when its
+    anatomy came from an image)."""
+    if ds is None or "tumor_fraction_initial" not in ds:
+        return False
+    wanted = ds.attrs.get("views_3d")
+    return bool(wanted) if wanted is not None else ds.attrs.get("frame") == "scanner"
 
 
 def scene_views(
@@ -105,7 +110,8 @@ def scene_views(
         return Layer(name, mesh(region), _COLORS[name], _OPACITY.get(name, 1.0))
 
     background = [layer("vessels", np.asarray(ds["vessel"].values, bool))]
-    background.append(layer("organ", np.asarray(ds["organ"].values, bool)))
+    if "organ" in ds:
+        background.append(layer("organ", np.asarray(ds["organ"].values, bool)))
     labels = [str(v) for v in ds["snapshot_label"].values] if "snapshot" in ds.dims else []
     views = []
     for n in range(1, ds.sizes.get("session", 0) + 1):

@@ -193,7 +193,9 @@ class ImageAnatomy(_Model):
     (x, y, z = right, anterior, superior): the organ and vessels by majority over sub-voxel
     samples (nearest neighbour where the grid is finer than the image), the tumours as partial
     volume. Each connected component of the tumour mask is one tumour, ``tumor_1`` the largest,
-    of preset ``tumor_preset`` unless ``tumor_presets`` names another for it. Vessel voxels are
+    of preset ``tumor_preset`` unless ``tumor_presets`` names another for it, each with a fibrous
+    ``capsule`` when one is given (the voxels outside it within the capsule's thickness of its
+    surface, as for a drawn tumour). Vessel voxels are
     held at blood temperature. Outside the organ the tissue is the scenario's ``tissue`` too
     (the organ mask is kept for the checks, the exports and the pictures).
 
@@ -210,6 +212,7 @@ class ImageAnatomy(_Model):
     masks: dict[Literal["organ", "liver", "tumor", "vessel"], _Name] = Field(default_factory=dict)
     tumor_preset: _Name = "tumor"
     tumor_presets: dict[_Name, _Name] = Field(default_factory=dict)
+    capsule: Capsule | None = None
     margin: PositiveLength = "20 mm"  # type: ignore[assignment]
     positions: Literal["world", "grid"] = "world"
     center: Vec3 | None = None

@@ -145,11 +145,14 @@ class OutputSettings(_Model):
     checkpoint every ``checkpoint_every`` (> 0, default 30 d) of course time; and whether it
     measures treatability (``tissuefate.course.treatability``: a twin run of every session after
     the first, and two runs of the first session at the end; off, a run with one session costs
-    one session instead of three)."""
+    one session instead of three). ``views_3d``: 3-D views of each session and of the last
+    snapshot in the report (rendered off-screen; a few seconds each); default: when the anatomy
+    comes from a segmented image."""
 
     snapshots: list[NonNegativeDuration] = Field(default_factory=list)
     fields: Annotated[bool, Strict()] = True
     figures: Annotated[bool, Strict()] = True
+    views_3d: Annotated[bool, Strict()] | None = None
     report: Annotated[bool, Strict()] = True
     treatability: Annotated[bool, Strict()] = True
     checkpoint_every: PositiveDuration = "30 d"  # type: ignore[assignment]
