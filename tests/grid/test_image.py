@@ -367,3 +367,24 @@ def test_image_tumours_get_the_capsule_a_drawn_tumour_would(tmp_path):
     _, _, reference = build_tissue(*load(drawn, tmp_path))
     expected = int((reference.material == tissue.index("fibrous_capsule")).sum())
     assert int(capsule.sum()) == pytest.approx(expected, rel=0.1)
+
+
+def test_a_mirrored_affine_places_the_tumours_where_the_scanner_has_them(tmp_path):
+    """Images converted from DICOM often store their voxels from right to left and anterior to
+    posterior (an affine with negative x and y columns, det > 0 after both flips; here one flip
+    more, det < 0): the tumours land at their scanner positions all the same."""
+    affine = oblique_affine()
+    affine[:3, 0] *= -1.0  # i runs towards the patient's left
+    labels, affine, geometry = phantom(affine=affine)
+    assert np.linalg.det(affine[:3, :3]) < 0
+    write_nifti(tmp_path / "seg.nii.gz", labels, affine)
+    data = scenario_data({"path": "seg.nii.gz", "labels": LABELS}, centre=geometry["tumors"][0][0])
+    grid, _, anatomy = build_tissue(*load(data, tmp_path))
+    index = np.indices(grid.shape).reshape(3, -1).T
+    world = index @ anatomy.world_affine[:3, :3].T + anatomy.world_affine[:3, 3]
+    for n, (centre, radius) in enumerate(geometry["tumors"], start=1):
+        weight = np.where(anatomy.tumor_id == n, anatomy.tumor_fraction, 0.0).ravel()
+        got = (world * weight[:, None]).sum(axis=0) / weight.sum()
+        assert np.linalg.norm(got - centre) < 0.5
+        volume = float(weight.sum()) * grid.voxel_volume * 1e9
+        assert volume == pytest.approx(4 / 3 * math.pi * radius**3, rel=0.08)
