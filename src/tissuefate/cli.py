@@ -584,9 +584,12 @@ def _print_analysis(analysis: dict, output: Path) -> None:
 
 @app.command()
 def export(
-    folder: Annotated[Path, typer.Argument(help="An output folder of run (or one strategy's).")],
+    folder: Annotated[Path, typer.Argument(help="An output folder of run, compare or demo.")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Where to write (default: FOLDER/export).")
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Where to write (default: FOLDER/export, per strategy)."
+        ),
     ] = None,
     formats: Annotated[
         str, typer.Option("--formats", help="Comma separated: nifti, vti, meshes.")
@@ -606,19 +609,43 @@ def export(
 ) -> None:
     """Export an output's fields for 3D Slicer and ParaView: NIfTI volumes (in the source image's
     scanner coordinates when the anatomy came from an image), VTK image data (.vti, with a .pvd
-    time series) and surface meshes of the tumour, ablation zones, scar, vessels and organ."""
+    time series) and surface meshes of the tumour, ablation zones, scar, vessels and organ. A
+    comparison's folder exports each strategy's (into its own folder, or OUTPUT/STRATEGY)."""
     try:
-        exported = _export(folder, output, formats, fields, space)
+        runs = _run_folders(folder)
+        exported = [
+            _export(
+                run,
+                None if output is None else output if run == folder else output / run.name,
+                formats,
+                fields,
+                space,
+            )
+            for run in runs
+        ]
     except ScenarioError as exc:
         _fail(exc, 2)
-    out.print(f"wrote {len(exported.files)} files to {exported.folder}/")
+    for done in exported:
+        out.print(f"wrote {len(done.files)} files to {done.folder}/")
+
+
+def _run_folders(folder: Path) -> list[Path]:
+    """``folder`` when it is a run's output, else its sub-folders that are (a comparison's)."""
+    if (folder / "fields.zarr").is_dir():
+        return [folder]
+    runs = sorted(p for p in folder.glob("*") if (p / "fields.zarr").is_dir())
+    if not runs:
+        raise ScenarioError(
+            "is not an output folder of tissuefate run or compare (no fields.zarr in it or its "
+            "sub-folders)",
+            source=str(folder),
+        )
+    return runs
 
 
 def _export(folder: Path, output: Path | None, formats: str, fields: str | None, space: str) -> Any:
     from .errors import ScenarioError as Bad
 
-    if not (folder / "fields.zarr").is_dir():
-        raise Bad("is not an output folder of tissuefate run (no fields.zarr)", source=str(folder))
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     from .io.export import EXPORT_FORMATS, export_fields
 

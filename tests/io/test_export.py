@@ -7,6 +7,7 @@ The run is one 5 s, 1 W point heat source (nothing heavy): what is checked is wh
 from __future__ import annotations
 
 import json
+import shutil
 
 import nibabel as nib
 import numpy as np
@@ -236,6 +237,21 @@ def test_export_of_a_folder_without_fields_is_a_one_line_error(tmp_path, error_l
     result = CliRunner().invoke(app, ["export", str(tmp_path)])
     assert result.exit_code == 2
     assert "no fields.zarr" in error_line(result)
+
+
+def test_a_comparison_folder_exports_each_strategy(run, tmp_path):
+    """``tissuefate export`` on a folder whose sub-folders are runs (as ``compare`` writes)
+    exports each into OUTPUT/NAME."""
+    _, out, _, _ = run
+    shutil.copytree(out, tmp_path / "comparison" / "a", ignore=shutil.ignore_patterns("export"))
+    shutil.copytree(out, tmp_path / "comparison" / "b", ignore=shutil.ignore_patterns("export"))
+    target = tmp_path / "exported"
+    result = CliRunner().invoke(
+        app, ["export", str(tmp_path / "comparison"), "-o", str(target), "--formats", "meshes"]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("a", "b"):
+        assert (target / name / "meshes" / "tumor_initial.vtk").is_file()
 
 
 def test_the_python_api_runs_the_same_scenario(run):
