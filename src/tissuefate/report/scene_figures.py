@@ -41,7 +41,7 @@ _COLORS = {
     "vessels": "#2471a3",
     "organ": "#a0522d",
 }
-_OPACITY = {"ablation zone": 0.35, "dead tissue": 0.35, "scar": 0.7, "organ": 0.12}
+_OPACITY = {"tumour": 0.8, "ablation zone": 0.35, "dead tissue": 0.35, "scar": 0.7, "organ": 0.12}
 
 
 @dataclass(frozen=True)
