@@ -165,6 +165,7 @@ def _run_one(
                 checkpoints=checkpoints,
                 resume=resume,
                 start_from=start_from,
+                prepared=prepared,
             )
     except ScenarioError:  # refused before any work (a checkpoint that does not fit)
         if not existed:
@@ -644,40 +645,25 @@ def _run_folders(folder: Path) -> list[Path]:
 
 
 def _export(folder: Path, output: Path | None, formats: str, fields: str | None, space: str) -> Any:
-    from .errors import ScenarioError as Bad
-
-    wanted = [f.strip() for f in formats.split(",") if f.strip()]
-    from .io.export import EXPORT_FORMATS, export_fields
-
-    unknown = [f for f in wanted if f not in EXPORT_FORMATS]
-    if unknown or not wanted:
-        raise Bad(
-            f"unknown format {unknown[0] if unknown else formats!r}; use: "
-            f"{', '.join(EXPORT_FORMATS)}",
-            key="--formats",
-        )
-    if space not in ("grid", "source"):
-        raise Bad(f"unknown space {space!r}; use grid or source", key="--space")
+    from .io.export import ExportError, export_fields
     from .io.fields import open_fields
 
     ds = open_fields(folder / "fields.zarr")
-    names = None if fields is None else [f.strip() for f in fields.split(",") if f.strip()]
-    if names is not None:
-        missing = [n for n in names if n not in ds.data_vars]
-        if missing:
-            raise Bad(
-                f"no field {missing[0]!r} in {folder}; it has: {', '.join(sorted(ds.data_vars))}",
-                key="--fields",
-            )
-    if space == "source" and not ds.attrs.get("source_image"):
-        raise Bad("its anatomy did not come from an image; use --space grid", key="--space")
-    if space == "source" and not Path(ds.attrs["source_image"]).is_file():
-        raise Bad(f"the source image {ds.attrs['source_image']} is gone", key="--space")
     target = output if output is not None else folder / "export"
     try:
-        return export_fields(ds, target, formats=wanted, fields=names, space=space)
+        return export_fields(
+            ds,
+            target,
+            formats=[f.strip() for f in formats.split(",") if f.strip()],
+            fields=None if fields is None else [f.strip() for f in fields.split(",") if f.strip()],
+            space=space,
+        )
+    except ExportError as exc:
+        raise ScenarioError(str(exc), source=str(folder), key=f"--{exc.option}") from None
     except OSError as exc:
-        raise Bad(f"cannot write it ({exc.strerror or exc})", source=str(target)) from None
+        raise ScenarioError(
+            f"cannot write it ({exc.strerror or exc})", source=str(target)
+        ) from None
 
 
 @app.command()

@@ -756,6 +756,7 @@ def simulate(
     resume: bool = False,
     start_from: str | os.PathLike[str] | None = None,
     observers: Sequence[Observer] = (),
+    prepared: Prepared | None = None,
 ) -> Result:
     """Simulate one strategy of ``scenario`` as a course.
 
@@ -782,13 +783,20 @@ def simulate(
         repair) to branch from: its history is kept and this strategy goes on from there.
     observers
         More observers of the course.
+    prepared
+        What ``prepare(scenario, strategy, impl=impl, source=source)`` returned, when the
+        caller has it already (the CLI checks every input before it makes the output folder):
+        used as it is, not built again (on an image, that is its reading and resampling).
 
     Returns
     -------
     Result
         ``.summary`` (dict), ``.timeseries`` (DataFrame), ``.fields`` (xarray.Dataset) and more.
     """
-    prepared = prepare(scenario, strategy, impl=impl, source=source)
+    if prepared is None:
+        prepared = prepare(scenario, strategy, impl=impl, source=source)
+    elif strategy is not None and prepared.strategy != strategy:
+        raise ValueError(f"prepared is for strategy {prepared.strategy!r}, not {strategy!r}")
     watchers: list[Observer] = list(observers)
     if progress is not None:
         watchers.insert(0, ProgressObserver(progress))
@@ -846,6 +854,6 @@ def compare(
 ) -> dict[str, Result]:
     """Simulate several strategies of ``scenario`` (all by default) on the same anatomy."""
     names = list(scenario.strategies) if strategies is None else strategies
-    for name in names:
-        prepare(scenario, name, impl=kwargs.get("impl", "compiled"), source=kwargs.get("source"))
-    return {name: simulate(scenario, name, **kwargs) for name in names}
+    impl, source = kwargs.get("impl", "compiled"), kwargs.get("source")
+    ready = {name: prepare(scenario, name, impl=impl, source=source) for name in names}
+    return {name: simulate(scenario, name, prepared=ready[name], **kwargs) for name in names}

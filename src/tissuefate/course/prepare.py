@@ -56,7 +56,7 @@ def build_tissue(
     A scenario on an image is resolved first (:func:`~tissuefate.grid.image.resolve_image`),
     unless it is already; ``segmentation`` is its image when already read."""
     image = scenario.anatomy.image
-    if image is not None and (not scenario.grid.resolved or image.positions == "world"):
+    if scenario.image_pending:
         scenario, segmentation = resolve_image(scenario, source, segmentation)
     spec = scenario.grid
     grid = Grid(shape=spec.shape, spacing=spec.spacing_m)
@@ -274,11 +274,7 @@ def _check_in_organ(
         for field in _DEVICES:
             for j, device in enumerate(getattr(session, field, None) or ()):
                 point = device.tip_m if hasattr(device, "tip_m") else device.center_m
-                index = tuple(
-                    int(np.clip(np.floor((p - o) / grid.spacing), 0, n - 1))
-                    for p, o, n in zip(point, grid.origin, grid.shape, strict=True)
-                )
-                if not anatomy.organ[index]:
+                if not anatomy.organ[grid.index_of(point)]:
                     key = "tip" if hasattr(device, "tip_m") else "center"
                     raise ScenarioError(
                         f"lies outside the {role} of the image (the {field[:-1]}'s "

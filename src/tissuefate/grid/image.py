@@ -48,8 +48,10 @@ __all__ = [
     "image_tumors",
     "read_nifti",
     "read_segmentation",
+    "require_nibabel",
     "resample_roles",
     "resolve_image",
+    "sample_nearest",
 ]
 
 #: Role codes in the resampled image, in order of precedence where masks overlap.
@@ -113,7 +115,8 @@ class Segmentation:
         return np.min(lows, axis=0), np.max(highs, axis=0)
 
 
-def _nibabel() -> Any:
+def require_nibabel() -> Any:
+    """The nibabel module (ImportError naming the imaging extra when it is missing)."""
     try:
         import nibabel
     except ImportError as exc:  # pragma: no cover - the imaging extra is installed in tests
@@ -130,7 +133,7 @@ def read_nifti(path: str | os.PathLike[str], *, source: str | None, key: str) ->
         Naming ``key`` of ``source`` and the file: missing, not NIfTI, not 3-D (a 4-D image with
         one volume is taken as 3-D), or not whole numbers.
     """
-    nib = _nibabel()
+    nib = require_nibabel()
     name = os.fspath(path)
 
     def fail(reason: str) -> ScenarioError:
@@ -171,11 +174,6 @@ def read_nifti(path: str | os.PathLike[str], *, source: str | None, key: str) ->
     return LabelVolume(data, affine, name)
 
 
-def _path(name: str, base: Path) -> Path:
-    path = Path(name).expanduser()
-    return path if path.is_absolute() else base / path
-
-
 def read_segmentation(
     spec: ImageAnatomy, *, source: str | None, base: str | os.PathLike[str] | None = None
 ) -> Segmentation:
@@ -198,14 +196,14 @@ def read_segmentation(
             source=source,
             key="anatomy.image",
         )
-    folder = Path(base) if base is not None else Path(source).parent if source else Path.cwd()
+    spec = spec.anchored(_folder(source) if base is None else base)
     volumes: list[LabelVolume] = []
     codes: list[np.ndarray] = []
     prefix = "anatomy.image"
     if spec.masks:
         for role, name in spec.masks.items():
             key = f"{prefix}.masks.{role}"
-            volume = read_nifti(_path(name, folder), source=source, key=key)
+            volume = read_nifti(name, source=source, key=key)
             _check_anisotropy(volume, spec, source, key)
             mask = volume.data != 0
             if not mask.any():
@@ -216,7 +214,7 @@ def read_segmentation(
             codes.append(mask.view(np.uint8) * np.uint8(ROLE_CODES[role]))
     else:
         key = f"{prefix}.path"
-        volume = read_nifti(_path(spec.path or "", folder), source=source, key=key)
+        volume = read_nifti(spec.path or "", source=source, key=key)
         _check_anisotropy(volume, spec, source, key)
         data = volume.data
         low, high = int(data.min()), int(data.max())
@@ -290,9 +288,11 @@ def resolve_image(
     """The scenario with its image's crop decided: ``grid.size`` filled in (the tumours' box
     plus the margin, unless given), ``anatomy.image.center`` set to the scanner position of the
     grid centre, every position moved into the grid's frame (``positions: grid``) and the image
-    paths made absolute. Resolving a resolved scenario changes nothing.
+    paths made absolute (from the folder of ``source``, else the working folder).
 
-    Returns the scenario unchanged and None when its anatomy has no image.
+    Returns the scenario unchanged and None when it has no image or is resolved already
+    (:attr:`~tissuefate.scenario.models.Scenario.image_pending`): the image is read only
+    when it decides something.
 
     Raises
     ------
@@ -300,8 +300,9 @@ def resolve_image(
         For a bad image (:func:`read_segmentation`), or tumours of which no voxel lies in it.
     """
     spec = scenario.anatomy.image
-    if spec is None:
+    if spec is None or not scenario.image_pending:
         return scenario, None
+    spec = spec.anchored(_folder(source))
     seg = segmentation or read_segmentation(spec, source=source)
     bounds = seg.role_bounds(ROLE_CODES["tumor"])
     if bounds is None:
@@ -320,13 +321,6 @@ def resolve_image(
     else:
         grid_spec = scenario.grid
     image_updates: dict[str, Any] = {"center": tuple(_mm(c) for c in centre)}
-    if spec.path is not None:
-        image_updates["path"] = str(Path(seg.volumes[0].path).resolve())
-    if spec.masks:
-        image_updates["masks"] = {
-            role: str(Path(v.path).resolve())
-            for role, v in zip(spec.masks, seg.volumes, strict=True)
-        }
     moved = scenario
     if spec.positions == "world":
         moved = translate_positions(scenario, tuple(float(c) * 1e-3 for c in centre))
@@ -334,6 +328,12 @@ def resolve_image(
     anatomy = moved.anatomy.model_copy(update={"image": spec.model_copy(update=image_updates)})
     resolved = moved.model_copy(update={"grid": grid_spec, "anatomy": anatomy})
     return resolved, seg
+
+
+def _folder(source: str | None) -> Path:
+    """The folder an image's relative paths are read from: the scenario file's, or the working
+    folder when the scenario has no file."""
+    return Path(source).parent if source else Path.cwd()
 
 
 def _mm(value: float) -> Any:
@@ -357,11 +357,11 @@ def resample_roles(seg: Segmentation, where: ImageGrid) -> dict[str, np.ndarray]
     corner = where.centre_mm + np.asarray(grid.origin) * 1e3  # scanner mm of the lower corner
     offsets = (np.arange(s) + 0.5) / s * h_mm
     rows = max(1, _CHUNK_POINTS // (ny * nz))
-    maps = []
-    for volume, codes in zip(seg.volumes, seg.codes, strict=True):
-        inverse = np.linalg.inv(volume.affine)
-        step = inverse[:3, :3] * h_mm  # index change per grid voxel along x, y, z (columns)
-        maps.append((inverse, step, codes))
+    # grid voxel index (shifted by each sample's offset) -> each image's continuous index
+    to_image = [
+        (np.linalg.inv(volume.affine) @ np.diag([h_mm, h_mm, h_mm, 1.0]), codes)
+        for volume, codes in zip(seg.volumes, seg.codes, strict=True)
+    ]
     for start in range(0, nx, rows):
         stop = min(nx, start + rows)
         i = np.arange(start, stop, dtype=float)[:, None, None]
@@ -373,8 +373,10 @@ def resample_roles(seg: Segmentation, where: ImageGrid) -> dict[str, np.ndarray]
                 for oz in offsets:
                     point = corner + np.array([ox, oy, oz])
                     code = None
-                    for inverse, step, codes in maps:
-                        found = _sample(codes, inverse, step, point, i, j, k)
+                    for matrix, codes in to_image:
+                        to_index = matrix.copy()
+                        to_index[:3, 3] = matrix[:3, :3] @ (point / h_mm) + matrix[:3, 3]
+                        found = sample_nearest(codes, to_index, i, j, k)
                         code = found if code is None else np.maximum(code, found)
                     assert code is not None
                     view["organ"] += code > 0
@@ -384,30 +386,30 @@ def resample_roles(seg: Segmentation, where: ImageGrid) -> dict[str, np.ndarray]
     return {name: (c / total).astype(np.float32) for name, c in counts.items()}
 
 
-def _sample(
-    codes: np.ndarray,
-    inverse: np.ndarray,
-    step: np.ndarray,
-    point: np.ndarray,
+def sample_nearest(
+    volume: np.ndarray,
+    to_index: np.ndarray,
     i: np.ndarray,
     j: np.ndarray,
     k: np.ndarray,
+    fill: float = 0,
 ) -> np.ndarray:
-    """The codes of the image voxels holding the points ``point + (i, j, k) h`` (scanner mm)."""
-    base = inverse[:3, :3] @ point + inverse[:3, 3]
-    shape = np.broadcast_shapes(i.shape, j.shape, k.shape)
+    """``volume``'s values (its first three axes indexed; any further axes kept) at the voxels
+    nearest to the continuous indices ``to_index @ (i, j, k, 1)`` (``to_index``: 4 × 4, from
+    the points' own indices to ``volume``'s; ``i``, ``j``, ``k`` broadcast), ``fill`` where a
+    point lies outside ``volume``."""
+    shape = np.broadcast_shapes(np.shape(i), np.shape(j), np.shape(k))
     inside = np.ones(shape, bool)
-    flat = np.zeros(shape, np.int64)
+    index = []
     for axis in range(3):
-        index = np.floor(
-            base[axis] + 0.5 + i * step[axis, 0] + j * step[axis, 1] + k * step[axis, 2]
-        )
-        index = index.astype(np.int64)
-        n = codes.shape[axis]
-        inside &= (index >= 0) & (index < n)
-        flat = flat * n + np.clip(index, 0, n - 1)
-    out = codes.ravel()[flat]
-    out[~inside] = 0
+        row = to_index[axis]
+        nearest = np.floor(row[0] * i + row[1] * j + row[2] * k + (row[3] + 0.5))
+        nearest = np.broadcast_to(nearest, shape).astype(np.int64)
+        n = volume.shape[axis]
+        inside &= (nearest >= 0) & (nearest < n)
+        index.append(np.clip(nearest, 0, n - 1))
+    out = volume[index[0], index[1], index[2]]
+    out[~inside] = fill
     return out
 
 

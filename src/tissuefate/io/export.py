@@ -35,17 +35,18 @@ import numpy as np
 import xarray as xr
 import yaml
 
+from ..grid.image import ROLE_CODES, require_nibabel, sample_nearest
 from ..grid.surface import Surface, surface
-from ..report.scene_figures import HALF, fields_affine, fields_grid, in_frame
+from ..report.scene_figures import HALF, fields_affine, fields_grid, in_frame, regions
 
 __all__ = [
     "EXPORT_FORMATS",
+    "ExportError",
     "Exported",
     "export_fields",
     "read_vti",
     "resample_to",
     "segmentation_labels",
-    "surfaces",
     "write_nifti",
     "write_vti",
     "write_vtk_mesh",
@@ -59,6 +60,15 @@ _VTK_TYPES = {
     np.dtype(np.float32): "Float32",
     np.dtype(np.float64): "Float64",
 }
+
+
+class ExportError(ValueError):
+    """A request :func:`export_fields` cannot carry out; ``option`` names the argument at fault
+    (``formats``, ``fields`` or ``space``)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 @dataclass
@@ -84,8 +94,9 @@ def _spatial(ds: xr.Dataset, names: Iterable[str] | None) -> list[str]:
     chosen = list(ds.data_vars) if names is None else list(names)
     missing = [n for n in chosen if n not in ds.data_vars]
     if missing:
-        raise KeyError(
-            f"no field {missing[0]!r} in the output; it has: {', '.join(sorted(ds.data_vars))}"
+        raise ExportError(
+            "fields",
+            f"no field {missing[0]!r} in the output; it has: {', '.join(sorted(ds.data_vars))}",
         )
     return [
         n
@@ -118,17 +129,18 @@ def export_fields(
 
     Raises
     ------
-    ValueError
-        For an unknown format or space, or ``space="source"`` without a readable source image.
-    KeyError
-        For a field the output does not have.
+    ExportError
+        Before anything is written: no format or an unknown one, an unknown space,
+        ``space="source"`` without a readable source image, a field the output does not have.
     """
     unknown = sorted(set(formats) - set(EXPORT_FORMATS))
-    if unknown:
-        raise ValueError(f"unknown export format {unknown[0]!r}; use: {', '.join(EXPORT_FORMATS)}")
+    if unknown or not formats:
+        shown = repr(unknown[0]) if unknown else "none given"
+        raise ExportError("formats", f"unknown format {shown}; use: {', '.join(EXPORT_FORMATS)}")
     if space not in ("grid", "source"):
-        raise ValueError(f"unknown space {space!r}; use grid or source")
+        raise ExportError("space", f"unknown space {space!r}; use grid or source")
     names = _spatial(ds, fields)
+    reference = _source_reference(ds) if space == "source" and "nifti" in formats else None
     target = Path(folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -136,7 +148,6 @@ def export_fields(
     try:
         affine = fields_affine(ds)
         if "nifti" in formats:
-            reference = _source_reference(ds) if space == "source" else None
             volumes = {name: _volume(ds[name]) for name in names}
             labels = segmentation_labels(ds)
             if labels is not None:
@@ -158,7 +169,7 @@ def export_fields(
             out.files += _write_vti_series(ds, names, affine, partial)
         if "meshes" in formats:
             grid = fields_grid(ds)
-            for name, region in surfaces(ds).items():
+            for name, region in regions(ds).items():
                 mesh = surface(region, grid)
                 if mesh.empty:
                     continue
@@ -183,43 +194,19 @@ def segmentation_labels(ds: xr.Dataset) -> np.ndarray | None:
         return None
     image = (yaml.safe_load(ds.attrs.get("scenario", "")) or {}).get("anatomy", {}).get("image")
     labels = (image or {}).get("labels") or {}
-    codes = {"organ": 1, "tumor": 2, "vessel": 3}
     value = {role: int(v[0]) for role, v in labels.items()}
-    value.setdefault("organ", value.get("liver", codes["organ"]))
+    value.setdefault("organ", value.get("liver", ROLE_CODES["organ"]))
     out = np.zeros(ds["organ"].shape, np.uint16)
     out[np.asarray(ds["organ"].values, bool)] = value["organ"]
     tumor = np.asarray(ds["tumor_fraction_initial"].values) >= HALF
-    out[tumor] = value.get("tumor", codes["tumor"])
-    out[np.asarray(ds["vessel"].values, bool)] = value.get("vessel", codes["vessel"])
+    out[tumor] = value.get("tumor", ROLE_CODES["tumor"])
+    out[np.asarray(ds["vessel"].values, bool)] = value.get("vessel", ROLE_CODES["vessel"])
     return out
 
 
 def _description(var: xr.DataArray) -> str:
     units = var.attrs.get("units", "")
     return f"{var.attrs.get('long_name', var.name)} [{units}]"[:79]
-
-
-def surfaces(ds: xr.Dataset) -> dict[str, np.ndarray]:
-    """The regions an output's meshes outline, by mesh name: ``tumor_initial`` (partial volume,
-    level 1/2), ``tumor_final`` (viable tumour ≥ 1/2 at the last snapshot), ``ablation_zone_N``
-    per session, ``scar_final`` (collagen ≥ 1/2 at the last snapshot), ``vessels`` and ``organ``
-    (where the output has them)."""
-    out: dict[str, np.ndarray] = {}
-    if "tumor_fraction_initial" in ds:
-        out["tumor_initial"] = np.asarray(ds["tumor_fraction_initial"].values, np.float32)
-    if "tumor" in ds and ds.sizes.get("snapshot", 0):
-        out["tumor_final"] = np.asarray(ds["tumor"].isel(snapshot=-1).values) >= HALF
-    if "ablation_zone" in ds:
-        for n in range(ds.sizes["session"]):
-            zone = ds["ablation_zone"].isel(session=n).values
-            out[f"ablation_zone_{n + 1}"] = np.asarray(zone, bool)
-    if "collagen" in ds and ds.sizes.get("snapshot", 0):
-        out["scar_final"] = np.asarray(ds["collagen"].isel(snapshot=-1).values) >= HALF
-    if "vessel" in ds:
-        out["vessels"] = np.asarray(ds["vessel"].values, bool)
-    if "organ" in ds:
-        out["organ"] = np.asarray(ds["organ"].values, bool)
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,9 +219,7 @@ def write_nifti(
 ) -> Path:
     """Write a 3-D or 4-D ``volume`` (x, y, z[, t]) with ``affine`` (voxel index → mm) as NIfTI-1,
     qform and sform both set (scanner-aligned), units mm."""
-    from ..grid.image import _nibabel
-
-    nib = _nibabel()
+    nib = require_nibabel()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image = nib.Nifti1Image(np.asanyarray(volume), np.asarray(affine, float))
@@ -249,13 +234,13 @@ def write_nifti(
 def _source_reference(ds: xr.Dataset) -> tuple[tuple[int, int, int], np.ndarray]:
     path = ds.attrs.get("source_image")
     if not path:
-        raise ValueError("space 'source' needs an output whose anatomy came from an image")
-    from ..grid.image import _nibabel
-
+        raise ExportError("space", "its anatomy did not come from an image; use --space grid")
+    if not Path(path).is_file():
+        raise ExportError("space", f"the source image {path} is gone")
     try:
-        image = _nibabel().load(str(path))
+        image = require_nibabel().load(str(path))
     except Exception as exc:
-        raise ValueError(f"cannot read the source image {path} ({exc})") from None
+        raise ExportError("space", f"cannot read the source image {path} ({exc})") from None
     return tuple(int(n) for n in image.shape[:3]), np.asarray(image.affine, float)  # type: ignore[return-value]
 
 
@@ -266,24 +251,14 @@ def resample_to(
     (``shape``, ``target_affine``): the value of the grid voxel that holds each target voxel's
     centre (nearest neighbour, so labels stay labels); outside the grid 0 for integers and NaN
     for floats."""
-    inverse = np.linalg.inv(affine) @ np.asarray(target_affine, float)
+    to_grid = np.linalg.inv(affine) @ np.asarray(target_affine, float)
     nx, ny, nz = (int(n) for n in shape)
-    extra = volume.shape[3:]
     fill = np.nan if volume.dtype.kind == "f" else 0
-    out = np.full((nx, ny, nz, *extra), fill, volume.dtype)
-    j, k = np.meshgrid(np.arange(ny), np.arange(nz), indexing="ij")
-    for i in range(nx):
-        index = [
-            np.floor(
-                inverse[a, 0] * i + inverse[a, 1] * j + inverse[a, 2] * k + inverse[a, 3] + 0.5
-            ).astype(np.int64)
-            for a in range(3)
-        ]
-        inside = np.ones(j.shape, bool)
-        for a in range(3):
-            inside &= (index[a] >= 0) & (index[a] < volume.shape[a])
-        if inside.any():
-            out[i][inside] = volume[index[0][inside], index[1][inside], index[2][inside]]
+    out = np.empty((nx, ny, nz, *volume.shape[3:]), volume.dtype)
+    j = np.arange(ny)[:, None]
+    k = np.arange(nz)[None, :]
+    for i in range(nx):  # a slab at a time: the target may be a 512 x 512 x 300 CT
+        out[i] = sample_nearest(volume, to_grid, i, j, k, fill)
     return out
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "fields_grid",
     "has_scene",
     "in_frame",
+    "regions",
     "scene_views",
 ]
 
@@ -83,6 +84,30 @@ def in_frame(mesh: Surface, grid: Grid, affine: np.ndarray, scale: float = 1.0) 
     return mesh.transformed(scaled @ affine @ to_index)
 
 
+def regions(ds: xr.Dataset) -> dict[str, np.ndarray]:
+    """The regions an output's surfaces outline (the export's meshes and the 3-D views), by
+    name: ``tumor_initial`` (partial volume,
+    level 1/2), ``tumor_final`` (viable tumour ≥ 1/2 at the last snapshot), ``ablation_zone_N``
+    per session, ``scar_final`` (collagen ≥ 1/2 at the last snapshot), ``vessels`` and ``organ``
+    (where the output has them)."""
+    out: dict[str, np.ndarray] = {}
+    if "tumor_fraction_initial" in ds:
+        out["tumor_initial"] = np.asarray(ds["tumor_fraction_initial"].values, np.float32)
+    if "tumor" in ds and ds.sizes.get("snapshot", 0):
+        out["tumor_final"] = np.asarray(ds["tumor"].isel(snapshot=-1).values) >= HALF
+    if "ablation_zone" in ds:
+        for n in range(ds.sizes["session"]):
+            zone = ds["ablation_zone"].isel(session=n).values
+            out[f"ablation_zone_{n + 1}"] = np.asarray(zone, bool)
+    if "collagen" in ds and ds.sizes.get("snapshot", 0):
+        out["scar_final"] = np.asarray(ds["collagen"].isel(snapshot=-1).values) >= HALF
+    if "vessel" in ds:
+        out["vessels"] = np.asarray(ds["vessel"].values, bool)
+    if "organ" in ds:
+        out["organ"] = np.asarray(ds["organ"].values, bool)
+    return out
+
+
 def has_scene(ds: xr.Dataset | None) -> bool:
     """Whether a run's fields call for 3-D views (``outputs.views_3d``, by default on when its
     anatomy came from an image)."""
@@ -109,9 +134,9 @@ def scene_views(
     def layer(name: str, region: np.ndarray) -> Layer:
         return Layer(name, mesh(region), _COLORS[name], _OPACITY.get(name, 1.0))
 
-    background = [layer("vessels", np.asarray(ds["vessel"].values, bool))]
-    if "organ" in ds:
-        background.append(layer("organ", np.asarray(ds["organ"].values, bool)))
+    region = regions(ds)
+    background = [layer(n, region[key]) for n, key in (("vessels", "vessels"), ("organ", "organ"))
+                  if key in region]  # fmt: skip
     labels = [str(v) for v in ds["snapshot_label"].values] if "snapshot" in ds.dims else []
     views = []
     for n in range(1, ds.sizes.get("session", 0) + 1):
@@ -119,11 +144,10 @@ def scene_views(
         if after is not None and after > 0 and "tumor" in ds:
             tumour = np.asarray(ds["tumor"].isel(snapshot=after - 1).values) >= HALF
         else:
-            tumour = np.asarray(ds["tumor_fraction_initial"].values) >= HALF
+            tumour = region["tumor_initial"]  # its partial volume: the surface at 1/2
         layers = [layer("tumour", tumour)]
-        if "ablation_zone" in ds:
-            zone = np.asarray(ds["ablation_zone"].isel(session=n - 1).values, bool)
-            layers.append(layer("ablation zone", zone))
+        if f"ablation_zone_{n}" in region:
+            layers.append(layer("ablation zone", region[f"ablation_zone_{n}"]))
         day = session_days[n - 1] if n <= len(session_days) else None
         title = f"Session {n}" + (f" (day {day:g})" if day is not None else "")
         name = f"session_{n}_3d.png"
@@ -135,10 +159,12 @@ def scene_views(
         )
     if labels:
         last = ds.isel(snapshot=-1)
-        layers = [layer("tumour", np.asarray(last["tumor"].values) >= HALF)]
         dead = np.asarray(last["coagulated"].values) + np.asarray(last["debris"].values)
-        layers.append(layer("dead tissue", dead >= HALF))
-        layers.append(layer("scar", np.asarray(last["collagen"].values) >= HALF))
+        layers = [
+            layer("tumour", region["tumor_final"]),
+            layer("dead tissue", dead >= HALF),
+            layer("scar", region["scar_final"]),
+        ]
         day = float(ds["snapshot_day"].values[-1])
         name = "final_3d.png"
         views.append(

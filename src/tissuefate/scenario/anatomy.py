@@ -8,6 +8,8 @@ vessel ends, device tips) is in the image's scanner coordinates (NIfTI RAS+, mm)
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, field_validator, model_validator
@@ -266,6 +268,27 @@ class ImageAnatomy(_Model):
         if self.min_tumor_volume.magnitude < 0:
             raise KeyedValueError("must not be negative", "min_tumor_volume")
         return self
+
+    def anchored(self, folder: str | os.PathLike[str]) -> ImageAnatomy:
+        """This image with its relative paths (``~`` expanded) made absolute from ``folder``."""
+        base = Path(folder).resolve()
+
+        def absolute(name: str) -> str:
+            path = Path(name).expanduser()
+            return str(path if path.is_absolute() else base / path)
+
+        updates: dict[str, Any] = {}
+        if self.path is not None:
+            updates["path"] = absolute(self.path)
+        if self.masks:
+            updates["masks"] = {role: absolute(name) for role, name in self.masks.items()}
+        return self.model_copy(update=updates)
+
+    @property
+    def placed(self) -> bool:
+        """Whether the grid's place on the image is decided and the scenario's positions are
+        relative to it (:func:`tissuefate.grid.image.resolve_image` has run)."""
+        return self.center is not None and self.positions == "grid"
 
     @property
     def organ_role(self) -> str | None:

@@ -107,17 +107,7 @@ def _anchored(scenario: Scenario, folder: Path) -> Scenario:
     image = scenario.anatomy.image
     if image is None:
         return scenario
-
-    def absolute(name: str) -> str:
-        path = Path(name).expanduser()
-        return str(path if path.is_absolute() else folder / path)
-
-    updates: dict[str, Any] = {}
-    if image.path is not None:
-        updates["path"] = absolute(image.path)
-    if image.masks:
-        updates["masks"] = {role: absolute(name) for role, name in image.masks.items()}
-    anatomy = scenario.anatomy.model_copy(update={"image": image.model_copy(update=updates)})
+    anatomy = scenario.anatomy.model_copy(update={"image": image.anchored(folder)})
     return scenario.model_copy(update={"anatomy": anatomy})
 
 
@@ -496,10 +486,7 @@ def check_scenario(scenario: Scenario, source: str | None = None) -> None:
         The first problem found, with the key path of the offending value.
     """
     grid = scenario.grid
-    image = scenario.anatomy.image
-    if not grid.resolved or (
-        image is not None and (image.center is None or image.positions == "world")
-    ):
+    if scenario.image_pending:
         return
     voxels = grid.n_voxels
     needed = voxels * BYTES_PER_VOXEL

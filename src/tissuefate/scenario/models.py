@@ -150,11 +150,6 @@ class GridSpec(_Model):
         return self
 
     @property
-    def resolved(self) -> bool:
-        """Whether the size is known (an image's crop is known once the image is read)."""
-        return self.size is not None
-
-    @property
     def shape(self) -> tuple[int, int, int]:
         """Number of voxels along x, y, z."""
         if self.size is None:
@@ -290,6 +285,13 @@ class Scenario(_Model):
                     "a strategy name may only hold letters, digits, '_' and '-'", name
                 )
         return strategies
+
+    @property
+    def image_pending(self) -> bool:
+        """Whether the scenario's image still has to be read to size and place its grid and
+        move its positions into the grid's frame (:func:`tissuefate.grid.image.resolve_image`)."""
+        image = self.anatomy.image
+        return image is not None and (self.grid.size is None or not image.placed)
 
     @property
     def follow_up_d(self) -> float:
