@@ -388,3 +388,17 @@ def test_a_mirrored_affine_places_the_tumours_where_the_scanner_has_them(tmp_pat
         assert np.linalg.norm(got - centre) < 0.5
         volume = float(weight.sum()) * grid.voxel_volume * 1e9
         assert volume == pytest.approx(4 / 3 * math.pi * radius**3, rel=0.08)
+
+
+def test_build_tissue_places_an_image_given_a_size_and_grid_positions(image):
+    """``grid.size`` given and ``positions: grid``, no ``center``: the grid still has to be placed
+    on the image (centred on the tumours), and build_tissue does it."""
+    folder, *_ = image
+    data = scenario_data({"path": "seg.nii.gz", "labels": LABELS, "positions": "grid"})
+    data["grid"]["size"] = ["80 mm", "60 mm", "50 mm"]
+    data["strategies"]["s"]["sessions"] = [heat((0.0, 0.0, 0.0))]
+    scenario, source = load(data, folder)
+    assert scenario.image_pending
+    grid, _, anatomy = build_tissue(scenario, source)
+    assert grid.shape == (80, 60, 50)
+    assert anatomy.tumor_names == ("tumor_1", "tumor_2")
