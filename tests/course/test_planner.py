@@ -28,6 +28,7 @@ from tissuefate.course.planner import (
     coarse_world,
     heating_offset_m,
     ire_electrodes,
+    ire_targets,
     plan_ablation,
     target_mask,
 )
@@ -38,6 +39,7 @@ from tissuefate.grid.shapes import Sphere
 from tissuefate.modalities import RUNNERS, SessionContext, ThermalOptions
 from tissuefate.scenario import loads_scenario
 from tissuefate.scenario.course import SessionTemplate
+from tissuefate.scenario.quantities import ureg
 from tissuefate.tissue.state import TissueState
 
 SCENARIO = """
@@ -296,6 +298,47 @@ def test_ire_electrodes_bracket_the_lesion(electrodes, pairs):
     devices, _ = ire_electrodes(template, [small], 2)
     spacing = np.linalg.norm(np.subtract(devices[0]["tip_mm"], devices[1]["tip_mm"]))
     assert spacing == pytest.approx(2e3 * IRE_MIN_RING_RADIUS_M)
+
+
+def test_lesions_on_one_needle_line_get_one_ring_and_lesions_apart_get_their_own():
+    """Two lesions one above the other along the needles, 24 mm apart (less than the 30 mm
+    exposure), would get electrodes on the same lines with their exposed parts overlapping (the
+    reduced demo's IRE re-treatment once did): they are one target, a ring centred between them,
+    and the session is valid. A lesion 40 mm away across the needles keeps its own ring."""
+    template = SessionTemplate.model_validate(
+        {
+            "modality": "ire",
+            "electrodes": [{"direction": [0, 0, -1], "exposure": "30 mm"}],
+            "voltage_to_distance": "1500 V/cm",
+        }
+    )
+    upper = {"label": 1, "center_mm": [-18.0, 0.0, 12.0], "diameter_mm": 8.0}
+    lower = {"label": 2, "center_mm": [-18.0, 0.0, -12.0], "diameter_mm": 8.0}
+    aside = {"label": 3, "center_mm": [22.0, 0.0, 0.0], "diameter_mm": 8.0}
+    targets = ire_targets(template, [upper, lower, aside])
+    assert [t["labels"] for t in targets] == [[1, 2], [3]]
+    merged = targets[0]
+    np.testing.assert_allclose(merged["center_mm"], [-18.0, 0.0, 0.0], atol=1e-9)
+    assert merged["diameter_mm"] == pytest.approx(8.0)  # as wide across the needles as each
+    devices, pairs = ire_electrodes(template, [upper, lower, aside], 2)
+    assert len(devices) == 4
+    assert len(pairs) == 2
+    assert [d["lesion"] for d in devices] == [1, 1, 3, 3]
+    assert all(d["tip_mm"][2] == pytest.approx(-15.0) for d in devices)  # centre - exposure / 2
+    session = template.instantiate(
+        0.0,
+        electrodes=[
+            {"tip": [ureg.Quantity(c, "mm") for c in d["tip_mm"]], "direction": d["direction"]}
+            for d in devices
+        ],
+        pairs=[
+            {"anode": p["anode"], "cathode": p["cathode"], "voltage": f"{p['voltage']!r} V"}
+            for p in pairs
+        ],
+    )
+    assert len(session.electrodes) == 4
+    # 40 mm apart across the needles: rings of at most 10 mm radius stay more than 10 mm apart
+    assert len(ire_targets(template, [upper, aside])) == 2
 
 
 @pytest.mark.slow

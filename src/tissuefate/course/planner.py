@@ -246,10 +246,11 @@ def ire_electrodes(
     lesions: Iterable[Mapping[str, Any]],
     electrodes: int,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """IRE electrodes around each lesion, and the pairs pulsed between them.
+    """IRE electrodes around each lesion (each target of :func:`ire_targets`), and the pairs
+    pulsed between them.
 
     ``electrodes`` (≥ 2) stand evenly on a ring perpendicular to the insertion direction, of the
-    lesion's radius (at least :data:`IRE_MIN_RING_RADIUS_M`, and wider where neighbours would
+    target's radius (at least :data:`IRE_MIN_RING_RADIUS_M`, and wider where neighbours would
     stand closer than :data:`IRE_MIN_SPACING_M`): electrodes that bracket the lesion, its centre
     halfway along their exposure. Each electrode is pulsed with its two neighbours on
     the ring and, for an even number, the one opposite (4 electrodes: the 4 sides and 2 diagonals;
@@ -265,11 +266,10 @@ def ire_electrodes(
     ratio = _first_ire(template).voltage_to_distance_v_per_m or 0.0
     devices: list[dict[str, Any]] = []
     pairs: list[dict[str, Any]] = []
-    for lesion in lesions:
+    for lesion in ire_targets(template, lesions):
         centre = np.asarray(lesion["center_mm"], dtype=float) * 1e-3
-        radius = max(0.5e-3 * float(lesion["diameter_mm"]), IRE_MIN_RING_RADIUS_M)
-        if electrodes > 2:  # neighbours at least IRE_MIN_SPACING_M apart
-            radius = max(radius, IRE_MIN_SPACING_M / (2.0 * math.sin(math.pi / electrodes)))
+        # neighbours at least IRE_MIN_SPACING_M apart
+        radius = _ring_radius(1e-3 * float(lesion["diameter_mm"]), electrodes)
         first = len(devices)
         for shift in _ring(electrodes, direction, radius):
             tip = centre + shift + offset * direction
@@ -299,6 +299,86 @@ def ire_electrodes(
     return devices, pairs
 
 
+def _ring_radius(diameter_m: float, electrodes: int = MAX_IRE_ELECTRODES) -> float:
+    """Radius (m) of the ring of ``electrodes`` around a lesion of ``diameter_m``."""
+    radius = max(0.5 * diameter_m, IRE_MIN_RING_RADIUS_M)
+    if electrodes > 2:
+        radius = max(radius, IRE_MIN_SPACING_M / (2.0 * math.sin(math.pi / electrodes)))
+    return radius
+
+
+def ire_targets(
+    template: SessionTemplate, lesions: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The lesions one ring of IRE electrodes each surrounds: lesions whose rings would cross are
+    one target.
+
+    Two rings cross where their electrodes' exposed parts overlap along the insertion direction
+    (the centres closer than the exposure along it) and the rings, at their widest (six
+    electrodes), stand closer than :data:`IRE_MIN_SPACING_M` across it: two lesions one above the
+    other on the needles' line would otherwise get electrodes on the same lines. Such lesions
+    become one target (repeated until none cross): centred between their extents along the
+    direction and between their centres across it, as wide across the direction as the lesions
+    together. Each target keeps its first lesion's ``label`` and lists all in ``labels``.
+    """
+    direction = _direction(template)
+    exposure = _first_ire(template).electrodes[0].exposure_m
+    targets = [
+        {
+            "label": int(les["label"]),
+            "labels": [int(les["label"])],
+            "center_m": np.asarray(les["center_mm"], float) * 1e-3,
+            "diameter_m": float(les["diameter_mm"]) * 1e-3,
+            "half_length_m": 0.5e-3 * float(les["diameter_mm"]),
+        }
+        for les in lesions
+    ]
+
+    def across(d: np.ndarray) -> float:
+        return float(np.linalg.norm(d - np.dot(d, direction) * direction))
+
+    def cross(a: dict[str, Any], b: dict[str, Any]) -> bool:
+        d = b["center_m"] - a["center_m"]
+        reach = _ring_radius(a["diameter_m"]) + _ring_radius(b["diameter_m"])
+        return abs(float(np.dot(d, direction))) < exposure and across(d) < (
+            reach + IRE_MIN_SPACING_M
+        )
+
+    def merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+        along = [float(np.dot(t["center_m"], direction)) for t in (a, b)]
+        low = min(x - t["half_length_m"] for x, t in zip(along, (a, b), strict=True))
+        high = max(x + t["half_length_m"] for x, t in zip(along, (a, b), strict=True))
+        middle = 0.5 * (a["center_m"] + b["center_m"])
+        centre = middle + (0.5 * (low + high) - float(np.dot(middle, direction))) * direction
+        width = max(2.0 * across(t["center_m"] - centre) + t["diameter_m"] for t in (a, b))
+        return {
+            "label": a["label"],
+            "labels": a["labels"] + b["labels"],
+            "center_m": centre,
+            "diameter_m": width,
+            "half_length_m": 0.5 * (high - low),
+        }
+
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(targets)):
+            j = next((j for j in range(i + 1, len(targets)) if cross(targets[i], targets[j])), None)
+            if j is not None:
+                targets[i] = merge(targets[i], targets.pop(j))
+                merged = True
+                break
+    return [
+        {
+            "label": t["label"],
+            "labels": t["labels"],
+            "center_mm": [float(c) * 1e3 for c in t["center_m"]],
+            "diameter_mm": t["diameter_m"] * 1e3,
+        }
+        for t in targets
+    ]
+
+
 def _ring_pairs(n: int) -> list[tuple[int, int]]:
     """Index pairs of ``n`` electrodes on a ring: neighbours, and opposites for an even ``n``."""
     pairs = {tuple(sorted((i, (i + 1) % n))) for i in range(n)}
@@ -311,7 +391,7 @@ def _ire_pairs(template: SessionTemplate, lesions: list[Mapping[str, Any]], n: i
     """Whether ``n`` electrodes around every lesion give each lesion a pair."""
     devices, pairs = ire_electrodes(template, lesions, n)
     paired = {devices[p["anode"]]["lesion"] for p in pairs}
-    return paired == {int(les["label"]) for les in lesions}
+    return paired == {t["label"] for t in ire_targets(template, lesions)}
 
 
 def _first_ire(template: SessionTemplate) -> IreSession:
