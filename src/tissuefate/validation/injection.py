@@ -115,9 +115,10 @@ def perfused_liver_injection(
     volume_ml: float = 1.0,
     spacing_mm: float = 1.0,
     observe: str = "1 h",
+    rate_ml_h: float = 10.0,
 ) -> dict[str, Any]:
-    """One injection at the session defaults into perfused liver: the summary's injection entry
-    (kill volume, distribution volume, amounts ...)."""
+    """One injection at the session defaults (10 mL/h) into perfused liver: the summary's
+    injection entry (kill volume, distribution volume, amounts ...)."""
     params = "".join(f"\n          {k}: '{v}'" for k, v in (overrides or {}).items())
     params = f"\n        agent_parameters:{params}" if overrides else ""
     text = f"""
@@ -130,6 +131,7 @@ strategies:
       - modality: injection
         agent: {agent}{params}
         sites: [{{tip: [0.3 mm, 0.2 mm, 0.1 mm], direction: [0, 0, -1], volume: {volume_ml} mL}}]
+        rate: {rate_ml_h:g} mL/h
         observe: {observe}
 outputs: {{treatability: false}}
 """
