@@ -28,14 +28,17 @@ def test_liver_resolves_the_published_values_to_si():
     assert liver.ire_field_irreversible == pytest.approx(70_000.0)
     # Beitel-White et al. 2021: 1.2 % per degC
     assert liver.ire_conductivity_coefficient == pytest.approx(0.012)
-    # Peleg-Fermi defaults of Go-Smart's MaxESolver.f90 (E0 = 399600, A0 = 144100 V/m)
-    assert liver.ire_lethal_field == pytest.approx(399_600.0)
+    # Peleg-Fermi: E_c0 fitted to pig liver in vivo (Ben-David et al. 2012), k1 = 0 from the
+    # same source; A0 and k2 the defaults of Go-Smart's MaxESolver.f90 (A0 = 144100 V/m)
+    assert liver.ire_lethal_field == pytest.approx(45_600.0)
     assert liver.ire_lethal_width == pytest.approx(144_100.0)
-    assert liver.ire_lethal_field_decay == pytest.approx(0.03)
+    assert liver.ire_lethal_field_decay == 0.0
     assert liver.ire_lethal_width_decay == pytest.approx(0.06)
     assert liver.ire_microvessel_kill == pytest.approx(1.0)
     assert "PMC8048145" in liver.sources["ire_conductivity_coefficient"]
     assert "10.1186/1475-925X-9-13" in liver.sources["ire_lethal_field"]
+    assert "calibrate_ire.py" in liver.sources["ire_lethal_field"]
+    assert "Ben-David" in liver.sources["ire_lethal_field_decay"]
 
 
 def test_tumour_has_its_own_conductivity_curve_and_liver_kill_as_stated_assumptions():

@@ -44,7 +44,11 @@ from typing import Literal
 import numpy as np
 
 from ..course.prepare import build_tissue, thermal_options
-from ..damage.electroporation import peleg_fermi_field
+from ..damage.electroporation import (
+    electroporation_omega,
+    peleg_fermi_field,
+    peleg_fermi_survival,
+)
 from ..damage.zone import ZONE_OMEGA
 from ..modalities.base import SessionContext
 from ..modalities.ire import run_ire_session
@@ -56,12 +60,16 @@ from .cases import ValidationRow
 __all__ = [
     "CLINICAL_THRESHOLD_V_CM",
     "IreExperiment",
+    "IreRun",
     "experiment_scenario",
     "ire_calibration_rows",
     "lethal_field",
+    "lethal_parameters",
     "load_ire_experiments",
+    "run_experiment",
     "simulate",
     "zone_extents",
+    "zone_measures",
 ]
 
 Quantity = Literal["width", "depth", "height", "lethal_field"]
@@ -100,13 +108,13 @@ class IreExperiment:
     pulse_rate_hz: float | None
     grid_mm: float | None
     block_mm: tuple[float, float, float] | None
-    role: Literal["predict"]
+    role: Literal["fit", "predict"]
     source: str
 
     @property
-    def kind(self) -> Literal["predicted"]:
-        """What comparing with this row is worth."""
-        return "predicted"
+    def kind(self) -> Literal["fitted", "predicted"]:
+        """What comparing with this row is worth: a ``fit`` row set the liver's lethal field."""
+        return "fitted" if self.role == "fit" else "predicted"
 
     @property
     def setup(self) -> tuple[object, ...]:
@@ -168,18 +176,26 @@ def load_ire_experiments() -> list[IreExperiment]:
 
 
 def experiment_scenario(
-    exp: IreExperiment, grid_mm: float | None = None, scale_block: float = 1.0
+    exp: IreExperiment,
+    grid_mm: float | None = None,
+    scale_block: float = 1.0,
+    parameters: dict[str, str] | None = None,
 ) -> str:
     """The experiment as a scenario (YAML text): two electrodes along −z, ``spacing_mm`` apart
     along x, the middle of the pair's exposed parts at :data:`OFFSET_MM` from the grid's centre
     along x, y and z, one pair at the experiment's voltage; ``grid_mm`` and ``scale_block``
-    change the spacing and the block (for convergence checks)."""
+    change the spacing and the block (for convergence checks), ``parameters`` override the liver
+    preset's (``tissue.parameters``, strings with units)."""
     h = grid_mm or exp.grid_mm
     if exp.block_mm is None or exp.spacing_mm is None or exp.exposure_mm is None or h is None:
         raise ValueError(f"row {exp.row} ({exp.quantity}) runs no experiment")
     size = [round(v * scale_block / (2 * h)) * 2 * h for v in exp.block_mm]
     c = OFFSET_MM
     tip_z = c - 0.5 * exp.exposure_mm
+    tissue = "liver"
+    if parameters:
+        inner = ", ".join(f"{k}: '{v}'" for k, v in parameters.items())
+        tissue = f"{{preset: liver, parameters: {{{inner}}}}}"
     electrodes = "".join(
         f"\n          - {{tip: [{x + c:g} mm, {c:g} mm, {tip_z:g} mm], direction: [0, 0, -1], "
         f"diameter: {exp.diameter_mm:g} mm, exposure: {exp.exposure_mm:g} mm}}"
@@ -188,7 +204,7 @@ def experiment_scenario(
     return (
         f"name: ire-calibration-{exp.row}\n"
         f"grid: {{size: [{size[0]:g} mm, {size[1]:g} mm, {size[2]:g} mm], spacing: {h:g} mm}}\n"
-        "tissue: liver\n"
+        f"tissue: {tissue}\n"
         "strategies:\n  experiment:\n    sessions:\n"
         f"      - modality: ire\n        electrodes:{electrodes}\n"
         "        pairs: [[0, 1]]\n"
@@ -215,8 +231,79 @@ def zone_extents(
     return out
 
 
+@dataclass(frozen=True)
+class IreRun:
+    """What one experiment's session leaves that the survival parameters do not change: the
+    largest field, the heat's damage and the vessels (the field is solved before any cell dies,
+    so the zone under other Peleg–Fermi parameters follows without running again,
+    :func:`zone_measures`), and the session's own zone (``damage``)."""
+
+    max_field: np.ndarray  # V/m
+    thermal_dose: np.ndarray  # Ω of the heat
+    damage: np.ndarray  # Ω of the session (heat and pulses) with the preset's parameters
+    vessel: np.ndarray  # bool, large vessels (survival 1)
+    axes_mm: tuple[np.ndarray, ...]
+    spacing_mm: float
+    summary: dict[str, float]  # max_field_v_cm, peak_temperature_c, thermal_ml, wall_s
+
+
+def run_experiment(
+    exp: IreExperiment,
+    grid_mm: float | None = None,
+    scale_block: float = 1.0,
+    parameters: dict[str, str] | None = None,
+) -> IreRun:
+    """Run the experiment's session with the liver preset (and ``parameters``, as in
+    :func:`experiment_scenario`)."""
+    scenario = loads_scenario(experiment_scenario(exp, grid_mm, scale_block, parameters))
+    grid, tissue, anatomy = build_tissue(scenario)
+    ctx = SessionContext(
+        grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario)
+    )
+    _, strategy = scenario.strategy()
+    result = run_ire_session(ctx, strategy.sessions[0])
+    summary = result.extra["ire"]
+    return IreRun(
+        max_field=np.asarray(result.fields["max_field"], np.float64),
+        thermal_dose=np.asarray(result.fields["thermal_dose"], np.float64),
+        damage=np.asarray(result.fields["damage"]),
+        vessel=np.asarray(anatomy.vessel, bool),
+        axes_mm=grid.axes_mm(),
+        spacing_mm=grid.spacing * 1e3,
+        summary={
+            "max_field_v_cm": float(summary["max_field_v_cm"]),
+            "peak_temperature_c": float(np.max(result.fields["peak_temperature"])),
+            "thermal_ml": float(summary["thermal_zone_ml"]),
+            "wall_s": float(result.solver["wall_time_s"]),
+        },
+    )
+
+
+def _measures(run: IreRun, zone: np.ndarray) -> dict[str, float]:
+    ml = run.spacing_mm**3 * 1e-3
+    clinical = np.count_nonzero(run.max_field >= CLINICAL_THRESHOLD_V_CM * 100.0)
+    return zone_extents(zone, run.axes_mm, run.spacing_mm) | {
+        "volume_ml": float(np.count_nonzero(zone)) * ml,
+        "clinical_ml": float(clinical) * ml,
+    }
+
+
+def zone_measures(
+    run: IreRun, pulses: int, lethal: tuple[float, float, float, float]
+) -> dict[str, float]:
+    """The zone's extents (mm) and volume (mL) had the session's survival parameters been
+    ``lethal`` = (E_c0 V/m, A0 V/m, k1, k2): the heat's damage plus ``−ln S`` of the largest
+    field after ``pulses`` (1 in vessels), at least 1, as the session combines them."""
+    survival = np.where(run.vessel, 1.0, peleg_fermi_survival(run.max_field, pulses, *lethal))
+    zone = run.thermal_dose + electroporation_omega(survival) >= ZONE_OMEGA
+    return _measures(run, zone)
+
+
 def simulate(
-    exp: IreExperiment, grid_mm: float | None = None, scale_block: float = 1.0
+    exp: IreExperiment,
+    grid_mm: float | None = None,
+    scale_block: float = 1.0,
+    parameters: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """Run the experiment's session; its zone's measures.
 
@@ -224,32 +311,12 @@ def simulate(
     largest field reaches :data:`CLINICAL_THRESHOLD_V_CM`), ``max_field_v_cm``,
     ``peak_temperature_c``, ``thermal_ml`` (zone killed by heat alone) and ``wall_s``.
     """
-    scenario = loads_scenario(experiment_scenario(exp, grid_mm, scale_block))
-    grid, tissue, anatomy = build_tissue(scenario)
-    ctx = SessionContext(
-        grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario)
-    )
-    _, strategy = scenario.strategy()
-    result = run_ire_session(ctx, strategy.sessions[0])
-    zone = np.asarray(result.fields["damage"]) >= ZONE_OMEGA
-    field = np.asarray(result.fields["max_field"], np.float64)
-    ml = grid.voxel_volume * 1e6
-    summary = result.extra["ire"]
-    out = zone_extents(zone, grid.axes_mm(), grid.spacing * 1e3)
-    return out | {
-        "volume_ml": float(np.count_nonzero(zone)) * ml,
-        "clinical_ml": float(np.count_nonzero(field >= CLINICAL_THRESHOLD_V_CM * 100.0)) * ml,
-        "max_field_v_cm": float(summary["max_field_v_cm"]),
-        "peak_temperature_c": float(np.max(result.fields["peak_temperature"])),
-        "thermal_ml": float(summary["thermal_zone_ml"]),
-        "wall_s": float(result.solver["wall_time_s"]),
-    }
+    run = run_experiment(exp, grid_mm, scale_block, parameters)
+    return _measures(run, run.damage >= ZONE_OMEGA) | run.summary
 
 
-def lethal_field(pulses: int, preset: str = "liver") -> float:
-    """The field (V/m) at which the preset's Peleg–Fermi survival after ``pulses`` is 1/e, the
-    edge ``Ω = 1`` of the zone (the closed-form inverse of the survival,
-    :func:`~tissuefate.damage.electroporation.peleg_fermi_field`)."""
+def lethal_parameters(preset: str = "liver") -> tuple[float, float, float, float]:
+    """The preset's Peleg–Fermi parameters (E_c0 V/m, A0 V/m, k1, k2)."""
     m = load_tissue(preset).base
     params = (
         m.ire_lethal_field,
@@ -259,7 +326,14 @@ def lethal_field(pulses: int, preset: str = "liver") -> float:
     )
     if any(p is None for p in params):
         raise ValueError(f"the {preset} preset has no Peleg-Fermi parameters")
-    return peleg_fermi_field(math.exp(-1.0), pulses, *params)  # type: ignore[arg-type]
+    return params  # type: ignore[return-value]
+
+
+def lethal_field(pulses: int, preset: str = "liver") -> float:
+    """The field (V/m) at which the preset's Peleg–Fermi survival after ``pulses`` is 1/e, the
+    edge ``Ω = 1`` of the zone (the closed-form inverse of the survival,
+    :func:`~tissuefate.damage.electroporation.peleg_fermi_field`)."""
+    return peleg_fermi_field(math.exp(-1.0), pulses, *lethal_parameters(preset))
 
 
 def _case(exp: IreExperiment) -> str:
