@@ -137,7 +137,7 @@ def test_the_zone_measured_under_other_survival_parameters_is_the_zone_of_a_run_
     lower = lethal_parameters()
     lower = (30_000.0, *lower[1:])
     other = zone_measures(run, exp.pulses, lower)
-    rerun = simulate(exp, scale_block=0.5, parameters={"ire_lethal_field": "300 V/cm"})
+    rerun = simulate(exp, scale_block=0.5, tissue_parameters={"ire_lethal_field": "300 V/cm"})
     for key in ("width", "depth", "height", "volume_ml"):
         assert other[key] == pytest.approx(rerun[key], abs=1e-9), key
     assert other["volume_ml"] > 1.5 * own["volume_ml"]  # a lower lethal field, a larger zone

@@ -35,6 +35,7 @@ from ..modalities import RUNNERS, SessionContext
 from ..modalities.microwave import antenna_pattern
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
+from ._tissue import tissue_entry
 from .cases import ValidationRow
 from .microwave import EX_VIVO_C, measure_zone
 
@@ -175,9 +176,7 @@ def experiment_scenario(
         params["perfusion_rate"] = "0 1/s"
         thermal = f"thermal: {{initial_temperature: {EX_VIVO_C} degC, "
         thermal += f"boundary_temperature: {EX_VIVO_C} degC}}\n"
-    tissue = "liver"
-    if params:
-        tissue = f"{{preset: liver, parameters: {json.dumps(params)}}}"
+    tissue = tissue_entry("liver", params)
     tip = -antenna_pattern(exp.device).center * 1e3
     return (
         f"name: calibration-{exp.row}\n"

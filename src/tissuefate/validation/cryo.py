@@ -17,7 +17,6 @@ extents along the probes and across them (the larger of the two directions acros
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from ..modalities.base import SessionContext
 from ..modalities.cryo import run_cryo_session
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
+from ._tissue import tissue_entry
 from .cases import ValidationRow
 
 __all__ = [
@@ -161,7 +161,7 @@ def experiment_scenario(
         preset = "liver"
         if not exp.perfused:
             params["perfusion_rate"] = "0 1/s"
-    tissue = f"{{preset: {preset}, parameters: {json.dumps(params)}}}" if params else preset
+    tissue = tissue_entry(preset, params)
     half = 0.5 * exp.active_mm
     xs = [(i - 0.5 * (exp.probes - 1)) * exp.probe_spacing_mm for i in range(exp.probes)]
     probes = "".join(

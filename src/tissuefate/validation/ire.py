@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -55,6 +56,7 @@ from ..modalities.ire import run_ire_session
 from ..scenario.io import loads_scenario
 from ..tissue.presets import load_tissue
 from ..tissue.state import TissueState
+from ._tissue import tissue_entry
 from .cases import ValidationRow
 
 __all__ = [
@@ -179,23 +181,20 @@ def experiment_scenario(
     exp: IreExperiment,
     grid_mm: float | None = None,
     scale_block: float = 1.0,
-    parameters: dict[str, str] | None = None,
+    tissue_parameters: Mapping[str, str] | None = None,
 ) -> str:
     """The experiment as a scenario (YAML text): two electrodes along −z, ``spacing_mm`` apart
     along x, the middle of the pair's exposed parts at :data:`OFFSET_MM` from the grid's centre
     along x, y and z, one pair at the experiment's voltage; ``grid_mm`` and ``scale_block``
-    change the spacing and the block (for convergence checks), ``parameters`` override the liver
-    preset's (``tissue.parameters``, strings with units)."""
+    change the spacing and the block (for convergence checks), ``tissue_parameters`` (name ->
+    value with units) override the liver preset's."""
     h = grid_mm or exp.grid_mm
     if exp.block_mm is None or exp.spacing_mm is None or exp.exposure_mm is None or h is None:
         raise ValueError(f"row {exp.row} ({exp.quantity}) runs no experiment")
     size = [round(v * scale_block / (2 * h)) * 2 * h for v in exp.block_mm]
     c = OFFSET_MM
     tip_z = c - 0.5 * exp.exposure_mm
-    tissue = "liver"
-    if parameters:
-        inner = ", ".join(f"{k}: '{v}'" for k, v in parameters.items())
-        tissue = f"{{preset: liver, parameters: {{{inner}}}}}"
+    tissue = tissue_entry("liver", tissue_parameters)
     electrodes = "".join(
         f"\n          - {{tip: [{x + c:g} mm, {c:g} mm, {tip_z:g} mm], direction: [0, 0, -1], "
         f"diameter: {exp.diameter_mm:g} mm, exposure: {exp.exposure_mm:g} mm}}"
@@ -251,11 +250,11 @@ def run_experiment(
     exp: IreExperiment,
     grid_mm: float | None = None,
     scale_block: float = 1.0,
-    parameters: dict[str, str] | None = None,
+    tissue_parameters: Mapping[str, str] | None = None,
 ) -> IreRun:
-    """Run the experiment's session with the liver preset (and ``parameters``, as in
+    """Run the experiment's session with the liver preset (and ``tissue_parameters``, as in
     :func:`experiment_scenario`)."""
-    scenario = loads_scenario(experiment_scenario(exp, grid_mm, scale_block, parameters))
+    scenario = loads_scenario(experiment_scenario(exp, grid_mm, scale_block, tissue_parameters))
     grid, tissue, anatomy = build_tissue(scenario)
     ctx = SessionContext(
         grid, anatomy, tissue, TissueState.initial(anatomy), thermal_options(scenario)
@@ -303,7 +302,7 @@ def simulate(
     exp: IreExperiment,
     grid_mm: float | None = None,
     scale_block: float = 1.0,
-    parameters: dict[str, str] | None = None,
+    tissue_parameters: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     """Run the experiment's session; its zone's measures.
 
@@ -311,7 +310,7 @@ def simulate(
     largest field reaches :data:`CLINICAL_THRESHOLD_V_CM`), ``max_field_v_cm``,
     ``peak_temperature_c``, ``thermal_ml`` (zone killed by heat alone) and ``wall_s``.
     """
-    run = run_experiment(exp, grid_mm, scale_block, parameters)
+    run = run_experiment(exp, grid_mm, scale_block, tissue_parameters)
     return _measures(run, run.damage >= ZONE_OMEGA) | run.summary
 
 
