@@ -604,6 +604,14 @@ def test_only_the_active_part_counts_not_its_line() -> None:
         ((0, 0, 0), (1, 0, 0), (0, 0, 1e-6), (1, 0, 2e-6), 1e-6),
         # two points
         ((0, 0, 0), (0, 0, 0), (1, 2, 2), (1, 2, 2), 3.0),
+        # crossing at 0.7 degrees (Hypothesis found 1.5e-12 from the lines' closed form alone)
+        (
+            (0.0, -0.5480604638371144, 0.0),
+            (0.00390625, 1.0, 0.0),
+            (0.0, 1.0, 0.0),
+            (0.015625, -0.5480604638371144, 0.0),
+            0.0,
+        ),
     ],
 )
 def test_segment_distance_known_cases(

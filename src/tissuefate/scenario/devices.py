@@ -386,7 +386,8 @@ def _segment_distance(
     """Shortest distance between the segments ``p1``–``q1`` and ``p2``–``q2`` (3D points).
 
     Exact up to rounding: the closest pair of points is either inside both segments, where the
-    lines through them come closest (found in closed form), or has an end point of one segment,
+    lines through them come closest (found in closed form, and measured from that point of the
+    first segment to the second), or has an end point of one segment,
     whose distance to the other segment is a point–segment distance. The least of these five
     candidates is the answer; this also covers parallel, nearly parallel and zero-length segments.
     """
@@ -406,6 +407,9 @@ def _segment_distance(
         s = (b * f - c * e) / denom
         t = (a * f - b * c) / denom
         if 0.0 <= s <= 1.0 and 0.0 <= t <= 1.0:
-            gap = math.hypot(*(ri + s * x - t * y for ri, x, y in zip(r, d1, d2, strict=True)))
-            best = min(best, gap)
+            # the distance from the point at s to the other segment: a distance the segments do
+            # reach, and one that an error δ in s (ε / sin² of the lines' angle, large for nearly
+            # parallel lines) moves only by δ |d1| sin(angle), not by the error of s and t together
+            point = [x0 + s * x for x0, x in zip(p1, d1, strict=True)]
+            best = min(best, _point_segment_distance(point, p2, d2, e))
     return best
