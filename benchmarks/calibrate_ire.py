@@ -23,7 +23,6 @@ import time
 import numpy as np
 
 from tissuefate.validation.ire import (
-    IreExperiment,
     lethal_field,
     lethal_parameters,
     load_ire_experiments,
@@ -61,11 +60,13 @@ def main() -> None:
             runs[exp.setup] = run_experiment(exp)
     run_s = time.perf_counter() - tick
 
-    def model(exp: IreExperiment, e_c0_v_cm: float) -> float:
-        lethal = (e_c0_v_cm * 100.0, a0, k1, k2)
-        return zone_measures(runs[exp.setup], exp.pulses, lethal)[exp.quantity]
-
-    table = {exp.row: np.array([model(exp, e) for e in SCAN_V_CM]) for exp in fit_rows}
+    # the zone of each distinct setup measured once per value; its rows read their quantity
+    setups = {exp.setup: exp.pulses for exp in fit_rows}
+    measures = {
+        setup: [zone_measures(runs[setup], pulses, (e * 100.0, a0, k1, k2)) for e in SCAN_V_CM]
+        for setup, pulses in setups.items()
+    }
+    table = {exp.row: np.array([m[exp.quantity] for m in measures[exp.setup]]) for exp in fit_rows}
     sd = {exp.row: 0.5 * exp.tolerance for exp in fit_rows}
     measured = {exp.row: exp.measured for exp in fit_rows}
     z = {row: (table[row] - measured[row]) / sd[row] for row in table}

@@ -390,8 +390,8 @@ def _ring_pairs(n: int) -> list[tuple[int, int]]:
 def _ire_pairs(template: SessionTemplate, lesions: list[Mapping[str, Any]], n: int) -> bool:
     """Whether ``n`` electrodes around every lesion give each lesion a pair."""
     devices, pairs = ire_electrodes(template, lesions, n)
-    paired = {devices[p["anode"]]["lesion"] for p in pairs}
-    return paired == {t["label"] for t in ire_targets(template, lesions)}
+    # each target's devices carry its label
+    return {devices[p["anode"]]["lesion"] for p in pairs} == {d["lesion"] for d in devices}
 
 
 def _first_ire(template: SessionTemplate) -> IreSession:
