@@ -6,18 +6,20 @@ of the same device); everything else is predicted (``tissuefate validate --only 
 Three fits, in this order (each uses the values the one before fitted):
 
 1. **Shapes** of the Brace group's research antennas (``dual_slot``, ``monopole``, at their
-   efficiency in antennas.yaml; the internally cooled antenna takes the dual-slot's; the
-   parametric pattern stands in for a full-wave solution). Data: Brace group,
-   PMC3721053, ex vivo bovine liver, 2.45 GHz, 2 min: short/long axis ratio 0.75 (dual-slot) vs
-   0.53 (monopole) at 50 W, 0.52 vs 0.42 at 100 W. Fitted jointly by least squares: the half-length
-   of each antenna's emitting segment, the monopole's backward-tail fraction, the dual-slot's
-   tail fraction once the tissue around it has dried (its choke detunes) and the exponent with
-   which the emitting lengths grow as the tissue next to the antenna dries (bounded to 0.5-1.5;
-   0.5 is the wavelength scaling alone, which cannot make the dual-slot zone both rounder at 50 W
-   and longer at 100 W: residuals -0.045 and +0.043). Five parameters for four numbers: the fit
-   picks one solution, from the previous values. Held fixed: emission centres, tail decay
-   lengths, the tissue (liver preset), ex vivo conditions (20 degC, no perfusion; the source does
-   not state the temperature).
+   efficiency in antennas.yaml; the parametric pattern stands in for a full-wave solution;
+   ``--shape-only`` runs this fit alone). Data: Brace group, PMC3721053, two cooled antennas, ex
+   vivo bovine liver, 2.45 GHz, 2 min: short/long axis ratio of the zone at gross pathology (the
+   model's coagulation zone, since 2026-12-06; the ablation zone before) 0.75 (dual-slot) vs 0.53
+   (monopole) at 50 W, 0.52 vs 0.42 at 100 W. The internally cooled antenna keeps the dual-slot's
+   shape of the fit on the ablation zone (2026-12-03), with which fit 2 was made. Fitted jointly by
+   least squares: the half-length of each antenna's emitting segment, the monopole's backward-tail
+   fraction, the dual-slot's tail fraction once the tissue around it has dried (its choke detunes)
+   and the exponent with which the emitting lengths grow as the tissue next to the antenna dries
+   (bounded to 0.5-1.5; 0.5 is the wavelength scaling alone, which cannot make the dual-slot zone
+   both rounder at 50 W and longer at 100 W: residuals -0.045 and +0.043). Five parameters for four
+   numbers: the fit picks one solution, from the previous values. Held fixed: emission centres,
+   tail decay lengths, the tissue (liver preset), ex vivo conditions (20 degC, no perfusion; the
+   source does not state the temperature).
 2. **Efficiency and the bound of the emitting extent** of the internally cooled antenna (the two
    physical parameters fitted on zone sizes): the fraction of the generator's power that
    reaches the tissue through a matched antenna, and the largest factor by which the emitting
@@ -36,8 +38,8 @@ Three fits, in this order (each uses the values the one before fitted):
    with the perfusion of the liver preset (human dynamic CT). Fitted to each power alone, the
    spread gives the range.
 
-The zone is Omega >= 1 after the tissue has cooled; its axes are measured with sub-voxel
-interpolation of log(Omega).
+Every zone is the one its source measured (gross pathology: the coagulation zone); its axes are
+measured with sub-voxel interpolation of the logarithm of its level.
 
 Run:  python benchmarks/calibrate_microwave.py [--spacing 1.5] [--evaluate-only]
 [--size-only] [--convergence] [--perfusion]. Prints the fitted values to copy into
@@ -65,7 +67,7 @@ from tissuefate.validation.calibration import (
     load_experiments,
     simulate_experiment,
 )
-from tissuefate.validation.microwave import HELD_OUT, TARGETS, aspect_ratio
+from tissuefate.validation.microwave import HELD_OUT, HELD_OUT_EX_VIVO, TARGETS, aspect_ratio
 
 SHAPE = (
     "dual_slot.half_length",
@@ -81,9 +83,11 @@ COOLED = "internally_cooled"
 
 
 def _patterns(p: np.ndarray, size: np.ndarray | None = None) -> dict[str, dict[str, float]]:
-    """Antenna keys from the shape parameters ``p`` (of the Brace antennas; the internally
-    cooled antenna takes the dual-slot's) and the size parameters ``size`` of the internally
-    cooled antenna (efficiency, max_elongation; None: the Brace antennas only)."""
+    """Antenna keys from the shape parameters ``p`` (of the Brace antennas) and the size
+    parameters ``size`` of the internally cooled antenna (efficiency, max_elongation; None: the
+    Brace antennas only). The internally cooled antenna keeps the shape antennas.yaml gives it
+    (the dual-slot's of the shape fit on the ablation zone, 2026-12-03, with which its size was
+    fitted)."""
     dual, detuned, mono, tail, expo = (float(v) for v in p)
     brace = {
         "dual_slot": {
@@ -95,7 +99,7 @@ def _patterns(p: np.ndarray, size: np.ndarray | None = None) -> dict[str, dict[s
     }
     if size is None:
         return brace
-    cooled = {**brace["dual_slot"], "efficiency": float(size[0]), "max_elongation": float(size[1])}
+    cooled = {"efficiency": float(size[0]), "max_elongation": float(size[1])}
     return {**brace, COOLED: cooled}
 
 
@@ -248,10 +252,13 @@ def shape_table(spacing_mm: float, params: dict[str, dict[str, float]]) -> None:
         f"{'antenna':>10} {'power':>6} {'volume mL':>10} {'long mm':>8} {'short mm':>9} "
         f"{'ratio':>6} {'measured':>9}"
     )
-    rows = [(k, v, False) for k, v in TARGETS.items()] + [(k, v, True) for k, v in HELD_OUT.items()]
-    for (antenna, power), target, in_vivo in rows:
-        r = aspect_ratio(antenna, power, spacing_mm, in_vivo, **params[antenna])
-        what = "in vivo 5 min (held out)" if in_vivo else "ex vivo 2 min (fitted)"
+    rows = (
+        [(k, v, False, 120.0, "ex vivo 2 min (fitted)") for k, v in TARGETS.items()]
+        + [(k, v, False, 300.0, "ex vivo 5 min (held out)") for k, v in HELD_OUT_EX_VIVO.items()]
+        + [(k, v, True, 300.0, "in vivo 5 min (held out)") for k, v in HELD_OUT.items()]
+    )
+    for (antenna, power), target, in_vivo, duration, what in rows:
+        r = aspect_ratio(antenna, power, spacing_mm, in_vivo, duration, **params[antenna])
         print(
             f"{antenna:>10} {power:>6.0f} {r['volume_ml']:>10.2f} {r['long_mm']:>8.1f} "
             f"{r['short_mm']:>9.1f} {r['ratio']:>6.3f} {target:>9.2f}   {what}"
@@ -285,6 +292,11 @@ def main() -> None:
     ap.add_argument("--convergence", action="store_true", help="grid and block convergence")
     ap.add_argument("--perfusion", action="store_true", help="fit the perfusion stasis dose")
     ap.add_argument(
+        "--shape-only",
+        action="store_true",
+        help="fit only the research antennas' shapes (the internally cooled antenna as it is)",
+    )
+    ap.add_argument(
         "--size-only",
         action="store_true",
         help="fit only the internally cooled antenna's efficiency and max_elongation",
@@ -298,6 +310,13 @@ def main() -> None:
                    args.spacing)  # fmt: skip
         return
     shape, size = _yaml_shape(), _yaml_size()
+    if args.shape_only:
+        start = time.perf_counter()
+        shape = fit_shapes(shape)
+        print(f"fitted in {time.perf_counter() - start:.0f} s:")
+        print(dict(zip(SHAPE, np.round(shape * SCALE, 4).tolist(), strict=True)), "(lengths in mm)")
+        shape_table(1.0, _patterns(shape))
+        return
     fit_rows = [e for e in load_experiments() if e.role == "fit" and e.tissue == "ex_vivo"]
     if not args.evaluate_only:
         start = time.perf_counter()

@@ -1,8 +1,9 @@
 """Microwave antenna models against the zone aspect ratios they were calibrated to.
 
-reference/validation.md B (Brace group, PMC3721053): ex vivo bovine liver, 2 min, short/long axis
-0.75 (dual-slot) vs 0.53 (monopole) at 50 W and 0.52 vs 0.42 at 100 W. Grid 64 x 64 x 96 mm at
-1 mm; tolerance 0.03 absolute (a 1 mm grid resolves the axes to about 2 % of ~4 cm).
+Brace group (PMC3721053; cooled dual-slot and monopole antennas, 2.45 GHz): ex vivo
+bovine liver, 2 min, short/long axis of the zone at gross pathology 0.75 (dual-slot) vs 0.53
+(monopole) at 50 W and 0.52 vs 0.42 at 100 W. The model's coagulation zone; grid 64 x 64 x 96 mm
+at 1 mm; tolerance 0.03 absolute (a 1 mm grid resolves the axes to about 2 % of ~4 cm).
 """
 
 import pytest

@@ -1,11 +1,15 @@
 """Microwave ablation-zone shapes against published data (Brace group, PMC3721053).
 
-Brace group (PMC3721053), 2.45 GHz: the short/long axis ratio of the ablation zone of a dual-slot
-and a monopole antenna, ex vivo bovine liver for 2 min at 50 and 100 W (the four numbers the
-antenna models are fitted to, by ``benchmarks/calibrate_microwave.py``), and in vivo porcine liver
-at 100 W for 5 min (held out of the fit). Ex vivo conditions: no perfusion, liver at 20 degC (an
-assumption: the source does not state it). The zone is {Omega >= 1} once the tissue has cooled
-below the damage threshold; its axes are measured with sub-voxel interpolation of log(Omega).
+Brace group (PMC3721053), 2.45 GHz, two cooled antennas: the short/long axis ratio of the zone of a
+dual-slot and a monopole antenna, ex vivo bovine liver for 2 min at 50 and 100 W (the four numbers
+the antenna models are fitted to, by ``benchmarks/calibrate_microwave.py``), and, held out of the
+fit, ex vivo at 50 W for 5 min and in vivo porcine liver at 100 W for 5 min. Ex vivo conditions:
+no perfusion, liver at 20 degC (an assumption: the source does not state it). The source measured
+its zones at gross pathologic examination, so the model's zone is the coagulation zone
+(:func:`~tissuefate.damage.zone.coagulation_level`: cells killed at a peak of 60 degC or more, the
+white zone), as for every other zone measured on gross pathology; its axes are measured with
+sub-voxel interpolation of the level's logarithm. The ablation zone (Omega >= 1) is returned beside
+it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..course.controller import build_tissue
-from ..damage.zone import ZONE_OMEGA, zone_axes
+from ..damage.zone import ZONE_OMEGA, coagulation_level, zone_axes
 from ..grid.grid import Grid
 from ..modalities import SessionContext, ThermalOptions
 from ..modalities.microwave import MicrowaveSessionSource, antenna_pattern
-from ..modalities.thermal import run_thermal_session
+from ..modalities.thermal import run_thermal_session, session_fields
 from ..physics.microwave import MicrowaveApplicator
 from ..scenario.io import loads_scenario
 from ..tissue.state import TissueState
@@ -25,6 +29,7 @@ from ..tissue.state import TissueState
 __all__ = [
     "EX_VIVO_C",
     "HELD_OUT",
+    "HELD_OUT_EX_VIVO",
     "TARGETS",
     "aspect_ratio",
     "measure_zone",
@@ -40,6 +45,9 @@ TARGETS = {
 }
 # Held out of the fit: in vivo porcine liver, 100 W for 5 min (same source).
 HELD_OUT = {("dual_slot", 100.0): 0.63, ("monopole", 100.0): 0.53}
+# Held out of the fit: ex vivo bovine liver, 50 W for 5 min (same source's abstract; added
+# 2026-12-06 and predicted once, with the tolerance of the in vivo rows, 0.1).
+HELD_OUT_EX_VIVO = {("dual_slot", 50.0): 0.82, ("monopole", 50.0): 0.63}
 EX_VIVO_C = 20.0  # °C: the ex vivo liver's temperature (not stated by the sources; an assumption)
 
 SCENARIO = """
@@ -93,9 +101,10 @@ def session_zone(
     **pattern: float,
 ) -> dict:
     """One ``antenna`` session at ``power`` W for ``duration`` s in a block of liver
-    (``size_mm``: its width and length along the antenna); zone volume (mL) and sub-voxel long
-    and short axes (mm). Ex vivo: :data:`EX_VIVO_C` inside and on the faces, no perfusion; in
-    vivo: body temperature and the preset's perfusion."""
+    (``size_mm``: its width and length along the antenna); the coagulation zone's volume (mL),
+    sub-voxel long and short axes (mm) and their ratio, and the same of the ablation zone
+    (Ω ≥ 1) under ``ablation_*`` keys. Ex vivo: :data:`EX_VIVO_C` inside and on the faces, no
+    perfusion; in vivo: body temperature and the preset's perfusion."""
     xy, z = size_mm
     text = SCENARIO.format(h=spacing_mm, xy=xy, z=z)
     if in_vivo:
@@ -114,14 +123,20 @@ def session_zone(
         power=power,
     )
     run, _ = run_thermal_session(ctx, MicrowaveSessionSource(ctx, [app], 2.45e9), duration, "auto")
-    zone = measure_zone(run.dose.omega, grid)
-    long, short = zone["long_axis_mm"], zone["short_axis_mm"]
-    return {
-        "volume_ml": zone["volume_ml"],
-        "long_mm": long,
-        "short_mm": short,
-        "ratio": short / long,
+    zones = {
+        "": measure_zone(coagulation_level(session_fields(run), tissue.body), grid),
+        "ablation_": measure_zone(run.dose.omega, grid),
     }
+    out: dict[str, float] = {}
+    for prefix, zone in zones.items():
+        long, short = zone["long_axis_mm"], zone["short_axis_mm"]
+        out |= {
+            f"{prefix}volume_ml": zone["volume_ml"],
+            f"{prefix}long_mm": long,
+            f"{prefix}short_mm": short,
+            f"{prefix}ratio": short / long if long > 0.0 else 0.0,
+        }
+    return out
 
 
 def measure_zone(omega: np.ndarray, grid: Grid) -> dict[str, float]:
@@ -133,12 +148,18 @@ def measure_zone(omega: np.ndarray, grid: Grid) -> dict[str, float]:
 
 
 def aspect_ratio(
-    antenna: str, power: float, spacing_mm: float = 1.0, in_vivo: bool = False, **pattern: float
+    antenna: str,
+    power: float,
+    spacing_mm: float = 1.0,
+    in_vivo: bool = False,
+    duration: float | None = None,
+    **pattern: float,
 ) -> dict:
-    """Simulate one ablation (ex vivo 2 min, or in vivo 5 min); zone volume, axes, short/long."""
+    """Simulate one ablation of the source (ex vivo, 2 min unless ``duration`` (s) says
+    otherwise; in vivo, 5 min); zone volume, axes, short/long (:func:`session_zone`)."""
     if in_vivo:  # perfused liver at body temperature (the preset), 5 min, on a larger grid
         return session_zone(
-            antenna, power, 300.0, spacing_mm=spacing_mm, size_mm=(96, 144), tip_mm=-45.0,
-            in_vivo=True, **pattern,
+            antenna, power, duration or 300.0, spacing_mm=spacing_mm, size_mm=(96, 144),
+            tip_mm=-45.0, in_vivo=True, **pattern,
         )  # fmt: skip
-    return session_zone(antenna, power, 120.0, spacing_mm=spacing_mm, **pattern)
+    return session_zone(antenna, power, duration or 120.0, spacing_mm=spacing_mm, **pattern)
