@@ -14,9 +14,15 @@
   electrode at its actual radius (the default) and as drawn; against a block 1.5 times larger;
   and the in vivo Song 2015 R5 17 G row (zone per kJ) at 1 mm against 0.5 mm. About 25 min.
 
+- ``--in-vivo-scan``: a diagnostic, nothing fitted: the in vivo Song 2015 R5 17 G row (zone per
+  kJ, measured 0.219 mL/kJ) with one perfusion parameter of the liver changed at a time (when
+  blood flow stops, and how much there is), to show what would have to be true for the model to
+  meet it (docs/validation.md). About 2 min.
+
 The power in ``validation/radiofrequency.py`` is the round value closest to the volume.
 
-Run: ``python benchmarks/calibrate_radiofrequency.py [--perfused | --convergence] [powers in W]``
+Run: ``python benchmarks/calibrate_radiofrequency.py [--perfused | --convergence |
+--in-vivo-scan] [powers in W]``
 """
 
 from __future__ import annotations
@@ -102,9 +108,38 @@ def convergence() -> None:
         )
 
 
+IN_VIVO_SCAN = (
+    (),
+    (("perfusion_stasis_dose", "1"),),
+    (("perfusion_stasis_dose", "30"),),
+    (("perfusion_stasis_dose", "100"),),
+    (("perfusion_stasis_dose", "1e9"),),
+    (("perfusion_rate", "0.03 1/s"),),
+    (("perfusion_rate", "0.04 1/s"),),
+)
+"""Liver parameters changed, one at a time, in ``--in-vivo-scan`` (the preset's: 0.022 1/s, flow
+stopping at 12.2 times the cells' dose; 1e9: flow never stops)."""
+
+
+def in_vivo_scan() -> None:
+    """The R5 17 G in vivo row with each change of :data:`IN_VIVO_SCAN`."""
+    row = next(r for r in ENERGY_ROWS if r.name == "R5 17 G in vivo")
+    print(
+        json.dumps({"row": row.name, "measured_ml_per_kj": round(row.volume_ml / row.energy_kj, 3)})
+    )
+    for liver in IN_VIVO_SCAN:
+        r = zone_per_energy(row, 1.0, liver)
+        print(
+            json.dumps({"liver": dict(liver), **{k: round(v, 3) for k, v in r.items()}}), flush=True
+        )
+
+
 def main(argv: list[str]) -> None:
     if "--convergence" in argv:
         convergence()
+        return
+    if "--in-vivo-scan" in argv:
+        in_vivo_scan()
         return
     perfused = "--perfused" in argv
     powers = [float(a) for a in argv if a != "--perfused"] or [20.0, 25.0, 30.0, 40.0]

@@ -20,6 +20,7 @@ import pytest
 from scipy import ndimage
 
 from tissuefate.course.controller import build_tissue, simulate
+from tissuefate.errors import ScenarioError
 from tissuefate.modalities.base import SessionContext
 from tissuefate.modalities.radiofrequency import (
     COLD_FLOOR,
@@ -635,3 +636,36 @@ def test_current_through_a_flowing_vessel_heats_its_blood_and_counts_in_the_impe
     # blood conducts better than liver (0.65 against 0.33 S/m): it lowers the impedance
     baseline = with_vessel["delivered"]["baseline_impedance_ohm"][0]
     assert baseline < _session(_run(power="20 W"))["delivered"]["baseline_impedance_ohm"][0]
+
+
+# ------------------------------------------------------------------------------------------------
+# energy limit
+# ------------------------------------------------------------------------------------------------
+
+
+def test_an_energy_limit_stops_the_generator_once_it_has_delivered_that_energy():
+    """10 W with ``energy: 250 J`` for 60 s: the generator delivers 250 J exactly (the last
+    update's power cut to what is left) and nothing after 25 s; the session still lasts 60 s."""
+    res = _run(power="10 W\n        energy: 250 J")
+    s = _session(res)
+    d = s["delivered"]
+    assert d["energy_limit_j"] == pytest.approx(250.0)
+    assert d["generator_energy_j"] == pytest.approx(250.0, rel=1e-6)
+    assert 25.0 - 1e-9 <= d["energy_reached_s"] <= 27.0
+    ts = res.session_timeseries
+    after = _update_times(ts) >= d["energy_reached_s"] - 1e-9
+    assert after.any()
+    assert (ts.loc[after, "generator_power_w"] == 0).all()
+    assert ts["time_s"].iloc[-1] == pytest.approx(60.0)
+    assert s["energy"]["balance_residual_rel"] == pytest.approx(0.0, abs=1e-6)
+    unlimited = _session(_run())["delivered"]
+    assert unlimited["energy_limit_j"] is None
+    assert unlimited["energy_reached_s"] is None
+
+
+@pytest.mark.parametrize(
+    ("energy", "reason"), [("-5 J", "energy: must be greater than zero"), ("5 W", "an energy")]
+)
+def test_an_energy_limit_must_be_a_positive_energy(energy, reason):
+    with pytest.raises(ScenarioError, match=reason):
+        loads_scenario(_yaml(power=f"10 W\n        energy: {energy}"))

@@ -308,6 +308,10 @@ class RadiofrequencySource:
         self.solve_s = 0.0
         self.tally = PowerTally("generator")
         """Energy the generator put out so far, J."""
+        self.energy_reached_s: float | None = None
+        """Time (s) at which the generator reached the session's ``energy`` and stopped."""
+        self.interval = ctx.thermal.update_interval
+        """Length (s) of the interval the next update starts (the session loop sets it)."""
         self._held = False
         self._source_on = False
         self._watching: _Channel | None = None
@@ -521,6 +525,20 @@ class RadiofrequencySource:
         self.tally.hold(t, generator=0.0)
         return True
 
+    def _energy_left(self, t: float) -> float:
+        """Energy (J) the generator may still deliver from ``t`` (s): inf without an ``energy``
+        limit; 0 once it is reached (within a millionth), when :attr:`energy_reached_s` is set."""
+        limit = self.session.energy_j
+        if limit is None:
+            return math.inf
+        self.tally.book(t)
+        left = limit - self.tally.energy["generator"]
+        if left > 1e-6 * limit:
+            return left
+        if self.energy_reached_s is None:
+            self.energy_reached_s = t
+        return 0.0
+
     def _heat_blood(self, density: np.ndarray | None) -> None:
         """Set :attr:`vessel_heating` from the Joule heat density (W/m³) in the vessel voxels."""
         if density is None or not self.vessel_idx.size:
@@ -542,7 +560,8 @@ class RadiofrequencySource:
             "rolloff_events": float(sum(len(c.generator.events) for c in self.channels)),
             "potential_solves": float(sum(c.solves for c in self.channels)),
         }
-        k = self._choose(t) if on else None
+        remaining = self._energy_left(t)
+        k = self._choose(t) if on and remaining > 0.0 else None
         voltage = 0.0
         self._watching = None
         if k is not None:
@@ -552,6 +571,8 @@ class RadiofrequencySource:
                 ratio = self._solve(solver, ch)
             conductance = ch.conductance_solved * ratio
             voltage = ch.generator.voltage(t, conductance)
+            if voltage**2 * conductance * self.interval > remaining:  # the last of the energy
+                voltage = math.sqrt(remaining / (self.interval * conductance))
             cols.update(
                 impedance_ohm=1.0 / conductance,
                 active_electrode=float(k),
@@ -644,6 +665,8 @@ def run_radiofrequency_session(
         "power_w": session.power_w,
         "voltage_limit_v": session.voltage_limit_v,
         "duration_s": session.duration_s,
+        "energy_limit_j": session.energy_j,
+        "energy_reached_s": source.energy_reached_s,
         "ground": session.ground,
         "electrodes": [
             {

@@ -395,6 +395,8 @@ class ThermalSessionRun:
         "off" by default); a source with a ``columns(solver)`` method adds its columns to them.
         A source with a ``watch(solver, t)`` method is shown every step while on (t in s, after
         the step); it returns True when it changed its heat then (the vessels' share follows).
+        A source with an ``interval`` attribute is told before each update how long (s) the
+        interval it starts will last.
         """
         solver, dose, opts = self.solver, self.dose, self.ctx.thermal
         span = duration if duration > 0 else opts.update_interval
@@ -422,13 +424,16 @@ class ThermalSessionRun:
         updates = 0
         hot_threshold = self.ctx.tissue.body.damage_threshold - solver.t_ref
         extra: dict[str, float] = {}
+        told = hasattr(source, "interval")
         while done < n_total:
+            n = min(per_update, n_total - done)
+            if told:
+                source.interval = n * dt  # type: ignore[attr-defined]
             tick = time.perf_counter()
             extra = source.update(solver, t, on)
             if self.vessels is not None:
                 self.vessels.update(solver, t, getattr(source, "vessel_heating", None))
             self.update_wall += time.perf_counter() - tick
-            n = min(per_update, n_total - done)
             start = time.perf_counter()
             for chunk in range(0, n, per_dose):
                 m = min(per_dose, n - chunk)

@@ -34,6 +34,7 @@ from pydantic_core import core_schema
 
 from tissuefate.scenario.quantities import (
     Duration,
+    Energy,
     Length,
     Power,
     PowerDensity,
@@ -53,6 +54,7 @@ __all__ = [
     "KeyedValueError",
     "NonNegativeDuration",
     "PositiveDuration",
+    "PositiveEnergy",
     "PositiveFieldStrength",
     "PositiveLength",
     "PositivePower",
@@ -197,6 +199,7 @@ def _dump_cooldown(value: Literal["auto"] | pint.Quantity) -> str:
 PositiveLength = Annotated[Length, AfterValidator(_positive)]
 PositivePower = Annotated[Power, AfterValidator(_positive)]
 PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
+PositiveEnergy = Annotated[Energy, AfterValidator(_positive)]
 NonNegativeDuration = Annotated[Duration, AfterValidator(_not_negative)]
 PositivePowerDensity = Annotated[PowerDensity, AfterValidator(_positive)]
 PositiveVolume = Annotated[Volume, AfterValidator(_positive)]

@@ -28,6 +28,7 @@ from pydantic_core import core_schema
 
 __all__ = [
     "Duration",
+    "Energy",
     "Frequency",
     "Length",
     "Power",
@@ -360,6 +361,8 @@ class QuantityField:
 Length = Annotated[pint.Quantity, QuantityField("[length]", what="length", example="5 mm")]
 #: A power, e.g. ``"60 W"``; SI value in W.
 Power = Annotated[pint.Quantity, QuantityField("[power]", what="power", example="60 W")]
+#: An energy, e.g. ``"15 kJ"``; SI value in J.
+Energy = Annotated[pint.Quantity, QuantityField("[energy]", what="energy", example="15 kJ")]
 #: A duration, e.g. ``"10 min"`` or ``"7 d"``; SI value in s.
 Duration = Annotated[pint.Quantity, QuantityField("[time]", what="duration", example="10 min")]
 #: An absolute temperature, e.g. ``"37 degC"``; :func:`to_si` gives °C.

@@ -33,6 +33,7 @@ from tissuefate.scenario._base import (
     KeyedValueError,
     NonNegativeDuration,
     PositiveDuration,
+    PositiveEnergy,
     PositiveFieldStrength,
     PositiveLength,
     PositivePower,
@@ -234,6 +235,9 @@ class RadiofrequencySession(_Timed, _Model):
     and, cooled, take up heat as a cylinder of its own diameter, whatever voxels draw it (a
     surface correction, ``physics/subgrid.py``); ``drawn`` leaves the voxels as drawn, so that
     the electrode's size follows the grid spacing (for comparison with earlier runs).
+
+    ``energy`` (optional) stops the generator once it has delivered that much (a generator's
+    energy limit, or an experiment run to a set energy); ``duration`` then bounds the heating.
     """
 
     modality: Literal["radiofrequency"]
@@ -245,6 +249,7 @@ class RadiofrequencySession(_Timed, _Model):
     switching_interval: PositiveDuration = "10 s"  # type: ignore[assignment]
     ground: Literal["boundary", "x-", "x+", "y-", "y+", "z-", "z+"] = "boundary"
     electrode_radius: Literal["actual", "drawn"] = "actual"
+    energy: PositiveEnergy | None = None
     duration: PositiveDuration
     cooldown: Cooldown = "auto"
 
@@ -277,6 +282,11 @@ class RadiofrequencySession(_Timed, _Model):
     def voltage_limit_v(self) -> float:
         """Highest generator voltage (RMS) in V."""
         return to_si(self.voltage_limit)
+
+    @property
+    def energy_j(self) -> float | None:
+        """Energy (J) after which the generator stops, or None (it runs for ``duration``)."""
+        return None if self.energy is None else to_si(self.energy)
 
     @property
     def switching_interval_s(self) -> float:

@@ -159,14 +159,23 @@ tip are assumptions (the usual single cooled-electrode protocol)."""
 
 
 @cache
-def energy_session(row: EnergyRow, spacing_mm: float = 1.0) -> Result:
+def energy_session(
+    row: EnergyRow, spacing_mm: float = 1.0, liver: tuple[tuple[str, str], ...] = ()
+) -> Result:
     """The model's session for ``row``: 12 min at the power that would deliver the measured
     energy (the generator delivers less where impedance roll-off, at the default 120 Ω, pauses
     it), a 3 cm tip cooled to 10 °C, in a 64 × 64 × 80 mm block. Ex vivo: unperfused liver at
-    20 °C (an assumption); in vivo: perfused liver at 37 °C."""
+    20 °C (an assumption); in vivo: perfused liver at 37 °C. ``liver``: parameters of the liver
+    preset to change, as (name, value with its unit) pairs, for scans."""
+    if liver:
+        base = () if row.in_vivo else (("perfusion_rate", "0 1/s"),)
+        given = ", ".join(f"{k}: '{v}'" for k, v in (*base, *liver))
+        tissue = f"{{preset: liver, parameters: {{{given}}}}}"
+    else:
+        tissue = "liver" if row.in_vivo else EX_VIVO_TISSUE
     return _cooled_electrode(
         "rf-energy",
-        "liver" if row.in_vivo else EX_VIVO_TISSUE,
+        tissue,
         BODY_THERMAL if row.in_vivo else EX_VIVO_THERMAL,
         round(row.energy_kj * 1e3 / 720.0, 2),
         diameter_mm=row.diameter_mm,
@@ -174,11 +183,13 @@ def energy_session(row: EnergyRow, spacing_mm: float = 1.0) -> Result:
     )
 
 
-def zone_per_energy(row: EnergyRow, spacing_mm: float = 1.0) -> dict[str, float]:
+def zone_per_energy(
+    row: EnergyRow, spacing_mm: float = 1.0, liver: tuple[tuple[str, str], ...] = ()
+) -> dict[str, float]:
     """Generator energy (kJ), coagulation zone (mL; what the source measured, on gross
-    pathology) and zone per kJ of ``row``'s session (:func:`energy_session`), with the ablation
-    zone (Ω ≥ 1) beside it."""
-    zones = _zones(energy_session(row, spacing_mm).summary["sessions"][0])
+    pathology) and zone per kJ of ``row``'s session (:func:`energy_session`, with the liver
+    parameters ``liver`` changed), with the ablation zone (Ω ≥ 1) beside it."""
+    zones = _zones(energy_session(row, spacing_mm, liver).summary["sessions"][0])
     energy = zones["generator_energy_j"] / 1e3
     return {
         "generator_kj": energy,
