@@ -669,3 +669,9 @@ def test_an_energy_limit_stops_the_generator_once_it_has_delivered_that_energy()
 def test_an_energy_limit_must_be_a_positive_energy(energy, reason):
     with pytest.raises(ScenarioError, match=reason):
         loads_scenario(_yaml(power=f"10 W\n        energy: {energy}"))
+
+
+def test_an_energy_limit_reached_in_the_last_interval_is_reached_at_the_sessions_end():
+    d = _session(_run(power="10 W\n        energy: 600 J"))["delivered"]  # 10 W for 60 s
+    assert d["generator_energy_j"] == pytest.approx(600.0, rel=1e-6)
+    assert d["energy_reached_s"] == pytest.approx(60.0)

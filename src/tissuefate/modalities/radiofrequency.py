@@ -652,6 +652,8 @@ def run_radiofrequency_session(
         coldest=cold,
     )
     source.tally.book(session.duration_s)  # the last interval of power-on ended with the phase
+    if source.energy_reached_s is None and session.energy_j is not None:
+        source._energy_left(session.duration_s)  # reached in the last interval: at its end
     solver_info |= {
         "potential_solves": sum(c.solves for c in source.channels),
         "potential_iterations": sum(c.iterations for c in source.channels),
