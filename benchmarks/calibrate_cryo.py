@@ -9,7 +9,10 @@ at once), ``--perfect`` at perfect contact (the held voxels conduct like the fro
 larger. The fitted values go into ``modalities/cryoprobes.yaml`` by hand, with the row they were
 fitted to. A ``role: fit`` row in vivo sets the liver's ``cryo_stasis_temperature`` (°C, the
 temperature below which chilled tissue stops perfusing), after the coefficients; ``--stasis
-T1,T2,...`` prints the rows at given values.
+T1,T2,...`` prints the rows at given values. ``--freezing-length L1,L2,...`` (mm; add
+``--perfect`` for perfect contact) is a diagnostic of what the 8 mm liquid-nitrogen probe's rows
+would need: their single 20 min freeze with the inflow open (P1) and clamped (P4) at each
+freezing length, the source stating none (40 mm is the rows' assumption).
 """
 
 from __future__ import annotations
@@ -92,8 +95,31 @@ def report(stasis: float | None = None) -> None:
         )
 
 
+def freezing_lengths(experiments: list[CryoExperiment], lengths: list[float], h: float) -> None:
+    """The P1 and P4 setups (0 and -38 degC diameters) at each freezing length (mm), with the
+    liquid-nitrogen probe's coefficient ``h`` (W/m²/K)."""
+    for row in ("P1", "P4"):
+        exp = next(e for e in experiments if e.row == row)
+        measured = {e.quantity + str(e.isotherm_c): e.measured_mm for e in experiments
+                    if e.setup == exp.setup and e.ratio_to is None}  # fmt: skip
+        for length in lengths:
+            with coefficients({"liquid_nitrogen": h}):
+                sim = simulate(dataclasses.replace(exp, active_mm=length))
+            print(json.dumps({
+                "setup": row, "freezing_length_mm": length, "coefficient_w_m2k": h,
+                "diameter_0_mm": round(sim["diameter_0"], 1),
+                "diameter_-38_mm": round(sim["diameter_-38"], 1),
+                "long_0_mm": round(sim["long_0"], 1), "measured": measured,
+            }), flush=True)  # fmt: skip
+
+
 def main(argv: list[str]) -> None:
     experiments = load_cryo_experiments()
+    if "--freezing-length" in argv:
+        lengths = [float(v) for v in argv[argv.index("--freezing-length") + 1].split(",")]
+        h = 1e9 if "--perfect" in argv else cryo.cryogen("liquid_nitrogen").heat_transfer
+        freezing_lengths(experiments, lengths, h)
+        return
     if "--scan" in argv:
         for h in (float(v) for v in argv[argv.index("--scan") + 1].split(",")):
             print(f"-- coefficient {h:g} W/m^2/K")
