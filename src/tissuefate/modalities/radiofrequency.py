@@ -539,6 +539,12 @@ class RadiofrequencySource:
             self.energy_reached_s = t
         return 0.0
 
+    def finish(self, t: float) -> None:
+        """Book the generator's energy up to the end of heating ``t`` (s), where the last
+        interval of power-on ended; an energy limit reached in it is reached at ``t``."""
+        self.tally.book(t)
+        self._energy_left(t)
+
     def _heat_blood(self, density: np.ndarray | None) -> None:
         """Set :attr:`vessel_heating` from the Joule heat density (W/m³) in the vessel voxels."""
         if density is None or not self.vessel_idx.size:
@@ -651,9 +657,7 @@ def run_radiofrequency_session(
         label,
         coldest=cold,
     )
-    source.tally.book(session.duration_s)  # the last interval of power-on ended with the phase
-    if source.energy_reached_s is None and session.energy_j is not None:
-        source._energy_left(session.duration_s)  # reached in the last interval: at its end
+    source.finish(session.duration_s)
     solver_info |= {
         "potential_solves": sum(c.solves for c in source.channels),
         "potential_iterations": sum(c.iterations for c in source.channels),

@@ -19,6 +19,7 @@ from typing import Any
 from ..course.controller import simulate
 from ..io.result import Result
 from ..scenario.io import loads_scenario
+from ._tissue import tissue_entry
 
 __all__ = [
     "ENERGY_ROWS",
@@ -167,15 +168,10 @@ def energy_session(
     it), a 3 cm tip cooled to 10 °C, in a 64 × 64 × 80 mm block. Ex vivo: unperfused liver at
     20 °C (an assumption); in vivo: perfused liver at 37 °C. ``liver``: parameters of the liver
     preset to change, as (name, value with its unit) pairs, for scans."""
-    if liver:
-        base = () if row.in_vivo else (("perfusion_rate", "0 1/s"),)
-        given = ", ".join(f"{k}: '{v}'" for k, v in (*base, *liver))
-        tissue = f"{{preset: liver, parameters: {{{given}}}}}"
-    else:
-        tissue = "liver" if row.in_vivo else EX_VIVO_TISSUE
+    unperfused = {} if row.in_vivo else {"perfusion_rate": "0 1/s"}
     return _cooled_electrode(
         "rf-energy",
-        tissue,
+        tissue_entry("liver", unperfused | dict(liver)),
         BODY_THERMAL if row.in_vivo else EX_VIVO_THERMAL,
         round(row.energy_kj * 1e3 / 720.0, 2),
         diameter_mm=row.diameter_mm,
