@@ -1,18 +1,19 @@
 """Fit each cryogen's probe heat-transfer coefficient to its fit row, and check the cryo rows.
 
-Run: ``python benchmarks/calibrate_cryo.py`` — for every cryogen with a ``role: fit`` row in
-``validation/data/cryo.csv``, finds the coefficient (W/m²/K) at which the model meets the row
-(root of model − measured in log coefficient, 1 % in the coefficient), then prints every row at the
-fitted values. ``--scan H1,H2,...`` prints the rows at given coefficients instead (every cryogen
-at once), ``--perfect`` at perfect contact (the held voxels conduct like the frozen tissue);
-``--convergence`` reruns each distinct setup on a grid 1.5 times finer and in a block 1.3 times
-larger. The fitted values go into ``modalities/cryoprobes.yaml`` by hand, with the row they were
-fitted to. A ``role: fit`` row in vivo sets the liver's ``cryo_stasis_temperature`` (°C, the
-temperature below which chilled tissue stops perfusing), after the coefficients; ``--stasis
-T1,T2,...`` prints the rows at given values. ``--freezing-length L1,L2,...`` (mm; add
-``--perfect`` for perfect contact) is a diagnostic of what the 8 mm liquid-nitrogen probe's rows
-would need: their single 20 min freeze with the inflow open (P1) and clamped (P4) at each
-freezing length, the source stating none (40 mm is the rows' assumption).
+Run: ``python benchmarks/calibrate_cryo.py`` — for every cryogen with a ``role: fit`` row without
+perfusion in ``validation/data/cryo.csv`` (in gel, or in vivo with the inflow clamped), finds the
+coefficient (W/m²/K) at which the model meets the row (root of model − measured in log coefficient,
+1 % in the coefficient), then prints every row at the fitted values. ``--scan H1,H2,...`` prints the
+rows at given coefficients instead (every cryogen at once), ``--perfect`` at perfect contact (the
+held voxels conduct like the frozen tissue); ``--convergence`` reruns each distinct setup on a grid
+1.5 times finer and in a block 1.3 times larger. The fitted values go into
+``modalities/cryoprobes.yaml`` by hand, with the row they were fitted to. A perfused ``role: fit``
+row sets the liver's ``cryo_stasis_temperature`` (°C, the temperature below which chilled tissue
+stops perfusing), after the coefficients; ``--stasis T1,T2,...`` prints the rows at given values.
+``--freezing-length L1,L2,...`` (mm; add ``--perfect`` for perfect contact) is a diagnostic of what
+the 8 mm liquid-nitrogen probe's rows would need: their single 20 min freeze with the inflow open
+(P1) and clamped (P4) at each freezing length, the source stating none (40 mm is the rows'
+assumption).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def coefficients(values: dict[str, float]) -> Iterator[None]:
         yield
 
 
+def _perfused(exp: CryoExperiment) -> bool:
+    return exp.medium == "in_vivo" and exp.perfused
+
+
 def fit(exp: CryoExperiment) -> float:
     """The coefficient at which ``exp``'s model value meets its measured value."""
 
@@ -61,7 +66,7 @@ def fit(exp: CryoExperiment) -> float:
         print(json.dumps({"row": exp.row, "h": round(math.exp(log_h), 1), "model": value}))
         return value - exp.measured_mm
 
-    return math.exp(brentq(residual, math.log(200.0), math.log(5000.0), xtol=0.01))
+    return math.exp(brentq(residual, math.log(200.0), math.log(1e5), xtol=0.01))
 
 
 def fit_stasis(
@@ -152,14 +157,13 @@ def main(argv: list[str]) -> None:
         return
     fitted: dict[str, float] = {}
     for exp in experiments:
-        if exp.role == "fit" and exp.medium == "gel":
+        # a coefficient is fitted where perfusion plays no part: in gel, or with the inflow clamped
+        if exp.role == "fit" and not _perfused(exp):
             fitted[exp.cryogen] = fit(exp)
             print(f"fitted {exp.cryogen}: {fitted[exp.cryogen]:.0f} W/m^2/K on {exp.row}")
-    if "liquid_nitrogen" not in fitted and "argon" in fitted:
-        fitted["liquid_nitrogen"] = fitted["argon"]  # the assumption of cryoprobes.yaml
     stasis = None
     for exp in experiments:
-        if exp.role == "fit" and exp.medium == "in_vivo":
+        if exp.role == "fit" and _perfused(exp):
             reference = next((e for e in experiments if e.row == exp.ratio_to), None)
             stasis = fit_stasis(exp, reference, fitted)
             print(f"fitted {STASIS}: {stasis:.2f} degC on {exp.row}")

@@ -18,25 +18,35 @@ def _case(rng, shape, dtype):
     return theta, s_warm, w_warm, fixed
 
 
-@pytest.mark.parametrize("extra", [(-1.0, 273.15, 0.0), (6.0, 273.15, 1.0), (3.0, 236.15, 1.3)])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (-1.0, 273.15, 0.0, -np.inf),
+        (6.0, 273.15, 1.0, -8.0),
+        (3.0, 236.15, 1.3, -30.0),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_freeze_coefficients_match_reference(dtype, extra):
-    """``extra``: stasis offset, the offset of 0 K, the ice exponent."""
+    """``extra``: stasis offset, the offset of 0 K, the ice exponent, the vessel injury offset."""
     rng = np.random.default_rng(3)
     shape = (7, 9, 11)
     theta, s_warm, w_warm, fixed = _case(rng, shape, dtype)
     out = []
     for kernel in (kt.freeze_coefficients, kt.freeze_coefficients_numpy):
-        s, w = s_warm.copy(), w_warm.copy()
+        s, w, w_base = s_warm.copy(), w_warm.copy(), w_warm.copy()
         cold = np.ones(shape[:2], np.bool_)  # every row visited on the first call
-        n = kernel(theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold, *extra)
-        out.append((n, s, w, cold))
-    (n_c, s_c, w_c, cold_c), (n_r, s_r, w_r, cold_r) = out
+        n = kernel(theta, s, w, s_warm, w_base, fixed, -8.0, -1.0, 4.0, cold, *extra)
+        out.append((n, s, w, cold, w_base))
+    (n_c, s_c, w_c, cold_c, base_c), (n_r, s_r, w_r, cold_r, base_r) = out
     assert n_c == n_r > 0
     rtol = 4 * np.finfo(dtype).eps
     np.testing.assert_allclose(s_c, s_r, rtol=rtol)
     np.testing.assert_array_equal(w_c, w_r)
     np.testing.assert_array_equal(cold_c, cold_r)
+    np.testing.assert_array_equal(base_c, base_r)
+    injured = np.count_nonzero(base_c != w_warm)
+    assert (injured == 0) if extra[3] == -np.inf else (injured > 0)
 
 
 def test_freeze_coefficients_values_and_thaw():
@@ -49,7 +59,7 @@ def test_freeze_coefficients_values_and_thaw():
     fixed = np.zeros((1, 1, 3), np.uint8)
     cold = np.zeros((1, 1), np.bool_)
     # exponent 0 and stasis at freezing_start: the model without the ice law and cold stasis
-    args = (theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold, -1.0, 273.15, 0.0)
+    args = (theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold, -1.0, 273.15, 0.0, -np.inf)
     n = kt.freeze_coefficients(*args)
     assert n == 2
     np.testing.assert_allclose(s[1, 1, 1:4], [2.0, np.sqrt(1 + 3 * 0.5), 1.0])
@@ -75,10 +85,31 @@ def test_ice_law_and_cold_stasis():
     cold = np.zeros((1, 1), np.bool_)
     kelvin = 37.0 + 273.15
     lo, hi, stasis = -37.0 - 8.0, -37.0 - 1.0, -37.0 + 10.0
-    args = (theta, s, w, s_warm, w_warm, fixed, lo, hi, 4.0, cold, stasis, kelvin, 1.0)
+    args = (theta, s, w, s_warm, w_warm, fixed, lo, hi, 4.0, cold, stasis, kelvin, 1.0, -np.inf)
     assert kt.freeze_coefficients(*args) == 2
     k = s[1, 1, 1:5] ** 2
     np.testing.assert_allclose(k, [4.0 * 265.15 / 173.15, 4.0, 1.0, 1.0], rtol=1e-12)
     # -100 and -8 degC frozen, +3 degC chilled below the +10 degC stasis: no flow; +20 flows
     np.testing.assert_array_equal(w[1, 1, 1:5], [0.0, 0.0, 0.0, 7.0])
     assert cold[0, 0]
+
+
+@pytest.mark.parametrize("kernel", [kt.freeze_coefficients, kt.freeze_coefficients_numpy])
+def test_tissue_frozen_below_the_injury_temperature_stays_unperfused_when_it_thaws(kernel):
+    """Frozen below ``injury`` the voxel's perfusion is gone for good; frozen less deeply, or
+    only chilled, it flows again once warm. A held voxel is never touched."""
+    theta = np.zeros((3, 3, 6), np.float64)  # offsets from 0 degC
+    theta[1, 1, 1:5] = [-20.0, -4.0, -20.0, 5.0]
+    s_warm = np.ones_like(theta)
+    w_warm = np.full_like(theta, 7.0)
+    s, w = s_warm.copy(), w_warm.copy()
+    fixed = np.zeros((1, 1, 4), np.uint8)
+    fixed[0, 0, 2] = 1  # the third voxel is a held probe voxel
+    cold = np.zeros((1, 1), np.bool_)
+    args = (theta, s, w, s_warm, w_warm, fixed, -8.0, -1.0, 4.0, cold, -1.0, 273.15, 0.0, -8.0)
+    kernel(*args)
+    np.testing.assert_array_equal(w[1, 1, 1:5], [0.0, 0.0, 0.0, 7.0])
+    theta[...] = 5.0  # thawed
+    kernel(*args)
+    np.testing.assert_array_equal(w[1, 1, 1:5], [0.0, 7.0, 0.0, 7.0])
+    np.testing.assert_array_equal(w_warm[1, 1, 1:5], [0.0, 7.0, 7.0, 7.0])

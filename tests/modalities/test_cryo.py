@@ -293,3 +293,21 @@ def test_local_time_steps_of_the_ice_match_the_whole_grid_at_the_ice_step():
         assert n_whole > 100
         assert abs(n_local - n_whole) <= 0.01 * n_whole, (iso, n_local, n_whole)
     assert s_local["tumor_kill_fraction"] == pytest.approx(s_whole["tumor_kill_fraction"], abs=0.01)
+
+
+def _ftf_iceball(parameters: str = "", thermal: str = "") -> float:
+    text = TEMPLATE.format(spacing=SPACING_MM, gas=GAS_C, protocol=FTF)
+    if parameters:
+        text = text.replace("tissue: liver", f"tissue: {{preset: liver, parameters: {parameters}}}")
+    return _session(simulate(loads_scenario(text + thermal)))["cryo"]["iceball"]["volume_ml"]
+
+
+def test_tissue_frozen_once_stays_unperfused_and_the_second_freeze_grows_further():
+    """Flow does not return to tissue frozen through in the first freeze (the liver's
+    cryo_vessel_injury_temperature), so the second freeze meets no perfusion there; with the
+    injury off (colder than any probe) or with perfusion_shutdown off, flow returns as it thaws."""
+    injured = _ftf_iceball()
+    recovered = _ftf_iceball("{cryo_vessel_injury_temperature: -273 degC}")
+    assert injured > 1.005 * recovered  # 1.404 against 1.391 mL on 2026-12-06
+    switched_off = _ftf_iceball(thermal="thermal: {perfusion_shutdown: false}\n")
+    assert switched_off == pytest.approx(recovered, rel=1e-6)

@@ -46,18 +46,23 @@ def test_cryo_isotherms_of_one_probe_in_gel():
 @pytest.mark.slow
 def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
     """Pringle manoeuvre (2003 pig study): iceball 75 mm against 59 mm with the inflow open; the
-    ratio is the number the liver's cryo_stasis_temperature was fitted to."""
-    rows = _cryo_rows(("P1", "P4", "P1/P4"))
+    clamped -38 degC isotherm (46 mm) is the number liquid nitrogen's probe contact was fitted to,
+    the ratio the number the liver's cryo_stasis_temperature was fitted to. The single 20 min
+    freeze's other sizes are compared within 20 %."""
+    rows = _cryo_rows(("P1", "P1-38", "P4", "P4-38", "P1/P4"))
     assert rows["P4"].simulated > 1.1 * rows["P1"].simulated
-    fitted = rows["P1/P4"]
-    assert fitted.kind == "fitted"
-    assert abs(fitted.error) < 0.03
+    for name in ("P4-38", "P1/P4"):
+        assert rows[name].kind == "fitted"
+        assert abs(rows[name].error) < 0.03
+    assert {rows[n].kind for n in ("P1", "P1-38", "P4")} == {"predicted"}
+    _assert_judged(list(rows.values()))
 
 
 @pytest.mark.slow
 def test_two_argon_probes_in_vivo_zone_width():
     """CVIR 2018: two argon probes, 15 min, swine liver in vivo: zone 4.3 cm wide (iceball
-    4.5 cm); a prediction (probes 2.4 mm, 15 mm apart: assumptions)."""
+    4.5 cm); a prediction (probes 2.4 mm, 15 mm apart: assumptions). 36 mm on 2026-12-06: at
+    the edge of its 20 %."""
     rows = _cryo_rows(("C3-width",))
     _assert_judged(list(rows.values()))
 
@@ -66,15 +71,14 @@ def test_two_argon_probes_in_vivo_zone_width():
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "in vivo cryo zones are predicted too small (measured 2026-12-05, tissuefate validate "
-        "--only cryo, probes at their actual radius): an 8 mm liquid-nitrogen probe's iceball "
-        "45 mm against 59 (20 min; 50 against 75 in 40 min, 57 against 75 with no perfusion at "
-        "all); two argon probes' zone 54 mm long against 70.5 (its width, 39 against 45 mm, is "
-        "within 20 %)"
+        "in vivo cryo iceballs stop growing too early (measured 2026-12-06, tissuefate validate "
+        "--only cryo): an 8 mm liquid-nitrogen probe's iceball 58.8 mm after 40 min against 75 "
+        "(54.3 against 59 after 20 min), 56.8 mm after two 20 min freezes against 78; two argon "
+        "probes' zone 51 mm long against 70.5"
     ),
 )
 def test_cryo_in_vivo_rows_within_20_percent():
-    rows = _cryo_rows(("P1", "C3-long"))
+    rows = _cryo_rows(("P2", "P3", "C3-long"))
     _assert_judged(list(rows.values()))
 
 

@@ -577,8 +577,9 @@ def fixed_inflow_numpy(theta, s, idx):
 
 @jit(inline=True)
 def _freeze_row(
-    theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis, kelvin, exponent
-):
+    theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis, kelvin, exponent,
+    injury,
+):  # fmt: skip
     """Update row (i, j) of :func:`freeze_coefficients`; returns its count of freezing voxels."""
     typ = theta.dtype.type
     zero, one = typ(0.0), typ(1.0)
@@ -592,6 +593,8 @@ def _freeze_row(
             k_rel *= ((lo + kelvin) / (t + kelvin)) ** exponent
         s_new = s_warm[i, j, k] * np.sqrt(k_rel)
         s[i, j, k] = s_new if free else s[i, j, k]
+        if (t < injury) & free:
+            w_warm[i, j, k] = zero
         w[i, j, k] = w_warm[i, j, k] if (t >= stasis) & free else zero
         part += 1 if phi > zero else 0
     return part
@@ -599,7 +602,7 @@ def _freeze_row(
 
 @jit(parallel=True)
 def freeze_coefficients(
-    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent
+    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent, injury
 ):
     """Conductivity and perfusion of freezing tissue, from the current temperature offsets.
 
@@ -608,13 +611,15 @@ def freeze_coefficients(
     unfrozen one, ``k = k_warm (1 + (ratio - 1) phi)``; below ``lo`` it rises further as ice's does,
     by ``((lo + kelvin) / (theta + kelvin)) ** exponent`` (``kelvin``: the offset of 0 K below the
     reference temperature, so ``theta + kelvin`` is the absolute temperature; exponent 1: the 1/T
-    law of ice, 0: constant). It is stored as ``s = sqrt(k)``. Perfusion stops below ``stasis``
-    (an offset at or above ``hi``: at ``hi`` as soon as the voxel starts to freeze) and in
-    ``fixed`` voxels, whose conductivity is left as it is (a held probe keeps the contact
-    conductivity it was given). All arrays but ``fixed`` (uint8, unpadded) and ``cold`` are
-    padded; ghosts are not touched. ``cold[i, j]`` remembers rows that held voxels below
-    ``stasis``, so that rows that never got that cold are skipped after a single check of their
-    minimum. Returns the number of voxels with ``phi > 0``.
+    law of ice, 0: constant). It is stored as ``s = sqrt(k)``. Perfusion stops below ``stasis`` (an
+    offset at or above ``hi``: at ``hi`` as soon as the voxel starts to freeze) and in ``fixed``
+    voxels, whose conductivity is left as it is (a held probe keeps the contact conductivity it was
+    given). A free voxel colder than ``injury`` (an offset at or below ``hi``; below any reachable
+    offset: never) loses its perfusion for good: ``w_warm`` is zeroed there, so flow does not return
+    when the voxel thaws. All arrays but ``fixed`` (uint8, unpadded) and ``cold`` are padded; ghosts
+    are not touched. ``cold[i, j]`` remembers rows that held voxels below ``stasis``, so that rows
+    that never got that cold are skipped after a single check of their minimum. Returns the number
+    of voxels with ``phi > 0``.
     """
     n0 = theta.shape[0] - 2
     n1 = theta.shape[1] - 2
@@ -622,6 +627,7 @@ def freeze_coefficients(
     typ = theta.dtype.type
     hi, ratio, lo = typ(hi), typ(ratio), typ(lo)
     stasis, kelvin, exponent = typ(stasis), typ(kelvin), typ(exponent)
+    injury = typ(injury)
     inv = typ(1.0) / (hi - lo)
     counts = np.zeros(n0, np.int64)
     for i in prange(1, n0 + 1):
@@ -632,7 +638,7 @@ def freeze_coefficients(
             if cold_row or cold[i - 1, j - 1]:
                 part += _freeze_row(
                     theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis,
-                    kelvin, exponent,
+                    kelvin, exponent, injury,
                 )  # fmt: skip
             cold[i - 1, j - 1] = cold_row
         counts[i - 1] = part
@@ -640,7 +646,7 @@ def freeze_coefficients(
 
 
 def freeze_coefficients_numpy(
-    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent
+    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent, injury
 ):
     """NumPy reference of :func:`freeze_coefficients` (updates every voxel; ``cold`` likewise)."""
     typ = theta.dtype.type
@@ -652,6 +658,7 @@ def freeze_coefficients_numpy(
     k_rel = np.where(below, k_rel * ice.astype(theta.dtype), k_rel)
     inner = (slice(1, -1),) * 3
     s[inner] = np.where(fixed == 0, s_warm[inner] * np.sqrt(k_rel), s[inner])
+    w_warm[inner] = np.where((c < typ(injury)) & (fixed == 0), 0, w_warm[inner])
     w[inner] = np.where((c >= typ(stasis)) & (fixed == 0), w_warm[inner], 0)
     cold[...] = (c < typ(stasis)).any(axis=2)
     return int(np.count_nonzero(phi > 0))

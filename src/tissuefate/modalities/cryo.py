@@ -6,7 +6,8 @@ surface heat transfer; an active thaw holds them at the thaw temperature (helium
 releases them, so the tissue rewarms by conduction and perfusion alone. Tissue freezes with latent
 heat over −1…−8 °C, conducts heat four times better frozen and better still as it gets colder
 (as ice does), and is not perfused while frozen or chilled below the tissue's
-``cryo_stasis_temperature``. Cell kill follows the lowest temperature of each freeze
+``cryo_stasis_temperature``, nor again this session once frozen below its
+``cryo_vessel_injury_temperature``. Cell kill follows the lowest temperature of each freeze
 (``damage/cold.py``), compounded over cycles, and is applied at the end of the session: killed
 cells become ``debris`` and the extracellular matrix (``ecm``) survives the freeze.
 """

@@ -72,8 +72,10 @@ class Freezing:
     times the unfrozen one, and below ``lower`` further as ``(T_lower / T) ** exponent`` in
     absolute temperature (exponent 1: ice's conductivity, about 1/T; 0: constant). Perfusion
     stops below ``stasis`` (°C, at or above ``upper``; None: ``upper``, where the tissue starts
-    to freeze and frozen blood cannot flow). The latent heat and frozen heat capacity are phase
-    windows of the solver.
+    to freeze and frozen blood cannot flow) and returns where the tissue warms again, except
+    where it froze below ``injury`` (°C, at or below ``upper``; None: nowhere): there the ice has
+    injured the microvessels and flow stays stopped for the rest of the run. The latent heat and
+    frozen heat capacity are phase windows of the solver.
     """
 
     lower: float
@@ -81,6 +83,7 @@ class Freezing:
     conductivity_ratio: float
     exponent: float = 0.0
     stasis: float | None = None
+    injury: float | None = None
 
     @property
     def stasis_temperature(self) -> float:
@@ -243,6 +246,7 @@ class ThermalSolver:
                 or not freezing.conductivity_ratio > 0
                 or not freezing.exponent >= 0
                 or not freezing.stasis_temperature >= freezing.upper
+                or not (freezing.injury is None or freezing.injury <= freezing.upper)
             ):
                 raise ValueError(f"bad freezing model {freezing}")
             self._w_base = self._w.copy()
@@ -656,6 +660,7 @@ class ThermalSolver:
             fz.stasis_temperature - self.t_ref,
             self.t_ref + KELVIN,
             fz.exponent,
+            -math.inf if fz.injury is None else fz.injury - self.t_ref,
         )
 
     # -------------------------------------------------------------- stepping

@@ -91,6 +91,7 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "frozen_conductivity_ratio": ("dimensionless", True),
     "frozen_conductivity_exponent": ("dimensionless", True),
     "cryo_stasis_temperature": ("[temperature]", True),
+    "cryo_vessel_injury_temperature": ("[temperature]", True),
     "rf_vaporized_conductivity_factor": ("dimensionless", True),
     "rehydration_time": ("[time]", True),
     "cryo_lethal_temperature": ("[temperature]", True),
@@ -245,6 +246,8 @@ class Body:
     frozen_conductivity_ratio: float  # k frozen / k unfrozen
     frozen_conductivity_exponent: float  # 1, k ∝ (T_end / T)^n below freezing_end (kelvin)
     cryo_stasis_temperature: float  # °C, perfusion stops in tissue cooled below it
+    # °C, tissue frozen below it stays unperfused for the rest of the session
+    cryo_vessel_injury_temperature: float
     rf_vaporized_conductivity_factor: float  # σ of dried tissue / σ at 100 °C
     # s, time constant with which tissue boiled dry takes water back once below boiling
     rehydration_time: float
@@ -526,6 +529,12 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
             "cryo_stasis_temperature must not be colder than freezing_start",
             source=source,
             key="tissue.parameters.cryo_stasis_temperature",
+        )
+    if not body.cryo_vessel_injury_temperature <= body.freezing_start:
+        raise ScenarioError(
+            "cryo_vessel_injury_temperature must not be warmer than freezing_start",
+            source=source,
+            key="tissue.parameters.cryo_vessel_injury_temperature",
         )
     if not body.vaporization_window > 0:
         raise ScenarioError(
