@@ -8,8 +8,9 @@ rows at given coefficients instead (every cryogen at once), ``--perfect`` at per
 held voxels conduct like the frozen tissue); ``--convergence`` reruns each distinct setup on a grid
 1.5 times finer and in a block 1.3 times larger. The fitted values go into
 ``modalities/cryoprobes.yaml`` by hand, with the row they were fitted to. A perfused ``role: fit``
-row sets the liver's ``cryo_stasis_temperature`` (°C, the temperature below which chilled tissue
-stops perfusing), after the coefficients; ``--stasis T1,T2,...`` prints the rows at given values.
+row sets the liver's ``cryo_stasis_exposure`` (K·s, the exposure to cold at which chilled tissue
+stops perfusing), after the coefficients; ``--stasis T1,T2,...`` prints the rows at given values of
+``cryo_stasis_temperature`` (°C, below which flow stops at once).
 ``--freezing-length L1,L2,...`` (mm; add ``--perfect`` for perfect contact) is a diagnostic of what
 the 8 mm liquid-nitrogen probe's rows would need: their single 20 min freeze with the inflow open
 (P1) and clamped (P4) at each freezing length, the source stating none (40 mm is the rows'
@@ -39,6 +40,7 @@ from tissuefate.validation.cryo import (
 
 _ORIGINAL = cryo.cryogen
 STASIS = "cryo_stasis_temperature"
+EXPOSURE = "cryo_stasis_exposure"
 
 
 @contextmanager
@@ -69,29 +71,29 @@ def fit(exp: CryoExperiment) -> float:
     return math.exp(brentq(residual, math.log(200.0), math.log(1e5), xtol=0.01))
 
 
-def fit_stasis(
+def fit_exposure(
     exp: CryoExperiment, reference: CryoExperiment | None, coefficients_fitted: dict[str, float]
 ) -> float:
-    """The liver's ``cryo_stasis_temperature`` (°C) at which ``exp`` meets its measured value
-    (for a ratio row, the ratio of its value to that of ``reference``)."""
+    """The liver's ``cryo_stasis_exposure`` (K·s) at which ``exp`` meets its measured value (for
+    a ratio row, the ratio of its value to that of ``reference``): root in log exposure, 1 %."""
 
-    def value_at(e: CryoExperiment, stasis: float) -> float:
+    def value_at(e: CryoExperiment, dose: float) -> float:
         with coefficients(coefficients_fitted):
-            return model_value(e, simulate(e, tissue_parameters={STASIS: f"{stasis} degC"}))
+            return model_value(e, simulate(e, tissue_parameters={EXPOSURE: f"{dose} K*s"}))
 
-    def residual(stasis: float) -> float:
-        value = value_at(exp, stasis)
+    def residual(log_dose: float) -> float:
+        dose = math.exp(log_dose)
+        value = value_at(exp, dose)
         if reference is not None:
-            value /= value_at(reference, stasis)
-        print(json.dumps({"row": exp.row, "stasis_c": round(stasis, 2), "model": value}))
+            value /= value_at(reference, dose)
+        print(json.dumps({"row": exp.row, "exposure_k_s": round(dose), "model": value}))
         return value - exp.measured_mm
 
-    return brentq(residual, -1.0, 36.0, xtol=0.1)
+    return math.exp(brentq(residual, math.log(1e3), math.log(1e5), xtol=0.01))
 
 
-def report(stasis: float | None = None) -> None:
-    """Every row at the current coefficients, each distinct setup run once."""
-    params = None if stasis is None else {STASIS: f"{stasis} degC"}
+def report(params: dict[str, str] | None = None) -> None:
+    """Every row at the current coefficients and liver ``params``, each distinct setup run once."""
     for r in cryo_calibration_rows(tissue_parameters=params):
         row = r.case.split(":")[0].removeprefix("cryo ")
         print(
@@ -134,7 +136,7 @@ def main(argv: list[str]) -> None:
     if "--stasis" in argv:
         for t in (float(v) for v in argv[argv.index("--stasis") + 1].split(",")):
             print(f"-- cryo_stasis_temperature {t:g} degC")
-            report(t)
+            report({STASIS: f"{t} degC"})
         return
     if "--perfect" in argv:
         with coefficients({"argon": 1e9, "liquid_nitrogen": 1e9}):
@@ -161,14 +163,15 @@ def main(argv: list[str]) -> None:
         if exp.role == "fit" and not _perfused(exp):
             fitted[exp.cryogen] = fit(exp)
             print(f"fitted {exp.cryogen}: {fitted[exp.cryogen]:.0f} W/m^2/K on {exp.row}")
-    stasis = None
+    params = None
     for exp in experiments:
         if exp.role == "fit" and _perfused(exp):
             reference = next((e for e in experiments if e.row == exp.ratio_to), None)
-            stasis = fit_stasis(exp, reference, fitted)
-            print(f"fitted {STASIS}: {stasis:.2f} degC on {exp.row}")
+            dose = fit_exposure(exp, reference, fitted)
+            print(f"fitted {EXPOSURE}: {dose:.0f} K*s on {exp.row}")
+            params = {EXPOSURE: f"{dose} K*s"}
     with coefficients(fitted):
-        report(stasis)
+        report(params)
 
 
 if __name__ == "__main__":

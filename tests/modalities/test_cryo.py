@@ -259,11 +259,26 @@ def test_ice_conducting_better_when_colder_grows_the_iceball():
     assert ice > 1.03 * constant
 
 
+OFF = "1e12 K*s"  # an exposure to cold no 2 min freeze reaches
+
+
 def test_chilled_tissue_that_stops_perfusing_freezes_further():
-    frozen_only = _with_parameters(cryo_stasis_temperature="-1 degC")
-    chilled = _with_parameters(cryo_stasis_temperature="20 degC")
+    frozen_only = _with_parameters(cryo_stasis_temperature="-1 degC", cryo_stasis_exposure=OFF)
+    chilled = _with_parameters(cryo_stasis_temperature="20 degC", cryo_stasis_exposure=OFF)
     unperfused = _with_parameters(perfusion_rate="0 1/s")
     assert frozen_only < chilled < unperfused * 1.001
+
+
+def test_chilled_tissue_shuts_down_as_its_exposure_to_cold_grows():
+    """Flow stops for good where (blood - T) integrated over time reaches cryo_stasis_exposure:
+    a small dose shuts a chilled rim within the 2 min freeze and the iceball grows further; the
+    liver's fitted dose takes longer than 2 min anywhere but next to the ice."""
+    frozen_only = _with_parameters(cryo_stasis_temperature="-1 degC", cryo_stasis_exposure=OFF)
+    progressive = _with_parameters(
+        cryo_stasis_temperature="-1 degC", cryo_stasis_exposure="600 K*s"
+    )
+    unperfused = _with_parameters(perfusion_rate="0 1/s")
+    assert frozen_only * 1.02 < progressive < unperfused * 1.001
 
 
 @pytest.mark.slow
@@ -295,19 +310,23 @@ def test_local_time_steps_of_the_ice_match_the_whole_grid_at_the_ice_step():
     assert s_local["tumor_kill_fraction"] == pytest.approx(s_whole["tumor_kill_fraction"], abs=0.01)
 
 
-def _ftf_iceball(parameters: str = "", thermal: str = "") -> float:
-    text = TEMPLATE.format(spacing=SPACING_MM, gas=GAS_C, protocol=FTF)
-    if parameters:
-        text = text.replace("tissue: liver", f"tissue: {{preset: liver, parameters: {parameters}}}")
+ACTIVE_FTF = "{freeze: 3 min}, {thaw: 3 min, mode: active}, {freeze: 3 min}"
+
+
+def _ftf_iceball(parameters: str, thermal: str = "") -> float:
+    text = TEMPLATE.format(spacing=SPACING_MM, gas=GAS_C, protocol=ACTIVE_FTF)
+    text = text.replace("tissue: liver", f"tissue: {{preset: liver, parameters: {parameters}}}")
     return _session(simulate(loads_scenario(text + thermal)))["cryo"]["iceball"]["volume_ml"]
 
 
 def test_tissue_frozen_once_stays_unperfused_and_the_second_freeze_grows_further():
     """Flow does not return to tissue frozen through in the first freeze (the liver's
-    cryo_vessel_injury_temperature), so the second freeze meets no perfusion there; with the
-    injury off (colder than any probe) or with perfusion_shutdown off, flow returns as it thaws."""
-    injured = _ftf_iceball()
-    recovered = _ftf_iceball("{cryo_vessel_injury_temperature: -273 degC}")
-    assert injured > 1.005 * recovered  # 1.404 against 1.391 mL on 2026-12-06
-    switched_off = _ftf_iceball(thermal="thermal: {perfusion_shutdown: false}\n")
+    cryo_vessel_injury_temperature), so after an active thaw the second freeze meets no perfusion
+    there; with the injury off (colder than any probe) or with perfusion_shutdown off, flow
+    returns as it thaws. The exposure dose is off, to see the injury alone."""
+    off = f"cryo_stasis_exposure: '{OFF}'"
+    injured = _ftf_iceball(f"{{{off}}}")
+    recovered = _ftf_iceball(f"{{{off}, cryo_vessel_injury_temperature: -273 degC}}")
+    assert injured > 1.02 * recovered  # 1.296 against 1.249 mL on 2026-12-06
+    switched_off = _ftf_iceball(f"{{{off}}}", thermal="thermal: {perfusion_shutdown: false}\n")
     assert switched_off == pytest.approx(recovered, rel=1e-6)

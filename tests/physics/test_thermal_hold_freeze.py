@@ -192,3 +192,53 @@ def test_a_block_whose_ring_freezes_is_refused():
     with pytest.raises(ValueError, match="a cell off its faces"):
         solver.step_local(warm, fine, (slice(0, 28), slice(10, 18), slice(5, 23)), 1)
     assert solver.cold_block(0.0, 30) == (slice(0, 28),) * 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exposure_to_cold_is_the_time_integral_of_the_chill(dtype):
+    """Insulated, unperfused liver at 27 degC under blood at 37 degC stays at 27 degC, so each
+    voxel's exposure after t seconds is exactly 10 K * t (summed at each coefficient update); at a
+    dose of 300 K*s flow stops after 30 s and stays stopped when the tissue is brought back."""
+    grid = Grid(shape=(6, 6, 6), spacing=1e-3)
+    shape = grid.shape
+    solver = ThermalSolver(
+        grid,
+        np.full(shape, K),
+        np.full(shape, RC),
+        np.zeros(shape),
+        reference_temperature=37.0,
+        initial_temperature=27.0,
+        arterial_temperature=37.0,
+        boundary="insulated",
+        windows=WINDOWS,
+        freezing=Freezing(-8.0, -1.0, 4.0, exposure=300.0),
+        dtype=dtype,
+    )
+    assert solver.cold_exposure is not None
+    dt = 0.5
+    for _ in range(5):
+        solver.update_coefficients()
+        solver.step(dt, 4)  # 2 s between updates
+    solver.update_coefficients()
+    np.testing.assert_allclose(solver.cold_exposure, 10.0 * solver.time, rtol=1e-6)
+    assert solver.time == pytest.approx(10.0)
+    with pytest.raises(ValueError, match="read-only"):
+        solver.cold_exposure[0, 0, 0] = 0.0
+    without = _solver(freezing=False)
+    assert without.cold_exposure is None
+
+
+def test_chilled_tissue_loses_its_perfusion_at_the_exposure_dose():
+    """41 s next to a probe at -150 degC: chilled tissue that took 200 K*s stops perfusing, even
+    unfrozen; tissue that took less flows."""
+    model = Freezing(-8.0, -1.0, 4.0, exposure=200.0)
+    solver = _solver(model=model)
+    t, w, _, free = _frozen_around_a_probe(solver)
+    exposure = solver.cold_exposure
+    shut = free & (exposure >= 200.0)
+    open_ = free & (exposure < 200.0) & (t > -1.0)
+    assert shut.any()
+    assert open_.any()
+    assert np.all(solver.perfusion_padded[1:-1, 1:-1, 1:-1][shut] == 0)
+    np.testing.assert_allclose(w[open_], W, rtol=1e-6)
+    assert (t[shut] > -1.0).any()  # chilled, never frozen, yet shut

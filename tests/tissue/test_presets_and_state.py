@@ -293,6 +293,7 @@ def test_history_reaches_injection_through_permeability_and_fluid_fraction():
     [
         ("cryo_stasis_temperature", "-5 degC", "must not be colder than freezing_start"),
         ("cryo_vessel_injury_temperature", "0 degC", "must not be warmer than freezing_start"),
+        ("cryo_stasis_exposure", "0 K*s", "must be positive"),
         ("frozen_conductivity_exponent", "-1", "must not be negative"),
     ],
 )

@@ -47,7 +47,7 @@ def test_cryo_isotherms_of_one_probe_in_gel():
 def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
     """Pringle manoeuvre (2003 pig study): iceball 75 mm against 59 mm with the inflow open; the
     clamped -38 degC isotherm (46 mm) is the number liquid nitrogen's probe contact was fitted to,
-    the ratio the number the liver's cryo_stasis_temperature was fitted to. The single 20 min
+    the ratio the number the liver's cryo_stasis_exposure was fitted to. The single 20 min
     freeze's other sizes are compared within 20 %."""
     rows = _cryo_rows(("P1", "P1-38", "P4", "P4-38", "P1/P4"))
     assert rows["P4"].simulated > 1.1 * rows["P1"].simulated
@@ -55,6 +55,18 @@ def test_clamping_the_blood_inflow_enlarges_the_iceball_in_vivo():
         assert rows[name].kind == "fitted"
         assert abs(rows[name].error) < 0.03
     assert {rows[n].kind for n in ("P1", "P1-38", "P4")} == {"predicted"}
+    _assert_judged(list(rows.values()))
+
+
+@pytest.mark.slow
+def test_a_perfused_iceball_keeps_growing_over_a_long_or_second_freeze():
+    """The same probe, inflow open: 75 mm after 40 min and 78 mm after two 20 min freezes,
+    against 59 mm after 20 min. Chilled tissue shutting down by its exposure to cold lets the
+    iceball grow on (66.9 and 67.1 mm on 2026-12-06; 58.8 and 56.8 with an immediate stasis
+    at a fitted 8.6 degC), within 20 %; the fit used only the 20 min rows."""
+    rows = _cryo_rows(("P1", "P2", "P2-38", "P3", "P3-38"))
+    assert rows["P3"].simulated > 1.15 * rows["P1"].simulated
+    assert rows["P2"].simulated > 1.15 * rows["P1"].simulated
     _assert_judged(list(rows.values()))
 
 
@@ -71,14 +83,13 @@ def test_two_argon_probes_in_vivo_zone_width():
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "in vivo cryo iceballs stop growing too early (measured 2026-12-06, tissuefate validate "
-        "--only cryo): an 8 mm liquid-nitrogen probe's iceball 58.8 mm after 40 min against 75 "
-        "(54.3 against 59 after 20 min), 56.8 mm after two 20 min freezes against 78; two argon "
-        "probes' zone 51 mm long against 70.5"
+        "two argon probes' zone in vivo is too short (measured 2026-12-06, tissuefate validate "
+        "--only cryo): 51 mm long against 70.5 after a 15 min freeze (the probes' 40 mm "
+        "freezing length is an assumption; argon's contact was fitted in gel)"
     ),
 )
 def test_cryo_in_vivo_rows_within_20_percent():
-    rows = _cryo_rows(("P2", "P3", "C3-long"))
+    rows = _cryo_rows(("C3-long",))
     _assert_judged(list(rows.values()))
 
 

@@ -575,10 +575,19 @@ def fixed_inflow_numpy(theta, s, idx):
     return float(np.sum(s[i, j, k] * total))
 
 
+NEVER = 1e30
+"""An exposure dose (K·s), or minus an injury offset (K), that no voxel reaches in
+:func:`freeze_coefficients`: the mechanism off. Finite, as the kernels run with fastmath (no
+infinities) and in float32."""
+CHILL_MARGIN_K = 0.01
+"""Rows whose voxels are all within this of the blood's temperature (K) accumulate no exposure to
+cold in :func:`freeze_coefficients` and are skipped."""
+
+
 @jit(inline=True)
 def _freeze_row(
     theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis, kelvin, exponent,
-    injury,
+    injury, exposure, arterial, dt, dose,
 ):  # fmt: skip
     """Update row (i, j) of :func:`freeze_coefficients`; returns its count of freezing voxels."""
     typ = theta.dtype.type
@@ -593,7 +602,9 @@ def _freeze_row(
             k_rel *= ((lo + kelvin) / (t + kelvin)) ** exponent
         s_new = s_warm[i, j, k] * np.sqrt(k_rel)
         s[i, j, k] = s_new if free else s[i, j, k]
-        if (t < injury) & free:
+        if free & (t < arterial) & (dose < NEVER):
+            exposure[i - 1, j - 1, k - 1] += np.float64(arterial - t) * dt
+        if free & ((t < injury) | (exposure[i - 1, j - 1, k - 1] >= dose)):
             w_warm[i, j, k] = zero
         w[i, j, k] = w_warm[i, j, k] if (t >= stasis) & free else zero
         part += 1 if phi > zero else 0
@@ -602,8 +613,9 @@ def _freeze_row(
 
 @jit(parallel=True)
 def freeze_coefficients(
-    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent, injury
-):
+    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent, injury,
+    exposure, arterial, dt, dose,
+):  # fmt: skip
     """Conductivity and perfusion of freezing tissue, from the current temperature offsets.
 
     The frozen fraction ``phi = clip((hi - theta) / (hi - lo), 0, 1)`` (``hi``: freezing starts,
@@ -614,12 +626,16 @@ def freeze_coefficients(
     law of ice, 0: constant). It is stored as ``s = sqrt(k)``. Perfusion stops below ``stasis`` (an
     offset at or above ``hi``: at ``hi`` as soon as the voxel starts to freeze) and in ``fixed``
     voxels, whose conductivity is left as it is (a held probe keeps the contact conductivity it was
-    given). A free voxel colder than ``injury`` (an offset at or below ``hi``; below any reachable
-    offset: never) loses its perfusion for good: ``w_warm`` is zeroed there, so flow does not return
-    when the voxel thaws. All arrays but ``fixed`` (uint8, unpadded) and ``cold`` are padded; ghosts
-    are not touched. ``cold[i, j]`` remembers rows that held voxels below ``stasis``, so that rows
-    that never got that cold are skipped after a single check of their minimum. Returns the number
-    of voxels with ``phi > 0``.
+    given). A free voxel colder than ``injury`` (an offset at or below ``hi``; ``-NEVER``: never)
+    loses its perfusion for good: ``w_warm`` is zeroed there, so flow does not return when the voxel
+    thaws. Chilled tissue shuts down progressively: a free voxel colder than the blood
+    (``arterial``, an offset) adds ``(arterial - theta) * dt`` (K·s; ``dt``: seconds since the last
+    call) to its ``exposure`` (float64, unpadded), and once that reaches ``dose`` (K·s;
+    :data:`NEVER`: never) it loses its perfusion for good too. All arrays but ``fixed`` (uint8,
+    unpadded), ``exposure`` and ``cold`` are padded; ghosts are not touched. ``cold[i, j]``
+    remembers rows that held voxels below ``stasis`` (with a ``dose`` below :data:`NEVER`, more than
+    :data:`CHILL_MARGIN_K` below the blood), so that rows that never got that cold are skipped after
+    a single check of their minimum. Returns the number of voxels with ``phi > 0``.
     """
     n0 = theta.shape[0] - 2
     n1 = theta.shape[1] - 2
@@ -627,18 +643,19 @@ def freeze_coefficients(
     typ = theta.dtype.type
     hi, ratio, lo = typ(hi), typ(ratio), typ(lo)
     stasis, kelvin, exponent = typ(stasis), typ(kelvin), typ(exponent)
-    injury = typ(injury)
+    injury, arterial = typ(injury), typ(arterial)
+    visit = max(stasis, arterial - typ(CHILL_MARGIN_K)) if dose < NEVER else stasis
     inv = typ(1.0) / (hi - lo)
     counts = np.zeros(n0, np.int64)
     for i in prange(1, n0 + 1):
         part = 0
         for j in range(1, n1 + 1):
             lo_row, _ = _row_range(theta, i, j, n2)
-            cold_row = lo_row < stasis
+            cold_row = lo_row < visit
             if cold_row or cold[i - 1, j - 1]:
                 part += _freeze_row(
                     theta, s, w, s_warm, w_warm, fixed, i, j, n2, hi, inv, ratio, lo, stasis,
-                    kelvin, exponent, injury,
+                    kelvin, exponent, injury, exposure, arterial, dt, dose,
                 )  # fmt: skip
             cold[i - 1, j - 1] = cold_row
         counts[i - 1] = part
@@ -646,8 +663,9 @@ def freeze_coefficients(
 
 
 def freeze_coefficients_numpy(
-    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent, injury
-):
+    theta, s, w, s_warm, w_warm, fixed, lo, hi, ratio, cold, stasis, kelvin, exponent, injury,
+    exposure, arterial, dt, dose,
+):  # fmt: skip
     """NumPy reference of :func:`freeze_coefficients` (updates every voxel; ``cold`` likewise)."""
     typ = theta.dtype.type
     c = theta[1:-1, 1:-1, 1:-1]
@@ -658,7 +676,14 @@ def freeze_coefficients_numpy(
     k_rel = np.where(below, k_rel * ice.astype(theta.dtype), k_rel)
     inner = (slice(1, -1),) * 3
     s[inner] = np.where(fixed == 0, s_warm[inner] * np.sqrt(k_rel), s[inner])
-    w_warm[inner] = np.where((c < typ(injury)) & (fixed == 0), 0, w_warm[inner])
-    w[inner] = np.where((c >= typ(stasis)) & (fixed == 0), w_warm[inner], 0)
-    cold[...] = (c < typ(stasis)).any(axis=2)
+    free = fixed == 0
+    visit = max(typ(stasis), typ(arterial) - typ(CHILL_MARGIN_K)) if dose < NEVER else stasis
+    now = (c < typ(visit)).any(axis=2)
+    if dose < NEVER:  # rows the compiled kernel visits: cold now or at the last call
+        chilled = free & (c < typ(arterial)) & (now | cold)[:, :, None]
+        exposure += np.where(chilled, (typ(arterial) - c).astype(np.float64) * dt, 0.0)
+    shut = free & ((c < typ(injury)) | (exposure >= dose))
+    w_warm[inner] = np.where(shut, 0, w_warm[inner])
+    w[inner] = np.where((c >= typ(stasis)) & free, w_warm[inner], 0)
+    cold[...] = now
     return int(np.count_nonzero(phi > 0))

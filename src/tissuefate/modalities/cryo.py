@@ -1,15 +1,16 @@
 """Cryoablation session: probes held at their gas temperature through a freeze–thaw protocol.
 
-While freezing, the voxels of each probe's active length are held at its cryogen's gas
-temperature (argon −185.8 °C, liquid nitrogen −195.8 °C; ``cryoprobes.yaml``) behind the probe's
-surface heat transfer; an active thaw holds them at the thaw temperature (helium); a passive thaw
-releases them, so the tissue rewarms by conduction and perfusion alone. Tissue freezes with latent
-heat over −1…−8 °C, conducts heat four times better frozen and better still as it gets colder
-(as ice does), and is not perfused while frozen or chilled below the tissue's
-``cryo_stasis_temperature``, nor again this session once frozen below its
-``cryo_vessel_injury_temperature``. Cell kill follows the lowest temperature of each freeze
-(``damage/cold.py``), compounded over cycles, and is applied at the end of the session: killed
-cells become ``debris`` and the extracellular matrix (``ecm``) survives the freeze.
+While freezing, the voxels of each probe's active length are held at its cryogen's gas temperature
+(argon −185.8 °C, liquid nitrogen −195.8 °C; ``cryoprobes.yaml``) behind the probe's surface heat
+transfer; an active thaw holds them at the thaw temperature (helium); a passive thaw releases them,
+so the tissue rewarms by conduction and perfusion alone. Tissue freezes with latent heat over −1…−8
+°C, conducts heat four times better frozen and better still as it gets colder (as ice does), and is
+not perfused while colder than the tissue's ``cryo_stasis_temperature``, nor again this session once
+frozen below its ``cryo_vessel_injury_temperature`` or chilled to its ``cryo_stasis_exposure`` (the
+time integral of how far it lay below the blood's temperature). Cell kill follows the lowest
+temperature of each freeze (``damage/cold.py``), compounded over cycles, and is applied at the end
+of the session: killed cells become ``debris`` and the extracellular matrix (``ecm``) survives the
+freeze.
 """
 
 from __future__ import annotations

@@ -158,6 +158,7 @@ def _solver(
             body.frozen_conductivity_exponent,
             body.cryo_stasis_temperature,
             body.cryo_vessel_injury_temperature if opts.perfusion_shutdown else None,
+            body.cryo_stasis_exposure if opts.perfusion_shutdown else None,
         )
         if freezing
         else None,

@@ -74,8 +74,10 @@ class Freezing:
     stops below ``stasis`` (°C, at or above ``upper``; None: ``upper``, where the tissue starts
     to freeze and frozen blood cannot flow) and returns where the tissue warms again, except
     where it froze below ``injury`` (°C, at or below ``upper``; None: nowhere): there the ice has
-    injured the microvessels and flow stays stopped for the rest of the run. The latent heat and
-    frozen heat capacity are phase windows of the solver.
+    injured the microvessels and flow stays stopped for the rest of the run. Chilled tissue shuts
+    down progressively as well: once its exposure to cold, the time integral of how far it lies
+    below the arterial temperature, reaches ``exposure`` (K·s; None: never), flow stops there for
+    the rest of the run. The latent heat and frozen heat capacity are phase windows of the solver.
     """
 
     lower: float
@@ -84,6 +86,7 @@ class Freezing:
     exponent: float = 0.0
     stasis: float | None = None
     injury: float | None = None
+    exposure: float | None = None
 
     @property
     def stasis_temperature(self) -> float:
@@ -247,11 +250,14 @@ class ThermalSolver:
                 or not freezing.exponent >= 0
                 or not freezing.stasis_temperature >= freezing.upper
                 or not (freezing.injury is None or freezing.injury <= freezing.upper)
+                or not (freezing.exposure is None or freezing.exposure > 0)
             ):
                 raise ValueError(f"bad freezing model {freezing}")
             self._w_base = self._w.copy()
             self._s_warm = self._s_free
             self._cold_rows = np.zeros(shape[:2], np.bool_)
+            self._exposure = np.zeros(shape, np.float64)
+            self._exposure_time = 0.0
         self.frozen_voxels = 0
         self._q = pad(np.zeros(shape))
         self._source_power = 0.0
@@ -451,6 +457,17 @@ class ThermalSolver:
     def inverse_heat_capacity_padded(self) -> np.ndarray:
         """The padded ``1 / ρc`` in m³K/J (0 in held voxels; read only)."""
         return self._ic
+
+    @property
+    def cold_exposure(self) -> np.ndarray | None:
+        """Each voxel's exposure to cold so far (K·s, read only): the time integral of how far it
+        lay below the arterial temperature, sampled at each :meth:`update_coefficients` (None
+        without freezing). See :class:`Freezing`."""
+        if self.freezing is None:
+            return None
+        view = self._exposure.view()
+        view.flags.writeable = False
+        return view
 
     @property
     def perfusion_padded(self) -> np.ndarray:
@@ -660,8 +677,13 @@ class ThermalSolver:
             fz.stasis_temperature - self.t_ref,
             self.t_ref + KELVIN,
             fz.exponent,
-            -math.inf if fz.injury is None else fz.injury - self.t_ref,
+            -kt.NEVER if fz.injury is None else fz.injury - self.t_ref,
+            self._exposure,
+            self.theta_a,
+            self.time - self._exposure_time,
+            kt.NEVER if fz.exposure is None else fz.exposure,
         )
+        self._exposure_time = self.time
 
     # -------------------------------------------------------------- stepping
     def warm_up(self, dose: DoseAccumulator | None = None) -> float:

@@ -204,10 +204,11 @@ class ThermalSettings(_Model):
 
     ``perfusion_shutdown``: microvessels die with coagulating tissue, so perfusion stops there, heat
     closes flowing large vessels, and tissue frozen below the tissue's
-    ``cryo_vessel_injury_temperature`` stays unperfused when it thaws (the default); switch it off
-    for the constant-perfusion Pennes problem of the analytic tests. ``local_time_step``: in a cryo
-    session the ice takes its own shorter stable step in a box around it, the rest of the grid
-    unfrozen tissue's (the default; off, the whole grid takes the ice's step).
+    ``cryo_vessel_injury_temperature``, or chilled to its ``cryo_stasis_exposure``, stays unperfused
+    when it warms (the default); switch it off for the constant-perfusion Pennes problem of the
+    analytic tests. ``local_time_step``: in a cryo session the ice takes its own shorter stable step
+    in a box around it, the rest of the grid unfrozen tissue's (the default; off, the whole grid
+    takes the ice's step).
     """
 
     initial_temperature: Temperature | None = None

@@ -92,6 +92,7 @@ BODY_SCHEMA: dict[str, tuple[str, bool]] = {
     "frozen_conductivity_exponent": ("dimensionless", True),
     "cryo_stasis_temperature": ("[temperature]", True),
     "cryo_vessel_injury_temperature": ("[temperature]", True),
+    "cryo_stasis_exposure": ("[temperature]*[time]", True),
     "rf_vaporized_conductivity_factor": ("dimensionless", True),
     "rehydration_time": ("[time]", True),
     "cryo_lethal_temperature": ("[temperature]", True),
@@ -133,6 +134,7 @@ _EXAMPLES = {
     "[length]**2/[time]": "1e-9 m^2/s",
     "[length]**3/[substance]/[time]": "1.8e8 L/mol/s",
     "[mass]*[length]/[current]/[time]**3": "700 V/cm",
+    "[temperature]*[time]": "30000 K*s",
 }
 # Parameters whose temperature dimension is a difference (K), not an absolute temperature.
 _TEMPERATURE_DIFFERENCES = {
@@ -248,6 +250,8 @@ class Body:
     cryo_stasis_temperature: float  # °C, perfusion stops in tissue cooled below it
     # °C, tissue frozen below it stays unperfused for the rest of the session
     cryo_vessel_injury_temperature: float
+    # K·s, chilled tissue stops perfusing for the session once its exposure to cold reaches it
+    cryo_stasis_exposure: float
     rf_vaporized_conductivity_factor: float  # σ of dried tissue / σ at 100 °C
     # s, time constant with which tissue boiled dry takes water back once below boiling
     rehydration_time: float
@@ -535,6 +539,10 @@ def _check_physical(materials: tuple[Material, ...], body: Body, source: str | N
             "cryo_vessel_injury_temperature must not be warmer than freezing_start",
             source=source,
             key="tissue.parameters.cryo_vessel_injury_temperature",
+        )
+    if not body.cryo_stasis_exposure > 0:
+        raise ScenarioError(
+            "must be positive", source=source, key="tissue.parameters.cryo_stasis_exposure"
         )
     if not body.vaporization_window > 0:
         raise ScenarioError(
