@@ -55,10 +55,6 @@ def coefficients(values: dict[str, float]) -> Iterator[None]:
         yield
 
 
-def _perfused(exp: CryoExperiment) -> bool:
-    return exp.medium == "in_vivo" and exp.perfused
-
-
 def fit(exp: CryoExperiment) -> float:
     """The coefficient at which ``exp``'s model value meets its measured value."""
 
@@ -160,12 +156,12 @@ def main(argv: list[str]) -> None:
     fitted: dict[str, float] = {}
     for exp in experiments:
         # a coefficient is fitted where perfusion plays no part: in gel, or with the inflow clamped
-        if exp.role == "fit" and not _perfused(exp):
+        if exp.role == "fit" and not exp.perfused:
             fitted[exp.cryogen] = fit(exp)
             print(f"fitted {exp.cryogen}: {fitted[exp.cryogen]:.0f} W/m^2/K on {exp.row}")
     params = None
     for exp in experiments:
-        if exp.role == "fit" and _perfused(exp):
+        if exp.role == "fit" and exp.perfused:
             reference = next((e for e in experiments if e.row == exp.ratio_to), None)
             dose = fit_exposure(exp, reference, fitted)
             print(f"fitted {EXPOSURE}: {dose:.0f} K*s on {exp.row}")

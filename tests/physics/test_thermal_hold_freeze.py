@@ -17,8 +17,11 @@ WINDOWS = [
 ]
 
 
-def _solver(boundary="insulated", freezing=True, dtype=np.float64, model=None, size=16):
-    """Liver on a ``size``³ grid at 1 mm; a vessel held at 37 °C along z on the 16³ grid."""
+def _solver(
+    boundary="insulated", freezing=True, dtype=np.float64, model=None, size=16, initial=37.0, w=W
+):
+    """Liver (perfusion coefficient ``w``, at ``initial`` °C) on a ``size``³ grid at 1 mm, blood
+    at 37 °C; a vessel held at 37 °C along z on the 16³ grid."""
     grid = Grid(shape=(size, size, size), spacing=1e-3)
     shape = grid.shape
     vessel = np.zeros(shape, bool)
@@ -28,9 +31,9 @@ def _solver(boundary="insulated", freezing=True, dtype=np.float64, model=None, s
         grid,
         np.full(shape, K),
         np.full(shape, RC),
-        np.full(shape, W),
+        np.full(shape, w),
         reference_temperature=37.0,
-        initial_temperature=37.0,
+        initial_temperature=initial,
         arterial_temperature=37.0,
         boundary=boundary,
         fixed=vessel,
@@ -199,21 +202,8 @@ def test_exposure_to_cold_is_the_time_integral_of_the_chill(dtype):
     """Insulated, unperfused liver at 27 degC under blood at 37 degC stays at 27 degC, so each
     voxel's exposure after t seconds is exactly 10 K * t (summed at each coefficient update); at a
     dose of 300 K*s flow stops after 30 s and stays stopped when the tissue is brought back."""
-    grid = Grid(shape=(6, 6, 6), spacing=1e-3)
-    shape = grid.shape
-    solver = ThermalSolver(
-        grid,
-        np.full(shape, K),
-        np.full(shape, RC),
-        np.zeros(shape),
-        reference_temperature=37.0,
-        initial_temperature=27.0,
-        arterial_temperature=37.0,
-        boundary="insulated",
-        windows=WINDOWS,
-        freezing=Freezing(-8.0, -1.0, 4.0, exposure=300.0),
-        dtype=dtype,
-    )
+    model = Freezing(-8.0, -1.0, 4.0, exposure=300.0)
+    solver = _solver(dtype=dtype, model=model, size=6, initial=27.0, w=0.0)
     assert solver.cold_exposure is not None
     dt = 0.5
     for _ in range(5):

@@ -57,7 +57,7 @@ class CryoExperiment:
     probe_spacing_mm: float
     medium: Literal["gel", "in_vivo"]
     medium_c: float | None
-    perfused: bool
+    perfused: bool  # blood flows (in vivo, inflow open); a gel or a clamped inflow does not
     protocol: tuple[tuple[str, float, str | None], ...]
     quantity: Quantity
     isotherm_c: float
@@ -122,7 +122,7 @@ def load_cryo_experiments() -> list[CryoExperiment]:
                 probe_spacing_mm=float(rec["probe_spacing_mm"] or 0.0),
                 medium=rec["medium"],  # type: ignore[arg-type]
                 medium_c=float(rec["medium_c"]) if rec["medium_c"].strip() else None,
-                perfused=rec["perfusion"].strip() != "none",
+                perfused=rec["medium"] == "in_vivo" and rec["perfusion"].strip() != "none",
                 protocol=_protocol(rec["protocol"]),
                 quantity=rec["quantity"],  # type: ignore[arg-type]
                 isotherm_c=float(rec["isotherm_c"]),
