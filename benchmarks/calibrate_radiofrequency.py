@@ -18,11 +18,14 @@
   kJ, measured 0.219 mL/kJ) with one perfusion parameter of the liver changed at a time (when
   blood flow stops, and how much there is), to show what would have to be true for the model to
   meet it (docs/validation.md). About 2 min.
+- ``--duration-scan``: a diagnostic, nothing fitted: the four Song 2015 rows (whose protocol's
+  duration is not given) run for 6, 12, 16 and 20 min, each at the power that would deliver the
+  measured energy in that time. About 8 min.
 
 The power in ``validation/radiofrequency.py`` is the round value closest to the volume.
 
 Run: ``python benchmarks/calibrate_radiofrequency.py [--perfused | --convergence |
---in-vivo-scan] [powers in W]``
+--in-vivo-scan | --duration-scan] [powers in W]``
 """
 
 from __future__ import annotations
@@ -134,12 +137,48 @@ def in_vivo_scan() -> None:
         )
 
 
+DURATIONS_MIN = (6.0, 12.0, 16.0, 20.0)
+"""Session lengths (min) of ``--duration-scan``: the Song 2015 protocol's is not given."""
+
+
+def duration_scan() -> None:
+    """Every Song 2015 row at each of :data:`DURATIONS_MIN`, each at the power that would deliver
+    its measured energy in that time, with the in vivo / ex vivo ratio of each gauge."""
+    for minutes in DURATIONS_MIN:
+        per_kj = {}
+        for row in ENERGY_ROWS:
+            r = zone_per_energy(row, 1.0, (), minutes)
+            per_kj[row.name] = r["ml_per_kj"]
+            measured = row.volume_ml / row.energy_kj
+            print(
+                json.dumps(
+                    {
+                        "minutes": minutes,
+                        "row": row.name,
+                        **{k: round(v, 3) for k, v in r.items()},
+                        "error": round(r["ml_per_kj"] / measured - 1.0, 3),
+                    }
+                ),
+                flush=True,
+            )
+        for gauge in ("17 G", "15 G"):
+            ratio = per_kj[f"R5 {gauge} in vivo"] / per_kj[f"R4 {gauge} ex vivo"]
+            print(
+                json.dumps(
+                    {"minutes": minutes, "gauge": gauge, "in_vivo_over_ex_vivo": round(ratio, 3)}
+                )
+            )
+
+
 def main(argv: list[str]) -> None:
     if "--convergence" in argv:
         convergence()
         return
     if "--in-vivo-scan" in argv:
         in_vivo_scan()
+        return
+    if "--duration-scan" in argv:
+        duration_scan()
         return
     perfused = "--perfused" in argv
     powers = [float(a) for a in argv if a != "--perfused"] or [20.0, 25.0, 30.0, 40.0]

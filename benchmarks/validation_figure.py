@@ -1,9 +1,10 @@
 """Model against measured zone sizes from a ``tissuefate validate --json`` run (validation.md).
 
-Three panels: microwave zone axes (mm), microwave zone volumes (mL) and cryo isotherm sizes
-(mm). Open markers are rows a parameter was fitted to, filled ones predictions; red ones miss
-their tolerance. The grey band is ±20 % (the issue's tolerance of a cryo row; a microwave axis
-row has ±25 %, a volume a factor of 2).
+Four panels: microwave zone axes (mm), microwave zone volumes (mL), RF coagulation zone volumes
+(mL) and cryo isotherm sizes (mm). Open markers are rows a parameter was fitted to, filled ones
+predictions; red ones miss their tolerance; grey squares are reported rows (no tolerance: the
+Song 2015 zones, judged per kJ elsewhere). The grey band is ±20 % (the issue's tolerance of a
+cryo row; a microwave or in vivo RF axis row has ±25 %, a volume a factor of 2).
 
 Run:  tissuefate validate --json > run.json
       python benchmarks/validation_figure.py run.json docs/images/validation_sizes.png
@@ -29,6 +30,13 @@ def _panels(rows: list[dict]) -> dict[str, list[dict]]:
             r for r in microwave if r["quantity"].startswith(("short", "long"))
         ],
         "Microwave zone volumes (mL)": [r for r in microwave if r["quantity"].startswith("volume")],
+        "RF coagulation zone volumes (mL)": [
+            r
+            for r in rows
+            if r["case"].startswith("RF ")
+            and r["kind"] in ("fitted", "predicted", "reported")
+            and r["quantity"].startswith("coagulation zone volume")
+        ],
         "Cryo isotherms (mm)": [
             r
             for r in sizes
@@ -42,8 +50,8 @@ def _panels(rows: list[dict]) -> dict[str, list[dict]]:
 def main(run: Path, out: Path) -> None:
     rows = json.loads(run.read_text())
     panels = _panels(rows)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), constrained_layout=True)
-    for ax, (title, mine) in zip(axes, panels.items(), strict=True):
+    fig, axes = plt.subplots(2, 2, figsize=(10, 9.4), constrained_layout=True)
+    for ax, (title, mine) in zip(axes.flat, panels.items(), strict=True):
         if not mine:
             ax.set_visible(False)
             continue
@@ -63,6 +71,17 @@ def main(run: Path, out: Path) -> None:
                     edgecolors=color,
                     label=f"{kind}, {'within' if ok else 'outside'} tolerance ({len(pts)})",
                 )
+        reported = [r for r in mine if r["ok"] is None]
+        if reported:
+            ax.scatter(
+                [r["exact"] for r in reported],
+                [r["simulated"] for r in reported],
+                s=30,
+                marker="s",
+                facecolors="none",
+                edgecolors="0.45",
+                label=f"reported, no tolerance ({len(reported)})",
+            )
         ax.set_xlim(0, hi)
         ax.set_ylim(0, hi)
         ax.set_aspect("equal")
