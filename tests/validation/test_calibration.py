@@ -158,9 +158,10 @@ def test_the_stasis_fit_meets_the_in_vivo_series_and_the_held_out_pairs_shrink_i
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13 open: at one efficiency fitted to He 2010 (30-50 W), other devices' zones at "
-    "70-120 W come out too wide (short axes +35 to +43 %, volumes up to 2.4 times the measured), "
-    "though their measured zones are smaller than He's at lower power; docs/validation.md",
+    reason="issue 13 (blocked on device data): at one efficiency fitted to He 2010 (30-50 W), "
+    "other devices' zones at 70-120 W come out too wide (short axes +35 to +43 %, volumes up "
+    "to 2.4 times the measured), though their measured zones are smaller than He's at lower "
+    "power; docs/validation.md",
 )
 def test_microwave_predictions_meet_the_acceptance_of_issue_13(microwave_rows):
     medians = [r for r in microwave_rows if r.quantity.startswith("median")]
