@@ -30,7 +30,7 @@ from scipy.optimize import brentq
 
 from tissuefate.damage.thermal import GAS_CONSTANT, ThermalDose
 from tissuefate.tissue.presets import load_tissue
-from tissuefate.validation.calibration import load_experiments, simulate_experiment
+from tissuefate.validation.calibration import SPACING_MM, load_experiments, simulate_experiment
 from tissuefate.validation.radiofrequency import ENERGY_ROWS, energy_session
 
 ACTIVATION_ENERGIES = (2.577e5, 4.0e5, 6.67e5, 1.0e6)
@@ -78,7 +78,7 @@ def main() -> None:
     experiments = {e.row: e for e in load_experiments()}
     runs = {"RF R5 17 G": (lambda: energy_session(rf_row), 1.0)}
     for name in MICROWAVE_ROWS:
-        runs[f"MW {name}"] = (lambda e=experiments[name]: simulate_experiment(e), 1.5)
+        runs[f"MW {name}"] = (lambda e=experiments[name]: simulate_experiment(e), SPACING_MM)
     sessions = {}
     for label, (run, spacing) in runs.items():
         dt, temp = record(run)

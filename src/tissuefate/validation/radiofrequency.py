@@ -28,6 +28,8 @@ from ..scenario.io import loads_scenario
 from ._tissue import tissue_entry
 
 __all__ = [
+    "CVIR_BLOCK_MM",
+    "CVIR_TIP_MM",
     "ENERGY_ROWS",
     "EX_VIVO_ZONE",
     "FITTED_POWER_W",
@@ -52,6 +54,10 @@ FITTED_POWER_W = 30.0
 its actual radius the zone saturates with power (``python benchmarks/calibrate_radiofrequency.py
 26 28 30 32 34``: 9.60 / 9.80 / 9.89 / 9.73 / 9.70 mL against 11.08 mL, 2026-12-05; roll-off
 holds the delivered energy at 16.3-17.7 kJ), and 30 W makes the largest."""
+CVIR_TIP_MM = 20.0
+CVIR_BLOCK_MM = (56.0, 56.0, 72.0)
+"""The CVIR 2009 electrode's active tip (mm) and the block (mm) its sessions run in, ex vivo and
+in vivo."""
 EX_VIVO_TISSUE = "{preset: liver, parameters: {perfusion_rate: 0 1/s}}"
 EX_VIVO_THERMAL = "{initial_temperature: 20 degC, boundary_temperature: 20 degC}"
 BODY_THERMAL = "{initial_temperature: 37 degC}"
@@ -115,8 +121,8 @@ def cooled_electrode_ex_vivo(
     power_w: float = FITTED_POWER_W,
     spacing_mm: float = 1.0,
     minutes: float = 12.0,
-    active_length_mm: float = 20.0,
-    block_mm: tuple[float, float, float] = (56.0, 56.0, 72.0),
+    active_length_mm: float = CVIR_TIP_MM,
+    block_mm: tuple[float, float, float] = CVIR_BLOCK_MM,
     diameter_mm: float = 1.5,
     offset_mm: float = 0.0,
     electrode_radius: str = "actual",
@@ -150,8 +156,8 @@ def cooled_electrode_in_vivo(
         "{preset: liver}",
         BODY_THERMAL,
         power_w,
-        active_length_mm=20.0,
-        block_mm=(56.0, 56.0, 72.0),
+        active_length_mm=CVIR_TIP_MM,
+        block_mm=CVIR_BLOCK_MM,
         spacing_mm=spacing_mm,
     )
     return _session_details(result)
